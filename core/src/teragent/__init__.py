@@ -1,0 +1,92 @@
+"""TerAgent: a production framework for LLM agents.
+
+``import teragent`` is cheap: public names are imported on first attribute access, and
+plugins are discovered on first use of a component.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from teragent.hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # TAP IR
+    "TAPRequest": "teragent.core.tap",
+    "TAPResponse": "teragent.core.tap",
+    "CompiledPrompt": "teragent.core.tap",
+    "TAPCostRecord": "teragent.core.tap",
+    "CostTracker": "teragent.core.tap",
+    "MultimodalContent": "teragent.core.tap",
+    "LongHorizonConfig": "teragent.core.tap",
+    "TAPCompiler": "teragent.core.compiler",
+    "TAPCompilerRegistry": "teragent.core.compiler",
+    "TAPAdapter": "teragent.core.adapter",
+    "TAPAdapterRegistry": "teragent.core.adapter",
+    "ToolCall": "teragent.core.types",
+    "ToolSafety": "teragent.core.types",
+    # providers
+    "ModelProvider": "teragent.core.provider",
+    "create_provider": "teragent.core.provider",
+    "create_provider_from_config": "teragent.core.provider",
+    "default_provider": "teragent.core.provider",
+    # config
+    "load_full_config": "teragent.config.loader",
+    "DriverConfig": "teragent.config.driver_config",
+    "AgentLoopConfig": "teragent.config.agent_loop_config",
+    # agent
+    "AgentLoop": "teragent.agent.loop",
+    "AgentResult": "teragent.agent.loop",
+    "EventBus": "teragent.events",
+    # tools
+    "BaseTool": "teragent.tools.base",
+    "ToolResult": "teragent.tools.base",
+    "ToolPack": "teragent.tools.base",
+    "tool": "teragent.tools.base",
+    "ToolRegistry": "teragent.tools.registry",
+    "ToolOrchestrator": "teragent.tools.orchestrator",
+    # reliability
+    "StepBudget": "teragent.reliability.budget",
+    # plugins
+    "get_host": "teragent.plugins",
+    "PluginHost": "teragent.plugins",
+}
+
+__all__ = sorted([*_EXPORTS, "hookimpl", "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'teragent' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from teragent.agent.loop import AgentLoop, AgentResult
+    from teragent.config.agent_loop_config import AgentLoopConfig
+    from teragent.config.driver_config import DriverConfig
+    from teragent.config.loader import load_full_config
+    from teragent.core.adapter import TAPAdapter, TAPAdapterRegistry
+    from teragent.core.compiler import TAPCompiler, TAPCompilerRegistry
+    from teragent.core.provider import (
+        ModelProvider, create_provider, create_provider_from_config, default_provider)
+    from teragent.core.tap import (
+        CompiledPrompt, CostTracker, LongHorizonConfig, MultimodalContent, TAPCostRecord,
+        TAPRequest, TAPResponse)
+    from teragent.core.types import ToolCall, ToolSafety
+    from teragent.events import EventBus
+    from teragent.plugins import PluginHost, get_host
+    from teragent.reliability.budget import StepBudget
+    from teragent.tools.base import BaseTool, ToolPack, ToolResult, tool
+    from teragent.tools.orchestrator import ToolOrchestrator
+    from teragent.tools.registry import ToolRegistry

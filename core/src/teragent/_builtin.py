@@ -1,0 +1,54 @@
+"""The kernel's own plugin: its defaults register through the same hooks as any
+third-party plugin's."""
+
+from __future__ import annotations
+
+from teragent.hookspecs import Register, hookimpl
+
+DEFAULT_PROMPTS = {
+    "design": "You are a software architect. Produce a clear, concrete design: "
+              "components, their responsibilities, data flow and the key trade-offs.",
+    "plan": "You are a technical lead. Break the work into small ordered tasks, each "
+            "with a clear completion criterion and its dependencies.",
+    "replan": "You are a technical lead revising a plan. Keep what is done, explain what "
+              "changes and why, and give the updated ordered task list.",
+    "execute": "You are a careful software engineer. Do exactly what the task asks, "
+               "respect every constraint, and return complete, working output.",
+    "review": "You are a strict code reviewer. Find real defects first (correctness, "
+              "security, data loss), then risks, then style; cite exact locations.",
+    "chat": "You are a helpful assistant. Answer accurately and concisely.",
+    "chat_friendly": "You are a friendly, patient assistant. Explain simply and warmly, "
+                     "without losing accuracy.",
+    "sub_agent": "You are a focused sub-agent. Complete only the delegated task and "
+                 "report the result briefly so the parent agent can continue.",
+}
+
+
+@hookimpl
+def teragent_register_compilers(register: Register) -> None:
+    register("default", "teragent.core.compilers.default:DefaultCompiler",
+             description="Generic OpenAI-style chat messages")
+
+
+@hookimpl
+def teragent_register_adapters(register: Register) -> None:
+    register("mock", "teragent.core.adapters.mock:MockAdapter",
+             description="No HTTP; echoes or replays fixed answers (tests)")
+
+
+@hookimpl
+def teragent_register_prompts(register: Register) -> None:
+    for intent, prompt in DEFAULT_PROMPTS.items():
+        register(intent, "default", prompt)
+
+
+@hookimpl
+def teragent_register_commands(register: Register) -> None:
+    cmds = "teragent.cli.commands"
+    register("plugins", f"{cmds}:cmd_plugins", help="List installed plugins and their hooks",
+             add_arguments=f"{cmds}:args_plugins")
+    register("version", f"{cmds}:cmd_version", help="Show the versions of TerAgent and plugins")
+    register("run", f"{cmds}:cmd_run", help="Run an agent on a task in this directory",
+             add_arguments=f"{cmds}:args_run")
+    register("chat", f"{cmds}:cmd_chat", help="Chat interactively with an agent",
+             add_arguments=f"{cmds}:args_chat")

@@ -1,0 +1,173 @@
+"""Loading ``agent.toml`` from the platform's search paths.
+
+Files are merged, later ones overriding earlier ones table by table:
+
+1. the user config directory: ``$XDG_CONFIG_HOME/teragent/agent.toml`` (Linux),
+   ``~/Library/Application Support/teragent/agent.toml`` (macOS),
+   ``%APPDATA%\\teragent\\agent.toml`` (Windows);
+2. the project root (nearest parent with ``.git`` / ``pyproject.toml``);
+3. the current directory;
+4. ``$TERAGENT_CONFIG`` or an explicit ``path`` (then only that file).
+
+Errors name the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from teragent.config.driver_config import DriverConfig
+from teragent.config.secrets import project_root
+from teragent.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["config_search_paths", "load_toml", "load_full_config", "user_config_dir"]
+
+CONFIG_NAME = "agent.toml"
+
+
+def user_config_dir() -> Path:
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "teragent"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "teragent"
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "teragent"
+
+
+def config_search_paths() -> list[Path]:
+    """Candidate files, lowest precedence first (missing ones included)."""
+    paths = [user_config_dir() / CONFIG_NAME]
+    root = project_root()
+    if root is not None:
+        paths.append(root / CONFIG_NAME)
+    paths.append(Path.cwd() / CONFIG_NAME)
+    out: list[Path] = []
+    for p in paths:
+        if all(p.resolve() != q.resolve() for q in out):
+            out.append(p)
+    return out
+
+
+def _line_of(text: str, table: list[str], key: str | None) -> int | None:
+    """Best-effort 1-based line of ``key`` inside ``[table]`` (or of the table)."""
+    lines = text.splitlines()
+    header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(re.escape(t) for t in table) + r"\s*\]")
+    start = 0
+    if table:
+        for i, line in enumerate(lines):
+            if header.match(line):
+                start = i
+                if key is None:
+                    return i + 1
+                break
+        else:
+            return None
+    if key is None:
+        return None
+    keyre = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+    for i in range(start, len(lines)):
+        if i > start and lines[i].lstrip().startswith("[") and table:
+            break
+        if keyre.match(lines[i]):
+            return i + 1
+    return None
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Parse one TOML file; syntax errors become :class:`ConfigError` with the line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found; check the path or create it", path=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not valid UTF-8 ({exc.reason}); save it as UTF-8",
+                          path=str(path)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(f"invalid TOML: {exc}", path=str(path),
+                          line=int(m.group(1)) if m else None) from None
+    data["__source__"] = {"path": str(path), "text": text}
+    return data
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in top.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _parse_drivers(data: dict[str, Any], sources: dict[str, dict[str, str]]) -> dict[str, DriverConfig]:
+    drivers: dict[str, DriverConfig] = {}
+    raw = data.get("drivers", {})
+    if not isinstance(raw, dict):
+        src = sources.get("drivers", {})
+        raise ConfigError("must be a table of [drivers.<adapter>.<identity>] tables",
+                          path=src.get("path"), key="drivers")
+    for adapter, identities in raw.items():
+        if not isinstance(identities, dict):
+            raise ConfigError("must be a table of identities, e.g. [drivers.%s.main]" % adapter,
+                              key=f"drivers.{adapter}")
+        for identity, table in identities.items():
+            name = f"{adapter}.{identity}"
+            src = sources.get(name, {})
+            if not isinstance(table, dict):
+                raise ConfigError("must be a table", path=src.get("path"), key=f"drivers.{name}")
+            try:
+                drivers[name] = DriverConfig(adapter=adapter, identity=identity, **table)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                key = ".".join(str(p) for p in err["loc"]) or None
+                line = _line_of(src.get("text", ""), ["drivers", adapter, identity], key)
+                msg = err["msg"].removeprefix("Value error, ")
+                raise ConfigError(msg, path=src.get("path"), line=line,
+                                  key=f"drivers.{name}" + (f".{key}" if key else "")) from None
+    return drivers
+
+
+def load_full_config(path: str | Path | None = None) -> dict[str, Any]:
+    """Load and merge ``agent.toml`` files.
+
+    Args:
+        path: One explicit file (skips the search). ``$TERAGENT_CONFIG`` does the same.
+
+    Returns:
+        The merged tables, with ``"drivers"`` mapping ``"adapter.identity"`` to
+        :class:`DriverConfig` and ``"__files__"`` listing the files read.
+    """
+    explicit = path or os.environ.get("TERAGENT_CONFIG")
+    files = [Path(explicit)] if explicit else [p for p in config_search_paths() if p.is_file()]
+    merged: dict[str, Any] = {}
+    sources: dict[str, dict[str, str]] = {}
+    for f in files:
+        data = load_toml(f)
+        src = data.pop("__source__")
+        for adapter, ids in (data.get("drivers") or {}).items():
+            if isinstance(ids, dict):
+                for identity in ids:
+                    sources[f"{adapter}.{identity}"] = src
+        sources.setdefault("drivers", src)
+        merged = _merge(merged, data)
+    merged["drivers"] = _parse_drivers(merged, sources)
+    merged["__files__"] = [str(f) for f in files]
+    from teragent.plugins import get_host
+
+    get_host().hook.teragent_configure.call_historic(kwargs={"config": merged})
+    return merged

@@ -1,0 +1,1 @@
+"""TAP IR, compiler and adapter seams, and ModelProvider."""

@@ -1,0 +1,1 @@
+"""Adapters shipped with the kernel, and import shims for plugin adapters."""

@@ -1,0 +1,1 @@
+"""Compilers shipped with the kernel (model-family compilers live in plugins)."""

@@ -1,0 +1,355 @@
+"""``ModelProvider``: a compiler and an adapter composed, plus the factory functions."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import Any, AsyncIterator
+
+from teragent.core.adapter import TAPAdapter
+from teragent.core.compiler import TAPCompiler
+from teragent.core.tap import CompiledPrompt, CostTracker, TAPCostRecord, TAPRequest, TAPResponse
+from teragent.core.types import StreamEvent, StreamFinished, TextDelta
+from teragent.errors import IncompatiblePromptError, ModelAPIError, UserError
+
+__all__ = ["ModelProvider", "create_provider", "create_provider_from_config", "default_provider"]
+
+
+class ModelProvider:
+    """Composes a :class:`TAPCompiler` (prompt format) with a :class:`TAPAdapter`
+    (wire protocol) for one model.
+
+    Args:
+        compiler: The compiler instance.
+        adapter: The adapter instance (it owns the pooled HTTP client).
+        model: The model name sent to the API.
+        name: A display name, usually ``"<adapter>.<identity>"``.
+    """
+
+    def __init__(self, compiler: TAPCompiler, adapter: TAPAdapter, model: str,
+                 *, name: str | None = None) -> None:
+        self.compiler = compiler
+        self.adapter = adapter
+        self.model = model
+        self.name = name or f"{adapter.name or type(adapter).__name__}.{model}"
+        self._tracer: Any = None
+        self._fallback: ModelProvider | None = None
+        self._costs = CostTracker()
+        self._closed = False
+        #: Objects with ``check_before_call()``/``record_*`` (circuit breakers).
+        self.breakers: list[Any] = []
+
+    def __repr__(self) -> str:
+        return (f"ModelProvider(name={self.name!r}, compiler={type(self.compiler).__name__}, "
+                f"adapter={self.adapter!r}, model={self.model!r})")
+
+    # --- properties -------------------------------------------------------------
+
+    @property
+    def tracer(self) -> Any:
+        return self._tracer
+
+    @property
+    def fallback_provider(self) -> "ModelProvider | None":
+        return self._fallback
+
+    @property
+    def has_fallback(self) -> bool:
+        return self._fallback is not None
+
+    @property
+    def cost_records(self) -> list[TAPCostRecord]:
+        return list(self._costs.records)
+
+    @property
+    def capabilities(self) -> dict[str, Any]:
+        caps = dict(self.adapter.capabilities)
+        caps.setdefault("multimodal", False)
+        caps["compiler"] = self.compiler.name or type(self.compiler).__name__
+        caps["compiler_multimodal"] = self.compiler.supports_multimodal
+        return caps
+
+    def set_tracer(self, tracer: Any) -> None:
+        """Attach a tracer with async ``record_request``/``record_response``."""
+        self._tracer = tracer
+
+    def set_fallback(self, fallback_provider: "ModelProvider | None") -> None:
+        if fallback_provider is self:
+            raise UserError("A provider cannot be its own fallback; pass another provider.")
+        self._fallback = fallback_provider
+
+    def get_cost_summary(self) -> dict[str, Any]:
+        return self._costs.summary()
+
+    # --- internals ------------------------------------------------------------------
+
+    def _check_breakers(self, estimated_tokens: int = 0) -> None:
+        for breaker in self.breakers:
+            breaker.check_before_call(estimated_prompt_tokens=estimated_tokens)
+
+    def _record(self, response: TAPResponse | None, started: float, ok: bool,
+                request: TAPRequest | None = None) -> None:
+        latency = (time.perf_counter() - started) * 1000
+        usage = response.usage if response else {}
+        self._costs.add(TAPCostRecord(
+            provider=self.name, model=self.model,
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            cache_hit_tokens=int((response.cache_hit_tokens if response else 0) or 0),
+            latency_ms=latency, success=ok,
+            task_id=str(request.meta.get("task_id")) if request and "task_id" in request.meta else None,
+            intent=request.intent if request else None,
+        ))
+        for breaker in self.breakers:
+            if ok:
+                breaker.record_success()
+                if hasattr(breaker, "record_model_call") and response is not None:
+                    breaker.record_model_call(
+                        prompt_tokens=response.prompt_tokens,
+                        completion_tokens=response.completion_tokens, latency_ms=latency)
+            else:
+                breaker.record_failure("model call failed")
+
+    def _check_mode(self, compiled: CompiledPrompt) -> CompiledPrompt:
+        needed = self.adapter.required_mode
+        if needed == "any" or compiled.mode == needed or compiled.mode == "empty":
+            return compiled
+        if needed == "messages":
+            return CompiledPrompt(messages=compiled.as_messages(), tools=compiled.tools,
+                                  extra=compiled.extra)
+        raise IncompatiblePromptError(
+            f"The adapter {self.adapter.name!r} needs a system/user prompt (mode B) but the "
+            f"compiler {self.compiler.name!r} produced {compiled.mode!r}. Use a compiler "
+            "that emits mode B (e.g. 'anthropic')."
+        )
+
+    # --- TAP calls --------------------------------------------------------------------
+
+    def compile(self, request: TAPRequest) -> CompiledPrompt:
+        return self._check_mode(self.compiler.compile(request))
+
+    async def execute_tap(self, request: TAPRequest) -> TAPResponse:
+        """Compile ``request`` and send it."""
+        compiled = self.compile(request)
+        self._check_breakers(request.estimate_prompt_tokens())
+        trace_id = await self._trace_request(request)
+        started = time.perf_counter()
+        try:
+            response = await self.adapter.send(compiled, self.model)
+        except Exception:
+            self._record(None, started, False, request)
+            raise
+        self._record(response, started, True, request)
+        await self._trace_response(response, request, trace_id)
+        return response
+
+    async def stream_tap(self, request: TAPRequest) -> AsyncIterator[str]:
+        """Compile ``request`` and stream the answer's text."""
+        async for event in self.stream_compiled(self.compile(request), request=request):
+            if isinstance(event, TextDelta):
+                yield event.text
+
+    async def stream_compiled(self, compiled: CompiledPrompt, *,
+                              request: TAPRequest | None = None) -> AsyncIterator[StreamEvent]:
+        """Stream typed events for an already compiled prompt."""
+        self._check_breakers(request.estimate_prompt_tokens() if request else 0)
+        started = time.perf_counter()
+        trace_id = await self._trace_request(request) if request else None
+        final: TAPResponse | None = None
+        try:
+            async for event in self.adapter.stream_events(compiled, self.model):
+                if isinstance(event, StreamFinished):
+                    final = event.response
+                yield event
+        except Exception:
+            self._record(None, started, False, request)
+            raise
+        self._record(final, started, final is not None, request)
+        if final is not None and request is not None:
+            await self._trace_response(final, request, trace_id)
+
+    async def execute_tap_with_retry(self, request: TAPRequest, max_retries: int = 2,
+                                     *, base_delay: float = 0.5,
+                                     max_delay: float = 30.0) -> TAPResponse:
+        """:meth:`execute_tap`, retrying retryable API errors with jittered backoff
+        (honouring the server's ``Retry-After``)."""
+        attempt = 0
+        while True:
+            try:
+                return await self.execute_tap(request)
+            except ModelAPIError as exc:
+                if not exc.retryable or attempt >= max_retries:
+                    raise
+                delay = exc.retry_after if exc.retry_after is not None else \
+                    min(max_delay, base_delay * (2 ** attempt)) * (0.5 + random.random() / 2)
+                await asyncio.sleep(min(delay, max_delay))
+                attempt += 1
+
+    # --- chat (bypasses the compiler) -----------------------------------------------
+
+    def _chat_prompt(self, messages: list[dict[str, Any]],
+                     tools: list[dict[str, Any]] | None, extra: dict[str, Any] | None) -> CompiledPrompt:
+        compiled = CompiledPrompt(messages=list(messages), tools=tools or None,
+                                  extra=dict(extra or {}))
+        if self.adapter.required_mode == "system_user":
+            return compiled  # such adapters translate message lists themselves
+        return self._check_mode(compiled)
+
+    async def complete(self, messages: list[dict[str, Any]],
+                       tools: list[dict[str, Any]] | None = None,
+                       **extra: Any) -> TAPResponse:
+        """Send a conversation (OpenAI message dicts) and return a :class:`TAPResponse`."""
+        self._check_breakers()
+        started = time.perf_counter()
+        try:
+            response = await self.adapter.send(self._chat_prompt(messages, tools, extra), self.model)
+        except Exception:
+            self._record(None, started, False)
+            raise
+        self._record(response, started, True)
+        return response
+
+    async def stream_chat(self, messages: list[dict[str, Any]],
+                          tools: list[dict[str, Any]] | None = None,
+                          **extra: Any) -> AsyncIterator[StreamEvent]:
+        """Stream a conversation as typed events (last: :class:`StreamFinished`)."""
+        async for event in self.stream_compiled(self._chat_prompt(messages, tools, extra)):
+            yield event
+
+    async def chat(self, messages: list[dict[str, Any]],
+                   tools: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+        """Simple chat; returns the assistant message dict plus ``finish_reason`` and
+        ``usage``."""
+        response = await self.complete(messages, tools, **extra)
+        out = response.to_message()
+        out["finish_reason"] = response.finish_reason
+        out["usage"] = dict(response.usage)
+        if response.thinking_content:
+            out["reasoning_content"] = response.thinking_content
+        return out
+
+    async def chat_with_fallback(self, messages: list[dict[str, Any]],
+                                 tools: list[dict[str, Any]] | None = None,
+                                 **extra: Any) -> dict[str, Any]:
+        """:meth:`chat`, switching to the fallback provider if this one fails."""
+        try:
+            return await self.chat(messages, tools, **extra)
+        except ModelAPIError:
+            if self._fallback is None:
+                raise
+            return await self._fallback.chat(messages, tools, **extra)
+
+    # --- tracing ------------------------------------------------------------------------
+
+    async def _trace_request(self, request: TAPRequest | None) -> str | None:
+        if self._tracer is None or request is None:
+            return None
+        try:
+            return await self._tracer.record_request(request)  # type: ignore[no-any-return]
+        except Exception:  # noqa: BLE001 - tracers never break a run
+            return None
+
+    async def _trace_response(self, response: TAPResponse, request: TAPRequest,
+                              trace_id: str | None) -> None:
+        if self._tracer is None:
+            return
+        try:
+            await self._tracer.record_response(response, task_id=request.meta.get("task_id"),
+                                               trace_id=trace_id)
+        except Exception:  # noqa: BLE001
+            pass
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self.adapter.aclose()
+
+    async def __aenter__(self) -> "ModelProvider":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+
+def create_provider(
+    compiler: str = "default",
+    adapter: str = "openai_compatible",
+    model: str = "",
+    base_url: str | None = None,
+    api_key_env: str | None = None,
+    *,
+    timeout: float = 120.0,
+    transport: Any = None,
+    compiler_options: dict[str, Any] | None = None,
+    adapter_options: dict[str, Any] | None = None,
+    name: str | None = None,
+    **kwargs: Any,
+) -> ModelProvider:
+    """Build a :class:`ModelProvider` from registered component names.
+
+    The API key is read from the environment variable ``api_key_env`` (or a ``.env``
+    file); it is never accepted inline, so it cannot end up in code or config.
+
+    Raises:
+        UnknownComponentError / MissingPluginError: for an unknown compiler or adapter.
+        MissingCredentialsError: when ``api_key_env`` is given but not set.
+    """
+    from teragent.config.secrets import resolve_api_key
+    from teragent.plugins import get_host
+
+    if "api_key" in kwargs:
+        raise UserError("create_provider() does not take api_key: put the key in an "
+                        "environment variable and pass api_key_env='VAR_NAME'.")
+    host = get_host()
+    compiler_cls = host.registry("compilers").get(compiler)
+    adapter_cls = host.registry("adapters").get(adapter)
+    key = resolve_api_key(api_key_env, provider=adapter) if api_key_env else None
+    options = dict(adapter_options or {})
+    options.update(kwargs)
+    adapter_obj = adapter_cls(base_url=base_url, api_key=key, timeout=timeout,
+                              transport=transport, **options)
+    compiler_obj = compiler_cls(**(compiler_options or {}))
+    return ModelProvider(compiler_obj, adapter_obj, model or "", name=name)
+
+
+def create_provider_from_config(driver: Any) -> ModelProvider:
+    """Build a provider from a :class:`~teragent.config.DriverConfig` (or its dict)."""
+    from teragent.config.driver_config import DriverConfig
+
+    if isinstance(driver, dict):
+        driver = DriverConfig(**driver)
+    return create_provider(**driver.to_create_provider_kwargs())
+
+
+def default_provider(config: dict[str, Any] | None = None,
+                     driver_name: str | None = None) -> ModelProvider:
+    """The provider ``teragent run`` uses: ``driver_name``, else ``[agent] driver``,
+    else the only configured driver, else what a plugin's ``teragent_default_driver``
+    offers (the local model)."""
+    from teragent.config.loader import load_full_config
+    from teragent.errors import UnknownComponentError
+    from teragent.plugins import get_host
+
+    config = config if config is not None else load_full_config()
+    drivers = config.get("drivers", {})
+    chosen = driver_name or (config.get("agent") or {}).get("driver")
+    if chosen:
+        if chosen not in drivers:
+            raise UnknownComponentError(
+                "driver", chosen, drivers,
+                hint="Define it as [drivers.<adapter>.<identity>] in agent.toml.")
+        return create_provider_from_config(drivers[chosen])
+    if len(drivers) == 1:
+        return create_provider_from_config(next(iter(drivers.values())))
+    kwargs = get_host().hook.teragent_default_driver(config=config)
+    if kwargs is None:
+        raise UserError(
+            "No model is configured and no plugin offers a default. Install the local "
+            "model plugin (pip install teragent-llamacpp) or add a [drivers.*] table to "
+            "agent.toml" + (f" and choose one with [agent] driver = \"...\" (have: "
+                            f"{', '.join(drivers)})" if drivers else "") + "."
+        )
+    return create_provider(**kwargs)

@@ -1,0 +1,96 @@
+"""An incremental Server-Sent Events decoder (WHATWG event-stream rules).
+
+Feed it byte chunks split anywhere (even inside a UTF-8 character or a CRLF); it
+yields complete events. Used by every streaming adapter and by the fake servers'
+tests.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+from typing import Iterator
+
+__all__ = ["SSEEvent", "SSEDecoder"]
+
+
+@dataclass
+class SSEEvent:
+    event: str = "message"
+    data: str = ""
+    id: str | None = None
+    retry: int | None = None
+
+
+class SSEDecoder:
+    """Incremental decoder: ``for ev in decoder.feed(chunk): ...`` then ``flush()``."""
+
+    def __init__(self) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._buffer = ""
+        self._pending_cr = False
+        self._event = ""
+        self._data: list[str] = []
+        self._id: str | None = None
+        self._retry: int | None = None
+
+    def feed(self, chunk: bytes | str) -> Iterator[SSEEvent]:
+        text = self._utf8.decode(chunk) if isinstance(chunk, bytes) else chunk
+        if self._pending_cr and text.startswith("\n"):
+            text = text[1:]
+        self._pending_cr = False
+        self._buffer += text
+        while True:
+            nl = self._buffer.find("\n")
+            cr = self._buffer.find("\r")
+            idx = nl if cr < 0 else (cr if nl < 0 else min(nl, cr))
+            if idx < 0:
+                break
+            line = self._buffer[:idx]
+            sep = self._buffer[idx]
+            rest = self._buffer[idx + 1:]
+            if sep == "\r":
+                if rest.startswith("\n"):
+                    rest = rest[1:]
+                elif rest == "":
+                    self._pending_cr = True
+            self._buffer = rest
+            event = self._line(line)
+            if event is not None:
+                yield event
+
+    def flush(self) -> Iterator[SSEEvent]:
+        """End of stream: a trailing event without a blank line is dispatched."""
+        tail = self._utf8.decode(b"", final=True)
+        self._buffer += tail
+        if self._buffer:
+            event = self._line(self._buffer)
+            self._buffer = ""
+            if event is not None:
+                yield event
+        event = self._line("")
+        if event is not None:
+            yield event
+
+    def _line(self, line: str) -> SSEEvent | None:
+        if line == "":
+            if not self._data and not self._event:
+                return None
+            ev = SSEEvent(event=self._event or "message", data="\n".join(self._data),
+                          id=self._id, retry=self._retry)
+            self._event, self._data = "", []
+            return ev
+        if line.startswith(":"):
+            return None
+        field, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if field == "data":
+            self._data.append(value)
+        elif field == "event":
+            self._event = value
+        elif field == "id":
+            self._id = value
+        elif field == "retry" and value.isdigit():
+            self._retry = int(value)
+        return None

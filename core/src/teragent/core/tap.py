@@ -1,0 +1,237 @@
+"""TAP IR: the model-agnostic contract between user intent and a model API.
+
+``TAPRequest`` (what the user wants) is compiled by a :class:`~teragent.core.compiler.
+TAPCompiler` into a :class:`CompiledPrompt` (a vendor's prompt shape), which an
+:class:`~teragent.core.adapter.TAPAdapter` sends; the answer comes back as a
+:class:`TAPResponse`. TAP is an in-memory IR, not a wire protocol.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from teragent.core.types import ToolCall
+
+__all__ = [
+    "MultimodalContent",
+    "LongHorizonConfig",
+    "TAPRequest",
+    "TAPResponse",
+    "CompiledPrompt",
+    "TAPCostRecord",
+    "CostTracker",
+    "estimate_tokens",
+]
+
+ThinkingMode = Literal["auto", "deep", "quick", "high", "max"]
+
+
+def estimate_tokens(text: str) -> int:
+    """Rough token estimate: ~4 characters a token for Latin text, ~1 per CJK character."""
+    if not text:
+        return 0
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3040" <= ch <= "\u30ff")
+    return cjk + max(1, (len(text) - cjk) // 4)
+
+
+class MultimodalContent(BaseModel):
+    """An image or a video given to a vision model, by URL or as base64 data."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["image_url", "video_url", "image_base64", "video_base64"]
+    url: str | None = None
+    data: str | None = None
+    mime_type: str | None = None
+    detail: str | None = None
+
+
+class LongHorizonConfig(BaseModel):
+    """Settings for long-running autonomous tasks."""
+
+    model_config = ConfigDict(extra="allow")
+
+    max_duration_hours: float = 8.0
+    checkpoint_interval_minutes: float = 15.0
+    evaluation_interval_steps: int = 10
+    evaluation_interval_minutes: float = 30.0
+    max_strategy_switches: int = 3
+
+
+class TAPRequest(BaseModel):
+    """A model-agnostic request.
+
+    Example:
+        ``TAPRequest(meta={"task_id": "1.1", "intent": "code_generation"},
+        instruction="Implement user login module", constraints=["Python 3.10+"])``
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    meta: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+    instruction: str = ""
+    constraints: list[str] = Field(default_factory=list)
+    output_format_hint: str | None = None
+    thinking_mode: ThinkingMode | None = None
+    multimodal_context: list[MultimodalContent] | None = None
+    long_horizon: LongHorizonConfig | None = None
+    cache_preference: Literal["auto", "aggressive", "none"] | None = None
+    tools: list[dict[str, Any]] | None = None
+
+    @property
+    def intent(self) -> str:
+        return str(self.meta.get("intent", "execute"))
+
+    def estimate_prompt_tokens(self) -> int:
+        """Rough token count of everything the compiler will put in the prompt."""
+        parts = [self.instruction, self.output_format_hint or "", *self.constraints]
+        parts += [str(v) for v in self.context.values()]
+        if self.tools:
+            parts += [str(t) for t in self.tools]
+        return sum(estimate_tokens(p) for p in parts)
+
+
+class TAPResponse(BaseModel):
+    """A model's answer. ``raw_text`` is ``None`` when the API call failed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    raw_text: str | None = ""
+    usage: dict[str, int] = Field(default_factory=dict)
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    finish_reason: str | None = None
+    cache_hit_tokens: int | None = None
+    thinking_content: str | None = None
+    long_horizon_status: dict[str, Any] | None = None
+    model: str | None = None
+
+    @property
+    def prompt_tokens(self) -> int:
+        return int(self.usage.get("prompt_tokens", 0))
+
+    @property
+    def completion_tokens(self) -> int:
+        return int(self.usage.get("completion_tokens", 0))
+
+    @property
+    def total_tokens(self) -> int:
+        return int(self.usage.get("total_tokens", self.prompt_tokens + self.completion_tokens))
+
+    def to_message(self) -> dict[str, Any]:
+        """The assistant message (OpenAI chat shape) to append to a conversation."""
+        msg: dict[str, Any] = {"role": "assistant", "content": self.raw_text or ""}
+        if self.tool_calls:
+            msg["tool_calls"] = [tc.to_openai() for tc in self.tool_calls]
+        return msg
+
+
+class CompiledPrompt(BaseModel):
+    """A prompt in one vendor's shape; mode A (messages) and mode B (system+user) exclude
+    each other. ``extra`` carries compiler-specific parameters for the adapter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[dict[str, Any]] | None = None
+    system_prompt: str | None = None
+    user_message: str | None = None
+    tools: list[dict[str, Any]] | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _modes_exclusive(self) -> "CompiledPrompt":
+        if self.messages is not None and (self.system_prompt or self.user_message):
+            raise ValueError(
+                "CompiledPrompt takes either messages (mode A) or system_prompt/"
+                "user_message (mode B), not both; drop one of them"
+            )
+        return self
+
+    @property
+    def mode(self) -> str:
+        if self.messages is not None:
+            return "messages"
+        if self.system_prompt is not None or self.user_message is not None:
+            return "system_user"
+        return "empty"
+
+    def as_messages(self) -> list[dict[str, Any]]:
+        """The prompt as an OpenAI-style message list, whatever its mode."""
+        if self.messages is not None:
+            return list(self.messages)
+        out: list[dict[str, Any]] = []
+        if self.system_prompt:
+            out.append({"role": "system", "content": self.system_prompt})
+        if self.user_message is not None:
+            out.append({"role": "user", "content": self.user_message})
+        return out
+
+
+class TAPCostRecord(BaseModel):
+    """The tokens (and optional cost) of one model call."""
+
+    provider: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cache_hit_tokens: int = 0
+    latency_ms: float = 0.0
+    success: bool = True
+    task_id: str | None = None
+    intent: str | None = None
+    cost: float = 0.0
+    timestamp: float = Field(default_factory=time.time)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class CostTracker:
+    """Collects :class:`TAPCostRecord` s and sums them by provider/model.
+
+    Args:
+        pricing: Optional ``{model: {"input": per_million, "output": per_million,
+            "cache_hit": per_million}}``; with it, records get a ``cost``.
+    """
+
+    def __init__(self, pricing: dict[str, dict[str, float]] | None = None) -> None:
+        self.pricing = pricing or {}
+        self.records: list[TAPCostRecord] = []
+
+    def add(self, record: TAPCostRecord) -> TAPCostRecord:
+        price = self.pricing.get(record.model)
+        if price and not record.cost:
+            uncached = max(0, record.prompt_tokens - record.cache_hit_tokens)
+            record.cost = (
+                uncached * price.get("input", 0.0)
+                + record.cache_hit_tokens * price.get("cache_hit", price.get("input", 0.0))
+                + record.completion_tokens * price.get("output", 0.0)
+            ) / 1_000_000
+        self.records.append(record)
+        return record
+
+    def summary(self) -> dict[str, Any]:
+        by: dict[str, dict[str, Any]] = {}
+        for r in self.records:
+            key = f"{r.provider}:{r.model}"
+            s = by.setdefault(key, {"calls": 0, "failures": 0, "prompt_tokens": 0,
+                                    "completion_tokens": 0, "cache_hit_tokens": 0,
+                                    "total_tokens": 0, "cost": 0.0, "latency_ms": 0.0})
+            s["calls"] += 1
+            s["failures"] += 0 if r.success else 1
+            s["prompt_tokens"] += r.prompt_tokens
+            s["completion_tokens"] += r.completion_tokens
+            s["cache_hit_tokens"] += r.cache_hit_tokens
+            s["total_tokens"] += r.total_tokens
+            s["cost"] += r.cost
+            s["latency_ms"] += r.latency_ms
+        return {
+            "total_calls": len(self.records),
+            "total_tokens": sum(r.total_tokens for r in self.records),
+            "total_cost": sum(r.cost for r in self.records),
+            "by_provider": by,
+        }

@@ -1,0 +1,281 @@
+"""Every hook a TerAgent plugin can implement.
+
+Hooks *discover and register* things; what they register are plain classes with async
+interfaces that the agent loop calls at run time. Pluggy has no async hooks, and none
+of these are on a hot path: each registration hook runs once, when the plugin host
+first loads.
+
+Kinds of hook, named in each docstring's first line:
+
+- **registration**: the hook receives a ``register(...)`` callback and calls it once
+  per component. Its return value is ignored.
+- **resolution** (``firstresult=True``): "who handles X?". Return ``None`` to decline;
+  the first non-``None`` answer wins.
+- **configuration** (``historic=True``): called with the loaded configuration, and
+  replayed to plugins registered later.
+
+Registering a component *by import string* (``"package.module:Name"``) defers importing
+it until first use, which keeps ``import teragent`` and discovery fast. A hookimpl may
+accept any subset of a spec's arguments, so adding an argument never breaks a plugin.
+
+A plugin module looks like::
+
+    from teragent import hookimpl
+
+    @hookimpl
+    def teragent_register_adapters(register):
+        register("my_protocol", "my_plugin.adapter:MyAdapter")
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pluggy
+
+PROJECT = "teragent"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+Register = Callable[..., None]
+
+# --- models -----------------------------------------------------------------------
+
+
+@hookspec
+def teragent_register_compilers(register: Register) -> None:
+    """Registration: contribute TAP compilers (prompt formats per model family).
+
+    Args:
+        register: ``register(name, compiler, *, description="")`` where ``compiler``
+            is a :class:`~teragent.core.compiler.TAPCompiler` subclass or an import
+            string ``"pkg.module:Class"`` (imported on first use).
+
+    Returns:
+        Nothing; the return value is ignored.
+
+    Called once per plugin host, when components are first looked up.
+    Implementations must not import heavy dependencies here: register import strings.
+    """
+
+
+@hookspec
+def teragent_register_adapters(register: Register) -> None:
+    """Registration: contribute TAP adapters (wire protocols).
+
+    Args:
+        register: ``register(name, adapter, *, description="")`` where ``adapter`` is a
+            :class:`~teragent.core.adapter.TAPAdapter` subclass or an import string.
+
+    Returns:
+        Nothing; the return value is ignored.
+
+    Called once per plugin host. Must not open connections or import vendor SDKs.
+    """
+
+
+@hookspec
+def teragent_register_prompts(register: Register) -> None:
+    """Registration: contribute system prompts for (intent, compiler type) pairs.
+
+    Args:
+        register: ``register(intent, compiler_type, prompt)``; a new intent or compiler
+            type becomes known to :func:`teragent.core.prompts.list_intents` etc.
+
+    Returns:
+        Nothing.
+
+    Called once per plugin host.
+    """
+
+
+@hookspec(firstresult=True)
+def teragent_default_driver(config: dict[str, Any]) -> dict[str, Any] | None:
+    """Resolution: the driver to use when neither flags nor ``agent.toml`` choose one.
+
+    Args:
+        config: The loaded configuration (possibly empty).
+
+    Returns:
+        ``create_provider`` keyword arguments (``adapter``, ``model``, ...), or ``None``
+        to decline. The first plugin to answer wins.
+
+    Called by ``teragent run``/``chat`` and :func:`teragent.default_provider`.
+    Must be cheap: it must not load a model.
+    """
+
+
+# --- tools ------------------------------------------------------------------------
+
+
+@hookspec
+def teragent_register_tools(register: Register) -> None:
+    """Registration: contribute tools and tool packs.
+
+    Args:
+        register: ``register(tool)`` where ``tool`` is a
+            :class:`~teragent.tools.BaseTool` instance, a ``BaseTool`` subclass, a
+            :class:`~teragent.tools.ToolPack`, or an import string naming one of those.
+
+    Returns:
+        Nothing.
+
+    Called once per plugin host. Tools registered here are offered to every agent
+    whose configuration enables them; they still pass every permission layer.
+    """
+
+
+@hookspec
+def teragent_register_guardrails(register: Register) -> None:
+    """Registration: contribute input/output guardrails.
+
+    Args:
+        register: ``register(name, guardrail)``; a guardrail class or import string.
+
+    Returns:
+        Nothing.
+
+    Called once per plugin host. Guardrails raise
+    :class:`~teragent.errors.GuardrailTripped`; they must not have side effects.
+    """
+
+
+# --- safety -----------------------------------------------------------------------
+
+
+@hookspec
+def teragent_register_permission_layers(register: Register) -> None:
+    """Registration: contribute permission layers consulted before every tool call.
+
+    Args:
+        register: ``register(name, layer, *, priority=50)``; ``layer`` implements
+            ``check(tool_name, params, context) -> (allowed | None, reason)`` (or the
+            async ``acheck``). ``None`` means "no opinion"; layers are consulted in
+            descending priority and the first definite answer wins.
+
+    Returns:
+        Nothing.
+
+    Called once per plugin host. A layer's exception denies the call (fail closed).
+    """
+
+
+@hookspec
+def teragent_register_command_checks(register: Register) -> None:
+    """Registration: contribute shell-command safety checks.
+
+    Args:
+        register: ``register(name, check)``; ``check(command: str)`` returns
+            ``(allowed: bool, reason: str, warnings: list[str])``.
+
+    Returns:
+        Nothing.
+
+    Called once per plugin host. Every ``bash``-style tool runs all registered checks;
+    any refusal blocks the command.
+    """
+
+
+@hookspec
+def teragent_register_sandboxes(register: Register) -> None:
+    """Registration: contribute sandbox backends that run shell commands.
+
+    Args:
+        register: ``register(name, backend, *, level=0)``; ``backend`` is a class or
+            import string implementing ``available() -> (bool, reason)`` and
+            ``async run(cmd, workdir, timeout, env) -> SandboxResult``.
+
+    Returns:
+        Nothing.
+
+    Called once per plugin host. Must not probe the system here (probing happens in
+    ``available()``).
+    """
+
+
+# --- reliability and orchestration ------------------------------------------------
+
+
+@hookspec
+def teragent_register_circuit_breakers(register: Register) -> None:
+    """Registration: contribute circuit breakers the agent loop and providers obey.
+
+    Args:
+        register: ``register(name, breaker)``; a class or import string.
+
+    Returns:
+        Nothing.
+
+    Called once per plugin host.
+    """
+
+
+@hookspec
+def teragent_register_patterns(register: Register) -> None:
+    """Registration: contribute multi-agent orchestration patterns.
+
+    Args:
+        register: ``register(name, pattern)``; a class or import string; ``name`` is the
+            value users pass as the orchestration mode.
+
+    Returns:
+        Nothing.
+
+    Called once per plugin host.
+    """
+
+
+# --- observability ------------------------------------------------------------------
+
+
+@hookspec
+def teragent_register_tracers(register: Register) -> None:
+    """Registration: contribute tracers / event sinks that observe runs.
+
+    Args:
+        register: ``register(name, sink)``; ``sink`` is a class or import string with an
+            ``on_event(name: str, payload: dict) -> None`` method.
+
+    Returns:
+        Nothing.
+
+    Called once per plugin host. Sinks are observers: their exceptions are logged and
+    swallowed, and they must never block (hand work to a thread or queue).
+    """
+
+
+# --- CLI and configuration -----------------------------------------------------------
+
+
+@hookspec
+def teragent_register_commands(register: Register) -> None:
+    """Registration: contribute ``teragent`` CLI sub-commands.
+
+    Args:
+        register: ``register(name, handler, *, help="", add_arguments=None)``;
+            ``handler(args: argparse.Namespace) -> int`` returns the exit code and
+            ``add_arguments(parser)`` declares the command's options.
+
+    Returns:
+        Nothing.
+
+    Called once when the CLI starts. Handlers raise :class:`~teragent.errors.
+    TerAgentError` for failures the user can fix; the CLI prints one clean line.
+    """
+
+
+@hookspec(historic=True)
+def teragent_configure(config: dict[str, Any]) -> None:
+    """Configuration: receive the loaded configuration (``agent.toml`` as a dict).
+
+    Args:
+        config: The merged configuration; a plugin reads its own table
+            (``config.get("plugins", {}).get("<name>", {})``).
+
+    Returns:
+        Nothing.
+
+    Called whenever configuration is loaded, and replayed to plugins registered later.
+    Must not mutate ``config``.
+    """

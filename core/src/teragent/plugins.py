@@ -1,0 +1,358 @@
+"""Plugin discovery and the plugin host.
+
+Plugins are modules named by entry points in the group ``teragent``::
+
+    [project.entry-points.teragent]
+    openai = "teragent_openai"
+
+At start-up (on first use, in fact) the host imports each entry point's module,
+registers it with pluggy, checks that every ``teragent_*`` hookimpl matches a spec
+(:meth:`pluggy.PluginManager.check_pending`), and runs the registration hooks to fill
+the component registries. The kernel's own defaults (the ``default`` compiler, the
+``mock`` adapter) register through the very same hooks, as the plugin ``builtin``.
+
+Environment:
+    ``TERAGENT_PLUGINS=a,b``: load only these entry-point plugins ("" loads none).
+    ``TERAGENT_DISABLE_PLUGINS=x,y``: never load these.
+    ``TERAGENT_STRICT_PLUGINS=1``: a plugin that fails to import is an error, not a
+    warning. A plugin named explicitly in ``TERAGENT_PLUGINS`` is always strict.
+
+On stevedore: it was measured for named driver loading and for its entry-point cache;
+importing it costs more (≈130 ms here) than the whole scan it would save (see
+docs/decisions.md), so discovery uses :mod:`importlib.metadata` directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import pluggy
+
+from teragent import hookspecs
+from teragent.errors import PluginError, PluginValidationError, UserError, did_you_mean
+from teragent.registry import ComponentRegistry
+
+if sys.version_info >= (3, 10):
+    from importlib.metadata import EntryPoint, entry_points
+else:  # pragma: no cover - the kernel supports 3.10+, this keeps type checkers calm
+    from importlib_metadata import EntryPoint, entry_points
+
+logger = logging.getLogger("teragent.plugins")
+
+ENTRY_POINT_GROUP = "teragent"
+BUILTIN = "builtin"
+
+REGISTRATION_HOOKS = {
+    "compilers": "teragent_register_compilers",
+    "adapters": "teragent_register_adapters",
+    "prompts": "teragent_register_prompts",
+    "tools": "teragent_register_tools",
+    "guardrails": "teragent_register_guardrails",
+    "permission_layers": "teragent_register_permission_layers",
+    "command_checks": "teragent_register_command_checks",
+    "sandboxes": "teragent_register_sandboxes",
+    "circuit_breakers": "teragent_register_circuit_breakers",
+    "patterns": "teragent_register_patterns",
+    "tracers": "teragent_register_tracers",
+    "commands": "teragent_register_commands",
+}
+
+
+class PluginLoadWarning(UserWarning):
+    """A plugin was skipped because it could not be loaded."""
+
+
+@dataclass
+class PluginRecord:
+    """What ``teragent plugins`` shows for one plugin."""
+
+    name: str
+    distribution: str = ""
+    version: str = ""
+    module: str = ""
+    status: str = "loaded"  # loaded | failed | disabled | not-selected
+    error: str = ""
+    hooks: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "distribution": self.distribution, "version": self.version,
+            "module": self.module, "status": self.status, "error": self.error,
+            "hooks": list(self.hooks),
+        }
+
+
+def _env_list(name: str) -> list[str] | None:
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+class PluginHost:
+    """Owns the pluggy manager, the plugin records and the component registries.
+
+    Args:
+        load_entrypoints: Discover plugins through entry points (tests pass ``False``
+            and register plugin objects directly).
+        strict: Make any plugin failure an error.
+        include_builtin: Register the kernel's built-in plugin.
+    """
+
+    def __init__(
+        self,
+        *,
+        load_entrypoints: bool = True,
+        strict: bool | None = None,
+        include_builtin: bool = True,
+    ) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.records: dict[str, PluginRecord] = {}
+        if strict is None:
+            strict = os.environ.get("TERAGENT_STRICT_PLUGINS", "") not in ("", "0", "false")
+        self.strict = strict
+        self.registries: dict[str, ComponentRegistry[Any]] = {
+            kind: ComponentRegistry(kind.rstrip("s") if kind != "prompts" else "prompt")
+            for kind in REGISTRATION_HOOKS
+        }
+        self._collected = False
+        self._lock = threading.RLock()
+        if include_builtin:
+            from teragent import _builtin
+
+            self.add_plugin(_builtin, name=BUILTIN, distribution="teragent")
+        if load_entrypoints:
+            self.load_entrypoints()
+
+    # --- loading ----------------------------------------------------------------
+
+    def load_entrypoints(self) -> None:
+        """Import and register every plugin in the ``teragent`` entry-point group."""
+        only = _env_list("TERAGENT_PLUGINS")
+        disabled = set(_env_list("TERAGENT_DISABLE_PLUGINS") or [])
+        found: dict[str, EntryPoint] = {}
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            found.setdefault(ep.name, ep)
+        if only is not None:
+            for wanted in only:
+                if wanted not in found and wanted != BUILTIN:
+                    raise UserError(
+                        f"TERAGENT_PLUGINS names {wanted!r}, but no installed plugin has "
+                        f"that name.{did_you_mean(wanted, found)} Installed: "
+                        f"{', '.join(sorted(found)) or '(none)'}."
+                    )
+        for name, ep in sorted(found.items()):
+            dist = getattr(ep, "dist", None)
+            record = PluginRecord(
+                name=name,
+                distribution=dist.name if dist else "",
+                version=dist.version if dist else "",
+                module=ep.value,
+            )
+            if name in disabled:
+                record.status = "disabled"
+                self.records[name] = record
+                continue
+            if only is not None and name not in only:
+                record.status = "not-selected"
+                self.records[name] = record
+                continue
+            explicit = only is not None and name in only
+            try:
+                module = ep.load()
+            except Exception as exc:  # noqa: BLE001 - any import failure is reported
+                record.status = "failed"
+                record.error = f"{type(exc).__name__}: {exc}"
+                self.records[name] = record
+                message = (
+                    f"Skipping plugin {name!r} ({record.distribution} "
+                    f"{record.version}): it failed to import: {record.error}"
+                )
+                if self.strict or explicit:
+                    raise PluginError(
+                        message.replace("Skipping", "Cannot load"),
+                        plugin=name, distribution=record.distribution,
+                        version=record.version,
+                    ) from exc
+                warnings.warn(message, PluginLoadWarning, stacklevel=2)
+                logger.warning(message)
+                continue
+            self._register(module, record)
+
+    def add_plugin(
+        self, plugin: Any, *, name: str | None = None, distribution: str = "",
+        version: str = "",
+    ) -> None:
+        """Register a plugin object (module or instance) directly."""
+        name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        record = PluginRecord(
+            name=name, distribution=distribution, version=version,
+            module=getattr(plugin, "__name__", type(plugin).__name__),
+        )
+        self._register(plugin, record)
+
+    def _register(self, plugin: Any, record: PluginRecord) -> None:
+        try:
+            self.pm.register(plugin, name=record.name)
+        except pluggy.PluginValidationError as exc:
+            self.records[record.name] = record
+            record.status = "failed"
+            record.error = str(exc)
+            raise PluginValidationError(
+                f"Plugin {record.name!r} ({record.distribution} {record.version}) has an "
+                f"invalid hook implementation: {exc}",
+                plugin=record.name, distribution=record.distribution,
+                version=record.version,
+            ) from exc
+        self.records[record.name] = record
+        self.check_pending()
+        record.hooks = sorted(
+            h.name for h in self.pm.get_hookcallers(plugin) or []
+        )
+        with self._lock:
+            if self._collected:
+                self._collect_from(plugin, record.name)
+
+    def check_pending(self) -> None:
+        """Fail loudly on a ``teragent_*`` hookimpl that matches no spec."""
+        for plugin_name, plugin in self.pm.list_name_plugin():
+            if plugin is None:
+                continue
+            for attr in dir(plugin):
+                if not attr.startswith("teragent_"):
+                    continue
+                if hasattr(self.pm.hook, attr) and getattr(self.pm.hook, attr).spec:
+                    continue
+                known = [n for n in dir(self.pm.hook) if n.startswith("teragent_")]
+                record = self.records.get(plugin_name, PluginRecord(plugin_name))
+                record.status = "failed"
+                record.error = f"unknown hook {attr}"
+                self.pm.unregister(plugin)
+                raise PluginValidationError(
+                    f"Plugin {plugin_name!r} ({record.distribution} {record.version}) "
+                    f"implements {attr!r}, which is not a TerAgent hook."
+                    f"{did_you_mean(attr, known)}",
+                    plugin=plugin_name, distribution=record.distribution,
+                    version=record.version,
+                )
+
+    # --- collection ---------------------------------------------------------------
+
+    def _collect(self) -> None:
+        with self._lock:
+            if self._collected:
+                return
+            for name, plugin in self.pm.list_name_plugin():
+                self._collect_from(plugin, name)
+            self._collected = True
+
+    def _collect_from(self, plugin: Any, plugin_name: str) -> None:
+        for kind, hook_name in REGISTRATION_HOOKS.items():
+            impl = getattr(plugin, hook_name, None)
+            if impl is None:
+                continue
+            registry = self.registries[kind]
+            register = _make_register(kind, registry, plugin_name)
+            # Call this plugin's impl alone (not the whole hook) so a late-registered
+            # plugin adds only its own components. Pluggy lets impls take a subset of
+            # the spec's arguments.
+            try:
+                impl(register) if _takes_args(impl) else impl()
+            except PluginError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - wrapped with the plugin's name
+                record = self.records.get(plugin_name, PluginRecord(plugin_name))
+                raise PluginError(
+                    f"Plugin {plugin_name!r} failed in {hook_name}: "
+                    f"{type(exc).__name__}: {exc}",
+                    plugin=plugin_name, distribution=record.distribution,
+                    version=record.version,
+                ) from exc
+
+    def registry(self, kind: str) -> ComponentRegistry[Any]:
+        """The registry of ``kind`` ("compilers", "adapters", "tools", ...), filled."""
+        self._collect()
+        return self.registries[kind]
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    def list_plugins(self) -> list[PluginRecord]:
+        self._collect()
+        return sorted(self.records.values(), key=lambda r: (r.name != BUILTIN, r.name))
+
+
+def _takes_args(func: Callable[..., Any]) -> bool:
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return True
+    n = code.co_argcount - (1 if hasattr(func, "__self__") else 0)
+    return n > 0
+
+
+def _make_register(kind: str, registry: ComponentRegistry[Any], plugin: str) -> Callable[..., None]:
+    if kind == "tools":
+        def register_tool(tool: Any, **options: Any) -> None:
+            name = options.pop("name", None) or _tool_name(tool)
+            registry.register(name, tool, plugin=plugin, **options)
+        return register_tool
+    if kind == "prompts":
+        def register_prompt(intent: str, compiler_type: str, prompt: str) -> None:
+            registry.register(f"{intent}:{compiler_type}", prompt, plugin=plugin,
+                              intent=intent, compiler_type=compiler_type, replace=True,
+                              literal=True)
+        return register_prompt
+
+    def register(name: str, target: Any, **options: Any) -> None:
+        registry.register(name, target, plugin=plugin, **options)
+    return register
+
+
+def _tool_name(tool: Any) -> str:
+    if isinstance(tool, str):
+        return tool.rpartition(":")[2] or tool
+    name = getattr(tool, "name", None)
+    if isinstance(name, str) and name:
+        return name
+    return getattr(tool, "__name__", type(tool).__name__)
+
+
+_host: PluginHost | None = None
+_host_lock = threading.Lock()
+
+
+def get_host() -> PluginHost:
+    """The process-wide plugin host, created (and plugins discovered) on first call."""
+    global _host
+    if _host is None:
+        with _host_lock:
+            if _host is None:
+                _host = PluginHost()
+    return _host
+
+
+def set_host(host: PluginHost | None) -> None:
+    """Replace the process-wide host (``None`` rediscovers on next use)."""
+    global _host
+    _host = host
+
+
+@contextlib.contextmanager
+def use_host(host: PluginHost) -> Iterator[PluginHost]:
+    """Temporarily make ``host`` the process-wide host (tests)."""
+    global _host
+    old = _host
+    _host = host
+    try:
+        yield host
+    finally:
+        _host = old

@@ -1,0 +1,346 @@
+"""Tools: ``BaseTool``, ``ToolResult``, the ``@tool`` decorator and ``ToolPack``.
+
+A tool declares a JSON Schema for its parameters, a :class:`ToolSafety` level and
+whether it is safe to run concurrently with other calls. The agent loop validates a
+model's arguments against the schema *before* calling :meth:`BaseTool.execute`, and
+answers invalid arguments with a tool error the model can read and correct.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import re
+from typing import Any, Callable, ClassVar, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from teragent.core.types import ToolSafety
+
+__all__ = ["BaseTool", "ToolResult", "ToolPack", "FunctionTool", "tool", "ProgressCallback",
+           "validate_arguments"]
+
+ProgressCallback = Callable[[str], Any]
+
+
+class ToolResult(BaseModel):
+    """What a tool returns. ``data`` is shown to the model (as JSON if not a string)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    success: bool = True
+    data: Any = None
+    error: str | None = None
+    safety: ToolSafety = ToolSafety.READ_ONLY
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def to_text(self) -> str:
+        """The text the model sees."""
+        if not self.success:
+            return f"Error: {self.error or 'the tool failed'}"
+        if self.data is None:
+            return "OK"
+        if isinstance(self.data, str):
+            return self.data
+        try:
+            return json.dumps(self.data, ensure_ascii=False, default=str)
+        except (TypeError, ValueError):
+            return str(self.data)
+
+
+class BaseTool:
+    """Base class of every tool.
+
+    Subclasses set ``name``, ``description``, ``parameters_schema``, ``_safety`` and
+    ``_concurrency_safe``, and implement :meth:`execute`.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    parameters_schema: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}}
+    category: ClassVar[str] = "general"
+    #: Words that make this tool relevant to a request (intent-based recommendation).
+    keywords: ClassVar[tuple[str, ...]] = ()
+    _safety: ClassVar[ToolSafety] = ToolSafety.READ_ONLY
+    _concurrency_safe: ClassVar[bool] = False
+
+    @property
+    def safety(self) -> ToolSafety:
+        return self._safety
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.safety == ToolSafety.READ_ONLY
+
+    @property
+    def concurrency_safe(self) -> bool:
+        return self._concurrency_safe
+
+    def schema(self) -> dict[str, Any]:
+        """The OpenAI function-tool definition for this tool."""
+        return {"type": "function", "function": {
+            "name": self.name, "description": self.description,
+            "parameters": self.parameters_schema}}
+
+    async def execute(
+        self, params: dict[str, Any], progress_callback: ProgressCallback | None = None
+    ) -> ToolResult:
+        raise NotImplementedError(f"tool {self.name!r} does not implement execute()")
+
+    def validate(self, params: Any) -> str | None:
+        """Check ``params`` against the schema; return an error message or ``None``."""
+        return validate_arguments(self.parameters_schema, params)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} {self.safety.value}>"
+
+
+# --- argument validation -------------------------------------------------------------
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+    "object": (dict,), "array": (list,), "null": (type(None),),
+}
+
+
+def _check(schema: dict[str, Any], value: Any, where: str) -> str | None:
+    types = schema.get("type")
+    if types is not None:
+        names = types if isinstance(types, list) else [types]
+        ok = False
+        for t in names:
+            py = _JSON_TYPES.get(t)
+            if py is None:
+                ok = True
+                break
+            if isinstance(value, bool) and t in ("integer", "number"):
+                continue
+            if isinstance(value, py):
+                ok = True
+                break
+        if not ok:
+            return f"{where} must be of type {' or '.join(names)}, got {type(value).__name__}"
+    if "enum" in schema and value not in schema["enum"]:
+        return f"{where} must be one of {schema['enum']!r}, got {value!r}"
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for req in schema.get("required", []):
+            if req not in value:
+                return f"missing required argument {req!r}" if where == "arguments" \
+                    else f"{where} is missing required field {req!r}"
+        if schema.get("additionalProperties") is False:
+            extra = sorted(set(value) - set(props))
+            if extra:
+                return f"unexpected argument(s) {', '.join(map(repr, extra))}; " \
+                       f"allowed: {', '.join(sorted(props)) or '(none)'}"
+        for key, sub in props.items():
+            if key in value and isinstance(sub, dict):
+                err = _check(sub, value[key], f"{key!r}" if where == "arguments"
+                             else f"{where}.{key}")
+                if err:
+                    return err
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for i, item in enumerate(value):
+            err = _check(schema["items"], item, f"{where}[{i}]")
+            if err:
+                return err
+    return None
+
+
+def validate_arguments(schema: dict[str, Any], params: Any) -> str | None:
+    """Validate tool arguments against a JSON Schema subset (types, required, enum,
+    properties, items, additionalProperties). Returns a message, or ``None`` if valid."""
+    if not isinstance(params, dict):
+        return f"arguments must be a JSON object, got {type(params).__name__}"
+    return _check(schema or {"type": "object"}, params, "arguments")
+
+
+# --- @tool ---------------------------------------------------------------------------
+
+_ARG_DOC = re.compile(r"^\s*(\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
+
+
+_ARG_SECTIONS = {"Args", "Arguments", "Parameters"}
+_SECTIONS = _ARG_SECTIONS | {"Returns", "Raises", "Yields", "Examples", "Example", "Note"}
+
+
+def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """Google-style docstring → (first paragraph, {arg: description})."""
+    summary: list[str] = []
+    args: dict[str, str] = {}
+    section: str | None = None
+    current: str | None = None
+    arg_indent: int | None = None
+    for line in inspect.cleandoc(doc or "").splitlines():
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if indent == 0 and stripped.endswith(":") and stripped[:-1] in _SECTIONS:
+            section = "args" if stripped[:-1] in _ARG_SECTIONS else "other"
+            current, arg_indent = None, None
+            continue
+        if section is None:
+            if stripped:
+                summary.append(stripped)
+            elif summary:
+                section = "body"
+            continue
+        if section == "args" and stripped:
+            m = _ARG_DOC.match(line)
+            if m and (arg_indent is None or indent <= arg_indent):
+                arg_indent, current = indent, m.group(1)
+                args[current] = m.group(2).strip()
+            elif current:
+                args[current] += " " + stripped
+    return " ".join(summary), args
+
+
+class FunctionTool(BaseTool):
+    """A tool built from a Python function by :func:`tool`."""
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        safety: ToolSafety = ToolSafety.READ_ONLY,
+        concurrency_safe: bool | None = None,
+        category: str = "general",
+        keywords: tuple[str, ...] = (),
+    ) -> None:
+        self.func = func
+        self.name = name or func.__name__  # type: ignore[misc]
+        summary, arg_docs = _parse_docstring(func.__doc__ or "")
+        self.description = description or summary or self.name  # type: ignore[misc]
+        self._safety = safety  # type: ignore[misc]
+        self._concurrency_safe = (  # type: ignore[misc]
+            safety == ToolSafety.READ_ONLY if concurrency_safe is None else concurrency_safe)
+        self.category = category  # type: ignore[misc]
+        self.keywords = keywords  # type: ignore[misc]
+        self._model = self._build_model(func, arg_docs)
+        schema = self._model.model_json_schema()
+        schema.pop("title", None)
+        for prop in schema.get("properties", {}).values():
+            prop.pop("title", None)
+        schema["additionalProperties"] = False
+        self.parameters_schema = schema  # type: ignore[misc]
+        self._is_async = inspect.iscoroutinefunction(func)
+        self._wants_progress = "progress_callback" in inspect.signature(func).parameters
+
+    @staticmethod
+    def _build_model(func: Callable[..., Any], arg_docs: dict[str, str]) -> type[BaseModel]:
+        hints = get_type_hints(func)
+        fields: dict[str, Any] = {}
+        for pname, param in inspect.signature(func).parameters.items():
+            if pname in ("self", "progress_callback") or param.kind in (
+                    param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            annotation = hints.get(pname, Any)
+            default = ... if param.default is inspect.Parameter.empty else param.default
+            fields[pname] = (annotation, Field(default, description=arg_docs.get(pname)))
+        return create_model(f"{func.__name__}_args", **fields)  # type: ignore[call-overload]
+
+    def validate(self, params: Any) -> str | None:
+        if not isinstance(params, dict):
+            return f"arguments must be a JSON object, got {type(params).__name__}"
+        extra = sorted(set(params) - set(self._model.model_fields))
+        if extra:
+            return (f"unexpected argument(s) {', '.join(map(repr, extra))}; allowed: "
+                    f"{', '.join(self._model.model_fields) or '(none)'}")
+        try:
+            self._model.model_validate(params)
+        except ValidationError as exc:
+            errs = exc.errors()
+            first = errs[0]
+            loc = ".".join(str(p) for p in first["loc"]) or "arguments"
+            if first["type"] == "missing":
+                return f"missing required argument {loc!r}"
+            return f"argument {loc!r}: {first['msg']}"
+        return None
+
+    async def execute(
+        self, params: dict[str, Any], progress_callback: ProgressCallback | None = None
+    ) -> ToolResult:
+        values = self._model.model_validate(params)
+        kwargs = {k: getattr(values, k) for k in self._model.model_fields}
+        if self._wants_progress:
+            kwargs["progress_callback"] = progress_callback
+        if self._is_async:
+            out = await self.func(**kwargs)
+        else:
+            out = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: self.func(**kwargs))
+        if isinstance(out, ToolResult):
+            return out
+        return ToolResult(success=True, data=out, safety=self.safety)
+
+
+def tool(
+    func: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    safety: ToolSafety = ToolSafety.READ_ONLY,
+    concurrency_safe: bool | None = None,
+    category: str = "general",
+    keywords: tuple[str, ...] = (),
+) -> Any:
+    """Turn a function into a :class:`BaseTool`; the schema comes from its type hints
+    and its Google-style docstring.
+
+    Example::
+
+        @tool
+        def add(a: int, b: int) -> int:
+            \"\"\"Add two numbers.
+
+            Args:
+                a: The first number.
+                b: The second number.
+            \"\"\"
+            return a + b
+    """
+
+    def wrap(f: Callable[..., Any]) -> FunctionTool:
+        return FunctionTool(f, name=name, description=description, safety=safety,
+                            concurrency_safe=concurrency_safe, category=category,
+                            keywords=keywords)
+
+    return wrap(func) if func is not None else wrap
+
+
+class ToolPack:
+    """A group of tools sharing a lifecycle (a connection, a server process...).
+
+    ``on_start`` runs before the first tool of the pack is used, ``on_stop`` when the
+    agent (or registry) shuts down.
+    """
+
+    name: ClassVar[str] = "pack"
+
+    def __init__(self, tools: list[BaseTool] | None = None) -> None:
+        self._tools = list(tools or [])
+        self.started = False
+        self._start_lock = asyncio.Lock()
+
+    def get_tools(self) -> list[BaseTool]:
+        return list(self._tools)
+
+    async def on_start(self) -> None:
+        """Acquire shared resources."""
+
+    async def on_stop(self) -> None:
+        """Release shared resources."""
+
+    async def ensure_started(self) -> None:
+        async with self._start_lock:
+            if not self.started:
+                await self.on_start()
+                self.started = True
+
+    async def stop(self) -> None:
+        if self.started:
+            self.started = False
+            await self.on_stop()
+
