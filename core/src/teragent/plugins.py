@@ -126,9 +126,10 @@ class PluginHost:
         self._collected = False
         self._lock = threading.RLock()
         if include_builtin:
-            from teragent import _builtin
+            from teragent import __version__, _builtin
 
-            self.add_plugin(_builtin, name=BUILTIN, distribution="teragent")
+            self.add_plugin(_builtin, name=BUILTIN, distribution="teragent",
+                            version=__version__)
         if load_entrypoints:
             self.load_entrypoints()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any, Iterable
 
@@ -69,9 +70,14 @@ class ToolRegistry:
 
     @classmethod
     def from_plugins(
-        cls, names: Iterable[str] | None = None, host: Any = None
+        cls, names: Iterable[str] | None = None, host: Any = None, *,
+        workspace: str | None = None,
     ) -> "ToolRegistry":
-        """A registry holding the tools plugins contributed (all, or only ``names``)."""
+        """A registry holding the tools plugins contributed (all, or only ``names``).
+
+        Tool classes are instantiated here; those whose constructor takes
+        ``workspace`` get ``workspace``.
+        """
         from teragent.plugins import get_host
 
         reg = (host or get_host()).registry("tools")
@@ -80,7 +86,10 @@ class ToolRegistry:
         for name in wanted:
             obj = reg.get(name)
             if isinstance(obj, type):
-                obj = obj()
+                kwargs = {}
+                if workspace is not None and "workspace" in inspect.signature(obj).parameters:
+                    kwargs["workspace"] = workspace
+                obj = obj(**kwargs)
             out.register(obj, replace=True)
         return out
 

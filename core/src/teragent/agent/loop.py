@@ -1,0 +1,399 @@
+"""``AgentLoop``: the tool-calling loop with its cross-cutting concerns.
+
+Per user input::
+
+    classify intent (optional) → filter tools by intent
+    loop:
+        take a step from the budget (none left → forced final summary)
+        compact context (optional), check breakers (optional)
+        call the model (streaming, falling back to batch) → text and tool calls
+        reply cut off by the output limit → ask it to continue (bounded)
+        no tool calls → done
+        run the tool calls through the ToolOrchestrator (the guarded path)
+        append the results; near the step limit, nudge the model to wrap up
+
+Components that are not given are simply not used: every cross-cutting concern is an
+optional argument, duck-typed so that plugins can supply their own implementation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Any, Iterable
+
+from teragent.config.agent_loop_config import AgentLoopConfig
+from teragent.core.tap import TAPResponse
+from teragent.core.types import StreamFinished, TextDelta, ThinkingDelta, ToolCallReady
+from teragent.errors import (
+    BudgetExceeded, ModelAPIError, RunCancelled, StreamError, UserError,
+)
+from teragent.events import EventBus
+from teragent.reliability.budget import StepBudget
+from teragent.tools.orchestrator import SafetyGate, ToolCallOutcome, ToolOrchestrator
+from teragent.tools.registry import ToolRegistry
+
+__all__ = ["AgentLoop", "AgentResult", "DEFAULT_SYSTEM_PROMPT"]
+
+logger = logging.getLogger("teragent.agent")
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are TerAgent, a careful assistant working in the directory {workspace}. "
+    "Use the tools when they help; call a tool by name with JSON arguments. "
+    "When you have the answer, reply with plain text and no tool call."
+)
+WRAP_UP_NUDGE = ("You have {n} step(s) left. Finish the task now: make only the tool calls "
+                 "you still need, then give your final answer.")
+FINAL_SUMMARY_REQUEST = ("You have used all your steps. Do not call any tools. Summarise what "
+                         "you did, what you found, and anything left undone.")
+CONTINUE_REQUEST = "Your reply was cut off. Continue exactly where you stopped."
+
+
+class AgentResult(list):  # type: ignore[type-arg]
+    """The run's messages (so ``messages = await loop.run(...)`` works), plus what
+    happened: ``final_text``, ``stop_reason``, ``steps``, ``tool_outcomes``, ``usage``."""
+
+    def __init__(self, messages: Iterable[dict[str, Any]] = ()) -> None:
+        super().__init__(messages)
+        self.final_text: str = ""
+        self.stop_reason: str = ""  # completed | max_steps | cancelled | error
+        self.steps: int = 0
+        self.model_calls: int = 0
+        self.continuations: int = 0
+        self.tool_outcomes: list[ToolCallOutcome] = []
+        self.usage: dict[str, int] = {"prompt_tokens": 0, "completion_tokens": 0}
+        self.intent: str | None = None
+        self.duration: float = 0.0
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list(self)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "final_text": self.final_text, "stop_reason": self.stop_reason,
+            "steps": self.steps, "model_calls": self.model_calls,
+            "continuations": self.continuations, "usage": dict(self.usage),
+            "intent": self.intent, "duration_s": round(self.duration, 3),
+            "tool_calls": [
+                {"name": o.call.name, "arguments": o.call.arguments, "success": o.success,
+                 "denied": o.denied, "output": o.result.to_text()[:2000]}
+                for o in self.tool_outcomes],
+        }
+
+
+class AgentLoop:
+    """Runs one agent: a model, its tools, and optional cross-cutting components.
+
+    Args:
+        model: A :class:`~teragent.ModelProvider` (anything with ``complete`` and
+            ``stream_chat``).
+        tool_registry: The tools offered to the model.
+        config: Loop behaviour; see :class:`~teragent.config.AgentLoopConfig`.
+        circuit_breaker: Optional; ``check_before_call`` is obeyed before every model
+            call and ``record_model_call``/``record_agent_step`` are fed.
+        step_budget: Optional; defaults to ``StepBudget(config.max_steps)``.
+        permission_manager: Optional permission manager consulted for every tool call
+            (replaces the default safety gate).
+        context_window, auto_compactor: Optional context management
+            (``await auto_compactor.maybe_compact(messages, system_prompt)``).
+        intent_classifier: Optional; its intent selects ``config.intent_tools``.
+        streaming_executor: Optional executor that starts tools while the model streams:
+            ``await execute_streaming(stream=..., on_text_delta=...)`` returns
+            ``(outcomes, response, stats)``; on a stream failure the loop falls back to
+            a batch call and the tool orchestrator.
+        hook_manager: Optional pre/post tool hooks.
+        session: Optional persistence with ``save_message(session_id, message)``.
+        orchestrator: Optional multi-agent orchestrator for CREATE_PROJECT intents.
+        bus: The :class:`~teragent.EventBus` events go to (one is created if omitted).
+        tool_orchestrator: A prepared :class:`ToolOrchestrator` (built if omitted).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tool_registry: ToolRegistry | None = None,
+        config: AgentLoopConfig | None = None,
+        *,
+        circuit_breaker: Any = None,
+        step_budget: StepBudget | None = None,
+        permission_manager: Any = None,
+        context_window: Any = None,
+        auto_compactor: Any = None,
+        intent_classifier: Any = None,
+        streaming_executor: Any = None,
+        hook_manager: Any = None,
+        session: Any = None,
+        session_id: str | None = None,
+        orchestrator: Any = None,
+        bus: EventBus | None = None,
+        tool_orchestrator: ToolOrchestrator | None = None,
+        workspace: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.model = model
+        self.tools = tool_registry or ToolRegistry()
+        self.config = config or AgentLoopConfig()
+        self.circuit_breaker = circuit_breaker
+        self.step_budget = step_budget
+        self.permission_manager = permission_manager
+        self.context_window = context_window
+        self.auto_compactor = auto_compactor
+        self.intent_classifier = intent_classifier
+        self.streaming_executor = streaming_executor
+        self.hook_manager = hook_manager
+        self.session = session
+        self.session_id = session_id
+        self.orchestrator = orchestrator
+        self.bus = bus or EventBus()
+        self.workspace = os.fspath(workspace) if workspace else os.getcwd()
+        self.tool_orchestrator = tool_orchestrator or self._build_tool_orchestrator(self.tools)
+        self._cancelled = asyncio.Event()
+        self.history: list[dict[str, Any]] = []
+
+    def _build_tool_orchestrator(self, tools: ToolRegistry) -> ToolOrchestrator:
+        cfg = self.config
+        return ToolOrchestrator(
+            tools, hook_manager=self.hook_manager,
+            enhanced_perm_manager=self.permission_manager,
+            safety_gate=SafetyGate(allow_writes=cfg.allow_writes, allow_shell=cfg.allow_shell,
+                                   allow_destructive=cfg.allow_destructive),
+            max_concurrent=cfg.max_concurrent_tools, timeout=cfg.tool_timeout,
+            max_output_chars=cfg.max_tool_output_chars, bus=self.bus,
+        )
+
+    def cancel(self) -> None:
+        """Ask the run to stop at the next safe point (between model and tool calls)."""
+        self._cancelled.set()
+
+    # --- helpers ------------------------------------------------------------------
+
+    def system_prompt(self) -> str:
+        return (self.config.system_prompt or DEFAULT_SYSTEM_PROMPT).format(
+            workspace=self.workspace)
+
+    def _check_cancelled(self, result: AgentResult) -> None:
+        if self._cancelled.is_set():
+            result.stop_reason = "cancelled"
+            raise RunCancelled("the run was cancelled", state={"steps": result.steps})
+
+    def _check_breaker(self, messages: list[dict[str, Any]], result: AgentResult) -> None:
+        cb = self.circuit_breaker
+        if cb is None:
+            return
+        estimate = sum(len(str(m.get("content") or "")) for m in messages) // 4
+        verdict = cb.check_before_call(estimated_prompt_tokens=estimate)
+        allowed = getattr(verdict, "allowed", verdict if isinstance(verdict, bool) else True)
+        if allowed is False:
+            reason = getattr(verdict, "reason", "") or "a circuit breaker is open"
+            result.stop_reason = "breaker"
+            raise BudgetExceeded(f"model call refused: {reason}",
+                                 state={"steps": result.steps})
+
+    async def _save(self, message: dict[str, Any]) -> None:
+        if self.session is not None and self.session_id is not None:
+            out = self.session.save_message(self.session_id, message)
+            if asyncio.iscoroutine(out):
+                await out
+
+    async def _append(self, messages: list[dict[str, Any]], message: dict[str, Any]) -> None:
+        messages.append(message)
+        await self._save(message)
+
+    # --- model calls -------------------------------------------------------------------
+
+    async def _call_model(self, messages: list[dict[str, Any]],
+                          tools: list[dict[str, Any]] | None,
+                          result: AgentResult) -> TAPResponse:
+        self._check_breaker(messages, result)
+        await self.bus.emit("model_start", step=result.steps, at=time.perf_counter())
+        started = time.perf_counter()
+        response: TAPResponse | None = None
+        if self.config.stream:
+            attempts = 1 + self.config.streaming_retries
+            for attempt in range(attempts):
+                try:
+                    response = await self._stream_once(messages, tools)
+                    break
+                except (StreamError, ModelAPIError) as exc:
+                    if isinstance(exc, ModelAPIError) and not exc.retryable:
+                        raise
+                    logger.info("streaming attempt %d failed: %s", attempt + 1, exc)
+                    await self.bus.emit("stream_failed", attempt=attempt + 1, error=str(exc))
+        if response is None:
+            response = await self.model.complete(messages, tools)
+        result.model_calls += 1
+        for key in ("prompt_tokens", "completion_tokens"):
+            result.usage[key] = result.usage.get(key, 0) + int(response.usage.get(key, 0))
+        if self.circuit_breaker is not None and hasattr(self.circuit_breaker, "record_model_call"):
+            self.circuit_breaker.record_model_call(
+                prompt_tokens=response.prompt_tokens,
+                completion_tokens=response.completion_tokens,
+                latency_ms=(time.perf_counter() - started) * 1000)
+        await self.bus.emit("model_end", step=result.steps, response=response,
+                            at=time.perf_counter())
+        return response
+
+    async def _stream_once(self, messages: list[dict[str, Any]],
+                           tools: list[dict[str, Any]] | None) -> TAPResponse:
+        final: TAPResponse | None = None
+        async for event in self.model.stream_chat(messages, tools):
+            if isinstance(event, TextDelta):
+                await self.bus.emit("text_delta", text=event.text)
+            elif isinstance(event, ThinkingDelta):
+                await self.bus.emit("thinking_delta", text=event.text)
+            elif isinstance(event, ToolCallReady):
+                await self.bus.emit("tool_call_ready", call=event.call, at=time.perf_counter())
+            elif isinstance(event, StreamFinished):
+                final = event.response
+        if final is None:
+            raise StreamError("the model stream ended without a final response")
+        return final
+
+    # --- the loop ------------------------------------------------------------------------
+
+    async def run(self, user_input: str, *,
+                  history: list[dict[str, Any]] | None = None) -> AgentResult:
+        """Run the agent on ``user_input`` and return the conversation (an
+        :class:`AgentResult`, which is the message list plus run facts)."""
+        if not isinstance(user_input, str) or not user_input.strip():
+            raise UserError("The task is empty; pass what the agent should do, e.g. "
+                            "loop.run(\"List the Python files here\").")
+        self._cancelled.clear()
+        started = time.perf_counter()
+        budget = self.step_budget or StepBudget(self.config.max_steps)
+        result = AgentResult()
+        tools = self.tools
+        if self.intent_classifier is not None:
+            intent = await self.intent_classifier.classify(user_input)
+            result.intent = getattr(intent, "value", str(intent)).lower()
+            allowed = self.config.intent_tools.get(result.intent)
+            if allowed is not None:
+                tools = self.tools.filtered(allowed)
+            if result.intent == "create_project" and self.orchestrator is not None:
+                await self.bus.emit("delegated", intent=result.intent)
+                out = await self.orchestrator.run(user_input)
+                result.final_text = str(getattr(out, "final_output", out))
+                result.stop_reason = "delegated"
+                return result
+        orchestrator = self.tool_orchestrator if tools is self.tools \
+            else self._build_tool_orchestrator(tools)
+        schemas = tools.get_schemas() or None
+        messages: list[dict[str, Any]] = [{"role": "system", "content": self.system_prompt()}]
+        messages.extend(history if history is not None else self.history)
+        await self._append(messages, {"role": "user", "content": user_input})
+        await self.bus.emit("agent_start", task=user_input, tools=tools.list_tool_names())
+        nudged = False
+        try:
+            while True:
+                self._check_cancelled(result)
+                if not budget.consume():
+                    await self._final_summary(messages, result)
+                    break
+                result.steps = budget.current_steps
+                await self.bus.emit("step_start", step=result.steps, remaining=budget.remaining)
+                if (not nudged and schemas and self.config.wrap_up_steps
+                        and budget.remaining <= self.config.wrap_up_steps):
+                    nudged = True
+                    await self._append(messages, {"role": "user", "content":
+                                                  WRAP_UP_NUDGE.format(n=budget.remaining + 1)})
+                    await self.bus.emit("wrap_up", remaining=budget.remaining + 1)
+                if self.auto_compactor is not None:
+                    compacted = await self.auto_compactor.maybe_compact(messages,
+                                                                        self.system_prompt())
+                    if compacted:
+                        messages[:] = compacted
+                elif self.context_window is not None and \
+                        self.context_window.should_compact(messages):
+                    await self.bus.emit("context_near_limit", step=result.steps)
+                if self.streaming_executor is not None and schemas:
+                    streamed = await self._stream_with_executor(messages, schemas, result)
+                    if streamed is not None:
+                        response, outcomes = streamed
+                        await self._append(messages, response.to_message())
+                        if not response.tool_calls:
+                            result.final_text = response.raw_text or ""
+                            result.stop_reason = "completed"
+                            break
+                        result.tool_outcomes.extend(outcomes)
+                        for outcome in outcomes:
+                            await self._append(messages, outcome.to_message())
+                        continue
+                response = await self._call_model(messages, schemas, result)
+                text = response.raw_text or ""
+                while (response.finish_reason == "length" and not response.tool_calls
+                       and result.continuations < self.config.max_continuations):
+                    self._check_cancelled(result)
+                    result.continuations += 1
+                    await self.bus.emit("continuation", count=result.continuations)
+                    await self._append(messages, {"role": "assistant", "content": text})
+                    await self._append(messages, {"role": "user", "content": CONTINUE_REQUEST})
+                    response = await self._call_model(messages, schemas, result)
+                    # The continuation replaces the partial pair: one coherent answer.
+                    messages.pop()
+                    messages.pop()
+                    text += response.raw_text or ""
+                assistant = response.to_message()
+                assistant["content"] = text
+                await self._append(messages, assistant)
+                if not response.tool_calls:
+                    result.final_text = text
+                    result.stop_reason = "completed"
+                    break
+                self._check_cancelled(result)
+                outcomes = await orchestrator.execute_batch(response.tool_calls)
+                result.tool_outcomes.extend(outcomes)
+                for outcome in outcomes:
+                    await self._append(messages, outcome.to_message())
+                    if self.circuit_breaker is not None and \
+                            hasattr(self.circuit_breaker, "record_agent_step"):
+                        self.circuit_breaker.record_agent_step(
+                            outcome.call.name, had_effect=outcome.success)
+        except (asyncio.CancelledError, RunCancelled):
+            result.stop_reason = "cancelled"
+            await self.bus.emit("agent_cancelled", steps=result.steps)
+            raise
+        finally:
+            result[:] = messages
+            result.duration = time.perf_counter() - started
+            self.history = [m for m in messages if m.get("role") != "system"]
+        await self.bus.emit("agent_done", result=result, total_steps=result.steps)
+        return result
+
+    async def _stream_with_executor(self, messages: list[dict[str, Any]],
+                                    schemas: list[dict[str, Any]],
+                                    result: AgentResult) -> tuple[TAPResponse, list[Any]] | None:
+        """Run one step through the streaming executor; ``None`` means it failed
+        before finishing and the caller should use the batch path."""
+        self._check_breaker(messages, result)
+
+        async def on_text(text: str) -> None:
+            await self.bus.emit("text_delta", text=text)
+
+        try:
+            outcomes, response, _stats = await self.streaming_executor.execute_streaming(
+                stream=self.model.stream_chat(messages, schemas), on_text_delta=on_text)
+        except (StreamError, ModelAPIError) as exc:
+            await self.bus.emit("stream_failed", attempt=1, error=str(exc))
+            return None
+        result.model_calls += 1
+        for key in ("prompt_tokens", "completion_tokens"):
+            result.usage[key] = result.usage.get(key, 0) + int(response.usage.get(key, 0))
+        return response, list(outcomes)
+
+    async def _final_summary(self, messages: list[dict[str, Any]], result: AgentResult) -> None:
+        result.stop_reason = "max_steps"
+        if not self.config.final_summary:
+            result.final_text = ""
+            return
+        await self.bus.emit("budget_exhausted", steps=result.steps)
+        await self._append(messages, {"role": "user", "content": FINAL_SUMMARY_REQUEST})
+        response = await self._call_model(messages, None, result)
+        text = response.raw_text or ""
+        await self._append(messages, {"role": "assistant", "content": text})
+        result.final_text = text
+
+    async def close(self) -> None:
+        await self.tools.stop()
+

@@ -1,0 +1,5 @@
+import sys
+
+from teragent.cli import main
+
+sys.exit(main())

@@ -1,0 +1,279 @@
+"""The kernel's CLI commands: ``plugins``, ``version``, ``run``, ``chat``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from teragent.errors import UserError
+
+
+# --- plugins / version -------------------------------------------------------------
+
+
+def args_plugins(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from teragent.plugins import get_host
+
+    records = get_host().list_plugins()
+    if args.json:
+        print(json.dumps([r.as_dict() for r in records], indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="TerAgent plugins")
+    for col in ("name", "distribution", "version", "status", "hooks"):
+        table.add_column(col)
+    for r in records:
+        status = r.status if not r.error else f"{r.status}: {r.error}"
+        hooks = ", ".join(h.removeprefix("teragent_") for h in r.hooks)
+        table.add_row(r.name, r.distribution, r.version, status, hooks)
+    Console().print(table)
+    return 0
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    import teragent
+    from teragent.plugins import get_host
+
+    print(f"teragent {teragent.__version__} (Python {sys.version.split()[0]})")
+    for r in get_host().list_plugins():
+        if r.distribution and r.distribution != "teragent":
+            print(f"  {r.distribution} {r.version} [{r.status}]")
+    return 0
+
+
+# --- run / chat ---------------------------------------------------------------------
+
+
+def _agent_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-steps", type=int, default=None, help="step budget (default 12)")
+    p.add_argument("--workspace", default=None, help="directory the agent works in "
+                   "(default: the current directory)")
+    p.add_argument("--model", default=None, help="a driver from agent.toml "
+                   "(adapter.identity), or a model for the default driver (e.g. a .gguf path)")
+    p.add_argument("--no-stream", action="store_true", help="do not stream the model's output")
+    p.add_argument("--allow-writes", action="store_true", help="let tools write files")
+    p.add_argument("--allow-shell", action="store_true", help="let tools run shell commands")
+    p.add_argument("--tools", default=None,
+                   help="comma-separated tool names to offer (default: all installed)")
+
+
+def args_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("task", help="what the agent should do")
+    _agent_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object with the result")
+
+
+def args_chat(p: argparse.ArgumentParser) -> None:
+    _agent_args(p)
+
+
+def build_agent(args: argparse.Namespace) -> Any:
+    """The AgentLoop the CLI runs, from flags and ``agent.toml``."""
+    from teragent.agent.loop import AgentLoop
+    from teragent.config.agent_loop_config import AgentLoopConfig
+    from teragent.config.loader import load_full_config
+    from teragent.core.provider import create_provider, create_provider_from_config, default_provider
+    from teragent.plugins import get_host
+    from teragent.tools.registry import ToolRegistry
+
+    workspace = Path(args.workspace or os.getcwd()).resolve()
+    if not workspace.is_dir():
+        raise UserError(f"--workspace {str(workspace)!r} is not a directory; create it or "
+                        "pass an existing one.")
+    config = load_full_config()
+    drivers = config.get("drivers", {})
+    if args.model and args.model in drivers:
+        provider = create_provider_from_config(drivers[args.model])
+    elif args.model:
+        base = get_host().hook.teragent_default_driver(config=config)
+        if base is None:
+            raise UserError(f"--model {args.model!r} is not a driver in agent.toml (have: "
+                            f"{', '.join(drivers) or 'none'}) and no plugin offers a default "
+                            "driver to run it with.")
+        provider = create_provider(**{**base, "model": args.model})
+    else:
+        provider = default_provider(config)
+    agent_cfg = dict(config.get("agent") or {})
+    agent_cfg.pop("driver", None)
+    loop_cfg = AgentLoopConfig(**agent_cfg)
+    updates: dict[str, Any] = {}
+    if args.max_steps is not None:
+        updates["max_steps"] = args.max_steps
+    elif "max_steps" not in agent_cfg:
+        updates["max_steps"] = 12
+    if args.no_stream:
+        updates["stream"] = False
+    if args.allow_writes:
+        updates["allow_writes"] = True
+    if args.allow_shell:
+        updates["allow_shell"] = True
+    loop_cfg = loop_cfg.model_copy(update=updates)
+    names = [n.strip() for n in args.tools.split(",")] if args.tools else None
+    tools = ToolRegistry.from_plugins(names, workspace=str(workspace))
+    return AgentLoop(provider, tools, loop_cfg, workspace=workspace)
+
+
+class _Renderer:
+    """Shows the run as it happens: streamed text on stdout, tool calls and a spinner
+    on stderr."""
+
+    def __init__(self, loop: Any, quiet: bool) -> None:
+        from rich.console import Console
+
+        self.out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+        self.err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+        self.quiet = quiet
+        self.status: Any = None
+        self.streamed = False
+        if quiet:
+            return
+        bus = loop.bus
+        bus.on("model_start", self.model_start)
+        bus.on("text_delta", self.text)
+        bus.on("model_end", self.model_end)
+        bus.on("tool_start", self.tool_start)
+        bus.on("tool_end", self.tool_end)
+        bus.on("tool_denied", self.tool_denied)
+        bus.on("continuation", lambda **kw: self.note("reply cut off; asking to continue"))
+        bus.on("budget_exhausted", lambda **kw: self.note("step budget used up; "
+                                                          "asking for a summary"))
+
+    def note(self, text: str) -> None:
+        self.stop_spinner()
+        self.err.print(f"[dim]… {text}[/dim]")
+
+    def stop_spinner(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
+
+    def model_start(self, **kw: Any) -> None:
+        self.stop_spinner()
+        if self.err.is_terminal:
+            self.status = self.err.status("thinking…", spinner="dots")
+            self.status.start()
+        self.streamed = False
+
+    def text(self, text: str) -> None:
+        self.stop_spinner()
+        self.streamed = True
+        self.out.print(text, end="", markup=False)
+
+    def model_end(self, response: Any, **kw: Any) -> None:
+        self.stop_spinner()
+        if self.streamed:
+            self.out.print()
+
+    def tool_start(self, tool_name: str, params: dict[str, Any], **kw: Any) -> None:
+        self.stop_spinner()
+        shown = json.dumps(params, ensure_ascii=False)
+        if len(shown) > 200:
+            shown = shown[:200] + "…"
+        self.err.print(f"[bold cyan]→ {tool_name}[/bold cyan] {shown}", markup=True,
+                       highlight=False)
+
+    def tool_end(self, tool_name: str, success: bool, duration: float, output: str = "",
+                 **kw: Any) -> None:
+        mark = "[green]✓[/green]" if success else "[red]✗[/red]"
+        preview = output.strip().replace("\n", " ⏎ ")
+        if len(preview) > 160:
+            preview = preview[:160] + "…"
+        from rich.markup import escape
+
+        self.err.print(f"  {mark} {tool_name} ({duration:.2f}s) [dim]{escape(preview)}[/dim]")
+
+    def tool_denied(self, tool_name: str, reason: str, **kw: Any) -> None:
+        from rich.markup import escape
+
+        self.err.print(f"  [yellow]⚠ {tool_name} refused:[/yellow] {escape(reason)}")
+
+
+async def _run_once(loop: Any, task: str, renderer: _Renderer, history: Any = None) -> Any:
+    """Run one turn; SIGINT cancels the turn (not the process)."""
+    aio = asyncio.get_running_loop()
+    turn = asyncio.ensure_future(loop.run(task))
+    installed = False
+    try:
+        aio.add_signal_handler(signal.SIGINT, turn.cancel)
+        installed = True
+    except (NotImplementedError, RuntimeError, ValueError):  # Windows / not main thread
+        pass
+    try:
+        return await turn
+    finally:
+        renderer.stop_spinner()
+        if installed:
+            aio.remove_signal_handler(signal.SIGINT)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    loop = build_agent(args)
+    renderer = _Renderer(loop, quiet=args.json)
+
+    async def go() -> Any:
+        try:
+            return await _run_once(loop, args.task, renderer)
+        finally:
+            await loop.close()
+            await loop.model.close()
+
+    try:
+        result = asyncio.run(go())
+    except asyncio.CancelledError:
+        print("\nteragent: run cancelled", file=sys.stderr)
+        return 130
+    if args.json:
+        payload = result.as_dict()
+        payload["model"] = loop.model.name
+        print(json.dumps(payload, ensure_ascii=False, default=str))
+    else:
+        if not renderer.streamed or loop.config.stream is False:
+            print(result.final_text)
+        renderer.err.print(f"[dim]— {result.stop_reason} after {result.steps} step(s), "
+                           f"{len(result.tool_outcomes)} tool call(s), "
+                           f"{result.duration:.1f}s, model {loop.model.name}[/dim]")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    loop = build_agent(args)
+    renderer = _Renderer(loop, quiet=False)
+    renderer.err.print(f"[dim]TerAgent chat with {loop.model.name}. Ctrl+C cancels a turn; "
+                       "Ctrl+D or /exit quits.[/dim]")
+
+    async def go() -> None:
+        try:
+            while True:
+                try:
+                    line = await asyncio.to_thread(input, "you> ")
+                except EOFError:
+                    print()
+                    return
+                if line.strip() in ("/exit", "/quit"):
+                    return
+                if not line.strip():
+                    continue
+                try:
+                    result = await _run_once(loop, line, renderer)
+                    if not renderer.streamed:
+                        print(result.final_text)
+                except asyncio.CancelledError:
+                    renderer.err.print("[yellow]turn cancelled[/yellow]")
+        finally:
+            await loop.close()
+            await loop.model.close()
+
+    asyncio.run(go())
+    return 0

@@ -1,0 +1,453 @@
+"""A fake OpenAI-compatible server: a plain ASGI app speaking the real wire format.
+
+Use it in-process::
+
+    server = FakeOpenAIServer()
+    server.script(ScriptedReply(text="hi"), ScriptedReply(tool_calls=[("ls", {"path": "."})]))
+    transport = httpx.ASGITransport(app=server)       # base_url "http://fake/v1"
+
+or on a real loopback port (uvicorn in a thread, started and stopped on events)::
+
+    with serve_in_thread(server) as base_url:         # "http://127.0.0.1:PORT/v1"
+        ...
+
+It answers ``POST .../chat/completions`` with ``chat.completion`` objects, or, when the
+request says ``"stream": true``, with ``chat.completion.chunk`` SSE events, a usage
+chunk when ``stream_options.include_usage`` is set, and ``data: [DONE]``. Replies come
+from a queue of vendor-neutral :class:`ScriptedReply` objects (other vendors' fake
+servers reuse the same dataclass); an empty queue answers with an echo of the last
+user message. Every request is recorded in :attr:`FakeOpenAIServer.requests`.
+
+``FakeOpenAIServer(fast=True)`` skips recording and caches encoded replies, for
+benchmarks. Nothing here imports pytest; uvicorn is imported only by
+:func:`serve_in_thread`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+__all__ = [
+    "ScriptedReply",
+    "RecordedRequest",
+    "FakeOpenAIServer",
+    "serve_in_thread",
+    "encode_completion",
+    "encode_stream",
+]
+
+
+@dataclass
+class ScriptedReply:
+    """One scripted model answer, vendor-neutral.
+
+    Attributes:
+        text: The answer text.
+        tool_calls: ``(name, arguments)`` or ``(name, arguments, call_id)`` tuples;
+            several make parallel tool calls.
+        finish_reason: Defaults to ``"tool_calls"`` when there are tool calls, else
+            ``"stop"``.
+        usage: ``{"prompt_tokens", "completion_tokens", "cached_tokens"?}``; defaults to
+            an estimate from the request and the answer.
+        reasoning: Thinking text (``reasoning_content`` on the OpenAI wire).
+        status: HTTP status; 400+ answers with ``error_body`` instead of a completion.
+        headers: Extra response headers (``Retry-After``, ...).
+        error_body: The error JSON (dict) or text; a default OpenAI error when ``None``.
+        chunk_size: Characters per streamed text / argument delta.
+        stream_error: An error object sent inside the stream after the first chunk.
+        omit_done: Leave out ``data: [DONE]`` (a stream that breaks off).
+        raw_stream: Exact bytes chunks to stream instead of generated events.
+        hold_open: After the content, keep the stream open until the client goes away
+            (loopback only: an in-process ASGI transport waits for the whole body).
+        model: The ``model`` field of the answer (defaults to the request's).
+    """
+
+    text: str = ""
+    tool_calls: list[tuple[Any, ...]] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: dict[str, int] | None = None
+    reasoning: str | None = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    error_body: Any = None
+    chunk_size: int = 8
+    stream_error: dict[str, Any] | None = None
+    omit_done: bool = False
+    raw_stream: list[bytes] | None = None
+    hold_open: bool = False
+    model: str | None = None
+
+    def calls(self) -> list[tuple[str, dict[str, Any], str]]:
+        """The tool calls as ``(name, arguments, id)`` with ids filled in."""
+        out = []
+        for i, call in enumerate(self.tool_calls):
+            name, args = call[0], call[1]
+            call_id = call[2] if len(call) > 2 else f"call_{i}_{name}"
+            out.append((str(name), dict(args), str(call_id)))
+        return out
+
+    def resolved_finish_reason(self) -> str:
+        return self.finish_reason or ("tool_calls" if self.tool_calls else "stop")
+
+
+@dataclass
+class RecordedRequest:
+    """A request the fake server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list((self.body or {}).get("messages") or [])
+
+
+def _estimate(text: str) -> int:
+    return max(1, len(text) // 4) if text else 0
+
+
+def _usage(reply: ScriptedReply, request: dict[str, Any]) -> dict[str, Any]:
+    if reply.usage is not None:
+        prompt = int(reply.usage.get("prompt_tokens", 0))
+        completion = int(reply.usage.get("completion_tokens", 0))
+        cached = reply.usage.get("cached_tokens")
+    else:
+        prompt = sum(_estimate(str(m.get("content") or ""))
+                     for m in request.get("messages") or []) or 1
+        completion = _estimate(reply.text) + sum(
+            _estimate(json.dumps(args)) for _, args, _ in reply.calls()) or 1
+        cached = None
+    usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
+                             "total_tokens": prompt + completion}
+    if cached is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": int(cached)}
+    return usage
+
+
+def encode_completion(reply: ScriptedReply, request: dict[str, Any],
+                      *, completion_id: str = "chatcmpl-fake") -> bytes:
+    """A non-streaming ``chat.completion`` body for ``reply``."""
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
+    if reply.reasoning:
+        message["reasoning_content"] = reply.reasoning
+    if reply.tool_calls:
+        message["tool_calls"] = [
+            {"id": cid, "type": "function",
+             "function": {"name": name, "arguments": json.dumps(args)}}
+            for name, args, cid in reply.calls()
+        ]
+    obj = {
+        "id": completion_id, "object": "chat.completion", "created": int(time.time()),
+        "model": reply.model or request.get("model") or "fake-model",
+        "choices": [{"index": 0, "message": message, "logprobs": None,
+                     "finish_reason": reply.resolved_finish_reason()}],
+        "usage": _usage(reply, request),
+    }
+    return json.dumps(obj).encode()
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    size = max(1, size)
+    return [text[i:i + size] for i in range(0, len(text), size)]
+
+
+def encode_stream(reply: ScriptedReply, request: dict[str, Any],
+                  *, completion_id: str = "chatcmpl-fake") -> list[bytes]:
+    """The SSE events (one ``bytes`` per event) streaming ``reply``."""
+    if reply.raw_stream is not None:
+        return list(reply.raw_stream)
+    model = reply.model or request.get("model") or "fake-model"
+    created = int(time.time())
+    include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        obj: dict[str, Any] = {
+            "id": completion_id, "object": "chat.completion.chunk", "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                         "finish_reason": finish}],
+        }
+        if include_usage:
+            obj["usage"] = None
+        return b"data: " + json.dumps(obj).encode() + b"\n\n"
+
+    events = [chunk({"role": "assistant", "content": ""})]
+    for piece in _pieces(reply.reasoning or "", reply.chunk_size):
+        events.append(chunk({"reasoning_content": piece}))
+    for piece in _pieces(reply.text, reply.chunk_size):
+        events.append(chunk({"content": piece}))
+    for index, (name, args, cid) in enumerate(reply.calls()):
+        events.append(chunk({"tool_calls": [{
+            "index": index, "id": cid, "type": "function",
+            "function": {"name": name, "arguments": ""}}]}))
+        for piece in _pieces(json.dumps(args), reply.chunk_size):
+            events.append(chunk({"tool_calls": [{
+                "index": index, "function": {"arguments": piece}}]}))
+    if reply.stream_error is not None:
+        events.insert(1, b"data: " + json.dumps({"error": reply.stream_error}).encode()
+                      + b"\n\n")
+    if reply.hold_open:
+        return events
+    events.append(chunk({}, reply.resolved_finish_reason()))
+    if include_usage:
+        usage_obj = {"id": completion_id, "object": "chat.completion.chunk",
+                     "created": created, "model": model, "choices": [],
+                     "usage": _usage(reply, request)}
+        events.append(b"data: " + json.dumps(usage_obj).encode() + b"\n\n")
+    if not reply.omit_done:
+        events.append(b"data: [DONE]\n\n")
+    return events
+
+
+def _error_bytes(reply: ScriptedReply) -> bytes:
+    body = reply.error_body
+    if body is None:
+        kind = {401: "invalid_request_error", 429: "rate_limit_exceeded"}.get(
+            reply.status, "server_error" if reply.status >= 500 else "invalid_request_error")
+        body = {"error": {"message": f"fake error {reply.status}", "type": kind,
+                          "param": None, "code": kind}}
+    if isinstance(body, (dict, list)):
+        return json.dumps(body).encode()
+    return str(body).encode()
+
+
+class FakeOpenAIServer:
+    """The ASGI app. Script replies with :meth:`script`; read :attr:`requests`.
+
+    Args:
+        fast: Skip recording and cache encoded replies (benchmarks).
+        responder: ``f(request_body) -> ScriptedReply`` used when the queue is empty
+            (default: echo the last user message).
+        strict: Fail (HTTP 500 with a message) when a request arrives while the queue
+            is empty, instead of echoing.
+    """
+
+    def __init__(self, *, fast: bool = False,
+                 responder: Callable[[dict[str, Any]], ScriptedReply] | None = None,
+                 strict: bool = False) -> None:
+        self.fast = fast
+        self.responder = responder
+        self.strict = strict
+        self.replies: deque[ScriptedReply] = deque()
+        self.requests: list[RecordedRequest] = []
+        self.disconnects = 0
+        self._disconnected = threading.Condition()
+        self._counter = 0
+        self._cache: dict[int, tuple[ScriptedReply, bytes, list[bytes]]] = {}
+        self._lock = threading.Lock()
+
+    # --- scripting --------------------------------------------------------------------
+
+    def script(self, *replies: ScriptedReply) -> "FakeOpenAIServer":
+        """Queue replies, answered in order."""
+        with self._lock:
+            self.replies.extend(replies)
+        return self
+
+    def reset(self) -> None:
+        with self._lock:
+            self.replies.clear()
+            self.requests.clear()
+            self.disconnects = 0
+
+    def wait_for_disconnect(self, timeout: float = 10.0, count: int = 1) -> bool:
+        """Block until ``count`` clients have left held-open streams (thread-safe)."""
+        with self._disconnected:
+            return self._disconnected.wait_for(lambda: self.disconnects >= count, timeout)
+
+    @property
+    def unconsumed(self) -> int:
+        return len(self.replies)
+
+    def _next_reply(self, body: dict[str, Any]) -> ScriptedReply | None:
+        with self._lock:
+            if self.replies:
+                return self.replies.popleft()
+        if self.responder is not None:
+            return self.responder(body)
+        if self.strict:
+            return None
+        return self.echo(body)
+
+    @staticmethod
+    def echo(body: dict[str, Any]) -> ScriptedReply:
+        """The default reply: ``"echo: <last user message>"``."""
+        messages = body.get("messages") or []
+        last = next((m for m in reversed(messages) if m.get("role") == "user"), None)
+        content = last.get("content") if last else ""
+        if not isinstance(content, str):
+            content = json.dumps(content)
+        return ScriptedReply(text=f"echo: {content}")
+
+    # --- ASGI -------------------------------------------------------------------------
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any],
+                       send: Callable[..., Any]) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        raw = b""
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            raw += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        path = scope.get("path", "")
+        if scope.get("method") == "GET" and path.endswith("/models"):
+            await _send_json(send, 200, b'{"object":"list","data":[{"id":"fake-model",'
+                                        b'"object":"model","owned_by":"teragent"}]}')
+            return
+        if scope.get("method") != "POST" or not path.endswith("/chat/completions"):
+            await _send_json(send, 404, json.dumps({"error": {
+                "message": f"no route for {scope.get('method')} {path}",
+                "type": "invalid_request_error", "code": "not_found"}}).encode())
+            return
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            await _send_json(send, 400, b'{"error":{"message":"body is not JSON",'
+                                        b'"type":"invalid_request_error"}}')
+            return
+        if not self.fast:
+            headers = {k.decode("latin-1"): v.decode("latin-1")
+                       for k, v in scope.get("headers", [])}
+            with self._lock:
+                self.requests.append(RecordedRequest(scope.get("method", ""), path,
+                                                     headers, body))
+        reply = self._next_reply(body)
+        if reply is None:
+            await _send_json(send, 500, b'{"error":{"message":"FakeOpenAIServer(strict=True)'
+                                        b' got a request with no scripted reply",'
+                                        b'"type":"server_error"}}')
+            return
+        extra_headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1"))
+                         for k, v in reply.headers.items()]
+        if reply.status >= 400:
+            await _send_json(send, reply.status, _error_bytes(reply), extra_headers)
+            return
+        self._counter += 1
+        if body.get("stream"):
+            await self._stream(send, receive, reply, body, extra_headers)
+        else:
+            await _send_json(send, reply.status, self._completion(reply, body), extra_headers)
+
+    def _encoded(self, reply: ScriptedReply, body: dict[str, Any]) -> tuple[bytes, list[bytes]]:
+        # Fast mode encodes each reply object once. The cache keeps the reply itself,
+        # so a recycled id() can never return another reply's bytes.
+        cached = self._cache.get(id(reply))
+        if cached is None or cached[0] is not reply:
+            cached = (reply, encode_completion(reply, body), encode_stream(reply, body))
+            self._cache[id(reply)] = cached
+        return cached[1], cached[2]
+
+    def _completion(self, reply: ScriptedReply, body: dict[str, Any]) -> bytes:
+        if self.fast:
+            return self._encoded(reply, body)[0]
+        return encode_completion(reply, body, completion_id=f"chatcmpl-fake-{self._counter}")
+
+    def _events(self, reply: ScriptedReply, body: dict[str, Any]) -> list[bytes]:
+        if self.fast:
+            return self._encoded(reply, body)[1]
+        return encode_stream(reply, body, completion_id=f"chatcmpl-fake-{self._counter}")
+
+    async def _stream(self, send: Callable[..., Any], receive: Callable[..., Any],
+                      reply: ScriptedReply, body: dict[str, Any],
+                      extra_headers: list[tuple[bytes, bytes]]) -> None:
+        await send({"type": "http.response.start", "status": reply.status, "headers": [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"), *extra_headers]})
+        events = self._events(reply, body)
+        if self.fast:
+            await send({"type": "http.response.body", "body": b"".join(events),
+                        "more_body": False})
+            return
+        for event in events:
+            await send({"type": "http.response.body", "body": event, "more_body": True})
+        if reply.hold_open:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            with self._disconnected:
+                self.disconnects += 1
+                self._disconnected.notify_all()
+            return
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _send_json(send: Callable[..., Any], status: int, data: bytes,
+                     extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(data)).encode()), *(extra_headers or [])]})
+    await send({"type": "http.response.body", "body": data, "more_body": False})
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any = None, *, host: str = "127.0.0.1",
+                    path: str = "/v1", timeout: float = 10.0) -> Iterator[str]:
+    """Run ``app`` (default: a new :class:`FakeOpenAIServer`) with uvicorn in a thread
+    on ``host`` port 0; yield its base URL (``http://127.0.0.1:PORT/v1``).
+
+    Start-up and shut-down wait on events; ``timeout`` only bounds how long a broken
+    server may take to fail.
+    """
+    import uvicorn
+
+    app = app if app is not None else FakeOpenAIServer()
+    started = threading.Event()
+    failure: list[BaseException] = []
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            started.set()
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, host=host, port=port, log_level="error", lifespan="off",
+                            ws="none", http="h11", loop="asyncio", access_log=False,
+                            timeout_graceful_shutdown=1)
+    server = _Server(config)
+
+    def run() -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller below
+            failure.append(exc)
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=run, name=f"fake-openai-{port}", daemon=True)
+    thread.start()
+    started.wait(timeout)
+    if failure or not server.started:
+        server.should_exit = True
+        thread.join(timeout)
+        sock.close()
+        raise RuntimeError(f"the fake server did not start: {failure[:1]!r}")
+    try:
+        yield f"http://{host}:{port}{path}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+        sock.close()
