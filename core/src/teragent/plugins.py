@@ -232,13 +232,15 @@ class PluginHost:
                     continue
                 if hasattr(self.pm.hook, attr) and getattr(self.pm.hook, attr).spec:
                     continue
-                known = [n for n in dir(self.pm.hook) if n.startswith("teragent_")]
+                known = [n for n in dir(self.pm.hook) if n.startswith("teragent_")
+                         and getattr(self.pm.hook, n).spec is not None]
                 record = self.records.get(plugin_name, PluginRecord(plugin_name))
                 record.status = "failed"
                 record.error = f"unknown hook {attr}"
                 self.pm.unregister(plugin)
+                origin = " ".join(p for p in (record.distribution, record.version) if p)
                 raise PluginValidationError(
-                    f"Plugin {plugin_name!r} ({record.distribution} {record.version}) "
+                    f"Plugin {plugin_name!r}{f' ({origin})' if origin else ''} "
                     f"implements {attr!r}, which is not a TerAgent hook."
                     f"{did_you_mean(attr, known)}",
                     plugin=plugin_name, distribution=record.distribution,

@@ -288,6 +288,7 @@ class AdapterContract:
 
         async def scenario(adapter: TAPAdapter) -> TAPResponse:
             got_first = asyncio.Event()
+            never = asyncio.Event()
 
             async def consume() -> None:
                 async with contextlib.aclosing(
@@ -295,6 +296,7 @@ class AdapterContract:
                     async for event in stream:
                         if isinstance(event, TextDelta):
                             got_first.set()
+                            await never.wait()  # park mid-stream until cancelled
                 raise AssertionError("the stream should have been cancelled")
 
             task = asyncio.create_task(consume())

@@ -105,6 +105,7 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 
 
 def _check(schema: dict[str, Any], value: Any, where: str) -> str | None:
+    label = "arguments" if where == "arguments" else f"argument {where!r}"
     types = schema.get("type")
     if types is not None:
         names = types if isinstance(types, list) else [types]
@@ -120,15 +121,15 @@ def _check(schema: dict[str, Any], value: Any, where: str) -> str | None:
                 ok = True
                 break
         if not ok:
-            return f"{where} must be of type {' or '.join(names)}, got {type(value).__name__}"
+            return f"{label} must be of type {' or '.join(names)}, got {type(value).__name__}"
     if "enum" in schema and value not in schema["enum"]:
-        return f"{where} must be one of {schema['enum']!r}, got {value!r}"
+        return f"{label} must be one of {schema['enum']!r}, got {value!r}"
     if isinstance(value, dict):
         props = schema.get("properties", {})
         for req in schema.get("required", []):
             if req not in value:
                 return f"missing required argument {req!r}" if where == "arguments" \
-                    else f"{where} is missing required field {req!r}"
+                    else f"{label} is missing required field {req!r}"
         if schema.get("additionalProperties") is False:
             extra = sorted(set(value) - set(props))
             if extra:
@@ -136,7 +137,7 @@ def _check(schema: dict[str, Any], value: Any, where: str) -> str | None:
                        f"allowed: {', '.join(sorted(props)) or '(none)'}"
         for key, sub in props.items():
             if key in value and isinstance(sub, dict):
-                err = _check(sub, value[key], f"{key!r}" if where == "arguments"
+                err = _check(sub, value[key], key if where == "arguments"
                              else f"{where}.{key}")
                 if err:
                     return err
