@@ -18,8 +18,9 @@ Environment:
     warning. A plugin named explicitly in ``TERAGENT_PLUGINS`` is always strict.
 
 On stevedore: it was measured for named driver loading and for its entry-point cache;
-importing it costs more (≈130 ms here) than the whole scan it would save (see
-docs/decisions.md), so discovery uses :mod:`importlib.metadata` directly.
+its cached look-up was no faster than a plain scan here, and the registries' import
+strings already give lazy named loading (docs/decisions/plugin-loading.md), so
+discovery uses :mod:`importlib.metadata` directly.
 """
 
 from __future__ import annotations
