@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from teragent.cli import main
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("TERAGENT_CONFIG", raising=False)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "agent.toml").write_text('[drivers.mock.local]\nmodel = "m"\n')
+    return tmp_path
+
+
+def test_run_json_with_configured_driver(project, capsys):
+    assert main(["run", "say hello", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["stop_reason"] == "completed" and out["model"] == "mock.local"
+    assert "say hello" in out["final_text"]
+
+
+def test_run_streams_text_and_reports(project, capsys):
+    assert main(["run", "hi there"]) == 0
+    captured = capsys.readouterr()
+    assert "hi there" in captured.out
+    assert "completed after 1 step(s)" in captured.err
+
+
+def test_errors_are_one_clean_line(project, capsys):
+    assert main(["run", "x", "--model", "nope.nothing"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("teragent: error:")
+    assert main(["run", "x", "--workspace", str(project / "missing")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+
+
+def test_bad_config_names_the_file(project, capsys):
+    (project / "agent.toml").write_text("[agent\n")
+    assert main(["run", "x"]) == 2
+    assert "agent.toml:1" in capsys.readouterr().err
+
+
+def test_debug_shows_traceback(project):
+    from teragent.errors import UserError
+
+    with pytest.raises(UserError, match="not a driver in agent.toml"):
+        main(["--debug", "run", "x", "--model", "nope.nothing"])
+
+
+def test_plugins_json_lists_builtin(project, capsys):
+    assert main(["plugins", "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    builtin = records[0]
+    assert builtin["name"] == "builtin" and builtin["status"] == "loaded"
+    assert "teragent_register_compilers" in builtin["hooks"]
+
+
+def test_console_script_entry_point(project):
+    out = subprocess.run([sys.executable, "-m", "teragent.cli", "version"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("teragent 0.1.0")
