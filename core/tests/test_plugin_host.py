@@ -112,3 +112,14 @@ def test_default_driver_resolution_first_result_wins():
                        make_plugin("p2", teragent_default_driver=second)):
         p = teragent.default_provider({"drivers": {}})
         assert p.model == "local"
+
+
+def test_hook_without_marker_fails_loudly():
+    def teragent_register_tools(register):
+        pass
+
+    mod = types.ModuleType("unmarked")
+    mod.teragent_register_tools = teragent_register_tools
+    host = PluginHost(load_entrypoints=False)
+    with pytest.raises(PluginValidationError, match="without @hookimpl"):
+        host.add_plugin(mod)

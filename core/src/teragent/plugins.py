@@ -26,6 +26,7 @@ discovery uses :mod:`importlib.metadata` directly.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import os
 import sys
@@ -118,7 +119,8 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
         if strict is None:
-            strict = os.environ.get("TERAGENT_STRICT_PLUGINS", "") not in ("", "0", "false")
+            strict = os.environ.get("TERAGENT_STRICT_PLUGINS", "").strip().lower() not in (
+                "", "0", "false", "no", "off")
         self.strict = strict
         self.registries: dict[str, ComponentRegistry[Any]] = {
             kind: ComponentRegistry(kind.rstrip("s") if kind != "prompts" else "prompt")
@@ -142,6 +144,20 @@ class PluginHost:
         disabled = set(_env_list("TERAGENT_DISABLE_PLUGINS") or [])
         found: dict[str, EntryPoint] = {}
         for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name == BUILTIN:
+                dist = getattr(ep, "dist", None)
+                raise PluginError(
+                    f"The distribution {dist.name if dist else '?'} declares a plugin named "
+                    f"{BUILTIN!r}, a name reserved for the kernel; rename its entry point.",
+                    plugin=ep.name, distribution=dist.name if dist else "")
+            if ep.name in found and found[ep.name].value != ep.value:
+                first, second = (getattr(e, "dist", None) for e in (found[ep.name], ep))
+                message = (f"Two installed distributions declare the plugin {ep.name!r}: "
+                           f"{first.name if first else '?'} and "
+                           f"{second.name if second else '?'}; the first is used. "
+                           "Uninstall one of them.")
+                warnings.warn(message, PluginLoadWarning, stacklevel=2)
+                continue
             found.setdefault(ep.name, ep)
         if only is not None:
             for wanted in only:
@@ -204,6 +220,16 @@ class PluginHost:
     def _register(self, plugin: Any, record: PluginRecord) -> None:
         try:
             self.pm.register(plugin, name=record.name)
+        except ValueError as exc:  # pluggy: the same module or name registered twice
+            record.status = "failed"
+            record.error = str(exc)
+            self.records.setdefault(record.name, record)
+            raise PluginError(
+                f"Plugin {record.name!r} ({record.distribution} {record.version}) cannot be "
+                f"registered: {exc}. Two entry points may name the same module or the same "
+                f"plugin name; uninstall one or disable it with TERAGENT_DISABLE_PLUGINS.",
+                plugin=record.name, distribution=record.distribution, version=record.version,
+            ) from exc
         except pluggy.PluginValidationError as exc:
             self.records[record.name] = record
             record.status = "failed"
@@ -224,29 +250,41 @@ class PluginHost:
                 self._collect_from(plugin, record.name)
 
     def check_pending(self) -> None:
-        """Fail loudly on a ``teragent_*`` hookimpl that matches no spec."""
+        """Fail loudly on a ``teragent_*`` function that matches no spec, or that
+        matches one but lacks ``@hookimpl`` (pluggy would silently ignore it)."""
         for plugin_name, plugin in self.pm.list_name_plugin():
             if plugin is None:
                 continue
             for attr in dir(plugin):
                 if not attr.startswith("teragent_"):
                     continue
-                if hasattr(self.pm.hook, attr) and getattr(self.pm.hook, attr).spec:
+                obj = getattr(plugin, attr, None)
+                if inspect.ismodule(obj) or not callable(obj) or isinstance(obj, type):
+                    continue  # e.g. ``import teragent_openai`` inside a plugin
+                caller = getattr(self.pm.hook, attr, None)
+                spec = caller.spec if caller is not None else None
+                marked = hasattr(obj, f"{hookspecs.PROJECT}_impl")
+                if spec is not None and marked:
                     continue
                 known = [n for n in dir(self.pm.hook) if n.startswith("teragent_")
                          and getattr(self.pm.hook, n).spec is not None]
                 record = self.records.get(plugin_name, PluginRecord(plugin_name))
                 record.status = "failed"
-                record.error = f"unknown hook {attr}"
-                self.pm.unregister(plugin)
                 origin = " ".join(p for p in (record.distribution, record.version) if p)
+                who = f"Plugin {plugin_name!r}{f' ({origin})' if origin else ''}"
+                self.pm.unregister(plugin)
+                if spec is not None:
+                    record.error = f"{attr} lacks @hookimpl"
+                    message = (f"{who} defines {attr!r} without @hookimpl, so it would never "
+                               "be called. Decorate it: `from teragent import hookimpl` and "
+                               "`@hookimpl` above the function.")
+                else:
+                    record.error = f"unknown hook {attr}"
+                    message = (f"{who} implements {attr!r}, which is not a TerAgent hook."
+                               f"{did_you_mean(attr, known)}")
                 raise PluginValidationError(
-                    f"Plugin {plugin_name!r}{f' ({origin})' if origin else ''} "
-                    f"implements {attr!r}, which is not a TerAgent hook."
-                    f"{did_you_mean(attr, known)}",
-                    plugin=plugin_name, distribution=record.distribution,
-                    version=record.version,
-                )
+                    message, plugin=plugin_name, distribution=record.distribution,
+                    version=record.version)
 
     # --- collection ---------------------------------------------------------------
 
@@ -261,7 +299,7 @@ class PluginHost:
     def _collect_from(self, plugin: Any, plugin_name: str) -> None:
         for kind, hook_name in REGISTRATION_HOOKS.items():
             impl = getattr(plugin, hook_name, None)
-            if impl is None:
+            if impl is None or not hasattr(impl, f"{hookspecs.PROJECT}_impl"):
                 continue
             registry = self.registries[kind]
             register = _make_register(kind, registry, plugin_name)
@@ -323,7 +361,7 @@ def _make_register(kind: str, registry: ComponentRegistry[Any], plugin: str) -> 
 
 def _tool_name(tool: Any) -> str:
     if isinstance(tool, str):
-        return tool.rpartition(":")[2] or tool
+        return tool.replace(":", ".").rpartition(".")[2] or tool
     name = getattr(tool, "name", None)
     if isinstance(name, str) and name:
         return name

@@ -122,7 +122,23 @@ def build_agent(args: argparse.Namespace) -> Any:
     loop_cfg = loop_cfg.model_copy(update=updates)
     names = [n.strip() for n in args.tools.split(",")] if args.tools else None
     tools = ToolRegistry.from_plugins(names, workspace=str(workspace))
+    if names is None:
+        # Offer only what this run may use: a refused tool in the prompt costs context
+        # and invites calls that fail. The orchestrator's gate still checks every call.
+        tools = tools.filtered(n for n in tools.list_tool_names()
+                               if _permitted(tools.get(n).safety, loop_cfg))
     return AgentLoop(provider, tools, loop_cfg, workspace=workspace)
+
+
+def _permitted(safety: Any, cfg: Any) -> bool:
+    from teragent.core.types import ToolSafety
+
+    return {
+        ToolSafety.READ_ONLY: True,
+        ToolSafety.SAFE_WRITE: cfg.allow_writes,
+        ToolSafety.HIGH_RISK: cfg.allow_shell,
+        ToolSafety.DESTRUCTIVE: cfg.allow_destructive,
+    }[safety]
 
 
 class _Renderer:
