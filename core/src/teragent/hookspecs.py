@@ -114,9 +114,11 @@ def teragent_register_tools(register: Register) -> None:
     """Registration: contribute tools and tool packs.
 
     Args:
-        register: ``register(tool)`` where ``tool`` is a
+        register: ``register(tool, *, name=None)`` where ``tool`` is a
             :class:`~teragent.tools.BaseTool` instance, a ``BaseTool`` subclass, a
             :class:`~teragent.tools.ToolPack`, or an import string naming one of those.
+            Pass ``name=`` with an import string: without it the registry key is the
+            attribute's name (the class name), not the tool's ``name``.
 
     Returns:
         Nothing.
