@@ -16,6 +16,11 @@ _EXPORTS = {
     "call_tool": "teragent.testing.scripted",
     "call_tools": "teragent.testing.scripted",
     "isolated_host": "teragent.testing.hosts",
+    "FakeOpenAIServer": "teragent.testing.fake_openai",
+    "ScriptedReply": "teragent.testing.fake_openai",
+    "serve_in_thread": "teragent.testing.fake_openai",
+    "AdapterContract": "teragent.testing.contract",
+    "AdapterHarness": "teragent.testing.contract",
 }
 
 __all__ = sorted(_EXPORTS)
