@@ -1,0 +1,259 @@
+"""The analysis walk: layers 3 and 4 per command, layer 5 per script, with recursion.
+
+:class:`Ctx` collects findings while :func:`analyze_script` walks a parsed script. Every
+simple command is first *resolved*: variables assigned earlier in the same script are
+substituted, brace expansion and globbed command names are expanded, and wrappers
+(``env``, ``sudo``, ``timeout``, ``xargs``, ``busybox``, ``strace``, ``/usr/bin/...``)
+are peeled off until the real command word is reached. Code strings handed to shells
+(``sh -c``, ``eval``, ``su -c``, ``find -exec sh -c``, ``watch``, ``ssh host CMD``) are
+parsed and analysed recursively up to :data:`MAX_DEPTH` levels.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+
+from teragent_shellguard import chains, handlers, install
+from teragent_shellguard.inline import INLINE_FLAGS, scan_code, shell_strings
+from teragent_shellguard.parser import Command, ParseError, Script, parse
+from teragent_shellguard.paths import credential_path, write_danger
+from teragent_shellguard.wrappers import PRIVILEGED, WRAPPERS, peel
+
+__all__ = ["Ctx", "BLOCK", "WARN", "analyze_script", "cmd_name", "resolve"]
+
+BLOCK, WARN = 2, 1
+MAX_DEPTH = 8
+
+_VERSIONED = re.compile(r"^(python|pypy|pip|perl|ruby|php|lua|node|tclsh|rscript|idle)[\d.]*[mw]?$")
+_ALIASES = {
+    "nodejs": "node", "gawk": "awk", "mawk": "awk", "nawk": "awk", "busybox-awk": "awk",
+    "pypy": "python", "luajit": "lua", "ncat": "nc", "netcat": "nc", "nc.traditional": "nc",
+    "nc.openbsd": "nc", "pip": "pip", "rbash": "bash", "pwsh": "powershell",
+    "powershell_ise": "powershell", "iex": "invoke-expression", "mkfs": "mkfs",
+}
+_VAR = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
+_BRACE = re.compile(r"^\{([^{}]*,[^{}]*)\}$")
+SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "csh", "tcsh",
+                    "yash", "posh", "oksh", "loksh", "busybox-sh"})
+_DYNAMIC_OK = re.compile(r"^\$\{?(?:EDITOR|VISUAL|PAGER|SHELL|PYTHON|CC|CXX|MAKE|GIT|NPM|PIP|BROWSER|[A-Z_]*_?(?:BIN|CMD|EXE|PATH))\}?$")
+_GLOB_CHARS = frozenset("*?[")
+
+
+class Ctx:
+    """Findings and state for one check."""
+
+    __slots__ = ("findings", "depth", "vars", "windows", "seen")
+
+    def __init__(self, windows: bool = False) -> None:
+        self.findings: list[tuple[int, str, str]] = []
+        self.depth = 0
+        self.vars: dict[str, str] = {}
+        self.windows = windows
+        self.seen = 0
+
+    def block(self, category: str, reason: str) -> None:
+        self.findings.append((BLOCK, category, reason))
+
+    def warn(self, category: str, reason: str) -> None:
+        self.findings.append((WARN, category, reason))
+
+    def blocked(self) -> bool:
+        return any(f[0] == BLOCK for f in self.findings)
+
+    def check_text(self, text: str, what: str = "nested command") -> None:
+        """Parse ``text`` as a shell script and analyse it one level deeper."""
+        if not text or not text.strip():
+            return
+        if self.depth >= MAX_DEPTH:
+            self.block("obfuscation", f"{what} nests shells more than {MAX_DEPTH} levels deep")
+            return
+        try:
+            script = parse(text, windows=False)
+        except ParseError as exc:
+            self.block("obfuscation", str(exc))
+            return
+        self.depth += 1
+        try:
+            analyze_script(script, self)
+        finally:
+            self.depth -= 1
+
+    def check_words(self, words: list[str], cmd: Command | None = None) -> None:
+        """Analyse an argument vector (e.g. ``find -exec`` or ``xargs`` payloads)."""
+        if self.depth >= MAX_DEPTH:
+            self.block("obfuscation", f"command nests more than {MAX_DEPTH} levels deep")
+            return
+        self.depth += 1
+        try:
+            analyze_words(words, self, cmd)
+        finally:
+            self.depth -= 1
+
+    def check_code(self, lang: str, code: str) -> None:
+        for category, reason in scan_code(code):
+            self.block(category, f"{lang}: {reason}")
+        for s in shell_strings(code):
+            self.check_text(s, f"{lang} shell string")
+
+
+def cmd_name(word: str, windows: bool = False) -> str:
+    """The command's canonical name: basename, lower case, no ``.exe``, no version."""
+    if "/" in word:
+        word = word.rstrip("/").rsplit("/", 1)[-1]
+    if windows and "\\" in word:
+        word = word.rsplit("\\", 1)[-1]
+    name = word.lower()
+    if name.endswith((".exe", ".com")):
+        name = name[:-4]
+    m = _VERSIONED.match(name)
+    if m:
+        name = m.group(1)
+    return _ALIASES.get(name, name)
+
+
+def _expand(word: str, vars_: dict[str, str]) -> str:
+    if "$" not in word or not vars_:
+        return word
+    return _VAR.sub(lambda m: vars_.get(m.group(1) or m.group(2), m.group(0)), word)
+
+
+def _eval_literal_sub(script: Script) -> str | None:
+    """Output of ``$(printf '\\x72m')``, ``$(echo rm)`` or ``$(which rm)``, when static."""
+    if len(script.pipelines) != 1 or len(script.pipelines[0].cmds) != 1:
+        return None
+    words = script.pipelines[0].cmds[0].words
+    if not words:
+        return None
+    name = cmd_name(words[0])
+    args = [w for w in words[1:] if not (w.startswith("-") and len(w) <= 3)]
+    if name in ("which", "type", "command", "whereis") and args:
+        return args[-1]
+    if name in ("echo", "printf") and args and not any("$" in a for a in args):
+        from teragent_shellguard.parser import decode_ansi_c
+
+        fmt = args[0]
+        text = decode_ansi_c(fmt)
+        if name == "printf" and "%s" in text:
+            text = text.replace("%s", "".join(args[1:]), 1)
+        elif name == "echo":
+            text = decode_ansi_c(" ".join(args))
+        return text.strip()
+    return None
+
+
+def resolve(words: list[str], ctx: Ctx, cmd: Command | None) -> list[str]:
+    """Apply variable substitution, brace expansion and static substitutions to argv."""
+    if ctx.vars:
+        words = [_expand(w, ctx.vars) for w in words]
+    w0 = words[0]
+    m = _BRACE.match(w0)
+    if m:
+        words = m.group(1).split(",") + words[1:]
+    elif cmd is not None and ("$(" in w0 or "`" in w0):
+        for kind, sub, idx in cmd.subs:
+            if idx == 0:
+                value = _eval_literal_sub(sub)
+                if value:
+                    words = value.split() + words[1:]
+                break
+    return words
+
+
+def analyze_words(words: list[str], ctx: Ctx, cmd: Command | None = None) -> None:
+    """Layer 3: peel wrappers, then run the command's rules and the generic checks."""
+    if not words:
+        return
+    words = resolve(words, ctx, cmd)
+    for _ in range(16):
+        if not words:
+            return
+        w0 = words[0]
+        name = cmd_name(w0, ctx.windows)
+        if _GLOB_CHARS.intersection(name):
+            matches = [c for c in handlers.KNOWN_NAMES if fnmatch.fnmatchcase(c, name)]
+            if matches:
+                for cand in matches[:8]:
+                    ctx.check_words([cand, *words[1:]])
+                if ctx.blocked():
+                    ctx.block("obfuscation", f"globbed command name '{w0}' can resolve to a dangerous command")
+                return
+        if "$" in w0 or "`" in w0:
+            if not _DYNAMIC_OK.match(w0):
+                ctx.warn("obfuscation", f"command name '{w0}' is computed at run time and cannot be checked")
+            return
+        if name in WRAPPERS:
+            if name in PRIVILEGED:
+                ctx.block("privilege_escalation", f"'{name}' runs a command with elevated privileges")
+            elif name == "nsenter" and any(w in ("-t", "--target") for w in words) and \
+                    words[words.index("-t" if "-t" in words else "--target") + 1:][:1] == ["1"]:
+                ctx.block("privilege_escalation", "nsenter enters the namespaces of the host's init process")
+            inner, text = peel(name, words)
+            if text:
+                ctx.check_text(text, f"{name} payload")
+            if inner is None:
+                return
+            words = inner
+            continue
+        if name in SHELLS:
+            handlers.shell(words, ctx, cmd)
+        elif name in INLINE_FLAGS:
+            handlers.interpreter(name, words, ctx, cmd)
+        else:
+            handler = handlers.lookup(name)
+            if handler is not None:
+                handler(words, ctx, cmd)
+        handlers.generic(name, words, ctx)
+        install.check(name, words, ctx)
+        return
+    ctx.block("obfuscation", "too many nested command wrappers")
+
+
+def _check_redirects(cmd: Command, ctx: Ctx) -> None:
+    """Layer 4: redirect targets of one command."""
+    for op, target in cmd.redirs:
+        if op in ("<<", "<<-", "<<<", "<&", ">&") and not target.startswith("/"):
+            continue
+        if ctx.vars:
+            target = _expand(target, ctx.vars)
+        if "/dev/tcp/" in target or "/dev/udp/" in target:
+            ctx.block("reverse_shell", f"redirects a stream to the network via '{target}'")
+        elif op == "<":
+            if credential_path(target):
+                ctx.block("credential_theft", f"feeds the credential file '{target}' to a command")
+        else:
+            hit = write_danger(target)
+            if hit:
+                ctx.block(hit[0], f"redirect '{op} {target}' {hit[1]}")
+
+
+def _assignments(assigns: Iterable[str], ctx: Ctx, standalone: bool) -> None:
+    for a in assigns:
+        name, _, value = a.partition("=")
+        name = name.rstrip("+")
+        handlers.check_assignment(name, value, ctx)
+        if standalone:
+            ctx.vars[name] = _expand(value, ctx.vars)
+
+
+def analyze_command(cmd: Command, ctx: Ctx) -> None:
+    ctx.seen += 1
+    if cmd.assigns:
+        _assignments(cmd.assigns, ctx, standalone=not cmd.words)
+    if cmd.group is not None:
+        analyze_script(cmd.group, ctx)
+    for _, sub, _ in cmd.subs:
+        analyze_script(sub, ctx)
+    if cmd.redirs:
+        _check_redirects(cmd, ctx)
+    if cmd.words:
+        analyze_words(cmd.words, ctx, cmd)
+
+
+def analyze_script(script: Script, ctx: Ctx) -> None:
+    """Analyse every command of ``script`` (layers 3-4), then its chains (layer 5)."""
+    for pipe in script.pipelines:
+        for cmd in pipe.cmds:
+            analyze_command(cmd, ctx)
+    chains.check(script, ctx)
