@@ -41,7 +41,7 @@ def agent_loop(transport: str | None, stream: bool) -> Callable[[str], Awaitable
         provider = teragent.create_provider(adapter="openai_compatible", compiler="default",
                                             base_url=url, model="fake-model", **kwargs)
         tools = ToolRegistry([read_file])
-        config = AgentLoopConfig(stream=stream, max_steps=4)
+        config = AgentLoopConfig(stream=stream, max_steps=8)  # no wrap-up nudge in 2 steps
 
         async def task() -> str:
             result = await AgentLoop(provider, tools, config).run("What does notes.txt say?")
