@@ -6,7 +6,14 @@ The model tier still runs in CI (SmolLM2-135M answers at ~100 tokens/s on two co
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+# The repository runs pytest with --import-mode=importlib, which does not put test
+# folders on sys.path; the test modules import their shared data from here.
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 def pytest_configure(config: pytest.Config) -> None:
