@@ -1,0 +1,14 @@
+"""Import shim: the ``glm_5`` compiler ships in the ``teragent-glm`` plugin.
+
+``from teragent.core.compilers.glm_5 import GLM5Compiler`` keeps working when the
+plugin is installed, and names the install command when it is not.
+"""
+
+from teragent.errors import MissingPluginError
+
+try:
+    from teragent_glm.compilers import GLM5Compiler
+except ImportError as exc:  # pragma: no cover - depends on what is installed
+    raise MissingPluginError("The 'glm_5' compiler", "teragent-glm") from exc
+
+__all__ = ["GLM5Compiler"]

@@ -1,0 +1,447 @@
+"""The OpenAI ``POST /chat/completions`` wire codec, shared by vendor-dialect adapters.
+
+Family plugins whose vendors speak an OpenAI dialect (``teragent-glm``'s ``glm_native``,
+``teragent-minimax``'s ``minimax_native``) must install with only the kernel, so the
+codec they build on lives here, next to :mod:`teragent.core.sse` and
+:mod:`teragent.core.http`: :class:`ChatCompletionsAdapter` (request bodies, the pooled
+client, error translation, streaming) and :class:`StreamAssembler` (chunk reassembly,
+pure). Subclasses override :meth:`ChatCompletionsAdapter.build_body` and
+:meth:`ChatCompletionsAdapter.parse_completion` hooks for their dialect.
+
+This module mirrors ``teragent_openai.adapter`` (the ``openai_compatible`` plugin),
+which it was derived from; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, AsyncIterator, ClassVar
+
+import httpx
+
+from teragent.core.adapter import TAPAdapter
+from teragent.core.http import error_from_response, make_async_client, map_http_error
+from teragent.core.sse import SSEDecoder
+from teragent.core.tap import CompiledPrompt, TAPResponse
+from teragent.core.types import (
+    StreamEvent, StreamFinished, TextDelta, ThinkingDelta, ToolCall, ToolCallDelta,
+    ToolCallReady, ToolCallStarted, UsageUpdate,
+)
+from teragent.errors import ModelAPIError, StreamError, redact
+
+__all__ = ["ChatCompletionsAdapter", "StreamAssembler", "REQUEST_PARAMS", "int_usage"]
+
+#: ``CompiledPrompt.extra`` keys sent as request parameters; other keys are compiler
+#: hints (``cache_aware``, ``variant``, ...) and stay out of the body. ``extra_body``
+#: (a dict) is merged into the body as is, for vendor parameters not listed here.
+REQUEST_PARAMS = frozenset({
+    "temperature", "top_p", "top_k", "min_p", "max_tokens", "max_completion_tokens",
+    "stop", "seed", "n", "presence_penalty", "frequency_penalty", "repetition_penalty",
+    "logit_bias", "logprobs", "top_logprobs", "response_format", "tool_choice",
+    "parallel_tool_calls", "user", "reasoning_effort", "thinking", "enable_thinking",
+    "metadata", "store", "service_tier", "modalities", "audio", "prediction",
+    "web_search_options", "verbosity", "do_sample", "request_id", "chat_template_kwargs",
+})
+
+
+def int_usage(usage: Any) -> tuple[dict[str, int], int | None]:
+    """Flatten a usage object to ``{name: int}`` and pull out cache-hit tokens."""
+    if not isinstance(usage, dict):
+        return {}, None
+    out: dict[str, int] = {}
+    for key, value in usage.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            out[key] = value
+    details = usage.get("completion_tokens_details")
+    if isinstance(details, dict) and isinstance(details.get("reasoning_tokens"), int):
+        out["reasoning_tokens"] = details["reasoning_tokens"]
+    cached: int | None = None
+    prompt_details = usage.get("prompt_tokens_details")
+    if isinstance(prompt_details, dict) and isinstance(prompt_details.get("cached_tokens"), int):
+        cached = prompt_details["cached_tokens"]
+    elif isinstance(usage.get("prompt_cache_hit_tokens"), int):  # DeepSeek
+        cached = usage["prompt_cache_hit_tokens"]
+    if "total_tokens" not in out and ("prompt_tokens" in out or "completion_tokens" in out):
+        out["total_tokens"] = out.get("prompt_tokens", 0) + out.get("completion_tokens", 0)
+    return out, cached
+
+
+class _PendingCall:
+    __slots__ = ("index", "id", "name", "arguments", "ready")
+
+    def __init__(self, index: int, id: str, name: str) -> None:
+        self.index, self.id, self.name = index, id, name
+        self.arguments: list[str] = []
+        self.ready = False
+
+    def build(self) -> ToolCall:
+        return ToolCall.from_raw(self.id, self.name, "".join(self.arguments))
+
+
+class StreamAssembler:
+    """Turns decoded ``chat.completion.chunk`` objects into stream events.
+
+    Pure (no I/O), so the reassembly can be tested on its own. Feed it every chunk
+    with :meth:`feed`, then call :meth:`finish` once the stream has ended.
+
+    Args:
+        provider: Adapter name, for errors.
+        model: Model name, for errors.
+        require_done: Treat a stream without ``data: [DONE]`` as broken off.
+    """
+
+    def __init__(self, *, provider: str = "", model: str = "",
+                 require_done: bool = True) -> None:
+        self.provider, self.model, self.require_done = provider, model, require_done
+        self.text: list[str] = []
+        self.thinking: list[str] = []
+        self.calls: dict[int, _PendingCall] = {}
+        self.usage: dict[str, int] = {}
+        self.cache_hit_tokens: int | None = None
+        self.finish_reason: str | None = None
+        self.response_model: str | None = None
+        self.done = False
+
+    def _error(self, message: str) -> StreamError:
+        return StreamError(message, provider=self.provider, model=self.model, retryable=True)
+
+    def feed_data(self, data: str) -> list[StreamEvent]:
+        """Handle one SSE ``data`` payload (JSON text or ``[DONE]``)."""
+        if self.done:
+            return []
+        if data.strip() == "[DONE]":
+            self.done = True
+            return []
+        try:
+            chunk = json.loads(data)
+        except ValueError as exc:
+            raise self._error(
+                f"The stream carried malformed JSON ({exc}): {redact(data[:200])!r}") from None
+        if not isinstance(chunk, dict):
+            raise self._error(f"The stream carried a non-object chunk: {redact(data[:200])!r}")
+        return self.feed(chunk)
+
+    def _ready_before(self, index: int) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for call in self.calls.values():
+            if not call.ready and call.index < index:
+                call.ready = True
+                events.append(ToolCallReady(index=call.index, call=call.build()))
+        return events
+
+    def _ready_all(self) -> list[StreamEvent]:
+        return self._ready_before(1 << 62)
+
+    def feed(self, chunk: dict[str, Any]) -> list[StreamEvent]:
+        """Handle one decoded chunk object."""
+        error = chunk.get("error")
+        if error:
+            message = error.get("message") if isinstance(error, dict) else str(error)
+            code = error.get("code") if isinstance(error, dict) else None
+            raise StreamError(
+                f"The server reported an error inside the stream: {message}"
+                + (f" (code {code})" if code else ""),
+                provider=self.provider, model=self.model,
+                body=json.dumps(chunk)[:2000], retryable=True)
+        events: list[StreamEvent] = []
+        if chunk.get("model") and not self.response_model:
+            self.response_model = str(chunk["model"])
+        for choice in chunk.get("choices") or []:
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue  # n > 1 is not supported; the first choice is the answer
+            delta = choice.get("delta") or {}
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if isinstance(reasoning, str) and reasoning:
+                self.thinking.append(reasoning)
+                events.append(ThinkingDelta(text=reasoning))
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                self.text.append(content)
+                events.append(TextDelta(text=content))
+            for position, raw in enumerate(delta.get("tool_calls") or []):
+                events.extend(self._tool_delta(position, raw))
+            if choice.get("finish_reason"):
+                self.finish_reason = str(choice["finish_reason"])
+                events.extend(self._ready_all())
+        if chunk.get("usage"):
+            usage, cached = int_usage(chunk["usage"])
+            self.usage = usage
+            if cached is not None:
+                self.cache_hit_tokens = cached
+            events.append(UsageUpdate(usage=dict(usage), cache_hit_tokens=self.cache_hit_tokens))
+        return events
+
+    def _tool_delta(self, position: int, raw: Any) -> list[StreamEvent]:
+        if not isinstance(raw, dict):
+            raise self._error(f"Malformed tool_calls delta: {redact(str(raw)[:200])!r}")
+        index = raw.get("index", position)
+        if not isinstance(index, int):
+            raise self._error(f"Tool-call delta without an integer index: {index!r}")
+        fn = raw.get("function") or {}
+        events: list[StreamEvent] = []
+        call = self.calls.get(index)
+        if call is None:
+            # A new call starts: every earlier call's arguments are complete.
+            events.extend(self._ready_before(index))
+            call = _PendingCall(index, str(raw.get("id") or f"call_{index}"),
+                                str(fn.get("name") or ""))
+            self.calls[index] = call
+            events.append(ToolCallStarted(index=index, id=call.id, name=call.name))
+        else:
+            if raw.get("id") and call.id == f"call_{index}":
+                call.id = str(raw["id"])
+            if fn.get("name") and not call.name:
+                call.name = str(fn["name"])
+        args = fn.get("arguments")
+        if isinstance(args, str) and args:
+            call.arguments.append(args)
+            events.append(ToolCallDelta(index=index, arguments_delta=args))
+        return events
+
+    def finish(self) -> list[StreamEvent]:
+        """The stream has ended: the remaining ready calls and :class:`StreamFinished`."""
+        if not self.done and (self.require_done or self.finish_reason is None):
+            raise self._error(
+                "The stream ended before it was complete (no 'data: [DONE]'"
+                + ("" if self.finish_reason else " and no finish_reason") + ").")
+        events = self._ready_all()
+        events.append(StreamFinished(response=self.response()))
+        return events
+
+    def response(self) -> TAPResponse:
+        return TAPResponse(
+            raw_text="".join(self.text),
+            usage=dict(self.usage),
+            tool_calls=[self.calls[i].build() for i in sorted(self.calls)],
+            finish_reason=self.finish_reason,
+            cache_hit_tokens=self.cache_hit_tokens,
+            thinking_content="".join(self.thinking) or None,
+            model=self.response_model or self.model,
+        )
+
+
+class ChatCompletionsAdapter(TAPAdapter):
+    """Carries compiled prompts over OpenAI's chat-completions protocol.
+
+    Args:
+        base_url: The API root, e.g. ``https://api.openai.com/v1``; the adapter posts
+            to ``{base_url}/chat/completions``.
+        api_key: The resolved key; sent as ``Authorization: Bearer`` only when set.
+        timeout: Seconds for a whole request.
+        transport: An httpx transport, ``"httpx"`` or ``"aiohttp"`` (see
+            :mod:`teragent.core.http`).
+        api_key_env: The variable the key came from, named in 401/403 errors.
+        headers: Extra headers sent with every request.
+        require_done: Treat a stream without ``data: [DONE]`` as broken off (default);
+            ``False`` accepts a ``finish_reason`` as the end, for servers that omit it.
+        include_usage: Ask for a usage chunk in streams (default ``True``).
+    """
+
+    name: ClassVar[str] = "chat_completions"
+    required_mode: ClassVar[str] = "any"
+    #: The request path, relative to ``base_url``.
+    path: ClassVar[str] = "chat/completions"
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        transport: Any = None,
+        api_key_env: str | None = None,
+        headers: dict[str, str] | None = None,
+        require_done: bool = True,
+        include_usage: bool = True,
+        **options: Any,
+    ) -> None:
+        super().__init__(base_url=base_url or "https://api.openai.com/v1", api_key=api_key,
+                         timeout=timeout, transport=transport, **options)
+        self.api_key_env = api_key_env
+        self._headers = dict(headers or {})
+        self.require_done = require_done
+        self.include_usage = include_usage
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def capabilities(self) -> dict[str, Any]:
+        return {**super().capabilities, "multimodal": True, "thinking": True,
+                "parallel_tool_calls": True}
+
+    # --- HTTP -------------------------------------------------------------------------
+
+    def _get_client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            headers = {"Accept": "application/json", **self._headers}
+            if self._api_key:
+                headers["Authorization"] = f"Bearer {self._api_key}"
+            base = str(self.base_url).rstrip("/") + "/"
+            self._client = make_async_client(base, timeout=self.timeout, headers=headers,
+                                             transport=self.transport)
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def _secrets(self) -> list[str]:
+        return [self._api_key] if self._api_key else []
+
+    def _map(self, exc: Exception, model: str, *, during_stream: bool = False) -> ModelAPIError:
+        return map_http_error(exc, provider=self.name, model=model,
+                              during_stream=during_stream, secrets=self._secrets())
+
+    def _status_error(self, response: httpx.Response, body: bytes, model: str) -> ModelAPIError:
+        return error_from_response(
+            response.status_code, response.headers, body.decode("utf-8", "replace"),
+            provider=self.name, model=model, api_key_env=self.api_key_env,
+            secrets=self._secrets())
+
+    def observe_response(self, response: httpx.Response) -> None:
+        """Called with every HTTP response (errors included) before its body is read;
+        subclasses read vendor headers (rate limits, request ids) here."""
+
+    def record_result(self, result: TAPResponse) -> TAPResponse:
+        """Called with every successful answer (sent or streamed); returns it."""
+        return result
+
+    def request_timeout(self, compiled: CompiledPrompt) -> float | None:
+        """A per-request timeout overriding ``timeout`` (``None``: the default)."""
+        return None
+
+    def _timeout_kw(self, compiled: CompiledPrompt) -> dict[str, Any]:
+        seconds = self.request_timeout(compiled)
+        if seconds is None:
+            return {}
+        return {"timeout": httpx.Timeout(seconds, connect=min(seconds, 30.0))}
+
+    # --- request bodies ---------------------------------------------------------------
+
+    def build_body(self, compiled: CompiledPrompt, model: str, *, stream: bool) -> dict[str, Any]:
+        """The JSON body for ``compiled`` (mode B becomes a system + user message)."""
+        body: dict[str, Any] = {"model": model, "messages": compiled.as_messages()}
+        if compiled.tools:
+            body["tools"] = list(compiled.tools)
+        extra = compiled.extra or {}
+        for key, value in extra.items():
+            if key in REQUEST_PARAMS and value is not None:
+                body[key] = value
+        extra_body = extra.get("extra_body")
+        if isinstance(extra_body, dict):
+            body.update(extra_body)
+        if stream:
+            body["stream"] = True
+            if self.include_usage:
+                body["stream_options"] = {"include_usage": True}
+        return body
+
+    # --- send -------------------------------------------------------------------------
+
+    async def send(self, compiled: CompiledPrompt, model: str) -> TAPResponse:
+        body = self.build_body(compiled, model, stream=False)
+        client = self._get_client()
+        try:
+            response = await client.post(self.path, json=body,
+                                         **self._timeout_kw(compiled))
+            content = response.content
+        except httpx.HTTPError as exc:
+            raise self._map(exc, model) from None
+        self.observe_response(response)
+        if response.status_code >= 400:
+            raise self._status_error(response, content, model)
+        try:
+            data = json.loads(content)
+        except ValueError:
+            raise ModelAPIError(
+                "The API answered with a body that is not JSON.", provider=self.name,
+                model=model, status=response.status_code,
+                body=content.decode("utf-8", "replace"), retryable=True) from None
+        return self.record_result(self.parse_completion(data, model,
+                                                        status=response.status_code))
+
+    def parse_completion(self, data: Any, model: str, *, status: int = 200) -> TAPResponse:
+        """A ``chat.completion`` object as a :class:`TAPResponse`."""
+        if not isinstance(data, dict) or data.get("error") or not data.get("choices"):
+            body = json.dumps(data)[:2000]
+            err = data.get("error") if isinstance(data, dict) else None
+            message = err.get("message") if isinstance(err, dict) else err
+            raise ModelAPIError(
+                f"The API answered without choices: {message or 'no error message'}",
+                provider=self.name, model=model, status=status, body=body, retryable=True)
+        choice = data["choices"][0]
+        message = choice.get("message") or {}
+        calls = []
+        for i, raw in enumerate(message.get("tool_calls") or []):
+            fn = raw.get("function") or {}
+            calls.append(ToolCall.from_raw(str(raw.get("id") or f"call_{i}"),
+                                           str(fn.get("name") or ""),
+                                           fn.get("arguments") or ""))
+        usage, cached = int_usage(data.get("usage"))
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        content = message.get("content")
+        if isinstance(content, list):  # some servers return content parts
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return TAPResponse(
+            raw_text=content or "",
+            usage=usage,
+            tool_calls=calls,
+            finish_reason=choice.get("finish_reason"),
+            cache_hit_tokens=cached,
+            thinking_content=reasoning if isinstance(reasoning, str) and reasoning else None,
+            model=str(data.get("model") or model),
+        )
+
+    # --- stream -----------------------------------------------------------------------
+
+    async def stream_events(
+        self, compiled: CompiledPrompt, model: str
+    ) -> AsyncIterator[StreamEvent]:
+        body = self.build_body(compiled, model, stream=True)
+        client = self._get_client()
+        assembler = StreamAssembler(provider=self.name, model=model,
+                                    require_done=self.require_done)
+        decoder = SSEDecoder()
+        request = client.build_request("POST", self.path, json=body,
+                                       headers={"Accept": "text/event-stream"},
+                                       **self._timeout_kw(compiled))
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise self._map(exc, model) from None
+        self.observe_response(response)
+        try:
+            if response.status_code >= 400:
+                try:
+                    content = await response.aread()
+                except httpx.HTTPError as exc:
+                    raise self._map(exc, model) from None
+                raise self._status_error(response, content, model)
+            try:
+                async for chunk in response.aiter_bytes():
+                    for event in decoder.feed(chunk):
+                        for out in self._on_sse(assembler, event.event, event.data):
+                            yield out
+                    if assembler.done:
+                        break
+            except httpx.HTTPError as exc:
+                raise self._map(exc, model, during_stream=True) from None
+            if not assembler.done:
+                for event in decoder.flush():
+                    for out in self._on_sse(assembler, event.event, event.data):
+                        yield out
+            for out in assembler.finish():
+                if isinstance(out, StreamFinished):
+                    self.record_result(out.response)
+                yield out
+        finally:
+            await response.aclose()
+
+    def _on_sse(self, assembler: StreamAssembler, event: str, data: str) -> list[StreamEvent]:
+        if event == "error":
+            raise StreamError(f"The server reported an error inside the stream: "
+                              f"{redact(data[:500], self._secrets())}", provider=self.name,
+                              model=assembler.model, body=data, retryable=True)
+        if not data:
+            return []
+        return assembler.feed_data(data)

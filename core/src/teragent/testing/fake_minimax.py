@@ -1,0 +1,176 @@
+"""A fake MiniMax server, composed from the OpenAI and Anthropic fake servers.
+
+Routes (``serve_in_thread(FakeMiniMaxServer(), path="/v1")``):
+
+- ``POST /v1/chat/completions`` → a :class:`~teragent.testing.fake_openai.FakeOpenAIServer`;
+- ``POST /anthropic/v1/messages`` → a
+  :class:`~teragent.testing.fake_anthropic.FakeAnthropicServer`;
+- ``POST /v1/desktop/command`` → the next scripted desktop answer
+  (:meth:`FakeMiniMaxServer.script_desktop`), or 404 when ``desktop=False``.
+
+Both chat interfaces answer from one shared queue of
+:class:`~teragent.testing.fake_openai.ScriptedReply` (:meth:`FakeMiniMaxServer.script`).
+With ``rate_limit=N`` every response carries ``x-ratelimit-limit-requests``,
+``x-ratelimit-remaining-requests`` and ``x-ratelimit-reset-requests`` (seconds), and the
+request after the N-th in a window is refused with 429 and ``Retry-After``.
+:attr:`FakeMiniMaxServer.requests` records every request as the client sent it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from typing import Any, Callable
+
+from teragent.testing.fake_anthropic import FakeAnthropicServer
+from teragent.testing.fake_openai import FakeOpenAIServer, RecordedRequest, ScriptedReply
+
+__all__ = ["FakeMiniMaxServer"]
+
+
+class FakeMiniMaxServer:
+    """The ASGI app.
+
+    Args:
+        desktop: Serve the desktop endpoint (``False`` answers it with 404).
+        rate_limit: Requests allowed per window (``None``: no rate-limit headers).
+        window_seconds: The window length.
+    """
+
+    def __init__(self, *, desktop: bool = True, rate_limit: int | None = None,
+                 window_seconds: float = 60.0) -> None:
+        self.desktop = desktop
+        self.rate_limit = rate_limit
+        self.window_seconds = window_seconds
+        self.replies: deque[ScriptedReply] = deque()
+        self.desktop_replies: deque[dict[str, Any]] = deque()
+        self.requests: list[RecordedRequest] = []
+        self.openai = FakeOpenAIServer(responder=self._reply)
+        self.anthropic = FakeAnthropicServer(responder=self._reply)
+        self._lock = threading.Lock()
+        self._window_start = time.time()
+        self._used = 0
+
+    def _reply(self, body: dict[str, Any]) -> ScriptedReply:
+        with self._lock:
+            if self.replies:
+                return self.replies.popleft()
+        return FakeOpenAIServer.echo(body)
+
+    def script(self, *replies: ScriptedReply) -> "FakeMiniMaxServer":
+        with self._lock:
+            self.replies.extend(replies)
+        return self
+
+    def script_desktop(self, *answers: dict[str, Any]) -> "FakeMiniMaxServer":
+        """Queue desktop-endpoint answers (``{"action": ..., "reasoning": ...}``)."""
+        with self._lock:
+            self.desktop_replies.extend(answers)
+        return self
+
+    def reset(self) -> None:
+        with self._lock:
+            self.replies.clear()
+            self.desktop_replies.clear()
+            self.requests.clear()
+            self._used = 0
+            self._window_start = time.time()
+        self.openai.reset()
+        self.anthropic.reset()
+
+    def wait_for_disconnect(self, timeout: float = 10.0, count: int = 1,
+                            interface: str = "openai") -> bool:
+        """Block until ``count`` clients left held-open streams of ``interface``."""
+        inner = self.anthropic if interface == "anthropic" else self.openai
+        return inner.wait_for_disconnect(timeout, count)
+
+    def _rate_headers(self) -> tuple[list[tuple[bytes, bytes]], bool]:
+        if self.rate_limit is None:
+            return [], False
+        with self._lock:
+            now = time.time()
+            if now - self._window_start >= self.window_seconds:
+                self._window_start, self._used = now, 0
+            allowed = self._used < self.rate_limit
+            if allowed:
+                self._used += 1
+            remaining = self.rate_limit - self._used
+            reset_in = max(0.0, self.window_seconds - (now - self._window_start))
+        headers = [(b"x-ratelimit-limit-requests", str(self.rate_limit).encode()),
+                   (b"x-ratelimit-remaining-requests", str(remaining).encode()),
+                   (b"x-ratelimit-reset-requests", f"{reset_in:.3f}".encode())]
+        if not allowed:
+            headers.append((b"retry-after", str(max(1, round(reset_in))).encode()))
+        return headers, not allowed
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any],
+                       send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            await self.openai(scope, receive, send)
+            return
+        raw = b""
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            raw += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        path = scope.get("path", "")
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = None
+        with self._lock:
+            self.requests.append(RecordedRequest(scope.get("method", ""), path, headers, body))
+        extra_headers, limited = self._rate_headers()
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  *extra_headers]}
+            await send(message)
+
+        if limited:
+            await _json(send_with_headers, 429, {"base_resp": {
+                "status_code": 1002, "status_msg": "rate limit exceeded"},
+                "error": {"type": "rate_limit_error", "message": "rate limit exceeded"}})
+            return
+        if path.endswith("/desktop/command"):
+            await self._desktop(body, send_with_headers)
+            return
+        delivered = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+            return await receive()
+
+        target = self.anthropic if "/anthropic/" in path else self.openai
+        await target(scope, replay, send_with_headers)
+
+    async def _desktop(self, body: Any, send: Callable[..., Any]) -> None:
+        if not self.desktop:
+            await _json(send, 404, {"error": {"type": "not_found",
+                                              "message": "desktop endpoint not available"}})
+            return
+        with self._lock:
+            answer = self.desktop_replies.popleft() if self.desktop_replies else None
+        if answer is None:
+            command = (body or {}).get("command", "") if isinstance(body, dict) else ""
+            answer = {"action": {"name": "screenshot", "params": {}},
+                      "reasoning": f"no scripted answer for {command!r}"}
+        await _json(send, 200, answer)
+
+
+async def _json(send: Callable[..., Any], status: int, obj: Any) -> None:
+    data = json.dumps(obj).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    await send({"type": "http.response.body", "body": data, "more_body": False})

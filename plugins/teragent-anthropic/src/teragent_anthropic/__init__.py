@@ -1,0 +1,29 @@
+"""TerAgent plugin: the ``anthropic`` compiler and the ``anthropic_native`` adapter.
+
+Only hookimpls live here; the components are imported on first use.
+"""
+
+from __future__ import annotations
+
+from teragent import hookimpl
+from teragent.hookspecs import Register
+
+
+@hookimpl
+def teragent_register_compilers(register: Register) -> None:
+    register("anthropic", "teragent_anthropic.compiler:AnthropicCompiler",
+             description="Claude: XML tags + system/user separation (mode B)")
+
+
+@hookimpl
+def teragent_register_adapters(register: Register) -> None:
+    register("anthropic_native", "teragent_anthropic.adapter:AnthropicNativeAdapter",
+             description="Anthropic /v1/messages protocol with its SSE events")
+
+
+@hookimpl
+def teragent_register_prompts(register: Register) -> None:
+    from teragent_anthropic.prompts import PROMPTS
+
+    for intent, prompt in PROMPTS.items():
+        register(intent, "anthropic", prompt)

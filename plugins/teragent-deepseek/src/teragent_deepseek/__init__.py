@@ -1,0 +1,27 @@
+"""TerAgent plugin: DeepSeek compilers (``deepseek``, ``deepseek_v4``).
+
+DeepSeek speaks the OpenAI protocol, so these compilers pair with the
+``openai_compatible`` adapter (``teragent-openai``). Only hookimpls live here.
+"""
+
+from __future__ import annotations
+
+from teragent import hookimpl
+from teragent.hookspecs import Register
+
+
+@hookimpl
+def teragent_register_compilers(register: Register) -> None:
+    register("deepseek", "teragent_deepseek.compilers:DeepSeekCompiler",
+             description="DeepSeek V3: minimalist prompts")
+    register("deepseek_v4", "teragent_deepseek.compilers:DeepSeekV4Compiler",
+             description="DeepSeek V4 Flash/Pro: cache-aware layout + thinking modes")
+
+
+@hookimpl
+def teragent_register_prompts(register: Register) -> None:
+    from teragent_deepseek.prompts import PROMPTS
+
+    for compiler_type, prompts in PROMPTS.items():
+        for intent, prompt in prompts.items():
+            register(intent, compiler_type, prompt)

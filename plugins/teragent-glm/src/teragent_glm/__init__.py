@@ -1,0 +1,39 @@
+"""TerAgent plugin: GLM compilers (``glm``, ``glm_5``, ``glm_52``, ``glm_5v_turbo``) and
+the ``glm_native`` adapter.
+
+Only hookimpls live here; the components are imported on first use.
+"""
+
+from __future__ import annotations
+
+from teragent import hookimpl
+from teragent.hookspecs import Register
+
+_COMPILERS = {
+    "glm": ("GLMCompiler", "GLM: recency effect, key instruction last"),
+    "glm_5": ("GLM5Compiler", "GLM-5: long-horizon self-evaluation + 200K compression"),
+    "glm_52": ("GLM52Compiler", "GLM-5.2: 1M context, High/Max thinking, PreservedThinking"),
+    "glm_5v_turbo": ("GLM5VTurboCompiler", "GLM-5V-Turbo: images and video"),
+}
+
+
+@hookimpl
+def teragent_register_compilers(register: Register) -> None:
+    for name, (cls, description) in _COMPILERS.items():
+        register(name, f"teragent_glm.compilers:{cls}", description=description)
+
+
+@hookimpl
+def teragent_register_adapters(register: Register) -> None:
+    register("glm_native", "teragent_glm.adapter:GLMNativeAdapter",
+             description="Zhipu GLM chat/completions dialect: thinking, reasoning_content, "
+                         "cached tokens, async chat")
+
+
+@hookimpl
+def teragent_register_prompts(register: Register) -> None:
+    from teragent_glm.prompts import PROMPTS
+
+    for compiler_type, prompts in PROMPTS.items():
+        for intent, prompt in prompts.items():
+            register(intent, compiler_type, prompt)

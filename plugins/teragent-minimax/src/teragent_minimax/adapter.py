@@ -1,0 +1,334 @@
+"""The ``minimax_native`` adapter: MiniMax M3 over its two interfaces.
+
+- ``interface="openai"`` (default): ``POST {base_url}/chat/completions``, OpenAI
+  dialect (image and video content parts, ``reasoning_content``); with video, the
+  compiler's ``minimax_video_mode`` / ``minimax_frame_sampling`` hints are sent as the
+  ``video_mode`` / ``frame_sampling`` request fields.
+- ``interface="anthropic"``: MiniMax's Anthropic-compatible endpoint,
+  ``POST {anthropic_base_url}/messages`` (``{root}/anthropic/v1`` by default), through
+  the kernel's Messages codec. ``extra["minimax_interface"]`` picks one per request.
+
+Every response's rate-limit headers update :attr:`MiniMaxNativeAdapter.rate_limit_info`;
+every answer's usage adds to :attr:`MiniMaxNativeAdapter.billing_summary`.
+:meth:`MiniMaxNativeAdapter.send_desktop_command` posts to a dedicated desktop endpoint
+and falls back to a chat completion when that endpoint answers 404.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, ClassVar, Mapping
+
+import httpx
+
+from teragent.core.adapter import TAPAdapter
+from teragent.core.tap import CompiledPrompt, TAPRequest, TAPResponse
+from teragent.core.types import StreamEvent
+from teragent.core.wire.anthropic_messages import MessagesAdapter
+from teragent.core.wire.openai_chat import ChatCompletionsAdapter
+from teragent.errors import ModelAPIError, UserError
+
+__all__ = ["MiniMaxNativeAdapter", "MiniMaxRateLimitInfo", "parse_reset"]
+
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?"
+                       r"(?:(\d+(?:\.\d+)?)ms)?$")
+
+
+def parse_reset(value: str | None, *, now: float | None = None) -> float | None:
+    """A reset header as a Unix timestamp: epoch seconds (or ms), delta seconds, or a
+    duration such as ``"6m0s"`` / ``"250ms"``."""
+    if value is None or not value.strip():
+        return None
+    now = time.time() if now is None else now
+    text = value.strip()
+    try:
+        number = float(text)
+    except ValueError:
+        match = _DURATION.match(text)
+        if not match or not any(match.groups()):
+            return None
+        h, m, s, ms = (float(g) if g else 0.0 for g in match.groups())
+        return now + h * 3600 + m * 60 + s + ms / 1000
+    if number > 1e12:  # epoch milliseconds
+        return number / 1000
+    if number > 1e9:  # epoch seconds
+        return number
+    return now + number
+
+
+@dataclass
+class MiniMaxRateLimitInfo:
+    """Rate-limit state from the latest response headers.
+
+    Attributes:
+        limit: Requests allowed in the current window (0 = unknown).
+        remaining: Requests left in the window.
+        reset: Unix timestamp when the window resets (0 = unknown).
+    """
+
+    limit: int = 0
+    remaining: int = 0
+    reset: float = 0.0
+
+    @property
+    def is_exhausted(self) -> bool:
+        return self.limit > 0 and self.remaining <= 0 and self.reset_in_seconds > 0
+
+    @property
+    def reset_in_seconds(self) -> float:
+        return max(0.0, self.reset - time.time()) if self.reset else 0.0
+
+    def update(self, headers: Mapping[str, str], status: int = 200) -> bool:
+        """Read ``x-ratelimit-*`` headers (``-requests`` suffixed or not); returns
+        whether any was present."""
+        def first(*names: str) -> str | None:
+            for name in names:
+                if headers.get(name) is not None:
+                    return headers[name]
+            return None
+
+        limit = first("x-ratelimit-limit-requests", "x-ratelimit-limit")
+        remaining = first("x-ratelimit-remaining-requests", "x-ratelimit-remaining")
+        reset = first("x-ratelimit-reset-requests", "x-ratelimit-reset")
+        seen = False
+        try:
+            if limit is not None:
+                self.limit, seen = int(float(limit)), True
+            if remaining is not None:
+                self.remaining, seen = int(float(remaining)), True
+        except ValueError:
+            pass
+        when = parse_reset(reset)
+        if when is not None:
+            self.reset, seen = when, True
+        if status == 429:
+            self.remaining = 0
+            retry = first("retry-after")
+            when = parse_reset(retry) if retry else None
+            if when is not None:
+                self.reset = max(self.reset, when)
+            seen = True
+        return seen
+
+
+class _OpenAIInterface(ChatCompletionsAdapter):
+    name: ClassVar[str] = "minimax_native"
+
+    def __init__(self, owner: "MiniMaxNativeAdapter", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.owner = owner
+
+    def observe_response(self, response: httpx.Response) -> None:
+        self.owner._observe(response)
+
+    def record_result(self, result: TAPResponse) -> TAPResponse:
+        return self.owner._bill(result)
+
+    def request_timeout(self, compiled: CompiledPrompt) -> float | None:
+        return self.owner.request_timeout(compiled)
+
+    def build_body(self, compiled: CompiledPrompt, model: str, *, stream: bool) -> dict[str, Any]:
+        body = super().build_body(compiled, model, stream=stream)
+        extra = compiled.extra or {}
+        if extra.get("minimax_video_mode"):
+            body["video_mode"] = extra["minimax_video_mode"]
+        if extra.get("minimax_frame_sampling"):
+            body["frame_sampling"] = extra["minimax_frame_sampling"]
+        return body
+
+
+class _AnthropicInterface(MessagesAdapter):
+    name: ClassVar[str] = "minimax_native"
+
+    def __init__(self, owner: "MiniMaxNativeAdapter", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.owner = owner
+
+    def observe_response(self, response: httpx.Response) -> None:
+        self.owner._observe(response)
+
+    def record_result(self, result: TAPResponse) -> TAPResponse:
+        return self.owner._bill(result)
+
+
+class MiniMaxNativeAdapter(TAPAdapter):
+    """MiniMax M3: OpenAI and Anthropic-compatible interfaces, video, desktop.
+
+    Args:
+        base_url: OpenAI-interface root (default ``https://api.minimaxi.com/v1``).
+        api_key: Sent as ``Authorization: Bearer`` (OpenAI) / ``x-api-key`` (Anthropic).
+        group_id: Sent as the ``GroupId`` query parameter on the desktop endpoint.
+        timeout: Seconds for ordinary requests.
+        multimodal_timeout: Seconds for requests with images or video.
+        interface: ``"openai"`` (default) or ``"anthropic"``.
+        anthropic_base_url: Root of the Anthropic-compatible interface (default: the
+            host of ``base_url`` + ``/anthropic/v1``).
+        desktop_path: The desktop endpoint, relative to ``base_url``.
+        enable_fake_tools: Prompt-emulated tool calling; not supported (must be False).
+    """
+
+    name: ClassVar[str] = "minimax_native"
+    required_mode: ClassVar[str] = "any"
+
+    def __init__(self, *, base_url: str | None = None, api_key: str | None = None,
+                 timeout: float = 300.0, transport: Any = None, group_id: str | None = None,
+                 multimodal_timeout: float = 600.0, interface: str = "openai",
+                 anthropic_base_url: str | None = None,
+                 desktop_path: str = "desktop/command", enable_fake_tools: bool = False,
+                 api_key_env: str | None = "MINIMAX_API_KEY",
+                 headers: dict[str, str] | None = None, **options: Any) -> None:
+        base_url = base_url or "https://api.minimaxi.com/v1"
+        super().__init__(base_url=base_url, api_key=api_key, timeout=timeout,
+                         transport=transport, **options)
+        if interface not in ("openai", "anthropic"):
+            raise UserError(f"minimax_native interface must be 'openai' or 'anthropic', "
+                            f"got {interface!r}.")
+        if enable_fake_tools:
+            raise UserError("minimax_native does not emulate tool calls "
+                            "(enable_fake_tools=True); MiniMax M3 calls tools natively, so "
+                            "leave it False.")
+        self.interface = interface
+        self.group_id = group_id
+        self.multimodal_timeout = multimodal_timeout
+        self.desktop_path = desktop_path
+        root = re.sub(r"/v\d+/?$", "", base_url.rstrip("/"))
+        self.anthropic_base_url = anthropic_base_url or f"{root}/anthropic/v1"
+        common = {"api_key": api_key, "timeout": timeout, "transport": transport,
+                  "api_key_env": api_key_env, "headers": headers}
+        self._openai = _OpenAIInterface(self, base_url=base_url, **common)
+        self._anthropic = _AnthropicInterface(self, base_url=self.anthropic_base_url, **common)
+        self._rate_limit = MiniMaxRateLimitInfo()
+        self._billing = {"input_tokens": 0, "output_tokens": 0, "cache_tokens": 0,
+                         "total_tokens": 0, "request_count": 0}
+        self._lock = threading.Lock()
+
+    @property
+    def capabilities(self) -> dict[str, Any]:
+        return {**super().capabilities, "multimodal": True, "desktop": True, "video": True,
+                "msa_efficient": True, "thinking": True, "max_context_tokens": 1_000_000,
+                "interfaces": ["openai", "anthropic"]}
+
+    @property
+    def rate_limit_info(self) -> MiniMaxRateLimitInfo:
+        return self._rate_limit
+
+    @property
+    def billing_summary(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._billing)
+
+    def request_timeout(self, compiled: CompiledPrompt) -> float | None:
+        has_media = any(isinstance(m.get("content"), list) for m in compiled.messages or [])
+        return self.multimodal_timeout if has_media else None
+
+    def _observe(self, response: httpx.Response) -> None:
+        with self._lock:
+            self._rate_limit.update(response.headers, response.status_code)
+
+    def _bill(self, result: TAPResponse) -> TAPResponse:
+        with self._lock:
+            self._billing["input_tokens"] += result.prompt_tokens
+            self._billing["output_tokens"] += result.completion_tokens
+            self._billing["cache_tokens"] += result.cache_hit_tokens or 0
+            self._billing["total_tokens"] += result.total_tokens
+            self._billing["request_count"] += 1
+        return result
+
+    def _pick(self, compiled: CompiledPrompt) -> TAPAdapter:
+        choice = (compiled.extra or {}).get("minimax_interface", self.interface)
+        if choice not in ("openai", "anthropic"):
+            raise UserError(f"extra['minimax_interface'] must be 'openai' or 'anthropic', "
+                            f"got {choice!r}.")
+        return self._anthropic if choice == "anthropic" else self._openai
+
+    async def send(self, compiled: CompiledPrompt, model: str) -> TAPResponse:
+        return await self._pick(compiled).send(compiled, model)
+
+    async def stream_events(self, compiled: CompiledPrompt,
+                            model: str) -> AsyncIterator[StreamEvent]:
+        async for event in self._pick(compiled).stream_events(compiled, model):
+            yield event
+
+    async def aclose(self) -> None:
+        await self._openai.aclose()
+        await self._anthropic.aclose()
+
+    # --- desktop ----------------------------------------------------------------------
+
+    async def send_desktop_command(self, command: str, params: dict[str, Any] | None = None,
+                                   screenshot: str | None = None,
+                                   interactive_elements: list[Any] | None = None,
+                                   active_window: str | None = None,
+                                   model: str = "minimax-m3") -> dict[str, Any]:
+        """Ask M3 for the next desktop action.
+
+        Returns:
+            ``{"action": ..., "reasoning": ..., "raw_response": ...}`` (plus
+            ``"fallback": True`` when the chat interface answered instead).
+        """
+        body = {"model": model, "command": command, "params": params or {},
+                "screenshot": screenshot, "interactive_elements": interactive_elements or [],
+                "active_window": active_window}
+        client = self._openai._get_client()
+        query = {"GroupId": self.group_id} if self.group_id else None
+        seconds = self.multimodal_timeout if screenshot else self.timeout
+        try:
+            response = await client.post(self.desktop_path, json=body, params=query,
+                                         timeout=httpx.Timeout(seconds,
+                                                               connect=min(seconds, 30.0)))
+            content = response.content
+        except httpx.HTTPError as exc:
+            raise self._openai._map(exc, model) from None
+        self._observe(response)
+        if response.status_code == 404:
+            return await self._desktop_via_chat(command, params, screenshot,
+                                                interactive_elements, active_window, model)
+        if response.status_code >= 400:
+            raise self._openai._status_error(response, content, model)
+        try:
+            data = json.loads(content)
+        except ValueError:
+            raise ModelAPIError("The desktop endpoint answered with a body that is not JSON.",
+                                provider=self.name, model=model, status=response.status_code,
+                                body=content.decode("utf-8", "replace"),
+                                retryable=True) from None
+        return {"action": data.get("action"), "reasoning": data.get("reasoning", ""),
+                "raw_response": data}
+
+    async def _desktop_via_chat(self, command: str, params: dict[str, Any] | None,
+                                screenshot: str | None, interactive_elements: list[Any] | None,
+                                active_window: str | None, model: str) -> dict[str, Any]:
+        from teragent_minimax.compiler import MiniMaxM3Compiler
+
+        desktop = {"screenshot": screenshot, "active_window": active_window,
+                   "interactive_elements": interactive_elements or []}
+        instruction = command + (f"\nParameters: {json.dumps(params)}" if params else "")
+        compiled = MiniMaxM3Compiler().compile(TAPRequest(
+            meta={"intent": "execute"}, instruction=instruction,
+            context={"desktop": {k: v for k, v in desktop.items() if v}}))
+        response = await self._openai.send(compiled, model)
+        text = response.raw_text or ""
+        parsed = _first_json_object(text)
+        action: Any = None
+        reasoning = ""
+        if isinstance(parsed, dict):
+            action = ({"name": parsed.get("action"), "params": parsed.get("params") or {}}
+                      if isinstance(parsed.get("action"), str) else parsed.get("action"))
+            reasoning = str(parsed.get("reasoning", ""))
+        return {"action": action, "reasoning": reasoning, "raw_response": text,
+                "fallback": True}
+
+
+def _first_json_object(text: str) -> Any:
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"\{", text):
+        try:
+            obj, _ = decoder.raw_decode(text, match.start())
+        except ValueError:
+            continue
+        return obj
+    return None
