@@ -14,7 +14,7 @@ PINNED = {
     "TAPCompilerRegistry", "TAPCostRecord", "TAPRequest", "TAPResponse", "ToolCall",
     "ToolOrchestrator", "ToolPack", "ToolRegistry", "ToolResult", "ToolSafety",
     "create_provider", "create_provider_from_config", "default_provider", "get_host",
-    "hookimpl", "load_full_config", "tool", "__version__",
+    "hookimpl", "load_full_config", "retry_with_backoff", "tool", "__version__",
 }
 
 

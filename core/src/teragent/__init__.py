@@ -50,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     "ToolOrchestrator": "teragent.tools.orchestrator",
     # reliability
     "StepBudget": "teragent.reliability.budget",
+    "retry_with_backoff": "teragent.pipeline.retry",
     # plugins
     "get_host": "teragent.plugins",
     "hookimpl": "teragent.hookspecs",
@@ -91,6 +92,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from teragent.events import EventBus
     from teragent.plugins import PluginHost, get_host
     from teragent.reliability.budget import StepBudget
+    from teragent.pipeline.retry import retry_with_backoff
     from teragent.tools.base import BaseTool, ToolPack, ToolResult, tool
     from teragent.tools.orchestrator import ToolOrchestrator
     from teragent.tools.registry import ToolRegistry

@@ -41,6 +41,7 @@ __all__ = [
     "parse_retry_after",
     "error_from_response",
     "map_http_error",
+    "is_context_overflow",
 ]
 
 #: The transport used when none is asked for (chosen from bench/bench_http.py figures:

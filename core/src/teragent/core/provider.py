@@ -11,7 +11,9 @@ from teragent.core.adapter import TAPAdapter
 from teragent.core.compiler import TAPCompiler
 from teragent.core.tap import CompiledPrompt, CostTracker, TAPCostRecord, TAPRequest, TAPResponse
 from teragent.core.types import StreamEvent, StreamFinished, TextDelta
-from teragent.errors import IncompatiblePromptError, ModelAPIError, UserError
+from teragent.errors import (
+    BudgetExceeded, IncompatiblePromptError, ModelAPIError, RateLimitError, UserError,
+)
 
 __all__ = ["ModelProvider", "create_provider", "create_provider_from_config", "default_provider"]
 
@@ -37,8 +39,13 @@ class ModelProvider:
         self._fallback: ModelProvider | None = None
         self._costs = CostTracker()
         self._closed = False
-        #: Objects with ``check_before_call()``/``record_*`` (circuit breakers).
+        #: Objects with ``check_before_call()``/``record_*`` (circuit breakers); a
+        #: verdict that is not ``allowed`` refuses the call.
         self.breakers: list[Any] = []
+        #: A rate limiter shared by every task using this provider (see
+        #: :mod:`teragent.reliability.rate_limit`); awaited before each HTTP call.
+        self.rate_limiter: Any = None
+        self._limiter_hooked = False
 
     def __repr__(self) -> str:
         return (f"ModelProvider(name={self.name!r}, compiler={type(self.compiler).__name__}, "
@@ -86,7 +93,40 @@ class ModelProvider:
 
     def _check_breakers(self, estimated_tokens: int = 0) -> None:
         for breaker in self.breakers:
-            breaker.check_before_call(estimated_prompt_tokens=estimated_tokens)
+            verdict = breaker.check_before_call(estimated_prompt_tokens=estimated_tokens)
+            if getattr(verdict, "allowed", True) is False:
+                error = getattr(verdict, "error_type", None) or BudgetExceeded
+                raise error(f"model call to {self.name} refused: "
+                            f"{getattr(verdict, 'reason', '') or 'a circuit breaker is open'}",
+                            state={"provider": self.name, "model": self.model})
+
+    async def _acquire_rate_limit(self) -> None:
+        limiter = self.rate_limiter
+        if limiter is None:
+            return
+        if not self._limiter_hooked:
+            self._hook_limiter_headers()
+        if not await limiter.wait_and_acquire():
+            raise RateLimitError(f"the client-side rate limiter for {self.name} gave up "
+                                 "waiting (max_wait)", provider=self.name, model=self.model,
+                                 retryable=True)
+
+    def _hook_limiter_headers(self) -> None:
+        # Limiters learn from response headers (x-ratelimit-*, retry-after). Adapters
+        # built on httpx expose their client; its response hook sees every response.
+        self._limiter_hooked = True
+        get_client = getattr(self.adapter, "_get_client", None)
+        client = get_client() if callable(get_client) else None
+        hooks = getattr(client, "event_hooks", None)
+        if not isinstance(hooks, dict):
+            return
+
+        async def on_response(response: Any) -> None:
+            limiter = self.rate_limiter
+            if limiter is not None:
+                limiter.update_from_headers(response.headers, response.status_code)
+
+        hooks.setdefault("response", []).append(on_response)
 
     def _record(self, response: TAPResponse | None, started: float, ok: bool,
                 request: TAPRequest | None = None) -> None:
@@ -109,7 +149,7 @@ class ModelProvider:
                         prompt_tokens=response.prompt_tokens,
                         completion_tokens=response.completion_tokens, latency_ms=latency)
             else:
-                breaker.record_failure("model call failed")
+                breaker.record_failure(f"model call to {self.name} failed")
 
     def _check_mode(self, compiled: CompiledPrompt) -> CompiledPrompt:
         needed = self.adapter.required_mode
@@ -134,6 +174,7 @@ class ModelProvider:
         compiled = self.compile(request)
         self._check_breakers(request.estimate_prompt_tokens())
         trace_id = await self._trace_request(request)
+        await self._acquire_rate_limit()
         started = time.perf_counter()
         try:
             response = await self.adapter.send(compiled, self.model)
@@ -154,6 +195,7 @@ class ModelProvider:
                               request: TAPRequest | None = None) -> AsyncIterator[StreamEvent]:
         """Stream typed events for an already compiled prompt."""
         self._check_breakers(request.estimate_prompt_tokens() if request else 0)
+        await self._acquire_rate_limit()
         started = time.perf_counter()
         trace_id = await self._trace_request(request) if request else None
         final: TAPResponse | None = None
@@ -201,6 +243,7 @@ class ModelProvider:
                        **extra: Any) -> TAPResponse:
         """Send a conversation (OpenAI message dicts) and return a :class:`TAPResponse`."""
         self._check_breakers()
+        await self._acquire_rate_limit()
         started = time.perf_counter()
         try:
             response = await self.adapter.send(self._chat_prompt(messages, tools, extra), self.model)

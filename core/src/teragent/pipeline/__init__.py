@@ -1,0 +1,1 @@
+"""Pipeline primitives (retry, ...); each module is imported on its own."""
