@@ -163,6 +163,27 @@ def teragent_register_permission_layers(register: Register) -> None:
     """
 
 
+@hookspec(firstresult=True)
+def teragent_default_permission_manager(config: dict[str, Any], loop_config: Any,
+                                        workspace: str | None) -> Any:
+    """Resolution: the permission manager an AgentLoop or CLI run uses by default.
+
+    Args:
+        config: The loaded ``agent.toml`` (possibly empty; ``[permission]`` is the
+            manager's table).
+        loop_config: The run's :class:`~teragent.config.AgentLoopConfig` (its
+            ``allow_writes``/``allow_shell``/``allow_destructive`` flags).
+        workspace: The run's workspace directory, or ``None``.
+
+    Returns:
+        An object with ``acheck_tool_params``/``check_tool_params``, or ``None`` to
+        decline (the kernel's SafetyGate is used then). The first plugin to answer wins.
+
+    Called once per AgentLoop built without an explicit ``permission_manager``. Must be
+    cheap and must not prompt the user.
+    """
+
+
 @hookspec
 def teragent_register_command_checks(register: Register) -> None:
     """Registration: contribute shell-command safety checks.

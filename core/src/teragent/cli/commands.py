@@ -122,12 +122,25 @@ def build_agent(args: argparse.Namespace) -> Any:
     loop_cfg = loop_cfg.model_copy(update=updates)
     names = [n.strip() for n in args.tools.split(",")] if args.tools else None
     tools = ToolRegistry.from_plugins(names, workspace=str(workspace))
+    from teragent.hooks import build_hook_manager
+
+    # The permissions plugin (when installed) enforces agent.toml's [permission]; every
+    # attempt, refusals included, goes to the audit log ([audit] path).
+    perms = get_host().hook.teragent_default_permission_manager(
+        config=config, loop_config=loop_cfg, workspace=str(workspace))
+    hooks = build_hook_manager(config, workspace, default_audit=True, default_command_check=True)
     if names is None:
         # Offer only what this run may use: a refused tool in the prompt costs context
         # and invites calls that fail. The orchestrator's gate still checks every call.
-        tools = tools.filtered(n for n in tools.list_tool_names()
-                               if _permitted(tools.get(n).safety, loop_cfg))
-    return AgentLoop(provider, tools, loop_cfg, workspace=workspace)
+        if perms is not None and hasattr(perms, "may_allow"):
+            for n in tools.list_tool_names():
+                perms.note_tool_safety(n, tools.get(n).safety)
+            tools = tools.filtered(n for n in tools.list_tool_names() if perms.may_allow(n))
+        else:
+            tools = tools.filtered(n for n in tools.list_tool_names()
+                                   if _permitted(tools.get(n).safety, loop_cfg))
+    return AgentLoop(provider, tools, loop_cfg, workspace=workspace, permission_manager=perms,
+                     hook_manager=hooks)
 
 
 def _permitted(safety: Any, cfg: Any) -> bool:

@@ -57,7 +57,7 @@ from typing import Union
 
 from teragent.errors import PermissionDenied
 
-__all__ = ["resolve_workspace_path", "is_case_insensitive_platform"]
+__all__ = ["resolve_workspace_path", "is_case_insensitive_platform", "canonical_path"]
 
 PathInput = Union[str, "os.PathLike[str]"]
 
@@ -353,3 +353,32 @@ def _to_text(value: object, what: str) -> str:
         return text
     raise TypeError(f"{what} must be a string or path-like object, got "
                     f"{type(value).__name__}")
+
+
+def canonical_path(path: PathInput, root: PathInput | None = None) -> str:
+    """The absolute, symlink-free spelling of ``path``, *without* the containment check.
+
+    Permission rules compare paths in this form: ``..``, ``.``, ``//``, backslashes and
+    symlinks are resolved exactly as :func:`resolve_workspace_path` resolves them
+    (relative paths from ``root``, default the current directory), and spellings it
+    refuses (control or look-alike characters, escapes, ``~``, variables, ...) raise
+    :class:`~teragent.errors.PermissionDenied` here too. Paths outside ``root`` are
+    allowed: a rule may name ``/etc``.
+    """
+    raw = _to_text(path, "path")
+    root_text = _to_text(root if root is not None else os.getcwd(), "root")
+    if not raw:
+        raise _deny(raw, "it is empty.")
+    if len(raw) > MAX_INPUT_CHARS:
+        raise _deny(raw, f"it is longer than {MAX_INPUT_CHARS} characters.")
+    windows = sys.platform == "win32"
+    _check_characters(raw)
+    _check_encodings(raw)
+    _check_windows_spellings(raw, windows)
+    unified = raw.replace("\\", "/")
+    parts = unified.split("/")
+    _check_components(raw, parts, windows)
+    real_root = os.path.realpath(os.path.abspath(root_text))
+    if windows:  # pragma: no cover - exercised on Windows CI only
+        return os.path.realpath(os.path.join(real_root, unified.replace("/", "\\")))
+    return _walk_posix("/" if unified.startswith("/") else real_root, parts, raw)

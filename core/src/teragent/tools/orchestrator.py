@@ -95,6 +95,8 @@ class _PermissionManagerGuard:
 
     async def check(self, call: ToolCall, tool: BaseTool) -> GuardDecision | None:
         m = self.manager
+        if hasattr(m, "note_tool_safety"):  # managers with safety-based default rules
+            m.note_tool_safety(call.name, tool.safety)
         if hasattr(m, "acheck_tool_params"):
             allowed, reason = await m.acheck_tool_params(call.name, call.arguments)
         else:
@@ -110,7 +112,8 @@ class _HookManagerGuard:
         self.name = type(manager).__name__
 
     async def check(self, call: ToolCall, tool: BaseTool) -> GuardDecision | None:
-        ctx = {"tool_name": call.name, "params": dict(call.arguments), "tool_call_id": call.id}
+        ctx = {"tool_name": call.name, "params": dict(call.arguments), "tool_call_id": call.id,
+               "safety": tool.safety.value}
         decision = self.manager.run_hooks("pre_execute", ctx)
         if inspect.isawaitable(decision):
             decision = await decision
@@ -239,7 +242,10 @@ class ToolOrchestrator:
             self.guards.append(safety_gate)
         if enhanced_perm_manager is not None:
             self.guards.append(_PermissionManagerGuard(enhanced_perm_manager))
-        if use_plugin_layers:
+        # A manager that composes the plugin layers itself (by priority) must not have
+        # them consulted a second time here.
+        if use_plugin_layers and not getattr(enhanced_perm_manager, "consults_plugin_layers",
+                                             False):
             self.guards.extend(self._plugin_layers())
         if hook_manager is not None:
             self.guards.append(_HookManagerGuard(hook_manager))
@@ -296,7 +302,8 @@ class ToolOrchestrator:
     def _error(self, call: ToolCall, message: str, started: float, *, denied: bool = False,
                **meta: Any) -> ToolCallOutcome:
         return ToolCallOutcome(call, ToolResult(success=False, error=message), started,
-                               time.perf_counter(), denied=denied, metadata=meta)
+                               time.perf_counter(), denied=denied,
+                               metadata={**meta, "refused": True, "reason": message})
 
     async def _emit(self, name: str, **payload: Any) -> None:
         if self.bus is not None:
@@ -322,6 +329,22 @@ class ToolOrchestrator:
         return GuardDecision(True, params=call.arguments if modified else None)
 
     async def _execute_single(self, tool_call: Any) -> ToolCallOutcome:
+        outcome = await self._run_single(tool_call)
+        if outcome.metadata.get("refused") and self.hook_manager is not None:
+            # Calls that never ran reach the observers too (the audit trail shows them).
+            try:
+                out = self.hook_manager.run_hooks("execute_denied", {
+                    "tool_name": outcome.call.name, "params": outcome.call.arguments,
+                    "tool_call_id": outcome.call.id, "denied": outcome.denied,
+                    "reason": outcome.metadata.get("reason", ""),
+                    "source": outcome.metadata.get("source", "")})
+                if inspect.isawaitable(out):
+                    await out
+            except Exception as exc:  # noqa: BLE001 - observers never break a run
+                logger.warning("execute_denied hook failed: %s", exc)
+        return outcome
+
+    async def _run_single(self, tool_call: Any) -> ToolCallOutcome:
         call = coerce_tool_call(tool_call)
         started = time.perf_counter()
         tool = self.registry.find(call.name)
@@ -375,7 +398,8 @@ class ToolOrchestrator:
         if self.hook_manager is not None:
             try:
                 post = self.hook_manager.run_hooks("post_execute", {
-                    "tool_name": call.name, "params": call.arguments, "result": result})
+                    "tool_name": call.name, "params": call.arguments, "result": result,
+                    "tool_call_id": call.id, "safety": tool.safety.value})
                 if inspect.isawaitable(post):
                     await post
             except Exception as exc:  # noqa: BLE001 - post hooks observe, never break
