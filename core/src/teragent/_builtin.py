@@ -43,6 +43,24 @@ def teragent_register_prompts(register: Register) -> None:
 
 
 @hookimpl
+def teragent_register_sandboxes(register: Register) -> None:
+    register("process", "teragent.security.sandbox:ProcessSandbox", level=0, priority=0)
+
+
+@hookimpl
+def teragent_register_circuit_breakers(register: Register) -> None:
+    mod = "teragent.reliability.breakers"
+    register("cost_budget", f"{mod}:CostBudgetTracker",
+             description="Token budget: advisory 70%, critical 90%, optional hard stop")
+    register("consecutive_failure", f"{mod}:ConsecutiveFailureBreaker",
+             description="Opens after N failed calls in a row; half-open after cooldown")
+    register("latency", f"{mod}:LatencyBreaker",
+             description="Advisory warning when recent calls are all slow")
+    register("progress", f"{mod}:ProgressDetector",
+             description="Stall warning when most recent agent steps had no effect")
+
+
+@hookimpl
 def teragent_register_commands(register: Register) -> None:
     cmds = "teragent.cli.commands"
     register("plugins", f"{cmds}:cmd_plugins", help="List installed plugins and their hooks",

@@ -8,6 +8,7 @@ Every error the framework raises on purpose is a :class:`TerAgentError`::
     │   ├── MissingPluginError       names the ``pip install`` command
     │   ├── MissingCredentialsError  names the environment variable to set
     │   ├── UnknownComponentError    unknown compiler/adapter/tool name ("Did you mean ...?")
+    │   ├── SandboxUnavailableError  the requested sandbox backend/level cannot run here
     │   └── IncompatiblePromptError  a compiled prompt the adapter cannot carry
     ├── PluginError                  a plugin failed (carries name, distribution, version)
     │   └── PluginValidationError    a hookimpl that matches no spec, or a bad signature
@@ -19,6 +20,7 @@ Every error the framework raises on purpose is a :class:`TerAgentError`::
         │   └── ModelTimeoutError    the request timed out
         ├── ToolExecutionError       a tool raised (wrapped, tool named)
         ├── BudgetExceeded           a hard budget was reached
+        ├── CircuitOpenError         a circuit breaker refuses calls (too many failures)
         ├── MaxStepsExceeded         the step budget ran out
         ├── GuardrailTripped         a guardrail's tripwire fired
         ├── PermissionDenied         a permission layer refused a tool call or path
@@ -41,6 +43,7 @@ __all__ = [
     "MissingPluginError",
     "MissingCredentialsError",
     "UnknownComponentError",
+    "SandboxUnavailableError",
     "IncompatiblePromptError",
     "PluginError",
     "PluginValidationError",
@@ -52,6 +55,7 @@ __all__ = [
     "ModelTimeoutError",
     "ToolExecutionError",
     "BudgetExceeded",
+    "CircuitOpenError",
     "MaxStepsExceeded",
     "GuardrailTripped",
     "PermissionDenied",
@@ -173,6 +177,18 @@ class UnknownComponentError(UserError):
         super().__init__(msg)
 
 
+class SandboxUnavailableError(UserError):
+    """No requested sandbox backend (nor any configured fallback) can run here.
+
+    Attributes:
+        tried: One "name: reason" line per backend that was considered.
+    """
+
+    def __init__(self, message: str, *, tried: Iterable[str] = ()) -> None:
+        self.tried = list(tried)
+        super().__init__(message)
+
+
 class IncompatiblePromptError(UserError):
     """The compiled prompt cannot be carried by the chosen adapter or compiler."""
 
@@ -273,6 +289,10 @@ class ToolExecutionError(RunError):
 
 class BudgetExceeded(RunError):
     """A hard budget (tokens or money) was reached."""
+
+
+class CircuitOpenError(RunError):
+    """A circuit breaker is open: calls are refused until its cooldown has passed."""
 
 
 class MaxStepsExceeded(RunError):

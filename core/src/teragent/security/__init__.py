@@ -1,5 +1,44 @@
 """Security checks shared by every tool: the workspace path guard."""
 
 from teragent.security.paths import is_case_insensitive_platform, resolve_workspace_path
+from teragent.security.sandbox import SandboxResult, execute_in_sandbox
 
-__all__ = ["resolve_workspace_path", "is_case_insensitive_platform"]
+__all__ = ["resolve_workspace_path", "is_case_insensitive_platform",
+           "execute_in_sandbox", "SandboxResult"]
+
+# Transactional writes, approvals (kernel) and the permission manager (the
+# ``teragent-permissions`` plugin), imported on first use.
+_LAZY_EXPORTS = {
+    "write_files_safely": ("teragent.security.file_safety", None),
+    "atomic_write_file": ("teragent.security.file_safety", None),
+    "recover": ("teragent.security.file_safety", None),
+    "FileReadTracker": ("teragent.security.file_safety", None),
+    "ApprovalGate": ("teragent.security.approval", None),
+    "ApprovalRequest": ("teragent.security.approval", None),
+    "ApprovalDecision": ("teragent.security.approval", None),
+    "canonical_path": ("teragent.security.paths", None),
+    "EnhancedPermissionManager": ("teragent_permissions.manager", "teragent-permissions"),
+    "PermissionRule": ("teragent_permissions.rules", "teragent-permissions"),
+    "PermissionEffect": ("teragent_permissions.rules", "teragent-permissions"),
+    "PermissionLevel": ("teragent_permissions.rules", "teragent-permissions"),
+    "ModelClassifier": ("teragent_permissions.classifier", "teragent-permissions"),
+}
+__all__ += sorted(_LAZY_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    import importlib
+
+    spec = _LAZY_EXPORTS.get(name)
+    if spec is None:
+        raise AttributeError(f"module 'teragent.security' has no attribute {name!r}")
+    module_name, distribution = spec
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if distribution is None or exc.name not in (module_name, module_name.split(".")[0]):
+            raise
+        from teragent.errors import MissingPluginError
+
+        raise MissingPluginError(f"teragent.security.{name}", distribution) from None
+    return getattr(module, name)

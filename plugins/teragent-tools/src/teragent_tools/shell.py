@@ -14,22 +14,29 @@ escapes this clean-up; containing that needs a sandbox (cgroups, a container).
 The child's environment is a copy of ours without any variable whose name contains
 KEY, TOKEN, SECRET, PASSWORD, PASSWD or CREDENTIAL, so API keys do not leak into
 commands (or into their output, which the model reads).
+
+Every command runs through :func:`teragent.security.execute_in_sandbox`: by default
+the best available level-0 backend (``landlock`` on Linux when its plugin is
+installed and the kernel supports it, else the kernel's ``process`` backend, which is
+the process-group handling described above); ``sandbox=`` pins a backend and
+``sandbox_level=`` asks for a stronger level. The process-group code lives in
+:mod:`teragent.security.processes`, shared with every sandbox backend.
 """
 
 from __future__ import annotations
 
-import asyncio
-import codecs
-import inspect
 import logging
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping, Sequence
 
 from teragent.core.types import ToolSafety
+from teragent.errors import SandboxUnavailableError
+from teragent.security.processes import CTRL_BREAK_EVENT as _CTRL_BREAK_EVENT
+from teragent.security.processes import OutputBuffer, clean_environment
+from teragent.security.processes import spawn as _kernel_spawn
+from teragent.security.sandbox import ProcessSandbox, execute_in_sandbox
 from teragent.tools.base import ProgressCallback, ToolResult
 
 from teragent_tools._common import TerAgentTool, ToolFailure
@@ -38,152 +45,16 @@ __all__ = ["BashTool", "clean_environment", "OutputBuffer"]
 
 logger = logging.getLogger("teragent_tools.shell")
 
-#: Substrings (upper case) of environment variable names that are never passed on.
-SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
 MAX_TIMEOUT = 600.0
-_CREATE_NEW_PROCESS_GROUP = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x00000200)
-_CTRL_BREAK_EVENT = getattr(signal, "CTRL_BREAK_EVENT", 1)
 
 
-def clean_environment(base: Mapping[str, str] | None = None,
-                      extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A copy of ``base`` (default ``os.environ``) without secret-looking variables,
-    with non-interactive defaults, then ``extra`` on top."""
-    source = os.environ if base is None else base
-    env = {k: v for k, v in source.items()
-           if not any(marker in k.upper() for marker in SECRET_MARKERS)}
-    env.setdefault("PAGER", "cat")
-    env.setdefault("GIT_PAGER", "cat")
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env.update(extra or {})
-    return env
+async def _spawn(argv: list[str], **kwargs: Any) -> Any:
+    """The process starter (looked up at call time, so tests can replace it)."""
+    return await _kernel_spawn(argv, **kwargs)
 
 
-class OutputBuffer:
-    """Keeps the first and the last ``cap // 2`` characters of a stream."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.head = ""
-        self.tail = ""
-        self.total = 0
-
-    def add(self, text: str) -> None:
-        self.total += len(text)
-        room = self.cap // 2 - len(self.head)
-        if room > 0:
-            self.head += text[:room]
-            text = text[room:]
-        if text:
-            self.tail = (self.tail + text)[-(self.cap - self.cap // 2):]
-
-    @property
-    def truncated(self) -> bool:
-        return self.total > len(self.head) + len(self.tail)
-
-    def text(self) -> str:
-        if not self.truncated:
-            return self.head + self.tail
-        omitted = self.total - len(self.head) - len(self.tail)
-        return (f"{self.head}\n[... output truncated: {omitted} characters omitted from the "
-                f"middle; redirect to a file and grep it to see everything ...]\n{self.tail}")
-
-
-class _Child:
-    """A started command: its asyncio process, an exit event and its transport.
-
-    The event is set by the protocol's ``process_exited``: on Python 3.11
-    ``Process.wait()`` only returns once every pipe is closed, which a background
-    grandchild can delay for ever.
-    """
-
-    def __init__(self, proc: asyncio.subprocess.Process, transport: asyncio.SubprocessTransport,
-                 exited: asyncio.Event) -> None:
-        self.proc, self.transport, self.exited = proc, transport, exited
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    @property
-    def returncode(self) -> int | None:
-        return self.proc.returncode
-
-    @property
-    def stdout(self) -> asyncio.StreamReader | None:
-        return self.proc.stdout
-
-    def send_signal(self, sig: int) -> None:
-        self.proc.send_signal(sig)
-
-    async def wait_exit(self) -> int | None:
-        await self.exited.wait()
-        return self.proc.returncode
-
-    def close(self) -> None:
-        self.transport.close()
-
-
-async def _spawn(argv: list[str], **kwargs: Any) -> _Child:
-    loop = asyncio.get_running_loop()
-    exited = asyncio.Event()
-
-    class Protocol(asyncio.subprocess.SubprocessStreamProtocol):
-        def process_exited(self) -> None:
-            super().process_exited()
-            exited.set()
-
-    transport, protocol = await loop.subprocess_exec(
-        lambda: Protocol(limit=2 ** 16, loop=loop), *argv, **kwargs)
-    return _Child(asyncio.subprocess.Process(transport, protocol, loop), transport, exited)
-
-
-class _Posix:
-    """Process-group control on POSIX."""
-
-    def argv(self, command: str) -> list[str]:
-        return ["/bin/sh", "-c", command]
-
-    def spawn_options(self) -> dict[str, Any]:
-        return {"start_new_session": True}
-
-    async def terminate(self, child: _Child) -> None:
-        _signal_group(child.pid, signal.SIGTERM)
-
-    async def kill(self, child: _Child) -> None:
-        _signal_group(child.pid, signal.SIGKILL)
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass  # the group is already empty
-
-
-class _Windows:
-    """Process-tree control on Windows."""
-
-    def argv(self, command: str) -> list[str]:
-        return ["cmd.exe", "/d", "/s", "/c", command]
-
-    def spawn_options(self) -> dict[str, Any]:
-        return {"creationflags": _CREATE_NEW_PROCESS_GROUP}
-
-    async def terminate(self, child: _Child) -> None:
-        try:
-            child.send_signal(_CTRL_BREAK_EVENT)
-        except (ProcessLookupError, OSError):
-            pass
-
-    async def kill(self, child: _Child) -> None:
-        killer = await _spawn(["taskkill", "/F", "/T", "/PID", str(child.pid)],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-        try:
-            await killer.wait_exit()
-        finally:
-            killer.close()
+async def _indirect_spawn(argv: list[str], **kwargs: Any) -> Any:
+    return await _spawn(argv, **kwargs)
 
 
 class BashTool(TerAgentTool):
@@ -199,6 +70,12 @@ class BashTool(TerAgentTool):
         env: Extra environment variables for every command.
         platform: ``"win32"`` or a POSIX platform name (default: this one); tests use it
             to exercise the Windows code path.
+        sandbox: Pin a sandbox backend by name (``"process"``, ``"landlock"``,
+            ``"bwrap"``...); default: the best available at ``sandbox_level``.
+        sandbox_level: 0 (host process), 1 (namespaces/containers), 2 (VM).
+        sandbox_fallback: Backends or levels accepted when the chosen one is
+            unavailable (default: the ``process`` backend); ``None`` makes an
+            unavailable sandbox an error.
     """
 
     name: ClassVar[str] = "bash"
@@ -226,7 +103,9 @@ class BashTool(TerAgentTool):
     def __init__(self, workspace: str | Path | None = None, *, timeout: float = 60.0,
                  max_output_chars: int = 30_000, kill_grace: float = 2.0,
                  drain_grace: float = 0.5,
-                 env: Mapping[str, str] | None = None, platform: str | None = None) -> None:
+                 env: Mapping[str, str] | None = None, platform: str | None = None,
+                 sandbox: str | None = None, sandbox_level: int = 0,
+                 sandbox_fallback: Sequence[str | int] | None = ("process",)) -> None:
         self.workspace = Path(os.path.abspath(workspace if workspace is not None
                                               else os.getcwd()))
         self.timeout = timeout
@@ -234,7 +113,10 @@ class BashTool(TerAgentTool):
         self.kill_grace = kill_grace
         self.drain_grace = drain_grace
         self.extra_env = dict(env or {})
-        self._control = _Windows() if (platform or sys.platform) == "win32" else _Posix()
+        self.platform = platform or sys.platform
+        self.sandbox = sandbox
+        self.sandbox_level = sandbox_level
+        self.sandbox_fallback = list(sandbox_fallback) if sandbox_fallback else None
 
     async def run(self, params: dict[str, Any],
                   progress_callback: ProgressCallback | None) -> ToolResult:
@@ -247,76 +129,32 @@ class BashTool(TerAgentTool):
                               f"got {timeout}.")
         if not self.workspace.is_dir():
             raise ToolFailure(f"The workspace {str(self.workspace)!r} is not a directory.")
-        proc = await _spawn(
-            self._control.argv(command),
-            cwd=str(self.workspace),
-            env=clean_environment(extra=self.extra_env),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            **self._control.spawn_options(),
-        )
-        output = OutputBuffer(self.max_output_chars)
-        reader = asyncio.create_task(self._pump(proc, output, progress_callback))
-        waiter = asyncio.create_task(proc.wait_exit())
-        timed_out = leftovers = False
+        # The kernel's process backend, with this tool's grace periods; it is also what
+        # runs when the platform is Windows or the caller pinned "process".
+        process = ProcessSandbox(kill_grace=self.kill_grace, drain_grace=self.drain_grace,
+                                 platform=self.platform, spawner=_indirect_spawn)
+        if self.platform == "win32" or self.sandbox == "process":
+            backend: Any = process
+            fallback = None
+        else:
+            backend = self.sandbox
+            fallback = [process if f == "process" else f for f in self.sandbox_fallback or []]
         try:
-            done, _ = await asyncio.wait({reader, waiter}, timeout=timeout,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if not done:
-                timed_out = True
-            elif reader in done:
-                # EOF: every process holding the pipe closed it; the shell ends soon.
-                timed_out = not (await asyncio.wait({waiter}, timeout=timeout))[0]
-            else:
-                # The shell exited but something it started still holds the pipe.
-                leftovers = not (await asyncio.wait({reader}, timeout=self.drain_grace))[0]
-        finally:
-            # Runs on success, timeout and cancellation alike: nothing may survive.
-            await self._stop(proc, graceful=timed_out or leftovers or proc.returncode is None)
-            # Collect what the group wrote while it was being stopped.
-            await asyncio.wait({reader}, timeout=1.0)
-            for task in (reader, waiter):
-                task.cancel()
-            await asyncio.gather(reader, waiter, return_exceptions=True)
-            proc.close()
-        code = proc.returncode if proc.returncode is not None else -1
-        if leftovers:
-            output.add("\n[background processes still holding the output were stopped]\n")
-        return self._result(code, output, timed_out, timeout)
+            result = await execute_in_sandbox(
+                command, self.workspace, self.sandbox_level, timeout, backend=backend,
+                fallback=fallback, env=self.extra_env, max_output=self.max_output_chars,
+                on_output=progress_callback)
+        except SandboxUnavailableError as exc:
+            raise ToolFailure(str(exc)) from exc
+        res = self._result(result.exit_code, result.output, result.truncated,
+                           result.timed_out, timeout)
+        res.metadata["sandbox"] = result.backend
+        return res
 
-    async def _pump(self, proc: _Child, output: OutputBuffer,
-                    progress_callback: ProgressCallback | None) -> None:
-        assert proc.stdout is not None
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        while True:
-            chunk = await proc.stdout.read(65536)
-            text = decoder.decode(chunk, final=not chunk)
-            if text:
-                output.add(text)
-                await _report(progress_callback, text)
-            if not chunk:
-                break
-
-    async def _stop(self, proc: _Child, *, graceful: bool) -> None:
-        """Terminate the command's whole process group (TERM, grace, KILL) and reap it."""
-        try:
-            if graceful:
-                await self._control.terminate(proc)
-                try:
-                    await asyncio.wait_for(asyncio.shield(proc.wait_exit()), self.kill_grace)
-                except asyncio.TimeoutError:
-                    pass
-        finally:
-            # Unconditional: background children may outlive the shell or ignore TERM.
-            await self._control.kill(proc)
-            await proc.wait_exit()
-
-    def _result(self, code: int, output: OutputBuffer, timed_out: bool,
+    def _result(self, code: int, text: str, truncated: bool, timed_out: bool,
                 timeout: float) -> ToolResult:
-        text = output.text()
-        meta = {"exit_code": code, "timed_out": timed_out, "truncated": output.truncated,
-                "output_chars": output.total}
+        meta = {"exit_code": code, "timed_out": timed_out, "truncated": truncated,
+                "output_chars": len(text)}
         if timed_out:
             return self.fail(
                 f"The command timed out after {timeout:g} s and was killed together with "
@@ -326,14 +164,3 @@ class BashTool(TerAgentTool):
         if code != 0:
             return self.fail(f"The command exited with code {code}.\n{body}", **meta)
         return self.ok(body, **meta)
-
-
-async def _report(progress_callback: ProgressCallback | None, text: str) -> None:
-    if progress_callback is None:
-        return
-    try:
-        out = progress_callback(text)
-        if inspect.isawaitable(out):
-            await out
-    except Exception:  # noqa: BLE001 - an observer must never break the command
-        logger.exception("bash progress callback failed")

@@ -1,0 +1,208 @@
+"""execute_in_sandbox: the kernel's process backend, selection, fallback, Windows path."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from teragent import hookimpl
+from teragent.errors import MissingPluginError, SandboxUnavailableError, UnknownComponentError
+from teragent.security import SandboxResult, execute_in_sandbox
+from teragent.security.processes import CTRL_BREAK_EVENT
+from teragent.security.sandbox import Limits, ProcessSandbox, list_sandboxes, select_sandbox
+from teragent.testing.escape import assert_claims, run_escape_suite
+from teragent.testing.hosts import isolated_host
+
+posix = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shell")
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+class FakeBackend:
+    def __init__(self, name: str, ok: bool) -> None:
+        self.name, self.ok = name, ok
+
+    def available(self) -> tuple[bool, str]:
+        return self.ok, "fine" if self.ok else f"{self.name} is missing its tool"
+
+    async def run(self, cmd: str, workdir: str, timeout: float, env: Any) -> SandboxResult:
+        return SandboxResult(0, f"{self.name}:{cmd}:{'x' * 50}")
+
+
+def plugin(**backends: tuple[bool, int, int]) -> types.SimpleNamespace:
+    @hookimpl
+    def teragent_register_sandboxes(register: Any) -> None:
+        for name, (ok, level, priority) in backends.items():
+            register(name, FakeBackend(name, ok), level=level, priority=priority)
+
+    return types.SimpleNamespace(__name__="fake_sandboxes",
+                                 teragent_register_sandboxes=teragent_register_sandboxes)
+
+
+@posix
+def test_documented_call_unpacks_and_runs_a_real_shell(tmp_path: Path) -> None:
+    with isolated_host():
+        exit_code, output = run(execute_in_sandbox(
+            cmd="echo hi | tr a-z A-Z > f && cat f && pwd; exit 3", workdir=str(tmp_path),
+            level=0, timeout=10))
+        result = run(execute_in_sandbox("true", tmp_path))
+    assert exit_code == 3
+    assert output.splitlines() == ["HI", os.path.realpath(tmp_path)]
+    assert result.backend == "process" and not result.timed_out
+
+
+@posix
+def test_rlimits_and_scrubbed_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-parent-secret-123")
+    limits = Limits(address_space=512 * 1024 ** 2, file_size=4096, open_files=64)
+    backend = ProcessSandbox(limits)
+    with isolated_host():
+        res = run(execute_in_sandbox(
+            "ulimit -v; ulimit -f; ulimit -n; ulimit -c; env; head -c 10000 /dev/zero > big",
+            tmp_path, timeout=10, backend=backend, env={"VISIBLE": "1"}))
+    lines = res.output.splitlines()
+    assert lines[:4] == [str(512 * 1024), "8", "64", "0"]
+    assert "VISIBLE=1" in res.output and "sk-parent-secret" not in res.output
+    assert (tmp_path / "big").stat().st_size == 4096
+    assert res.enforced["rlimits"]["RLIMIT_AS"] == 512 * 1024 ** 2
+
+
+@posix
+def test_timeout_kills_the_process_group_and_output_is_capped(tmp_path: Path) -> None:
+    with isolated_host():
+        res = run(execute_in_sandbox("sleep 30 & echo started; wait", tmp_path, timeout=0.5))
+        big = run(execute_in_sandbox("seq 1 20000", tmp_path, timeout=10, max_output=500))
+    assert res.timed_out and res.exit_code != 0 and "started" in res.output
+    assert big.truncated and big.output.startswith("1\n2\n") and "20000" in big.output
+    assert len(big.output) < 700
+
+
+def test_bad_arguments(tmp_path: Path) -> None:
+    with isolated_host():
+        with pytest.raises(Exception, match="not an existing directory"):
+            run(execute_in_sandbox("true", tmp_path / "missing"))
+        with pytest.raises(Exception, match="timeout must be"):
+            run(execute_in_sandbox("true", tmp_path, timeout=0))
+
+
+def test_selection_by_level_priority_and_name(tmp_path: Path) -> None:
+    fakes = plugin(strong=(True, 0, 90), weak=(True, 0, 10), vm=(False, 2, 50),
+                   box=(True, 1, 10))
+    with isolated_host(fakes):
+        assert run(execute_in_sandbox("a", tmp_path)).backend == "strong"
+        assert run(execute_in_sandbox("a", tmp_path, backend="weak")).backend == "weak"
+        assert run(execute_in_sandbox("a", tmp_path, level=1)).backend == "box"
+        infos = {i.name: i for i in list_sandboxes()}
+        assert infos["vm"].available is False and "missing its tool" in infos["vm"].reason
+        assert infos["process"].level == 0
+
+
+def test_unavailable_is_an_error_unless_a_fallback_is_configured(tmp_path: Path) -> None:
+    with isolated_host(plugin(vm=(False, 2, 50), box=(True, 1, 10))):
+        with pytest.raises(SandboxUnavailableError, match="vm is missing its tool") as err:
+            run(execute_in_sandbox("a", tmp_path, level=2))
+        assert "fallback" in str(err.value) and err.value.tried
+        with pytest.raises(SandboxUnavailableError):
+            run(execute_in_sandbox("a", tmp_path, backend="vm"))
+        res = run(execute_in_sandbox("a", tmp_path, level=2, fallback=["gvisor", 1]))
+        assert res.backend == "box"  # gvisor is not installed in this host: skipped
+        with pytest.raises(SandboxUnavailableError, match="level 3: no backend"):
+            run(execute_in_sandbox("a", tmp_path, level=3))
+
+
+def test_unknown_and_uninstalled_backends_say_what_to_install(tmp_path: Path) -> None:
+    with isolated_host():
+        with pytest.raises(MissingPluginError, match="pip install teragent-sandbox-bwrap"):
+            select_sandbox(backend="bwrap")
+        with pytest.raises(UnknownComponentError, match="Did you mean 'process'"):
+            select_sandbox(backend="proces")
+
+
+def test_third_party_backend_output_is_capped_by_the_kernel(tmp_path: Path) -> None:
+    with isolated_host(plugin(plain=(True, 0, 5))):
+        res = run(execute_in_sandbox("a", tmp_path, backend="plain", max_output=20))
+    assert res.truncated and "output truncated" in res.output
+
+
+@posix
+def test_process_backend_claims_hold() -> None:
+    report = run(run_escape_suite(ProcessSandbox()))
+    assert_claims(report)
+    observed = report.by_name()
+    assert observed["cpu_timeout"].contained and observed["env_inherit"].contained
+
+
+# --- Windows, mocked ----------------------------------------------------------------
+
+
+class FakeProcess:
+    def __init__(self, pid: int, finishes: bool) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self.stdout = asyncio.StreamReader()
+        self.stdout.feed_data(b"hello\r\n")
+        self.signals: list[int] = []
+        self._done = asyncio.Event()
+        self.closed = False
+        if finishes:
+            self.finish(0)
+
+    def finish(self, code: int) -> None:
+        if self.returncode is None:
+            self.returncode = code
+            self.stdout.feed_eof()
+            self._done.set()
+
+    def send_signal(self, sig: int) -> None:
+        self.signals.append(sig)
+
+    async def wait_exit(self) -> int | None:
+        await self._done.wait()
+        return self.returncode
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def windows_backend(finishes: bool) -> tuple[ProcessSandbox, list[Any]]:
+    calls: list[Any] = []
+
+    async def spawner(argv: list[str], **kwargs: Any) -> FakeProcess:
+        if argv[0] == "taskkill":
+            calls[0][2].finish(1)
+            calls.append((tuple(argv), kwargs, None))
+            return FakeProcess(99, finishes=True)
+        proc = FakeProcess(4242, finishes=finishes)
+        calls.append((tuple(argv), kwargs, proc))
+        return proc
+
+    return ProcessSandbox(platform="win32", spawner=spawner, kill_grace=0.05), calls
+
+
+def test_windows_timeout_uses_a_process_group_then_taskkill(tmp_path: Path) -> None:
+    backend, calls = windows_backend(finishes=False)
+    res = run(backend.run("ping -t localhost", str(tmp_path), 0.1, {"A": "1"}))
+    argv, kwargs, proc = calls[0]
+    assert argv == ("cmd.exe", "/d", "/s", "/c", "ping -t localhost")
+    assert kwargs["creationflags"] == getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x200)
+    assert "preexec_fn" not in kwargs and "start_new_session" not in kwargs
+    assert proc.signals == [CTRL_BREAK_EVENT]
+    assert calls[1][0] == ("taskkill", "/F", "/T", "/PID", "4242")
+    assert res.timed_out and "hello" in res.output and res.backend == "process"
+
+
+def test_windows_normal_exit_still_kills_the_tree(tmp_path: Path) -> None:
+    backend, calls = windows_backend(finishes=True)
+    res = run(backend.run("echo hello", str(tmp_path), 5, {}))
+    assert res.exit_code == 0 and res.output.startswith("hello")
+    assert calls[1][0] == ("taskkill", "/F", "/T", "/PID", "4242")
+    assert calls[0][2].signals == [] and calls[0][2].closed

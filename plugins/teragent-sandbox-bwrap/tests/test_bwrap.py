@@ -1,0 +1,59 @@
+"""The bwrap backend: namespaces for real, the root caveat, and the escape suite."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from teragent.testing.escape import assert_claims, run_escape_suite
+from teragent_sandbox_bwrap.backend import BwrapSandbox
+
+backend = BwrapSandbox()
+ok, reason = backend.available()
+pytestmark = pytest.mark.skipif(not ok, reason=f"bwrap unavailable: {reason}")
+
+
+def workspace(tmp_path: Path) -> Path:
+    # As root the sandbox runs as nobody, which must reach and write the workspace.
+    tmp_path.chmod(0o755)
+    for parent in tmp_path.parents:
+        if parent.stat().st_mode & 0o001 == 0 and os.geteuid() == 0:
+            pytest.skip(f"{parent} is not searchable by nobody (pytest's 0700 base dir)")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    if os.geteuid() == 0:
+        os.chown(ws, 65534, 65534)
+    return ws
+
+
+def test_runs_unprivileged_with_a_private_view() -> None:
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="teragent-bwrap-test-"))
+    try:
+        _check_private_view(workspace(base))
+    finally:
+        import shutil
+
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _check_private_view(ws: Path) -> None:
+    res = asyncio.run(backend.run(
+        "echo a > f && cat f && id -u && ls /root 2>&1; cat /proc/net/dev | grep -c :; "
+        "echo x > /usr/x 2>&1; echo $$", str(ws), 20, {"PATH": "/usr/bin:/bin"}))
+    lines = res.output.splitlines()
+    assert lines[0] == "a" and (ws / "f").read_text() == "a\n"
+    if os.geteuid() == 0:
+        assert lines[1] == "65534" and res.enforced["uid"] == 65534
+    assert "No such file or directory" in lines[2]  # no /root at all
+    assert lines[3] == "1"  # only lo
+    assert "Read-only file system" in res.output
+    assert lines[-1] in ("1", "2")  # the shell is (nearly) PID 1 of its own namespace
+
+
+def test_escape_suite_claims_hold() -> None:
+    assert_claims(asyncio.run(run_escape_suite(backend)))
