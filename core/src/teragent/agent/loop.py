@@ -105,10 +105,15 @@ class AgentLoop:
             ``(outcomes, response, stats)``; on a stream failure the loop falls back to
             a batch call and the tool orchestrator.
         hook_manager: Optional pre/post tool hooks.
+        recovery_manager: Optional :class:`~teragent.reliability.RecoveryManager`:
+            retries transient failures with backoff, compacts the context on overflow,
+            switches to the fallback provider, bounds continuations and stream retries,
+            and adds repair hints to failed tool calls.
         session: Optional persistence with ``save_message(session_id, message)``.
         orchestrator: Optional multi-agent orchestrator for CREATE_PROJECT intents.
         bus: The :class:`~teragent.EventBus` events go to (one is created if omitted).
         tool_orchestrator: A prepared :class:`ToolOrchestrator` (built if omitted).
+        guards: Extra guards for the built ToolOrchestrator (e.g. an ApprovalGate).
     """
 
     def __init__(
@@ -131,6 +136,8 @@ class AgentLoop:
         bus: EventBus | None = None,
         tool_orchestrator: ToolOrchestrator | None = None,
         workspace: str | os.PathLike[str] | None = None,
+        recovery_manager: Any = None,
+        guards: Iterable[Any] = (),
     ) -> None:
         self.model = model
         self.tools = tool_registry or ToolRegistry()
@@ -147,8 +154,19 @@ class AgentLoop:
         self.session_id = session_id
         self.orchestrator = orchestrator
         self.bus = bus or EventBus()
+        self.recovery_manager = recovery_manager
         self.workspace = os.fspath(workspace) if workspace else os.getcwd()
+        self.guards = list(guards)  # extra ToolOrchestrator guards (e.g. an ApprovalGate)
+        if self.permission_manager is None and tool_orchestrator is None:
+            # An installed permissions plugin enforces by default (else: the SafetyGate).
+            from teragent.plugins import get_host
+
+            self.permission_manager = get_host().hook.teragent_default_permission_manager(
+                config={}, loop_config=self.config, workspace=self.workspace)
         self.tool_orchestrator = tool_orchestrator or self._build_tool_orchestrator(self.tools)
+        if hasattr(streaming_executor, "use_tool_orchestrator"):
+            # Tools started during a stream take this loop's guarded path too.
+            streaming_executor.use_tool_orchestrator(self.tool_orchestrator)
         self._cancelled = asyncio.Event()
         self.history: list[dict[str, Any]] = []
 
@@ -160,7 +178,7 @@ class AgentLoop:
             safety_gate=SafetyGate(allow_writes=cfg.allow_writes, allow_shell=cfg.allow_shell,
                                    allow_destructive=cfg.allow_destructive),
             max_concurrent=cfg.max_concurrent_tools, timeout=cfg.tool_timeout,
-            max_output_chars=cfg.max_tool_output_chars, bus=self.bus,
+            max_output_chars=cfg.max_tool_output_chars, bus=self.bus, guards=self.guards,
         )
 
     def cancel(self) -> None:
@@ -188,8 +206,16 @@ class AgentLoop:
         if allowed is False:
             reason = getattr(verdict, "reason", "") or "a circuit breaker is open"
             result.stop_reason = "breaker"
-            raise BudgetExceeded(f"model call refused: {reason}",
-                                 state={"steps": result.steps})
+            error = getattr(verdict, "error_type", None) or BudgetExceeded
+            raise error(f"model call refused: {reason}", state={"steps": result.steps})
+
+    def _feeds_breaker(self, method: str) -> Any:
+        """The breaker's ``method`` if the loop should call it: not when the same
+        breaker is on the provider, which records every call itself."""
+        cb = self.circuit_breaker
+        if cb is None or cb in (getattr(self.model, "breakers", None) or ()):
+            return None
+        return getattr(cb, method, None)
 
     async def _save(self, message: dict[str, Any]) -> None:
         if self.session is not None and self.session_id is not None:
@@ -206,28 +232,71 @@ class AgentLoop:
     async def _call_model(self, messages: list[dict[str, Any]],
                           tools: list[dict[str, Any]] | None,
                           result: AgentResult) -> TAPResponse:
+        recovery = self.recovery_manager
+        if recovery is None:
+            return await self._call_model_once(messages, tools, result)
+
+        async def attempt(msgs: list[dict[str, Any]], provider: Any) -> TAPResponse:
+            return await self._call_model_once(msgs, tools, result, provider)
+
+        compact = None
+        if self.auto_compactor is not None:
+            async def compact(msgs: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+                out = await self.auto_compactor.maybe_compact(msgs, self.system_prompt())
+                return list(out) if out else None
+        return await recovery.call_model(  # type: ignore[no-any-return]
+            attempt, messages, compact=compact,
+            fallback=getattr(self.model, "fallback_provider", None))
+
+    async def _call_model_once(self, messages: list[dict[str, Any]],
+                               tools: list[dict[str, Any]] | None,
+                               result: AgentResult, provider: Any = None) -> TAPResponse:
+        model = provider if provider is not None else self.model
+        recovery = self.recovery_manager
         self._check_breaker(messages, result)
         await self.bus.emit("model_start", step=result.steps, at=time.perf_counter())
         started = time.perf_counter()
         response: TAPResponse | None = None
+        on_failure = self._feeds_breaker("record_failure")
         if self.config.stream:
-            attempts = 1 + self.config.streaming_retries
+            attempts = 1 + (recovery.max_streaming_retries if recovery is not None
+                            else self.config.streaming_retries)
             for attempt in range(attempts):
                 try:
-                    response = await self._stream_once(messages, tools)
+                    response = await self._stream_once(messages, tools, model)
                     break
                 except (StreamError, ModelAPIError) as exc:
+                    if on_failure is not None:
+                        on_failure(str(exc))
                     if isinstance(exc, ModelAPIError) and not exc.retryable:
                         raise
+                    if recovery is not None and exc.retry_after is not None:
+                        raise  # the server asked us to wait: the recovery backs off
                     logger.info("streaming attempt %d failed: %s", attempt + 1, exc)
                     await self.bus.emit("stream_failed", attempt=attempt + 1, error=str(exc))
+                    if recovery is not None:
+                        from teragent.reliability.recovery import RecoveryType
+
+                        last = attempt + 1 == attempts
+                        recovery.record_recovery(RecoveryType.STREAMING_RETRY,
+                                                 "batch fallback" if last else "stream again")
+                    self._check_breaker(messages, result)
         if response is None:
-            response = await self.model.complete(messages, tools)
+            try:
+                response = await model.complete(messages, tools)
+            except Exception as exc:
+                if on_failure is not None:
+                    on_failure(str(exc))
+                raise
+        on_success = self._feeds_breaker("record_success")
+        if on_success is not None:
+            on_success()
         result.model_calls += 1
         for key in ("prompt_tokens", "completion_tokens"):
             result.usage[key] = result.usage.get(key, 0) + int(response.usage.get(key, 0))
-        if self.circuit_breaker is not None and hasattr(self.circuit_breaker, "record_model_call"):
-            self.circuit_breaker.record_model_call(
+        record_call = self._feeds_breaker("record_model_call")
+        if record_call is not None:
+            record_call(
                 prompt_tokens=response.prompt_tokens,
                 completion_tokens=response.completion_tokens,
                 latency_ms=(time.perf_counter() - started) * 1000)
@@ -236,9 +305,11 @@ class AgentLoop:
         return response
 
     async def _stream_once(self, messages: list[dict[str, Any]],
-                           tools: list[dict[str, Any]] | None) -> TAPResponse:
+                           tools: list[dict[str, Any]] | None,
+                           model: Any = None) -> TAPResponse:
         final: TAPResponse | None = None
-        async for event in self.model.stream_chat(messages, tools):
+        model = model if model is not None else self.model
+        async for event in model.stream_chat(messages, tools):
             if isinstance(event, TextDelta):
                 await self.bus.emit("text_delta", text=event.text)
             elif isinstance(event, ThinkingDelta):
@@ -322,8 +393,7 @@ class AgentLoop:
                         continue
                 response = await self._call_model(messages, schemas, result)
                 text = response.raw_text or ""
-                while (response.finish_reason == "length" and not response.tool_calls
-                       and result.continuations < self.config.max_continuations):
+                while (not response.tool_calls and self._should_continue(response, result)):
                     self._check_cancelled(result)
                     result.continuations += 1
                     await self.bus.emit("continuation", count=result.continuations)
@@ -345,7 +415,10 @@ class AgentLoop:
                 outcomes = await orchestrator.execute_batch(response.tool_calls)
                 result.tool_outcomes.extend(outcomes)
                 for outcome in outcomes:
-                    await self._append(messages, outcome.to_message())
+                    message = outcome.to_message()
+                    if self.recovery_manager is not None:
+                        message = self.recovery_manager.repair_tool_message(outcome, message)
+                    await self._append(messages, message)
                     if self.circuit_breaker is not None and \
                             hasattr(self.circuit_breaker, "record_agent_step"):
                         self.circuit_breaker.record_agent_step(
@@ -376,11 +449,31 @@ class AgentLoop:
                 stream=self.model.stream_chat(messages, schemas), on_text_delta=on_text)
         except (StreamError, ModelAPIError) as exc:
             await self.bus.emit("stream_failed", attempt=1, error=str(exc))
-            return None
+            fallback = getattr(self.streaming_executor, "execute_batch_fallback", None)
+            if fallback is None:
+                return None
+            # Stream again / batch, then run the calls through the executor, which
+            # skips calls that already completed during the failed stream.
+            response = await self._call_model(messages, schemas, result)
+            outcomes, _stats = await fallback(response.tool_calls)
+            return response, list(outcomes)
         result.model_calls += 1
         for key in ("prompt_tokens", "completion_tokens"):
             result.usage[key] = result.usage.get(key, 0) + int(response.usage.get(key, 0))
         return response, list(outcomes)
+
+    def _should_continue(self, response: TAPResponse, result: AgentResult) -> bool:
+        recovery = self.recovery_manager
+        if recovery is None:
+            return (response.finish_reason == "length"
+                    and result.continuations < self.config.max_continuations)
+        if not recovery.should_continue_after_truncation(response.finish_reason,
+                                                         result.continuations):
+            return False
+        from teragent.reliability.recovery import RecoveryType
+
+        recovery.record_recovery(RecoveryType.LENGTH, f"continuation {result.continuations + 1}")
+        return True
 
     async def _final_summary(self, messages: list[dict[str, Any]], result: AgentResult) -> None:
         result.stop_reason = "max_steps"
