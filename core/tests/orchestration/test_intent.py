@@ -85,3 +85,37 @@ def test_agent_loop_filters_tools_by_intent() -> None:
                      intent_classifier=IntentClassifier())
     result = run(loop.run("What does this code do?"))
     assert result.intent == "chat" and result.final_text == "It prints hello."
+
+
+def test_loop_asks_the_confirmation_gate_before_creating_a_project():
+    import asyncio
+
+    from teragent import AgentLoop, ToolRegistry
+    from teragent.intent import ConfirmationGate
+    from teragent.testing import ScriptedModel
+
+    class Fixed:
+        async def classify(self, text):
+            return "create_project"
+
+    class Orchestrator:
+        def __init__(self):
+            self.runs = []
+
+        async def run(self, task):
+            self.runs.append(task)
+            return "built"
+
+    asked = []
+    orch = Orchestrator()
+    refuse = ConfirmationGate(handler=lambda q: asked.append(q) or False)
+    loop = AgentLoop(ScriptedModel([]), ToolRegistry(), intent_classifier=Fixed(),
+                     confirmation_gate=refuse, orchestrator=orch)
+    result = asyncio.run(loop.run("make me a web app"))
+    assert result.stop_reason == "not_confirmed" and orch.runs == []
+    assert asked == ["Create a new project: make me a web app"]
+
+    loop = AgentLoop(ScriptedModel([]), ToolRegistry(), intent_classifier=Fixed(),
+                     confirmation_gate=ConfirmationGate(auto_confirm=True), orchestrator=orch)
+    assert asyncio.run(loop.run("make me a web app")).stop_reason == "delegated"
+    assert orch.runs == ["make me a web app"]

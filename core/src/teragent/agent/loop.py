@@ -100,6 +100,8 @@ class AgentLoop:
         context_window, auto_compactor: Optional context management
             (``await auto_compactor.maybe_compact(messages, system_prompt)``).
         intent_classifier: Optional; its intent selects ``config.intent_tools``.
+        confirmation_gate: Optional; a CREATE_PROJECT intent runs only after
+            ``await confirm_create_project(task)`` says yes.
         streaming_executor: Optional executor that starts tools while the model streams:
             ``await execute_streaming(stream=..., on_text_delta=...)`` returns
             ``(outcomes, response, stats)``; on a stream failure the loop falls back to
@@ -128,6 +130,7 @@ class AgentLoop:
         context_window: Any = None,
         auto_compactor: Any = None,
         intent_classifier: Any = None,
+        confirmation_gate: Any = None,
         streaming_executor: Any = None,
         hook_manager: Any = None,
         session: Any = None,
@@ -148,6 +151,7 @@ class AgentLoop:
         self.context_window = context_window
         self.auto_compactor = auto_compactor
         self.intent_classifier = intent_classifier
+        self.confirmation_gate = confirmation_gate
         self.streaming_executor = streaming_executor
         self.hook_manager = hook_manager
         self.session = session
@@ -342,6 +346,12 @@ class AgentLoop:
             allowed = self.config.intent_tools.get(result.intent)
             if allowed is not None:
                 tools = self.tools.filtered(allowed)
+            if result.intent == "create_project" and self.confirmation_gate is not None:
+                if not await self.confirmation_gate.confirm_create_project(user_input):
+                    await self.bus.emit("not_confirmed", intent=result.intent)
+                    result.final_text = ("Not creating the project: it was not confirmed.")
+                    result.stop_reason = "not_confirmed"
+                    return result
             if result.intent == "create_project" and self.orchestrator is not None:
                 await self.bus.emit("delegated", intent=result.intent)
                 out = await self.orchestrator.run(user_input)
