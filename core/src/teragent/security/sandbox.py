@@ -93,6 +93,7 @@ KNOWN_SANDBOX_DISTRIBUTIONS = {
     "gvisor": "teragent-sandbox-gvisor",
     "container": "teragent-sandbox-container",
     "microvm": "teragent-sandbox-microvm",
+    "firecracker": "teragent-sandbox-microvm",
 }
 
 

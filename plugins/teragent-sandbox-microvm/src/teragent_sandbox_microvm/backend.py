@@ -9,11 +9,9 @@ Two virtual machine monitors:
   command, its environment, its output and its exit status. No network device. KVM
   is used when ``/dev/kvm`` boots guests; otherwise TCG (software emulation), which
   is slow to boot (seconds) but needs nothing from the host.
-* **Firecracker**, driven through its REST API on a unix socket
-  (:mod:`teragent_sandbox_microvm.firecracker`), when the ``firecracker`` binary and
-  a working ``/dev/kvm`` exist. Firecracker has no shared filesystem, so the
-  workspace is not mounted: that path runs commands that need no workspace, and is
-  reported unavailable for a ``run`` on a workspace (see the README).
+* **Firecracker** is a separate backend, ``firecracker``
+  (:mod:`teragent_sandbox_microvm.firecracker`): its REST API on a unix socket, ext4
+  drive images instead of shares, preferred over this one when available.
 """
 
 from __future__ import annotations

@@ -1,0 +1,754 @@
+"""The ``firecracker`` sandbox backend: one Firecracker microVM per command.
+
+Firecracker is driven through its REST API on a unix socket. The request shapes follow
+Firecracker's own OpenAPI spec, ``src/firecracker/swagger/firecracker.yaml`` in
+``firecracker-microvm/firecracker`` at commit
+``004d935399ba6062240af269638635d54229f5bf`` (spec ``info.version: 1.17.0-dev``):
+
+=========================== ============================================================
+``PUT /logger``             ``Logger`` (optional here: ``log_path``, ``level``)
+``PUT /metrics``            ``Metrics`` (required: ``metrics_path``)
+``PUT /machine-config``     ``MachineConfiguration`` (required: ``vcpu_count``,
+                            ``mem_size_mib``)
+``PUT /boot-source``        ``BootSource`` (required: ``kernel_image_path``; ``boot_args``,
+                            ``initrd_path``)
+``PUT /drives/{drive_id}``  ``Drive`` (required: ``drive_id``, ``is_root_device``;
+                            ``path_on_host`` and ``is_read_only`` for virtio-block)
+``PUT /actions``            ``InstanceActionInfo`` (required: ``action_type``, one of
+                            ``FlushMetrics``, ``InstanceStart``, ``SendCtrlAltDel``)
+=========================== ============================================================
+
+Every one answers ``204`` on success and ``400`` (or another status) with the
+``Error`` body ``{"fault_message": "..."}``; :class:`FirecrackerAPIError` carries it.
+
+A run:
+
+1. Three ext4 images are made with ``mkfs.ext4 -d`` (e2fsprogs; no root, no loop
+   mount): the root filesystem (busybox + the init script below; built once and cached,
+   or your own ``rootfs=`` image), a control image (the command, its environment, its
+   timeout and a per-run nonce) and a copy of the workspace (its size plus
+   ``workspace_headroom_mb`` of free space).
+2. ``firecracker --api-sock <dir>/api.sock`` starts in its own session; its stdout is
+   the guest's serial console. The socket is awaited (while watching the process).
+3. ``/logger``, ``/metrics``, ``/machine-config``, ``/boot-source``, ``/drives/rootfs``
+   (read-only, root device), ``/drives/control`` (read-only), ``/drives/workspace``
+   (read-write), then ``/actions InstanceStart``. There is no network device.
+4. The guest's init mounts the control and workspace drives (by label), runs
+   ``/bin/sh -c CMD`` under ``timeout`` in ``/workspace``, unmounts the workspace, and
+   prints the exit status and the output (base64, between lines carrying the nonce) on
+   the console, then ``reboot -f``, which makes Firecracker exit.
+5. When the host-side timeout fires first, the whole process group is killed.
+
+**Workspace semantics.** The guest works on a copy. Only when the guest reported a
+finished command (so the workspace file system was cleanly unmounted) is the image read
+back with ``debugfs -R 'rdump / DIR'`` and merged into the host workspace: files and
+directories the command created or changed are written (symlinks stay symlinks, never
+followed), and entries that were in the copy but are gone from the image are deleted.
+Files the host changed meanwhile that the command did not touch are kept; ``lost+found``
+is ignored. After a timeout or a crash the host workspace is left exactly as it was.
+Inside the guest the workspace is at ``/workspace``, not at its host path. The command
+runs as the guest's root and can read the nonce, so it can forge its own result lines
+(and so its own exit status and output); it cannot reach anything outside the guest.
+
+**Guest kernel.** Firecracker boots an uncompressed ELF ``vmlinux``. The backend takes
+``kernel=``, else the newest ``/boot/vmlinux-*``, ``/usr/lib/debug/boot/vmlinux-*`` or
+``/usr/lib/debug/lib/modules/*/vmlinux``; else it extracts the ELF from a
+``/boot/vmlinuz-*`` bzImage (gzip, xz, zstd via the ``zstd`` tool) into a cache. The
+root filesystem is mounted by the kernel itself, so virtio-mmio, virtio-blk and ext4 must
+be built in (Firecracker's recommended guest configs are); Debian's kernel has them as
+modules, which :meth:`FirecrackerSandbox.available` reports (pass ``initrd=`` with an
+initramfs that loads them to use such a kernel anyway).
+
+**Jailer.** Not used: the backend starts ``firecracker`` directly, as the calling user.
+For production, wrap it with Firecracker's ``jailer`` (chroot, new namespaces, cgroups,
+an unprivileged uid); then every path passed through the API must be inside the chroot.
+
+Tested only against a fake Firecracker API server (no Firecracker binary can be obtained
+on this project's machines, and their PVM-backed ``/dev/kvm`` does not boot stock
+kernels); the QEMU ``microvm`` backend is the one that boots here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import fcntl
+import glob
+import hashlib
+import lzma
+import os
+import platform
+import re
+import secrets
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from typing import Any, Mapping
+
+import httpx
+
+from teragent.errors import RunError, SandboxUnavailableError
+from teragent.security.processes import OutputBuffer, OutputCallback, PosixControl, spawn
+from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, SandboxResult
+
+from teragent_sandbox_microvm.initramfs import find_busybox
+
+__all__ = ["FirecrackerSandbox", "FirecrackerAPIError", "FirecrackerClient", "GUEST_INIT",
+           "BOOT_ARGS", "find_vmlinux", "extract_vmlinux", "kvm_problem", "parse_console",
+           "SPEC_COMMIT", "SPEC_VERSION"]
+
+SPEC_COMMIT = "004d935399ba6062240af269638635d54229f5bf"
+SPEC_VERSION = "1.17.0-dev"
+
+#: Firecracker's usual guest command line, plus our root and init.
+BOOT_ARGS = ("console=ttyS0 reboot=k panic=1 pci=off quiet loglevel=1 "
+             "root=/dev/vda ro rootfstype=ext4 init=/init")
+
+MARK = "TERAGENT-FC"
+
+#: The root filesystem's ``/init``. The control drive holds ``cmd``, ``env``, ``nonce``,
+#: ``timeout`` and ``max`` (bytes of output sent back before it is cut).
+GUEST_INIT = r"""#!/bin/busybox sh
+/bin/busybox --install -s /bin 2>/dev/null
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+mount -t tmpfs tmp /tmp
+CTL=$(findfs LABEL=tg-control 2>/dev/null || echo /dev/vdb)
+WSD=$(findfs LABEL=tg-workspace 2>/dev/null || echo /dev/vdc)
+mount -t ext4 -o ro "$CTL" /control || {
+  echo "firecracker guest: no control drive"; reboot -f; }
+N=$(cat /control/nonce)
+mount -t ext4 "$WSD" /workspace || echo "firecracker guest: cannot mount the workspace" >/tmp/out
+cd /workspace
+set -a; . /control/env; set +a
+timeout -s KILL "$(cat /control/timeout)" /bin/sh -c "$(cat /control/cmd)" \
+  >>/tmp/out 2>&1 </dev/null
+RC=$?
+cd /
+sync
+umount /workspace
+SIZE=$(wc -c </tmp/out)
+MAX=$(cat /control/max)
+echo "TERAGENT-FC $N BEGIN $SIZE"
+if [ "$SIZE" -gt $((2 * MAX)) ]; then
+  { head -c "$MAX" /tmp/out; printf '\n[... output cut in the guest ...]\n'
+    tail -c "$MAX" /tmp/out; } | base64
+else
+  base64 </tmp/out
+fi
+echo "TERAGENT-FC $N RC $RC"
+echo "TERAGENT-FC $N END"
+reboot -f
+"""
+
+
+class FirecrackerAPIError(RunError):
+    """Firecracker refused a request, or could not be started or reached.
+
+    Attributes:
+        method, path: The request (empty when the API was never reached).
+        status: The HTTP status (0 when there was no response).
+        fault_message: Firecracker's ``fault_message``.
+    """
+
+    def __init__(self, message: str, *, method: str = "", path: str = "", status: int = 0,
+                 fault_message: str = "") -> None:
+        self.method, self.path, self.status = method, path, status
+        self.fault_message = fault_message
+        super().__init__(message)
+
+
+class FirecrackerClient:
+    """The Firecracker API over its unix socket (the calls this backend needs)."""
+
+    def __init__(self, socket_path: str, *, timeout: float = 10.0) -> None:
+        self.socket_path = socket_path
+        self._http = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=socket_path),
+                                       base_url="http://localhost", timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def put(self, path: str, body: Mapping[str, Any]) -> None:
+        try:
+            resp = await self._http.put(path, json=dict(body),
+                                        headers={"Accept": "application/json"})
+        except httpx.HTTPError as exc:
+            raise FirecrackerAPIError(
+                f"Firecracker API request PUT {path} failed: {type(exc).__name__}: {exc}",
+                method="PUT", path=path) from exc
+        if resp.status_code == 204:
+            return
+        fault = ""
+        try:
+            data = resp.json()
+            if isinstance(data, dict):
+                fault = str(data.get("fault_message", ""))
+        except ValueError:
+            fault = resp.text[:500]
+        raise FirecrackerAPIError(
+            f"Firecracker refused PUT {path} (HTTP {resp.status_code}): "
+            f"{fault or 'no fault_message'}. Check the backend's kernel, rootfs and "
+            "memory options.", method="PUT", path=path, status=resp.status_code,
+            fault_message=fault)
+
+    async def machine_config(self, vcpu_count: int, mem_size_mib: int) -> None:
+        await self.put("/machine-config", {"vcpu_count": vcpu_count,
+                                           "mem_size_mib": mem_size_mib})
+
+    async def boot_source(self, kernel_image_path: str, boot_args: str,
+                          initrd_path: str | None = None) -> None:
+        body: dict[str, Any] = {"kernel_image_path": kernel_image_path, "boot_args": boot_args}
+        if initrd_path:
+            body["initrd_path"] = initrd_path
+        await self.put("/boot-source", body)
+
+    async def drive(self, drive_id: str, path_on_host: str, *, is_root_device: bool,
+                    is_read_only: bool) -> None:
+        await self.put(f"/drives/{drive_id}", {
+            "drive_id": drive_id, "path_on_host": path_on_host,
+            "is_root_device": is_root_device, "is_read_only": is_read_only})
+
+    async def logger(self, log_path: str, level: str = "Warning") -> None:
+        await self.put("/logger", {"log_path": log_path, "level": level})
+
+    async def metrics(self, metrics_path: str) -> None:
+        await self.put("/metrics", {"metrics_path": metrics_path})
+
+    async def action(self, action_type: str) -> None:
+        await self.put("/actions", {"action_type": action_type})
+
+
+# --- host probes ----------------------------------------------------------------------
+
+KVM_GET_API_VERSION = 0xAE00
+
+
+def kvm_problem(device: str = "/dev/kvm") -> str | None:
+    """Why ``device`` is not a usable KVM device, or ``None`` when it is."""
+    try:
+        fd = os.open(device, os.O_RDWR | os.O_CLOEXEC)
+    except OSError as exc:
+        return f"no usable {device}: {exc.strerror}"
+    try:
+        version = fcntl.ioctl(fd, KVM_GET_API_VERSION)
+    except OSError as exc:
+        return f"no usable {device}: KVM_GET_API_VERSION failed: {exc.strerror}"
+    finally:
+        os.close(fd)
+    if version != 12:
+        return f"no usable {device}: KVM API version {version}, expected 12"
+    return None
+
+
+def _is_elf(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def find_vmlinux() -> str | None:
+    """The newest readable uncompressed ``vmlinux`` in /boot or /usr/lib/debug."""
+    found = [p for pattern in ("/boot/vmlinux-*", "/usr/lib/debug/boot/vmlinux-*",
+                               "/usr/lib/debug/lib/modules/*/vmlinux")
+             for p in glob.glob(pattern) if _is_elf(p)]
+    return sorted(found)[-1] if found else None
+
+
+def _find_bzimage() -> str | None:
+    found = sorted(k for k in glob.glob("/boot/vmlinuz-*") if os.access(k, os.R_OK))
+    return found[-1] if found else None
+
+
+def extract_vmlinux(bzimage: bytes) -> bytes:
+    """The ELF ``vmlinux`` inside a bzImage (what the kernel's ``extract-vmlinux`` does).
+
+    Tries every gzip, xz and zstd stream start in the image and keeps the first that
+    decompresses to an ELF file. zstd needs the ``zstd`` program.
+
+    Raises:
+        ValueError: no compressed ELF kernel was found.
+    """
+    for magic, kind in ((b"\x1f\x8b\x08", "gzip"), (b"\xfd7zXZ\x00", "xz"),
+                        (b"\x28\xb5\x2f\xfd", "zstd")):
+        start = bzimage.find(magic)
+        while start != -1:
+            data = b""
+            try:
+                if kind == "gzip":
+                    data = zlib.decompressobj(31).decompress(bzimage[start:])
+                elif kind == "xz":
+                    data = lzma.LZMADecompressor(lzma.FORMAT_XZ).decompress(bzimage[start:])
+                elif shutil.which("zstd"):
+                    data = subprocess.run(["zstd", "-dcq"], input=bzimage[start:],
+                                          capture_output=True, check=False).stdout
+            except (zlib.error, lzma.LZMAError):
+                data = b""
+            if data.startswith(b"\x7fELF"):
+                return data
+            start = bzimage.find(magic, start + 1)
+    raise ValueError("no gzip, xz or zstd compressed ELF kernel found in the image")
+
+
+def _cache_dir() -> str:
+    path = os.path.join(tempfile.gettempdir(), f"teragent-firecracker-{os.getuid()}")
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    return path
+
+
+def _cached(name: str, key: str, make: Any) -> str:
+    path = os.path.join(_cache_dir(), f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}")
+    if not os.path.exists(path):
+        fd, tmp = tempfile.mkstemp(dir=_cache_dir())
+        os.close(fd)
+        try:
+            make(tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return path
+
+
+def cached_vmlinux(bzimage_path: str) -> str:
+    def make(dest: str) -> None:
+        with open(bzimage_path, "rb") as fh:
+            data = extract_vmlinux(fh.read())
+        with open(dest, "wb") as fh:
+            fh.write(data)
+
+    return _cached("vmlinux", f"{bzimage_path}|{os.path.getmtime(bzimage_path)}", make)
+
+
+def _missing_builtins(kernel_source: str) -> list[str]:
+    """Drivers the guest needs that the kernel's /boot/config-* builds as modules."""
+    release = re.sub(r"^vmlinu[xz]-", "", os.path.basename(kernel_source))
+    config = f"/boot/config-{release}"
+    if not os.path.exists(config):
+        return []
+    with open(config) as fh:
+        text = fh.read()
+    return [opt for opt in ("CONFIG_VIRTIO_MMIO", "CONFIG_VIRTIO_BLK", "CONFIG_EXT4_FS")
+            if f"\n{opt}=y" not in f"\n{text}"]
+
+
+def _tool(name: str) -> str | None:
+    """``name`` on PATH, or in /usr/sbin or /sbin (often not on a user's PATH)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for d in ("/usr/sbin", "/sbin"):
+        if os.access(os.path.join(d, name), os.X_OK):
+            return os.path.join(d, name)
+    return None
+
+
+def _mkfs(image: str, source: str, label: str, size_mb: int) -> None:
+    with open(image, "wb") as fh:
+        fh.truncate(size_mb * 1024 * 1024)
+    mkfs = _tool("mkfs.ext4") or "mkfs.ext4"
+    proc = subprocess.run([mkfs, "-q", "-F", "-L", label, "-d", source, image],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise FirecrackerAPIError(f"mkfs.ext4 -d {source} failed: {proc.stderr.strip()}")
+
+
+def build_rootfs(busybox: str, dest: str) -> None:
+    """A 16 MiB ext4 root filesystem: busybox and :data:`GUEST_INIT`."""
+    with tempfile.TemporaryDirectory() as stage:
+        for d in ("bin", "dev", "proc", "sys", "tmp", "control", "workspace", "etc", "root"):
+            os.mkdir(os.path.join(stage, d), 0o755)
+        shutil.copyfile(busybox, os.path.join(stage, "bin", "busybox"))
+        os.chmod(os.path.join(stage, "bin", "busybox"), 0o755)
+        os.symlink("busybox", os.path.join(stage, "bin", "sh"))
+        with open(os.path.join(stage, "init"), "w") as fh:
+            fh.write(GUEST_INIT)
+        os.chmod(os.path.join(stage, "init"), 0o755)
+        with open(os.path.join(stage, "etc", "passwd"), "w") as fh:
+            fh.write("root:x:0:0:root:/root:/bin/sh\n")
+        _mkfs(dest, stage, "tg-rootfs", 16 + os.path.getsize(busybox) // (1 << 20))
+
+
+def _tree_size(path: str) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _listing(path: str) -> set[str]:
+    out = set()
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            out.add(os.path.relpath(os.path.join(root, name), path))
+    return out
+
+
+def merge_back(dump: str, workdir: str, before: set[str]) -> None:
+    """Make ``workdir`` reflect the guest's workspace (``dump``); see the module doc."""
+    after = _listing(dump) - {"lost+found"}
+    after = {p for p in after if not p.startswith("lost+found" + os.sep)}
+    for rel in sorted(before - after, key=lambda p: -p.count(os.sep)):
+        target = os.path.join(workdir, rel)
+        if os.path.islink(target) or os.path.isfile(target):
+            os.unlink(target)
+        elif os.path.isdir(target):
+            shutil.rmtree(target, ignore_errors=True)
+    for rel in sorted(after, key=lambda p: p.count(os.sep)):
+        src, dst = os.path.join(dump, rel), os.path.join(workdir, rel)
+        st = os.lstat(src)
+        if stat.S_ISDIR(st.st_mode):
+            if os.path.islink(dst) or (os.path.lexists(dst) and not os.path.isdir(dst)):
+                os.unlink(dst)
+            os.makedirs(dst, exist_ok=True)
+            os.chmod(dst, stat.S_IMODE(st.st_mode))
+            continue
+        if os.path.isdir(dst) and not os.path.islink(dst):
+            shutil.rmtree(dst)
+        elif os.path.lexists(dst):
+            if (stat.S_ISREG(st.st_mode) and os.path.isfile(dst) and not os.path.islink(dst)
+                    and _same_file_content(src, dst)):
+                continue
+            os.unlink(dst)
+        if stat.S_ISLNK(st.st_mode):
+            os.symlink(os.readlink(src), dst)
+        elif stat.S_ISREG(st.st_mode):
+            shutil.copy2(src, dst, follow_symlinks=False)
+        # device nodes, fifos and sockets made in the guest are not copied back
+
+
+def _same_file_content(a: str, b: str) -> bool:
+    if os.path.getsize(a) != os.path.getsize(b):
+        return False
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            ca, cb = fa.read(1 << 20), fb.read(1 << 20)
+            if ca != cb:
+                return False
+            if not ca:
+                return True
+
+
+def parse_console(console: str, nonce: str) -> tuple[int, str, int] | None:
+    """``(exit_code, output, output_bytes)`` from the console, or ``None`` if incomplete."""
+    lines = console.replace("\r", "").split("\n")
+    prefix = f"{MARK} {nonce} "
+    begin = rc = end = None
+    size = 0
+    for i, line in enumerate(lines):
+        if line.startswith(prefix + "BEGIN") and begin is None:
+            begin = i
+            parts = line.split()
+            size = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else 0
+        elif line.startswith(prefix + "RC ") and begin is not None and rc is None:
+            raw = line[len(prefix) + 3:].strip()
+            rc = int(raw) if raw.lstrip("-").isdigit() else -1
+        elif line.startswith(prefix + "END") and rc is not None:
+            end = i
+            break
+    if begin is None or rc is None or end is None:
+        return None
+    body = "".join(line.strip() for line in lines[begin + 1:end]
+                   if re.fullmatch(r"[A-Za-z0-9+/=]+", line.strip()))
+    try:
+        output = base64.b64decode(body).decode(errors="replace")
+    except (binascii.Error, ValueError):
+        output = "[firecracker: the guest's output could not be decoded]"
+    return rc, output, size
+
+
+# --- the backend ----------------------------------------------------------------------
+
+
+class FirecrackerSandbox:
+    """Level 2: a throw-away Firecracker microVM per command (preferred over QEMU).
+
+    Args:
+        binary: The Firecracker program (looked up on ``PATH``).
+        kernel: An uncompressed ``vmlinux`` (or a bzImage, extracted); default: searched.
+        initrd: An optional initramfs (``BootSource.initrd_path``).
+        rootfs: Your own ext4 root image (must run an init like :data:`GUEST_INIT`);
+            default: busybox + that init, built once with ``mkfs.ext4 -d``.
+        vcpu_count, memory_mb: ``/machine-config``.
+        workspace_headroom_mb: Free space in the workspace image.
+        boot_args: The kernel command line (default :data:`BOOT_ARGS`).
+        kvm_device: The KVM device probed by :meth:`available`.
+        shutdown_grace: Seconds to wait for Firecracker to exit after the guest's result.
+        api_timeout: Seconds for the API socket to appear and for each request.
+    """
+
+    name = "firecracker"
+    level = 2
+    # Claims mirror the QEMU microvm path (a separate guest, no network device, a copy
+    # of the workspace only); they are NOT checked here: no guest boots on this machine.
+    contains = frozenset({"write_outside", "read_shadow", "read_ssh_key", "loopback_connect",
+                          "memory_bomb", "cpu_timeout", "background_child",
+                          "env_inherit", "env_other_process", "ptrace_parent"})
+
+    def __init__(self, *, binary: str = "firecracker", kernel: str | None = None,
+                 initrd: str | None = None, rootfs: str | None = None, vcpu_count: int = 1,
+                 memory_mb: int = 256, workspace_headroom_mb: int = 64,
+                 boot_args: str = BOOT_ARGS, kvm_device: str = "/dev/kvm",
+                 shutdown_grace: float = 5.0, api_timeout: float = 10.0) -> None:
+        self.binary = binary
+        self.kernel = kernel
+        self.initrd = initrd
+        self.rootfs = rootfs
+        self.vcpu_count = vcpu_count
+        self.memory_mb = memory_mb
+        self.workspace_headroom_mb = workspace_headroom_mb
+        self.boot_args = boot_args
+        self.kvm_device = kvm_device
+        self.shutdown_grace = shutdown_grace
+        self.api_timeout = api_timeout
+
+    # -- probes ------------------------------------------------------------------------
+
+    def _kernel_source(self) -> tuple[str | None, str]:
+        """``(path, problem)``: the kernel to use (vmlinux or bzImage) or why none."""
+        if self.kernel:
+            if not os.access(self.kernel, os.R_OK):
+                return None, f"the kernel {self.kernel} is not readable"
+            return self.kernel, ""
+        found = find_vmlinux() or _find_bzimage()
+        if found is None:
+            return None, ("no vmlinux kernel: none in /boot/vmlinux-*, /usr/lib/debug "
+                          "or /boot/vmlinuz-* (pass kernel=...)")
+        return found, ""
+
+    def problems(self) -> list[str]:
+        """Everything that stops this backend from running here (empty: it can run)."""
+        out: list[str] = []
+        if not sys.platform.startswith("linux") or platform.machine() not in ("x86_64",
+                                                                             "aarch64"):
+            out.append("Firecracker needs Linux on x86_64 or aarch64")
+        if shutil.which(self.binary) is None:
+            out.append(f"no `{self.binary}` binary on PATH (Firecracker releases are on "
+                       "GitHub; there is no Debian, PyPI or npm package)")
+        kvm = kvm_problem(self.kvm_device)
+        if kvm:
+            out.append(kvm)
+        source, why = self._kernel_source()
+        if source is None:
+            out.append(why)
+        elif not self.initrd:
+            missing = _missing_builtins(source)
+            if missing:
+                out.append(f"the kernel {source} builds {', '.join(missing)} as modules, so "
+                           "it cannot mount the root drive without an initramfs: pass a "
+                           "Firecracker guest kernel (kernel=...) or initrd=...")
+            elif not _is_elf(source) and not source.startswith("/boot/vmlinuz-"):
+                out.append(f"the kernel {source} is not an ELF vmlinux")
+        for tool in ("mkfs.ext4", "debugfs"):
+            if _tool(tool) is None:
+                out.append(f"no `{tool}`: apt-get install e2fsprogs")
+        if self.rootfs is None and find_busybox() is None:
+            out.append("no busybox for the guest root: apt-get install busybox-static "
+                       "(or pass rootfs=...)")
+        elif self.rootfs is not None and not os.access(self.rootfs, os.R_OK):
+            out.append(f"the rootfs image {self.rootfs} is not readable")
+        return out
+
+    def available(self) -> tuple[bool, str]:
+        problems = self.problems()
+        if problems:
+            return False, "; ".join(problems)
+        return True, f"{shutil.which(self.binary)}, kernel {self._kernel_source()[0]}"
+
+    # -- run ---------------------------------------------------------------------------
+
+    def _vmlinux(self) -> str:
+        source, why = self._kernel_source()
+        if source is None:
+            raise SandboxUnavailableError(f"The firecracker sandbox is unavailable: {why}")
+        if _is_elf(source):
+            return source
+        try:
+            return cached_vmlinux(source)
+        except ValueError as exc:
+            raise SandboxUnavailableError(
+                f"The firecracker sandbox cannot use {source}: {exc}. Pass an uncompressed "
+                "vmlinux with kernel=...") from exc
+
+    def _rootfs(self) -> str:
+        if self.rootfs:
+            return self.rootfs
+        busybox = find_busybox() or ""
+        key = f"{busybox}|{os.path.getsize(busybox)}|{GUEST_INIT}"
+        return _cached("rootfs", key, lambda dest: build_rootfs(busybox, dest))
+
+    async def run(self, cmd: str, workdir: str, timeout: float,
+                  env: Mapping[str, str] | None, *, max_output: int = DEFAULT_MAX_OUTPUT,
+                  on_output: OutputCallback | None = None) -> SandboxResult:
+        ok, reason = self.available()
+        if not ok:
+            raise SandboxUnavailableError(f"The firecracker sandbox is unavailable: {reason}")
+        kernel = self._vmlinux()
+        rootfs = self._rootfs()
+        binary = shutil.which(self.binary) or self.binary
+        run_dir = tempfile.mkdtemp(prefix="teragent-fc-")
+        started = time.monotonic()
+        try:
+            nonce = secrets.token_hex(8)
+            ctl_dir = os.path.join(run_dir, "control")
+            os.mkdir(ctl_dir)
+            guest_env = {**(env or {}), "HOME": "/tmp", "TMPDIR": "/tmp",
+                         "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}
+            files = {"cmd": cmd, "nonce": nonce + "\n", "timeout": f"{max(1, int(timeout))}\n",
+                     "max": f"{max_output}\n",
+                     "env": "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(
+                         guest_env.items()) if k.isidentifier())}
+            for fname, text in files.items():
+                with open(os.path.join(ctl_dir, fname), "w") as fh:
+                    fh.write(text)
+            ctl_img = os.path.join(run_dir, "control.ext4")
+            ws_img = os.path.join(run_dir, "workspace.ext4")
+            _mkfs(ctl_img, ctl_dir, "tg-control", 4)
+            before = _listing(workdir)
+            size_mb = _tree_size(workdir) * 2 // (1 << 20) + self.workspace_headroom_mb
+            _mkfs(ws_img, workdir, "tg-workspace", max(size_mb, 8))
+            sock = os.path.join(run_dir, "api.sock")
+            vm = await self._boot(binary, sock, run_dir, kernel, rootfs, ctl_img, ws_img,
+                                  nonce, timeout - (time.monotonic() - started))
+            duration = time.monotonic() - started
+            parsed = parse_console(vm["console"], nonce)
+            output = OutputBuffer(max_output)
+            if parsed is None:
+                why = "timed out" if vm["timed_out"] else "stopped without a result"
+                output.add(f"[firecracker: the guest {why}; the workspace was not changed; "
+                           f"console tail:]\n{vm['console'][-2000:]}")
+                exit_code = -1
+                guest_cut = False
+            else:
+                exit_code, text, size = parsed
+                output.add(text)
+                guest_cut = size > 2 * max_output
+                dump = os.path.join(run_dir, "dump")
+                os.mkdir(dump)
+                proc = subprocess.run([_tool("debugfs") or "debugfs", "-R", f"rdump / {dump}",
+                                       ws_img], capture_output=True, text=True, check=False)
+                if proc.returncode != 0:
+                    raise FirecrackerAPIError("debugfs could not read the workspace image "
+                                              f"back: {proc.stderr.strip()}")
+                merge_back(dump, workdir, before)
+            text = output.text()
+            if text and on_output is not None:
+                res = on_output(text)
+                if hasattr(res, "__await__"):
+                    await res
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        enforced: dict[str, Any] = {
+            "vmm": "firecracker", "guest_memory_mb": self.memory_mb,
+            "vcpu_count": self.vcpu_count, "network": "none", "kernel": kernel,
+            "workspace": "ext4 copy, merged back on completion", "jailer": False}
+        return SandboxResult(exit_code, text, self.name, vm["timed_out"],
+                             output.truncated or guest_cut, duration, enforced)
+
+    async def _boot(self, binary: str, sock: str, run_dir: str, kernel: str, rootfs: str,
+                    ctl_img: str, ws_img: str, nonce: str, timeout: float) -> dict[str, Any]:
+        """Start Firecracker, configure and boot it; return its console and how it ended."""
+        control = PosixControl()
+        child = await spawn([binary, "--api-sock", sock], cwd=run_dir,
+                            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, **control.spawn_options())
+        console: list[str] = []
+        done = asyncio.Event()
+        end_line = f"{MARK} {nonce} END"
+
+        async def pump() -> None:
+            assert child.stdout is not None
+            tail = ""
+            total = 0
+            while chunk := await child.stdout.read(65536):
+                text = chunk.decode(errors="replace")
+                total += len(text)
+                if total <= 16 * 1024 * 1024:
+                    console.append(text)
+                tail = (tail + text)[-(len(end_line) + 2 * 65536):]
+                if end_line in tail:
+                    done.set()
+
+        reader = asyncio.create_task(pump())
+        exited = asyncio.create_task(child.wait_exit())
+        client: FirecrackerClient | None = None
+        timed_out = False
+        try:
+            deadline = time.monotonic() + max(timeout, 0.1)
+            await self._wait_socket(sock, exited, reader,
+                                    min(self.api_timeout, max(timeout, 0.1)), console)
+            client = FirecrackerClient(sock, timeout=self.api_timeout)
+            for fname in ("firecracker.log", "metrics.json"):
+                open(os.path.join(run_dir, fname), "a").close()  # older versions need them
+            await client.logger(os.path.join(run_dir, "firecracker.log"))
+            await client.metrics(os.path.join(run_dir, "metrics.json"))
+            await client.machine_config(self.vcpu_count, self.memory_mb)
+            await client.boot_source(kernel, self.boot_args, self.initrd)
+            await client.drive("rootfs", rootfs, is_root_device=True, is_read_only=True)
+            await client.drive("control", ctl_img, is_root_device=False, is_read_only=True)
+            await client.drive("workspace", ws_img, is_root_device=False, is_read_only=False)
+            await client.action("InstanceStart")
+            finished = asyncio.create_task(done.wait())
+            try:
+                await asyncio.wait({finished, exited}, timeout=deadline - time.monotonic(),
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                finished.cancel()
+            if done.is_set() or exited.done():
+                # ``reboot -f`` in the guest makes Firecracker exit; give it a moment.
+                await asyncio.wait({exited}, timeout=self.shutdown_grace)
+            else:
+                timed_out = True
+        finally:
+            if client is not None:
+                await client.aclose()
+            # SIGKILL to the whole process group (its own session): on timeout, and to
+            # anything left behind after a normal exit.
+            await control.kill(child)
+            await child.wait_exit()
+            await asyncio.wait({reader}, timeout=1.0)
+            for task in (reader, exited):
+                task.cancel()
+            await asyncio.gather(reader, exited, return_exceptions=True)
+            child.close()
+        return {"console": "".join(console), "timed_out": timed_out,
+                "returncode": child.returncode}
+
+    async def _wait_socket(self, sock: str, exited: asyncio.Task[Any],
+                           reader: asyncio.Task[Any], limit: float,
+                           console: list[str]) -> None:
+        """Until ``sock`` accepts connections; fails early if Firecracker exits."""
+        deadline = time.monotonic() + limit
+        while True:
+            if os.path.exists(sock):
+                try:
+                    _r, w = await asyncio.open_unix_connection(sock)
+                    w.close()
+                    await w.wait_closed()
+                    return
+                except OSError:
+                    pass
+            if exited.done():
+                await asyncio.wait({reader}, timeout=1.0)  # collect what it printed
+                raise FirecrackerAPIError(
+                    f"firecracker exited (status {exited.result()}) before its API socket "
+                    f"appeared: {''.join(console)[-1000:].strip()}")
+            if time.monotonic() >= deadline:
+                raise FirecrackerAPIError(
+                    f"the Firecracker API socket {sock} did not appear within {limit:.1f} s")
+            # Wake on process exit, else re-check the socket every 10 ms.
+            await asyncio.wait({exited}, timeout=0.01)
