@@ -120,3 +120,37 @@ def test_provider_composes_compiler_and_adapter() -> None:
     assert body["system"][0]["cache_control"] == {"type": "ephemeral"}
     assert "<instructions>\nReview a.py\n</instructions>" in body["messages"][0]["content"][0]["text"]
     assert body["tools"][-1]["cache_control"] == {"type": "ephemeral"}
+
+
+def test_signed_thinking_is_sent_back_with_the_tool_use_turn() -> None:
+    # With extended thinking, the follow-up turn must carry the thinking block (with its
+    # signature) that preceded the tool_use; the kernel's conversation has no field for
+    # it, so the adapter re-attaches it.
+    server = FakeAnthropicServer(strict=True)
+    server.script(
+        ScriptedReply(reasoning="Need the file.", tool_calls=[
+            ("read_file", {"path": "a.txt"}, "toolu_t")]),
+        ScriptedReply(text="It says A."))
+
+    async def main() -> None:
+        adapter = AnthropicNativeAdapter(base_url="http://fake.test/v1", api_key="k",
+                                         transport=httpx.ASGITransport(app=server))
+        messages: list[dict[str, Any]] = [{"role": "user", "content": "Read a.txt"}]
+        try:
+            first = None
+            async for event in adapter.stream_events(
+                    CompiledPrompt(messages=messages, tools=TOOLS), "c"):
+                first = getattr(event, "response", first)
+            assert first is not None and first.thinking_content == "Need the file."
+            messages += [first.to_message(),
+                         {"role": "tool", "tool_call_id": "toolu_t", "content": "A"}]
+            await adapter.send(CompiledPrompt(messages=messages, tools=TOOLS), "c")
+        finally:
+            await adapter.aclose()
+
+    asyncio.run(main())
+    assistant = server.requests[1].body["messages"][1]
+    assert assistant["role"] == "assistant"
+    assert assistant["content"][0] == {"type": "thinking", "thinking": "Need the file.",
+                                       "signature": "fake-signature"}
+    assert assistant["content"][-1]["type"] == "tool_use"

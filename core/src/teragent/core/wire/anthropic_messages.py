@@ -23,6 +23,7 @@ kernel, so the codec lives here:
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from typing import Any, AsyncIterator, ClassVar
 
 import httpx
@@ -508,6 +509,11 @@ class MessagesAdapter(TAPAdapter):
         self.max_tokens = max_tokens
         self._headers = dict(headers or {})
         self._client: httpx.AsyncClient | None = None
+        # Signed thinking blocks of answers that called tools, by the first call's id.
+        # With extended thinking, Anthropic requires them back on the follow-up turn;
+        # the kernel's conversation format (OpenAI-shaped) has no field for them, so the
+        # adapter re-attaches them when that assistant turn is sent again.
+        self._thinking: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
 
     @property
     def capabilities(self) -> dict[str, Any]:
@@ -546,8 +552,28 @@ class MessagesAdapter(TAPAdapter):
         """Called with every successful answer; returns it."""
         return result
 
+    def _remember_thinking(self, result: TAPResponse) -> None:
+        blocks = getattr(result, "thinking_blocks", None)
+        if blocks and result.tool_calls:
+            self._thinking[result.tool_calls[0].id] = list(blocks)
+            while len(self._thinking) > 256:
+                self._thinking.popitem(last=False)
+
+    def _with_thinking(self, compiled: CompiledPrompt) -> CompiledPrompt:
+        if not self._thinking or compiled.messages is None:
+            return compiled
+        changed, messages = False, []
+        for msg in compiled.messages:
+            calls = msg.get("tool_calls") if msg.get("role") == "assistant" else None
+            if calls and not msg.get("thinking_blocks") and isinstance(calls[0], dict):
+                blocks = self._thinking.get(str(calls[0].get("id")))
+                if blocks:
+                    msg, changed = {**msg, "thinking_blocks": blocks}, True
+            messages.append(msg)
+        return compiled.model_copy(update={"messages": messages}) if changed else compiled
+
     def build_body(self, compiled: CompiledPrompt, model: str, *, stream: bool) -> dict[str, Any]:
-        return build_messages_body(compiled, model, stream=stream,
+        return build_messages_body(self._with_thinking(compiled), model, stream=stream,
                                    default_max_tokens=self.max_tokens)
 
     async def send(self, compiled: CompiledPrompt, model: str) -> TAPResponse:
@@ -569,8 +595,9 @@ class MessagesAdapter(TAPAdapter):
                                 provider=self.name, model=model, status=response.status_code,
                                 body=content.decode("utf-8", "replace"),
                                 retryable=True) from None
-        return self.record_result(parse_message(data, model, provider=self.name,
-                                                status=response.status_code))
+        result = parse_message(data, model, provider=self.name, status=response.status_code)
+        self._remember_thinking(result)
+        return self.record_result(result)
 
     async def stream_events(self, compiled: CompiledPrompt,
                             model: str) -> AsyncIterator[StreamEvent]:
@@ -610,6 +637,7 @@ class MessagesAdapter(TAPAdapter):
                         yield out
             for out in assembler.finish():
                 if isinstance(out, StreamFinished):
+                    self._remember_thinking(out.response)
                     self.record_result(out.response)
                 yield out
         finally:
