@@ -141,3 +141,17 @@ def test_agent_loop_seam_falls_back_without_rerunning() -> None:
     assert [o.call.name for o in result.tool_outcomes] == ["peek"]
     assert [e.name for e in bus.get_event_history(name="stream_failed")]
     model.assert_consumed()
+
+
+def test_agent_loop_with_executor_emits_model_events() -> None:
+    """model_start/model_end fire on the streaming-executor path too (AgentHooks'
+    on_model_start/on_model_end hang off them)."""
+    peek, write, registry, bus, log = _setup()
+    executor = StreamingToolExecutor(registry)
+    model = ScriptedModel([Step(tool_calls=[("peek", {"path": "a"})]), reply("done")])
+    loop = AgentLoop(model, registry, AgentLoopConfig(), streaming_executor=executor, bus=bus)
+    assert asyncio.run(loop.run("read a")).final_text == "done"
+    names = [e.name for e in bus.get_event_history(limit=100)
+             if e.name in ("model_start", "model_end", "tool_start", "tool_end")]
+    assert names == ["model_start", "tool_start", "tool_end", "model_end",
+                     "model_start", "model_end"]

@@ -454,6 +454,7 @@ class AgentLoop:
         async def on_text(text: str) -> None:
             await self.bus.emit("text_delta", text=text)
 
+        await self.bus.emit("model_start", step=result.steps, at=time.perf_counter())
         try:
             outcomes, response, _stats = await self.streaming_executor.execute_streaming(
                 stream=self.model.stream_chat(messages, schemas), on_text_delta=on_text)
@@ -470,6 +471,8 @@ class AgentLoop:
         result.model_calls += 1
         for key in ("prompt_tokens", "completion_tokens"):
             result.usage[key] = result.usage.get(key, 0) + int(response.usage.get(key, 0))
+        await self.bus.emit("model_end", step=result.steps, response=response,
+                            at=time.perf_counter())
         return response, list(outcomes)
 
     def _should_continue(self, response: TAPResponse, result: AgentResult) -> bool:
