@@ -268,3 +268,21 @@ def test_may_allow(tmp_path):
     assert epm.may_allow("read_file") and not epm.may_allow("write_file")
     epm.add_rule(PermissionRule(PermissionEffect.ALLOW, "write_file", "src/**", source="config"))
     assert epm.may_allow("write_file")
+
+
+def test_rule_order_cache_follows_every_change():
+    from teragent.security import EnhancedPermissionManager, PermissionEffect, PermissionRule
+
+    epm = EnhancedPermissionManager()
+    epm.clear_rules()
+    a = PermissionRule(effect=PermissionEffect.ALLOW, tool_pattern="a", source="system")
+    b = PermissionRule(effect=PermissionEffect.DENY, tool_pattern="b", source="user")
+    epm.add_rule(a)
+    assert epm.rules == [a]
+    epm.clear_rules()
+    epm.add_rule(b)  # same count as before the clear: the cached order must not survive
+    assert epm.rules == [b]
+    epm.add_rule(a)
+    assert epm.rules == [b, a]  # user (100) before system (10)
+    assert epm.remove_rules_by_source("user") == 1
+    assert epm.rules == [a]

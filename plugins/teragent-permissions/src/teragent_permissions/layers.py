@@ -48,7 +48,7 @@ class RuleLayer:
         if manager is None:
             return None
         rule = manager.best_rule(self.source, tool_name, context.get("path", ""),
-                                 context.get("safety"))
+                                 context.get("safety"), context.get("root"))
         if rule is None:
             return None
         return rule.effect, f"{_VERB[rule.effect]} by rule: {rule.label()}"

@@ -132,6 +132,7 @@ class EnhancedPermissionManager:
         self._level = self.default_level
         self._level_stack: list[PermissionLevel] = []
         self._rules: list[PermissionRule] = []
+        self._sorted_rules: list[PermissionRule] | None = None  # reset on every change
         self._safety: dict[str, ToolSafety] = {}
         self._tools = None
         self._lock = threading.RLock()
@@ -209,6 +210,7 @@ class EnhancedPermissionManager:
         with self._lock:
             if rule not in self._rules:
                 self._rules.append(rule)
+                self._sorted_rules = None
 
     def add_rules(self, rules: Iterable[PermissionRule]) -> None:
         for rule in rules:
@@ -218,16 +220,22 @@ class EnhancedPermissionManager:
         with self._lock:
             before = len(self._rules)
             self._rules = [r for r in self._rules if r.source != source]
+            self._sorted_rules = None
             return before - len(self._rules)
 
     def clear_rules(self) -> None:
         with self._lock:
             self._rules.clear()
+            self._sorted_rules = None
 
     @property
     def rules(self) -> list[PermissionRule]:
         with self._lock:
-            return sorted(self._rules, key=PermissionRule.sort_key)
+            # Sorted once per change of the rule set, not once per check: every tool
+            # call consults the rules of four sources.
+            if self._sorted_rules is None:
+                self._sorted_rules = sorted(self._rules, key=PermissionRule.sort_key)
+            return list(self._sorted_rules)
 
     def get_rules_summary(self) -> list[dict[str, Any]]:
         """Every rule, highest priority first (DENY before ALLOW at equal priority)."""
@@ -383,11 +391,12 @@ class EnhancedPermissionManager:
         return layers
 
     def best_rule(self, source: str, tool_name: str, path: str,
-                  safety: ToolSafety | None) -> PermissionRule | None:
+                  safety: ToolSafety | None, root: str | None = None) -> PermissionRule | None:
         """The deciding rule of ``source`` for this call: DENY over ASK over ALLOW,
-        independent of the order rules were added."""
+        independent of the order rules were added. ``root``: the workspace's real path
+        when the caller resolved it already for this call."""
         best: PermissionRule | None = None
-        root = self._root()
+        root = root or self._root()
         for rule in self.rules:
             if rule.source != source:
                 continue
@@ -436,6 +445,7 @@ class EnhancedPermissionManager:
                 except (TypeError, ValueError) as exc:
                     return [], f"Denied: invalid path {raw!r}: {exc}"
             out.append({"manager": self, "tool_name": tool_name, "path": canonical,
+                        "root": root,
                         "raw_path": raw, "safety": safety, "level": self._level,
                         "context": context, "async": is_async})
         return out, None
@@ -644,6 +654,7 @@ class EnhancedPermissionManager:
         statistics."""
         with self._lock:
             self._rules.clear()
+            self._sorted_rules = None
             if self.include_default_rules:
                 self.add_rules(self.default_rules())
             self.add_rules(getattr(self, "_flag_rules", []))
