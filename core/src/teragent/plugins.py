@@ -337,7 +337,7 @@ def _takes_args(func: Callable[..., Any]) -> bool:
     code = getattr(func, "__code__", None)
     if code is None:
         return True
-    n = code.co_argcount - (1 if hasattr(func, "__self__") else 0)
+    n: int = code.co_argcount - (1 if hasattr(func, "__self__") else 0)
     return n > 0
 
 

@@ -146,12 +146,13 @@ def build_agent(args: argparse.Namespace) -> Any:
 def _permitted(safety: Any, cfg: Any) -> bool:
     from teragent.core.types import ToolSafety
 
-    return {
+    permitted: dict[ToolSafety, bool] = {
         ToolSafety.READ_ONLY: True,
         ToolSafety.SAFE_WRITE: cfg.allow_writes,
         ToolSafety.HIGH_RISK: cfg.allow_shell,
         ToolSafety.DESTRUCTIVE: cfg.allow_destructive,
-    }[safety]
+    }
+    return permitted[safety]
 
 
 class _Renderer:

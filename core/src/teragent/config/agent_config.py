@@ -23,7 +23,7 @@ class AgentConfig(BaseModel):
     tools: list[str] = Field(default_factory=list)
     handoffs: list[str] = Field(default_factory=list)
     guardrails: list[str] = Field(default_factory=list)
-    max_steps: int | None = Field(None, ge=1)
+    max_steps: int | None = Field(default=None, ge=1)
 
     @field_validator("name")
     @classmethod

@@ -30,20 +30,20 @@ class CircuitBreakerConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    token_budget: int = Field(0, ge=0)
-    advisory_threshold: float = Field(0.7, gt=0, le=1)
-    critical_threshold: float = Field(0.9, gt=0, le=1)
+    token_budget: int = Field(default=0, ge=0)
+    advisory_threshold: float = Field(default=0.7, gt=0, le=1)
+    critical_threshold: float = Field(default=0.9, gt=0, le=1)
     hard_stop: bool = False
 
-    max_consecutive_failures: int = Field(5, ge=1)
-    cooldown_seconds: float = Field(60.0, ge=0)
-    half_open_max_calls: int = Field(1, ge=1)
+    max_consecutive_failures: int = Field(default=5, ge=1)
+    cooldown_seconds: float = Field(default=60.0, ge=0)
+    half_open_max_calls: int = Field(default=1, ge=1)
 
-    latency_threshold_ms: float = Field(30_000.0, gt=0)
-    latency_window: int = Field(5, ge=1)
+    latency_threshold_ms: float = Field(default=30_000.0, gt=0)
+    latency_window: int = Field(default=5, ge=1)
 
-    stall_window: int = Field(10, ge=1)
-    stall_threshold: float = Field(0.8, gt=0, le=1)
+    stall_window: int = Field(default=10, ge=1)
+    stall_threshold: float = Field(default=0.8, gt=0, le=1)
     block_on_stall: bool = False
 
     @model_validator(mode="after")

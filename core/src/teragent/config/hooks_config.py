@@ -46,7 +46,7 @@ class HookConfig(BaseModel):
     event: HookEvent | None = None
     name: str | None = None
     matcher: str = "*"
-    timeout: float = Field(30.0, gt=0)
+    timeout: float = Field(default=30.0, gt=0)
     fail_open: bool = False
     #: ``shell``: the command (string for the shell, list for argv).
     command: str | list[str] | None = None

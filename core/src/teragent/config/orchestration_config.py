@@ -23,9 +23,9 @@ class OrchestrationConfig(BaseModel):
     mode: str = "sequential"
     agents: list[AgentConfig] = Field(default_factory=list)
     #: swarm: most handoffs in one run.
-    max_handoffs: int = Field(10, ge=0)
+    max_handoffs: int = Field(default=10, ge=0)
     #: loop: most generator-critic rounds.
-    max_iterations: int = Field(5, ge=1)
+    max_iterations: int = Field(default=5, ge=1)
     #: loop: the critic approves by saying this (case-insensitive).
     approval_phrase: str = "APPROVED"
     #: loop: agent names (default: the first and second agents).
@@ -42,7 +42,7 @@ class OrchestrationConfig(BaseModel):
     #: Start read-only tools while the model streams.
     streaming_tools: bool = False
     #: AgentTool / OrchestratorTool nesting bound.
-    max_nesting_depth: int = Field(3, ge=1)
+    max_nesting_depth: int = Field(default=3, ge=1)
 
     @model_validator(mode="after")
     def _agents_exist(self) -> "OrchestrationConfig":

@@ -67,7 +67,9 @@ def _aiohttp_transport() -> httpx.AsyncBaseTransport:
         from httpx_aiohttp import AiohttpTransport
     except ImportError as exc:
         raise MissingPluginError("The 'aiohttp' HTTP transport", "teragent[aiohttp]") from exc
-    return AiohttpTransport(limits=_LIMITS)  # type: ignore[no-any-return]
+    # (annotated: older httpx-aiohttp releases ship no type information)
+    transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=_LIMITS)
+    return transport
 
 
 def _aiohttp_available() -> bool:

@@ -107,8 +107,9 @@ class HandoffTool(BaseTool):
 
     def __init__(self, handoff: Handoff, on_request: Callable[[Handoff, str], None]) -> None:
         self.handoff = handoff
-        self.name = handoff.tool_name
-        self.description = handoff.description
+        # Per-instance name/description over BaseTool's ClassVar defaults, as FunctionTool.
+        self.name = handoff.tool_name  # type: ignore[misc]
+        self.description = handoff.description  # type: ignore[misc]
         self._on_request = on_request
 
     async def execute(self, params: dict[str, Any], progress_callback: Any = None) -> ToolResult:

@@ -9,6 +9,7 @@ again restores the completed steps instead of running those agents again.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import re
@@ -95,7 +96,8 @@ class OrchestrationCheckpoint:
         except FileNotFoundError:
             pass
 
-    def cleanup(self, *, max_age: float | None = None, keep: int | None = None) -> list[str]:
+    def cleanup(self, *, max_age: float | None = None,
+                keep: int | None = None) -> builtins.list[str]:
         """Delete checkpoints older than ``max_age`` seconds and/or all but the newest
         ``keep``; also removes stray temporary files. Returns the deleted run ids."""
         deleted: list[str] = []

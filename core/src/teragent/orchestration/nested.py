@@ -42,8 +42,9 @@ class _NestedTool(BaseTool):
     def __init__(self, name: str, description: str, max_depth: int) -> None:
         if max_depth < 1:
             raise ValueError("max_depth must be at least 1")
-        self.name = name
-        self.description = description
+        # Per-instance name/description over BaseTool's ClassVar defaults, as FunctionTool.
+        self.name = name  # type: ignore[misc]
+        self.description = description  # type: ignore[misc]
         self.max_depth = max_depth
 
     async def execute(self, params: dict[str, Any], progress_callback: Any = None) -> ToolResult:

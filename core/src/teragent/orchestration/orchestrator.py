@@ -20,7 +20,11 @@ from teragent.errors import MissingPluginError, RunCancelled, UnknownComponentEr
 from teragent.orchestration.agent import Agent
 from teragent.orchestration.events import RunEndEvent, RunErrorEvent
 from teragent.orchestration.runner import AgentRunResult, RunContext
-from teragent.orchestration.state import CancellationToken, SharedState
+from teragent.orchestration.state import (
+    CancellationToken,
+    SharedState,
+    current_task_cancelling,
+)
 
 __all__ = ["Orchestrator", "OrchestrationMode", "OrchestrationResult"]
 
@@ -267,8 +271,7 @@ class Orchestrator:
         try:
             final = await pattern.run(ctx, task)
         except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if self.token.is_cancelled and not (current and current.cancelling()):
+            if self.token.is_cancelled and not current_task_cancelling():
                 error = RunCancelled("the orchestration was cancelled",
                                      state={"run_id": run_id})
                 publish(RunErrorEvent(str(error), type(error).__name__))

@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Awaitable, Callable, Iterable, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Iterable, Sequence, TypeVar, cast
 
 from teragent.errors import RunCancelled, UnknownComponentError
 from teragent.events import EventBus
@@ -33,7 +33,11 @@ from teragent.orchestration.events import (
 )
 from teragent.orchestration.guardrails import resolve_guardrails, run_guardrails
 from teragent.orchestration.hooks import call_hooks
-from teragent.orchestration.state import CancellationToken, SharedState
+from teragent.orchestration.state import (
+    CancellationToken,
+    SharedState,
+    current_task_cancelling,
+)
 from teragent.tools.registry import ToolRegistry
 
 __all__ = ["RunContext", "AgentRunResult"]
@@ -71,7 +75,7 @@ class AgentRunResult:
 
 
 def _jsonable(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return json.loads(json.dumps(messages, default=str))
+    return cast("list[dict[str, Any]]", json.loads(json.dumps(messages, default=str)))
 
 
 class RunContext:
@@ -276,8 +280,7 @@ class RunContext:
         try:
             outcome = await task
         except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if (current is not None and current.cancelling()) or not self.token.is_cancelled:
+            if current_task_cancelling() or not self.token.is_cancelled:
                 raise
             raise RunCancelled(f"the orchestration was cancelled during agent "
                                f"{agent.name!r}", state={"agent": agent.name, "step": step})

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import sys
 import threading
 from collections import deque
 from typing import Any, AsyncIterator, Callable, Literal
@@ -26,6 +27,19 @@ __all__ = ["CancellationToken", "AsyncRWLock", "SharedState", "Scope"]
 
 Scope = Literal["session", "agent", "global"]
 _SCOPES = ("session", "agent", "global")
+
+
+def current_task_cancelling() -> int:
+    """Pending cancellation requests of the running task (``Task.cancelling()``).
+
+    0 outside a task, and on Python 3.10, which cannot tell.
+    """
+    current = asyncio.current_task()
+    if current is None:
+        return 0
+    if sys.version_info >= (3, 11):
+        return current.cancelling()
+    return 0
 
 
 class CancellationToken:

@@ -106,5 +106,5 @@ def _delay(attempt: int, base: float, cap: float, jitter: bool,
            rng: Callable[[], float], retry_after: float | None) -> float:
     if retry_after is not None:
         return float(retry_after)  # the server's word wins over our cap
-    delay = min(cap, base * (2 ** attempt))
+    delay: float = min(cap, base * (2 ** attempt))
     return delay * (0.5 + rng() / 2) if jitter else delay

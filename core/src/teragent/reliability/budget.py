@@ -24,7 +24,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 __all__ = ["StepBudget", "CostRecord", "MonthlyBudgetConfig", "CrossModelCostTracker",
            "BUDGET_LEVELS"]
@@ -278,11 +278,11 @@ class CrossModelCostTracker:
 
     @property
     def is_budget_warning(self) -> bool:
-        return self.check_budget()["level"] != "ok"
+        return cast(str, self.check_budget()["level"]) != "ok"
 
     @property
     def is_budget_exhausted(self) -> bool:
-        return self.check_budget()["level"] == "exhausted"
+        return cast(str, self.check_budget()["level"]) == "exhausted"
 
     @property
     def should_auto_downgrade(self) -> bool:
@@ -353,7 +353,7 @@ class CrossModelCostTracker:
         return stats
 
     def get_all_model_stats(self) -> dict[str, dict[str, Any]]:
-        return self.generate_report("model")["groups"]
+        return cast("dict[str, dict[str, Any]]", self.generate_report("model")["groups"])
 
     def get_cache_savings(self) -> dict[str, Any]:
         by_model: dict[str, float] = {}

@@ -22,7 +22,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from teragent.reliability.breakers import (
     BreakerState, BreakerVerdict, CircuitBreakerManager, ConsecutiveFailureBreaker,
@@ -213,7 +213,7 @@ class ModelCircuitBreakerManager:
             self._get(model).success()
 
     def get_fallback(self, model: str, task_type: str = "default") -> str | None:
-        return self.degradation_chain.get_fallback(model, task_type)
+        return cast("str | None", self.degradation_chain.get_fallback(model, task_type))
 
     def get_state(self, model: str) -> str:
         with self._lock:

@@ -372,7 +372,10 @@ def create_rate_limiter(config: RateLimitConfig | None = None, *,
                         clock: Clock = time.monotonic) -> RateLimiter:
     """The limiter ``config.strategy`` names (default: a token bucket)."""
     config = config or RateLimitConfig()
-    cls = {RateLimitStrategy.TOKEN_BUCKET: TokenBucketRateLimiter,
-           RateLimitStrategy.SLIDING_WINDOW: SlidingWindowRateLimiter,
-           RateLimitStrategy.ADAPTIVE: AdaptiveRateLimiter}[RateLimitStrategy(config.strategy)]
-    return cls(config, clock=clock)  # type: ignore[abstract]
+    classes: dict[RateLimitStrategy, type[TokenBucketRateLimiter]
+                  | type[SlidingWindowRateLimiter] | type[AdaptiveRateLimiter]] = {
+        RateLimitStrategy.TOKEN_BUCKET: TokenBucketRateLimiter,
+        RateLimitStrategy.SLIDING_WINDOW: SlidingWindowRateLimiter,
+        RateLimitStrategy.ADAPTIVE: AdaptiveRateLimiter}
+    cls = classes[RateLimitStrategy(config.strategy)]
+    return cls(config, clock=clock)

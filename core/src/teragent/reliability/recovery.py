@@ -68,7 +68,7 @@ def backoff_delay(attempt: int, *, base_delay: float, max_delay: float, jitter: 
                   rng: Callable[[], float] = random.random) -> float:
     """Exponential backoff: ``base_delay * 2**attempt`` capped at ``max_delay``; with
     ``jitter`` a uniformly random share between 50% and 100% of it."""
-    delay = min(max_delay, base_delay * (2 ** max(0, attempt)))
+    delay: float = min(max_delay, base_delay * (2 ** max(0, attempt)))
     return delay * (0.5 + rng() / 2) if jitter else delay
 
 
@@ -441,7 +441,7 @@ class LongHorizonRecoveryManager:
 
     def get_reconnection_delay(self, attempt: int) -> float:
         """``base_delay * 2**attempt`` capped at ``max_delay``, ± ``jitter`` of it."""
-        delay = min(self.max_delay, self.base_delay * (2 ** max(0, attempt)))
+        delay: float = min(self.max_delay, self.base_delay * (2 ** max(0, attempt)))
         spread = delay * self.jitter
         return max(0.0, min(self.max_delay, delay + (self.rng() * 2 - 1) * spread))
 

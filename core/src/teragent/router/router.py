@@ -302,11 +302,11 @@ class ModelRouter:
                 d.add_trace("cost", cheaper, "accepted: cheaper model")
 
         # 6. degradation
-        ok, why = self._available(candidate)
+        ok, unavailable = self._available(candidate)
         if ok:
             d.add_trace("degradation", candidate, "accepted: available")
         else:
-            d.add_trace("degradation", candidate, f"rejected: {why}")
+            d.add_trace("degradation", candidate, f"rejected: {unavailable}")
             original, seen = candidate, {candidate}
             replacement = None
             nxt = t.degradation_map.get(candidate)

@@ -8,7 +8,7 @@ Every driver name, price, context size and fallback comes from data: the shipped
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, cast
 
 from teragent.router.defaults import load_defaults
 
@@ -16,7 +16,7 @@ __all__ = ["RoutingTable"]
 
 
 def _defaults() -> dict[str, Any]:
-    return load_defaults()["routing"]
+    return cast("dict[str, Any]", load_defaults()["routing"])
 
 
 @dataclass

@@ -17,7 +17,7 @@ This module imports pytest and hypothesis; the rest of :mod:`teragent.testing` d
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Literal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,7 +32,8 @@ __all__ = ["CompilerContract", "prompt_texts", "request_strategy", "INTENTS"]
 INTENTS = ("design", "plan", "replan", "execute", "review", "chat", "chat_friendly",
            "sub_agent", "code_generation")
 
-_text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40)
+_SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
+_text = st.text(st.characters(exclude_categories=_SURROGATES), min_size=1, max_size=40)
 _name = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)
 
 

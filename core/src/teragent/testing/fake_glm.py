@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from teragent.testing.fake_openai import FakeOpenAIServer, RecordedRequest, ScriptedReply
 
@@ -148,7 +148,7 @@ class FakeGLMServer:
             if not delivered:
                 delivered = True
                 return {"type": "http.request", "body": raw, "more_body": False}
-            return await receive()
+            return cast("dict[str, Any]", await receive())
 
         await self.inner(scope, replay, send)
 

@@ -22,7 +22,7 @@ import json
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from teragent.testing.fake_anthropic import FakeAnthropicServer
 from teragent.testing.fake_openai import FakeOpenAIServer, RecordedRequest, ScriptedReply
@@ -150,7 +150,7 @@ class FakeMiniMaxServer:
             if not delivered:
                 delivered = True
                 return {"type": "http.request", "body": raw, "more_body": False}
-            return await receive()
+            return cast("dict[str, Any]", await receive())
 
         target = self.anthropic if "/anthropic/" in path else self.openai
         await target(scope, replay, send_with_headers)

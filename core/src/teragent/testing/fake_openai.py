@@ -200,9 +200,9 @@ def encode_stream(reply: ScriptedReply, request: dict[str, Any],
         return events
     events.append(chunk({}, reply.resolved_finish_reason()))
     if include_usage:
-        usage_obj = {"id": completion_id, "object": "chat.completion.chunk",
-                     "created": created, "model": model, "choices": [],
-                     "usage": _usage(reply, request)}
+        usage_obj: dict[str, Any] = {"id": completion_id, "object": "chat.completion.chunk",
+                                     "created": created, "model": model, "choices": [],
+                                     "usage": _usage(reply, request)}
         events.append(b"data: " + json.dumps(usage_obj).encode() + b"\n\n")
     if not reply.omit_done:
         events.append(b"data: [DONE]\n\n")

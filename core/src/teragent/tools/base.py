@@ -240,7 +240,7 @@ class FunctionTool(BaseTool):
             annotation = hints.get(pname, Any)
             default = ... if param.default is inspect.Parameter.empty else param.default
             fields[pname] = (annotation, Field(default, description=arg_docs.get(pname)))
-        return create_model(f"{func.__name__}_args", **fields)  # type: ignore[call-overload]
+        return create_model(f"{func.__name__}_args", **fields)
 
     def validate(self, params: Any) -> str | None:
         if not isinstance(params, dict):

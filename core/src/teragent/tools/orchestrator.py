@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Iterable, Mapping, Protocol, Sequence, cast
 
 from teragent.core.types import ToolCall, ToolSafety
 from teragent.errors import RunCancelled
@@ -112,7 +112,8 @@ class _HookManagerGuard:
         self.name = type(manager).__name__
 
     async def check(self, call: ToolCall, tool: BaseTool) -> GuardDecision | None:
-        ctx = {"tool_name": call.name, "params": dict(call.arguments), "tool_call_id": call.id,
+        ctx: dict[str, Any] = {"tool_name": call.name, "params": dict(call.arguments),
+                               "tool_call_id": call.id,
                "safety": tool.safety.value}
         decision = self.manager.run_hooks("pre_execute", ctx)
         if inspect.isawaitable(decision):
@@ -124,7 +125,9 @@ class _HookManagerGuard:
             return GuardDecision(False, str(reason), source=self.name)
         if "modify" in value:
             params = getattr(decision, "params", None) or ctx.get("params")
-            return GuardDecision(True, "modified by a hook", params=dict(params), source=self.name)
+            return GuardDecision(True, "modified by a hook",
+                                 params=dict(cast("Mapping[str, Any]", params)),
+                                 source=self.name)
         return None
 
 
@@ -314,7 +317,7 @@ class ToolOrchestrator:
         modified = False
         for guard in self.guards:
             try:
-                decision = await guard.check(call, tool)
+                decision: GuardDecision | None = await guard.check(call, tool)
             except Exception as exc:  # noqa: BLE001 - a failing guard denies (fail closed)
                 logger.warning("guard %s failed: %s", getattr(guard, "name", guard), exc)
                 return GuardDecision(False, f"permission check failed: {exc}",
