@@ -29,6 +29,7 @@ import threading
 from collections import deque
 from typing import Any, Callable
 
+from teragent.testing._asgi import read_body, send_json, serve_lifespan
 from teragent.testing.fake_openai import RecordedRequest, ScriptedReply
 
 __all__ = ["FakeAnthropicServer", "encode_message", "encode_message_stream",
@@ -256,45 +257,32 @@ class FakeAnthropicServer:
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any],
                        send: Callable[..., Any]) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        if scope["type"] != "http":
+        if await serve_lifespan(scope, receive, send) or scope["type"] != "http":
             return
-        raw = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        raw = await read_body(receive)
+        if raw is None:
+            return
         path = scope.get("path", "")
         if scope.get("method") != "POST" or not path.endswith("/messages"):
-            await _send_json(send, 404, _error_json(404, f"no route for {path}"))
+            await send_json(send, 404, _error_json(404, f"no route for {path}"))
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope.get("headers", [])}
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
-            await _send_json(send, 400, _error_json(400, "body is not valid JSON"))
+            await send_json(send, 400, _error_json(400, "body is not valid JSON"))
             return
         with self._lock:
             self.requests.append(RecordedRequest(scope.get("method", ""), path, headers, body))
         if self.validate:
             problem = validate_request(body, headers)
             if problem:
-                await _send_json(send, 400, _error_json(400, problem))
+                await send_json(send, 400, _error_json(400, problem))
                 return
         reply = self._next_reply(body)
         if reply is None:
-            await _send_json(send, 500, _error_json(
+            await send_json(send, 500, _error_json(
                 500, "FakeAnthropicServer(strict=True) got a request with no scripted reply"))
             return
         extra = [(k.lower().encode("latin-1"), str(v).encode("latin-1"))
@@ -304,12 +292,12 @@ class FakeAnthropicServer:
             data = (_error_json(reply.status, f"fake error {reply.status}") if err is None
                     else json.dumps(err).encode() if isinstance(err, (dict, list))
                     else str(err).encode())
-            await _send_json(send, reply.status, data, extra)
+            await send_json(send, reply.status, data, extra)
             return
         self._counter += 1
         message_id = f"msg_fake_{self._counter}"
         if not body.get("stream"):
-            await _send_json(send, 200, encode_message(reply, body, message_id=message_id),
+            await send_json(send, 200, encode_message(reply, body, message_id=message_id),
                              extra)
             return
         await send({"type": "http.response.start", "status": 200, "headers": [
@@ -326,10 +314,3 @@ class FakeAnthropicServer:
             return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-
-async def _send_json(send: Callable[..., Any], status: int, data: bytes,
-                     extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(data)).encode()), *(extra or [])]})
-    await send({"type": "http.response.body", "body": data, "more_body": False})

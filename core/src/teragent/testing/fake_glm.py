@@ -22,6 +22,7 @@ import json
 import threading
 from typing import Any, Callable, cast
 
+from teragent.testing._asgi import read_body
 from teragent.testing.fake_openai import FakeOpenAIServer, RecordedRequest, ScriptedReply
 
 __all__ = ["FakeGLMServer", "call_asgi"]
@@ -115,14 +116,9 @@ class FakeGLMServer:
         if method != "POST" or not path.endswith("/chat/completions"):
             await self.inner(scope, receive, send)
             return
-        raw = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        raw = await read_body(receive)
+        if raw is None:
+            return
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:

@@ -24,6 +24,7 @@ import time
 from collections import deque
 from typing import Any, Callable, cast
 
+from teragent.testing._asgi import read_body
 from teragent.testing.fake_anthropic import FakeAnthropicServer
 from teragent.testing.fake_openai import FakeOpenAIServer, RecordedRequest, ScriptedReply
 
@@ -110,14 +111,9 @@ class FakeMiniMaxServer:
         if scope["type"] != "http":
             await self.openai(scope, receive, send)
             return
-        raw = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        raw = await read_body(receive)
+        if raw is None:
+            return
         path = scope.get("path", "")
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope.get("headers", [])}

@@ -35,6 +35,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from teragent.testing._asgi import read_body, send_json, serve_lifespan
+
 __all__ = [
     "ScriptedReply",
     "RecordedRequest",
@@ -293,38 +295,25 @@ class FakeOpenAIServer:
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any],
                        send: Callable[..., Any]) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        if scope["type"] != "http":
+        if await serve_lifespan(scope, receive, send) or scope["type"] != "http":
             return
-        raw = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        raw = await read_body(receive)
+        if raw is None:
+            return
         path = scope.get("path", "")
         if scope.get("method") == "GET" and path.endswith("/models"):
-            await _send_json(send, 200, b'{"object":"list","data":[{"id":"fake-model",'
+            await send_json(send, 200, b'{"object":"list","data":[{"id":"fake-model",'
                                         b'"object":"model","owned_by":"teragent"}]}')
             return
         if scope.get("method") != "POST" or not path.endswith("/chat/completions"):
-            await _send_json(send, 404, json.dumps({"error": {
+            await send_json(send, 404, json.dumps({"error": {
                 "message": f"no route for {scope.get('method')} {path}",
                 "type": "invalid_request_error", "code": "not_found"}}).encode())
             return
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
-            await _send_json(send, 400, b'{"error":{"message":"body is not JSON",'
+            await send_json(send, 400, b'{"error":{"message":"body is not JSON",'
                                         b'"type":"invalid_request_error"}}')
             return
         if not self.fast:
@@ -335,20 +324,20 @@ class FakeOpenAIServer:
                                                      headers, body))
         reply = self._next_reply(body)
         if reply is None:
-            await _send_json(send, 500, b'{"error":{"message":"FakeOpenAIServer(strict=True)'
+            await send_json(send, 500, b'{"error":{"message":"FakeOpenAIServer(strict=True)'
                                         b' got a request with no scripted reply",'
                                         b'"type":"server_error"}}')
             return
         extra_headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1"))
                          for k, v in reply.headers.items()]
         if reply.status >= 400:
-            await _send_json(send, reply.status, _error_bytes(reply), extra_headers)
+            await send_json(send, reply.status, _error_bytes(reply), extra_headers)
             return
         self._counter += 1
         if body.get("stream"):
             await self._stream(send, receive, reply, body, extra_headers)
         else:
-            await _send_json(send, reply.status, self._completion(reply, body), extra_headers)
+            await send_json(send, reply.status, self._completion(reply, body), extra_headers)
 
     def _encoded(self, reply: ScriptedReply, body: dict[str, Any]) -> tuple[bytes, list[bytes]]:
         # Fast mode encodes each reply object once. The cache keeps the reply itself,
@@ -391,13 +380,6 @@ class FakeOpenAIServer:
             return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-
-async def _send_json(send: Callable[..., Any], status: int, data: bytes,
-                     extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(data)).encode()), *(extra_headers or [])]})
-    await send({"type": "http.response.body", "body": data, "more_body": False})
 
 
 @contextlib.contextmanager
