@@ -30,7 +30,7 @@ from collections import deque
 from typing import Any, Callable
 
 from teragent.testing._asgi import read_body, send_json, serve_lifespan
-from teragent.testing.fake_openai import RecordedRequest, ScriptedReply
+from teragent.testing.fake_openai import RecordedRequest, ScriptedReply, _pieces
 
 __all__ = ["FakeAnthropicServer", "encode_message", "encode_message_stream",
            "validate_request", "FINISH_TO_STOP"]
@@ -91,11 +91,6 @@ def encode_message(reply: ScriptedReply, request: dict[str, Any],
 
 def _event(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
-
-
-def _pieces(text: str, size: int) -> list[str]:
-    size = max(1, size)
-    return [text[i:i + size] for i in range(0, len(text), size)]
 
 
 def encode_message_stream(reply: ScriptedReply, request: dict[str, Any],
