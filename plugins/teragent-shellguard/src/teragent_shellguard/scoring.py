@@ -1,0 +1,91 @@
+"""Scores a checker on the command corpora shipped with the plugin (tests and benchmarks).
+
+``python -m teragent_shellguard.scoring [DIR]`` prints, per corpus, the block detection
+rate, the warn coverage and the benign refusal rate, then every miss with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CORPORA", "Score", "load", "score", "main"]
+
+#: The corpora directory inside a source checkout (tests/corpora).
+CORPORA = Path(__file__).resolve().parents[2] / "tests" / "corpora"
+#: (dangerous file, benign file) pairs scored together.
+PAIRS = {
+    "dev": ("commands_dangerous_dev.jsonl", "commands_benign_dev.jsonl"),
+    "plugin": ("commands_adversarial.jsonl", "commands_benign.jsonl"),
+}
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+@dataclass
+class Score:
+    blocks: int = 0
+    blocked: int = 0
+    warns: int = 0
+    flagged: int = 0
+    benign: int = 0
+    refused: int = 0
+    misses: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def rates(self) -> tuple[float, float, float]:
+        return (self.blocked / max(self.blocks, 1), self.flagged / max(self.warns, 1),
+                self.refused / max(self.benign, 1))
+
+    def summary(self) -> str:
+        b, w, r = self.rates()
+        return (f"block detected {self.blocked}/{self.blocks} = {100 * b:.1f}%  "
+                f"warn flagged {self.flagged}/{self.warns} = {100 * w:.1f}%  "
+                f"benign refused {self.refused}/{self.benign} = {100 * r:.2f}%")
+
+
+def score(check: Callable[..., Any], dangerous: Iterable[dict[str, Any]], benign: Iterable[dict[str, Any]]) -> Score:
+    """Run ``check(cmd, platform)`` over both sets; the checker returns a CommandVerdict."""
+    s = Score()
+    for e in dangerous:
+        v = check(e["cmd"], e.get("platform"))
+        if e["severity"] == "block":
+            s.blocks += 1
+            ok = not v.allowed
+            s.blocked += ok
+        else:
+            s.warns += 1
+            ok = not v.allowed or v.level != "allow"
+            s.flagged += ok
+        if not ok:
+            s.misses.append((e["id"], e["severity"], e["category"], e["cmd"]))
+    for e in benign:
+        s.benign += 1
+        v = check(e["cmd"], e.get("platform") or "posix")
+        if not v.allowed:
+            s.refused += 1
+            s.misses.append((e["id"], "benign", e.get("group", "-"), f"{e['cmd']}  -> {v.reason}"))
+    return s
+
+
+def main(argv: list[str] | None = None) -> int:
+    from teragent_shellguard.checker import check_command_safety
+
+    argv = sys.argv[1:] if argv is None else argv
+    root = Path(argv[0]) if argv else CORPORA
+    for name, (d, b) in PAIRS.items():
+        s = score(check_command_safety, load(root / d), load(root / b))
+        print(f"{name:7s} {s.summary()}")
+        for m in s.misses:
+            print("   ", *m)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
