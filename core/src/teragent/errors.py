@@ -15,6 +15,7 @@ Every error the framework raises on purpose is a :class:`TerAgentError`::
     └── RunError                     failures at run time (carries run state)
         ├── ModelAPIError            provider, model, status, redacted body, retry_after
         │   ├── RateLimitError       HTTP 429
+        │   ├── QuotaExceededError   balance, quota or plan exhausted; never retried
         │   ├── ContextOverflowError the prompt exceeds the model's context window
         │   ├── StreamError          a stream broke off or carried malformed data
         │   └── ModelTimeoutError    the request timed out
@@ -50,6 +51,7 @@ __all__ = [
     "RunError",
     "ModelAPIError",
     "RateLimitError",
+    "QuotaExceededError",
     "ContextOverflowError",
     "StreamError",
     "ModelTimeoutError",
@@ -269,6 +271,19 @@ class ModelAPIError(RunError):
 
 class RateLimitError(ModelAPIError):
     """HTTP 429: the provider is rate limiting us."""
+
+
+class QuotaExceededError(ModelAPIError):
+    """The account's balance, quota or plan is exhausted (MiniMax 1008, GLM 1113, ...).
+
+    Vendors often send these as HTTP 429 or even HTTP 200, but waiting does not help:
+    ``retryable`` is always ``False``. Deliberately not a :class:`RateLimitError`, so
+    code that backs off on rate limits does not retry it.
+    """
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs["retryable"] = False
+        super().__init__(message, **kwargs)
 
 
 class ContextOverflowError(ModelAPIError):

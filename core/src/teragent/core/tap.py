@@ -96,7 +96,22 @@ class TAPRequest(BaseModel):
 
 
 class TAPResponse(BaseModel):
-    """A model's answer. ``raw_text`` is ``None`` when the API call failed."""
+    """A model's answer. ``raw_text`` is ``None`` when the API call failed.
+
+    Attributes:
+        thinking_content: The model's reasoning text, kept apart from ``raw_text``.
+        refusal: Set when the model declined to answer: OpenAI's ``message.refusal``
+            text, or the text of an Anthropic answer that stopped with
+            ``stop_reason: "refusal"`` (``""`` when it gave none). ``None`` means no
+            refusal. ``raw_text`` holds only ordinary content, so a refusal never
+            passes for an answer; callers that treat an empty ``raw_text`` as "done"
+            should check ``refusal`` first.
+        usage_estimated: ``True`` when the server reported no token usage and the
+            adapter counted it itself (see :mod:`teragent.core.wire.openai_chat`).
+        thinking_blocks: Signed Anthropic thinking blocks (``thinking`` /
+            ``redacted_thinking``), which Anthropic wants back, unchanged, with the
+            tool results that follow them.
+    """
 
     model_config = ConfigDict(extra="allow")
 
@@ -106,6 +121,9 @@ class TAPResponse(BaseModel):
     finish_reason: str | None = None
     cache_hit_tokens: int | None = None
     thinking_content: str | None = None
+    refusal: str | None = None
+    usage_estimated: bool = False
+    thinking_blocks: list[dict[str, Any]] | None = None
     long_horizon_status: dict[str, Any] | None = None
     model: str | None = None
 
@@ -122,8 +140,18 @@ class TAPResponse(BaseModel):
         return int(self.usage.get("total_tokens", self.prompt_tokens + self.completion_tokens))
 
     def to_message(self) -> dict[str, Any]:
-        """The assistant message (OpenAI chat shape) to append to a conversation."""
+        """The assistant message (OpenAI chat shape) to append to a conversation.
+
+        What vendors need back stays on the message: the reasoning as
+        ``reasoning_content`` (DeepSeek refuses a tool loop without it; GLM and MiniMax
+        ask for it) and Anthropic's signed ``thinking_blocks``. Each adapter strips
+        what its own API must not see, so the conversation can carry both.
+        """
         msg: dict[str, Any] = {"role": "assistant", "content": self.raw_text or ""}
+        if self.thinking_content:
+            msg["reasoning_content"] = self.thinking_content
+        if self.thinking_blocks:
+            msg["thinking_blocks"] = [dict(b) for b in self.thinking_blocks]
         if self.tool_calls:
             msg["tool_calls"] = [tc.to_openai() for tc in self.tool_calls]
         return msg

@@ -17,7 +17,14 @@ kernel, so the codec lives here:
   ``ping``; ``error``) → the kernel's typed stream events. Pure, no I/O.
 - :func:`parse_message`: a non-streamed ``message`` object → :class:`TAPResponse`.
 - :class:`MessagesAdapter`: the HTTP part (headers ``x-api-key`` and
-  ``anthropic-version``, error translation through :mod:`teragent.core.http`).
+  ``anthropic-version``, error translation through :mod:`teragent.core.http` and
+  :mod:`teragent.core.wire.vendor_errors`: ``overloaded_error`` (529) is retryable,
+  ``billing_error`` (402) a non-retryable :class:`~teragent.errors.QuotaExceededError`).
+
+Thinking: answers carry their signed thinking blocks in
+:attr:`TAPResponse.thinking_blocks`, which ``to_message()`` keeps on the assistant
+message; they are sent back unchanged with that turn. A ``stop_reason`` of
+``"refusal"`` sets :attr:`TAPResponse.refusal` (to the answer's text, ``""`` if none).
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from teragent.core.types import (
     StreamEvent, StreamFinished, TextDelta, ThinkingDelta, ToolCall, ToolCallDelta,
     ToolCallReady, ToolCallStarted, UsageUpdate,
 )
+from teragent.core.wire.vendor_errors import error_kind, key_variable, refine, typed_error
 from teragent.errors import IncompatiblePromptError, ModelAPIError, StreamError, redact
 
 __all__ = [
@@ -296,23 +304,23 @@ def parse_message(data: Any, model: str, *, provider: str = "",
             calls.append(ToolCall.from_raw(str(block.get("id")), str(block.get("name")), raw))
     usage, cached = usage_from_anthropic(data.get("usage"))
     stop = data.get("stop_reason")
-    response = TAPResponse(raw_text="".join(text), usage=usage, tool_calls=calls,
-                           finish_reason=STOP_REASONS.get(stop, stop) if stop else None,
-                           cache_hit_tokens=cached,
-                           thinking_content="".join(thinking) or None,
-                           model=str(data.get("model") or model))
-    if blocks:
-        response.thinking_blocks = blocks  # type: ignore[attr-defined]
-    return response
+    return TAPResponse(raw_text="".join(text), usage=usage, tool_calls=calls,
+                       finish_reason=STOP_REASONS.get(stop, stop) if stop else None,
+                       cache_hit_tokens=cached,
+                       thinking_content="".join(thinking) or None,
+                       refusal="".join(text) if stop == "refusal" else None,
+                       thinking_blocks=blocks or None,
+                       model=str(data.get("model") or model))
 
 
 class _Block:
-    __slots__ = ("kind", "call_index", "id", "name", "parts", "signature", "ready")
+    __slots__ = ("kind", "call_index", "id", "name", "parts", "signature", "data", "ready")
 
     def __init__(self, kind: str, call_index: int = -1, id: str = "", name: str = "") -> None:
         self.kind, self.call_index, self.id, self.name = kind, call_index, id, name
         self.parts: list[str] = []
         self.signature = ""
+        self.data = ""  # a redacted_thinking block's encrypted payload
         self.ready = False
 
 
@@ -361,9 +369,13 @@ class MessagesStreamAssembler:
         kind = obj.get("type")
         if kind == "error":
             err = obj.get("error") or {}
-            raise self._error(f"The server reported an error inside the stream: "
-                              f"{err.get('type', '')}: {err.get('message', '')}",
-                              json.dumps(obj)[:2000])
+            text = (f"The server reported an error inside the stream: "
+                    f"{err.get('type', '')}: {err.get('message', '')}")
+            found = error_kind(obj)
+            if found in ("quota", "context", "auth"):  # overloaded/api errors: retry
+                raise typed_error(found, text, provider=self.provider, model=self.model,
+                                  body=json.dumps(obj)[:2000])
+            raise self._error(text, json.dumps(obj)[:2000])
         if kind == "ping":
             return []
         if kind == "message_start":
@@ -415,6 +427,9 @@ class MessagesStreamAssembler:
             return events
         entry = _Block(kind)
         self.blocks[index] = entry
+        if kind == "redacted_thinking":
+            entry.data = str(block.get("data", ""))
+            return []
         if kind == "text" and block.get("text"):
             self.text.append(block["text"])
             return [TextDelta(text=block["text"])]
@@ -464,17 +479,18 @@ class MessagesStreamAssembler:
     def response(self) -> TAPResponse:
         usage, cached = usage_from_anthropic(self.raw_usage)
         stop = self.stop_reason
-        response = TAPResponse(
+        blocks = [{"type": "thinking", "thinking": "".join(b.parts), "signature": b.signature}
+                  if b.kind == "thinking" else {"type": "redacted_thinking", "data": b.data}
+                  for b in self.blocks.values()
+                  if b.kind in ("thinking", "redacted_thinking")]
+        return TAPResponse(
             raw_text="".join(self.text), usage=usage,
             tool_calls=[self._build(b) for b in self.calls],
             finish_reason=STOP_REASONS.get(stop, stop) if stop else None,
             cache_hit_tokens=cached, thinking_content="".join(self.thinking) or None,
+            refusal="".join(self.text) if stop == "refusal" else None,
+            thinking_blocks=blocks or None,
             model=self.response_model or self.model)
-        blocks = [{"type": "thinking", "thinking": "".join(b.parts), "signature": b.signature}
-                  for b in self.blocks.values() if b.kind == "thinking"]
-        if blocks:
-            response.thinking_blocks = blocks  # type: ignore[attr-defined]
-        return response
 
 
 # --- HTTP -------------------------------------------------------------------------------
@@ -487,7 +503,8 @@ class MessagesAdapter(TAPAdapter):
         base_url: The API root up to the version, e.g. ``https://api.anthropic.com/v1``;
             the adapter posts to ``{base_url}/messages``.
         api_key: Sent as ``x-api-key`` only when set.
-        api_key_env: The variable the key came from, named in 401/403 errors.
+        api_key_env: The variable the key came from, named in 401/403 errors (when not
+            given: the variable holding the key, else :attr:`default_api_key_env`).
         anthropic_version: The ``anthropic-version`` header.
         max_tokens: Used when ``extra`` does not set ``max_tokens`` (the API needs one).
         headers: Extra headers (``anthropic-beta`` ...).
@@ -496,6 +513,8 @@ class MessagesAdapter(TAPAdapter):
     name: ClassVar[str] = "messages"
     required_mode: ClassVar[str] = "any"
     default_base_url: ClassVar[str] = "https://api.anthropic.com/v1"
+    #: The vendor's customary key variable, named in 401/403 errors as a last resort.
+    default_api_key_env: ClassVar[str | None] = None
 
     def __init__(self, *, base_url: str | None = None, api_key: str | None = None,
                  timeout: float = 120.0, transport: Any = None,
@@ -539,11 +558,18 @@ class MessagesAdapter(TAPAdapter):
     def _secrets(self) -> list[str]:
         return [self._api_key] if self._api_key else []
 
+    def key_env_hint(self) -> str | None:
+        """The key variable to name in 401/403 errors (see ``api_key_env``)."""
+        return key_variable(self._api_key, explicit=self.api_key_env,
+                            default=self.default_api_key_env)
+
     def _status_error(self, response: httpx.Response, body: bytes, model: str) -> ModelAPIError:
-        return error_from_response(response.status_code, response.headers,
-                                   body.decode("utf-8", "replace"), provider=self.name,
-                                   model=model, api_key_env=self.api_key_env,
-                                   secrets=self._secrets())
+        text = body.decode("utf-8", "replace")
+        error = error_from_response(response.status_code, response.headers, text,
+                                    provider=self.name, model=model,
+                                    api_key_env=self.key_env_hint(),
+                                    secrets=self._secrets())
+        return refine(error, redact(text, self._secrets()))
 
     def observe_response(self, response: httpx.Response) -> None:
         """Called with every HTTP response before its body is read (for headers)."""
@@ -553,7 +579,9 @@ class MessagesAdapter(TAPAdapter):
         return result
 
     def _remember_thinking(self, result: TAPResponse) -> None:
-        blocks = getattr(result, "thinking_blocks", None)
+        # The conversation normally brings the blocks back itself (to_message keeps
+        # them); this cache covers callers that rebuild assistant messages by hand.
+        blocks = result.thinking_blocks
         if blocks and result.tool_calls:
             self._thinking[result.tool_calls[0].id] = list(blocks)
             while len(self._thinking) > 256:

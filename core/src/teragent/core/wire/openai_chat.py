@@ -5,8 +5,21 @@ Family plugins whose vendors speak an OpenAI dialect (``teragent-glm``'s ``glm_n
 codec they build on lives here, next to :mod:`teragent.core.sse` and
 :mod:`teragent.core.http`: :class:`ChatCompletionsAdapter` (request bodies, the pooled
 client, error translation, streaming) and :class:`StreamAssembler` (chunk reassembly,
-pure). Subclasses override :meth:`ChatCompletionsAdapter.build_body` and
-:meth:`ChatCompletionsAdapter.parse_completion` hooks for their dialect.
+pure). Subclasses override :meth:`ChatCompletionsAdapter.build_body`,
+:meth:`ChatCompletionsAdapter.parse_completion` and
+:meth:`ChatCompletionsAdapter.vendor_error` hooks for their dialect.
+
+Conversation hygiene: assistant messages keep ``reasoning_content`` (DeepSeek and
+other reasoning vendors need it back on tool-calling turns); Anthropic's signed
+``thinking_blocks`` are dropped, as this wire has no place for them.
+
+Refusals: ``message.refusal`` (and streamed ``delta.refusal``) become
+:attr:`TAPResponse.refusal`; ``raw_text`` keeps only ordinary content.
+
+Usage: when a stream ends without a usage chunk (llama.cpp's ``llama_cpp.server``
+sends none), the adapter counts it: one completion token per streamed delta (such
+servers send one token per chunk) and an estimate of the prompt, and marks the answer
+``usage_estimated``.
 
 This module mirrors ``teragent_openai.adapter`` (the ``openai_compatible`` plugin),
 which it was derived from; keep the two in step.
@@ -15,21 +28,26 @@ which it was derived from; keep the two in step.
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncIterator, ClassVar
+from typing import Any, AsyncIterator, Callable, ClassVar, Mapping
 
 import httpx
 
 from teragent.core.adapter import TAPAdapter
 from teragent.core.http import error_from_response, make_async_client, map_http_error
 from teragent.core.sse import SSEDecoder
-from teragent.core.tap import CompiledPrompt, TAPResponse
+from teragent.core.tap import CompiledPrompt, TAPResponse, estimate_tokens
 from teragent.core.types import (
     StreamEvent, StreamFinished, TextDelta, ThinkingDelta, ToolCall, ToolCallDelta,
     ToolCallReady, ToolCallStarted, UsageUpdate,
 )
+from teragent.core.wire.vendor_errors import error_kind, key_variable, refine, typed_error
 from teragent.errors import ModelAPIError, StreamError, redact
 
-__all__ = ["ChatCompletionsAdapter", "StreamAssembler", "REQUEST_PARAMS", "int_usage"]
+__all__ = ["ChatCompletionsAdapter", "StreamAssembler", "REQUEST_PARAMS", "int_usage",
+           "count_prompt_tokens"]
+
+#: Message keys this wire never carries (Anthropic's signed thinking blocks).
+_FOREIGN_MESSAGE_KEYS = ("thinking_blocks",)
 
 #: ``CompiledPrompt.extra`` keys sent as request parameters; other keys are compiler
 #: hints (``cache_aware``, ``variant``, ...) and stay out of the body. ``extra_body``
@@ -88,13 +106,22 @@ class StreamAssembler:
         provider: Adapter name, for errors.
         model: Model name, for errors.
         require_done: Treat a stream without ``data: [DONE]`` as broken off.
+        check: Called with every chunk first; a vendor error it returns is raised
+            (dialects whose errors arrive as ordinary chunks, e.g. MiniMax's
+            ``base_resp``).
     """
 
     def __init__(self, *, provider: str = "", model: str = "",
-                 require_done: bool = True) -> None:
+                 require_done: bool = True,
+                 check: Callable[[dict[str, Any]], ModelAPIError | None] | None = None
+                 ) -> None:
         self.provider, self.model, self.require_done = provider, model, require_done
+        self.check = check
         self.text: list[str] = []
         self.thinking: list[str] = []
+        self.refusal: list[str] = []
+        #: Non-empty content, reasoning, refusal and tool-argument deltas seen.
+        self.deltas = 0
         self.calls: dict[int, _PendingCall] = {}
         self.usage: dict[str, int] = {}
         self.cache_hit_tokens: int | None = None
@@ -134,15 +161,22 @@ class StreamAssembler:
 
     def feed(self, chunk: dict[str, Any]) -> list[StreamEvent]:
         """Handle one decoded chunk object."""
+        if self.check is not None:
+            vendor = self.check(chunk)
+            if vendor is not None:
+                raise vendor
         error = chunk.get("error")
         if error:
             message = error.get("message") if isinstance(error, dict) else str(error)
             code = error.get("code") if isinstance(error, dict) else None
-            raise StreamError(
-                f"The server reported an error inside the stream: {message}"
-                + (f" (code {code})" if code else ""),
-                provider=self.provider, model=self.model,
-                body=json.dumps(chunk)[:2000], retryable=True)
+            text = (f"The server reported an error inside the stream: {message}"
+                    + (f" (code {code})" if code else ""))
+            common: dict[str, Any] = {"provider": self.provider, "model": self.model,
+                                      "body": json.dumps(chunk)[:2000]}
+            kind = error_kind(chunk)
+            if kind in (None, "rate_limit"):
+                raise StreamError(text, retryable=True, **common)
+            raise typed_error(kind, text, **common)
         events: list[StreamEvent] = []
         if chunk.get("model") and not self.response_model:
             self.response_model = str(chunk["model"])
@@ -153,11 +187,17 @@ class StreamAssembler:
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if isinstance(reasoning, str) and reasoning:
                 self.thinking.append(reasoning)
+                self.deltas += 1
                 events.append(ThinkingDelta(text=reasoning))
             content = delta.get("content")
             if isinstance(content, str) and content:
                 self.text.append(content)
+                self.deltas += 1
                 events.append(TextDelta(text=content))
+            refusal = delta.get("refusal")
+            if isinstance(refusal, str) and refusal:
+                self.refusal.append(refusal)
+                self.deltas += 1
             for position, raw in enumerate(delta.get("tool_calls") or []):
                 events.extend(self._tool_delta(position, raw))
             if choice.get("finish_reason"):
@@ -195,6 +235,7 @@ class StreamAssembler:
         args = fn.get("arguments")
         if isinstance(args, str) and args:
             call.arguments.append(args)
+            self.deltas += 1
             events.append(ToolCallDelta(index=index, arguments_delta=args))
         return events
 
@@ -216,8 +257,41 @@ class StreamAssembler:
             finish_reason=self.finish_reason,
             cache_hit_tokens=self.cache_hit_tokens,
             thinking_content="".join(self.thinking) or None,
+            refusal="".join(self.refusal) or None,
             model=self.response_model or self.model,
         )
+
+
+def count_prompt_tokens(body: Mapping[str, Any]) -> int:
+    """An estimate of a request body's prompt tokens (messages and tool definitions)."""
+    total = 0
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        if isinstance(content, list):
+            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        total += estimate_tokens(str(content or "")) + 4  # role and separators
+        if message.get("tool_calls"):
+            total += estimate_tokens(json.dumps(message["tool_calls"]))
+    if body.get("tools"):
+        total += estimate_tokens(json.dumps(body["tools"]))
+    return total
+
+
+def _replay(response: TAPResponse) -> list[StreamEvent]:
+    """A whole answer as the events a stream of it would have produced."""
+    events: list[StreamEvent] = []
+    if response.thinking_content:
+        events.append(ThinkingDelta(text=response.thinking_content))
+    if response.raw_text:
+        events.append(TextDelta(text=response.raw_text))
+    for i, call in enumerate(response.tool_calls):
+        events += [ToolCallStarted(index=i, id=call.id, name=call.name),
+                   ToolCallReady(index=i, call=call)]
+    if response.usage:
+        events.append(UsageUpdate(usage=dict(response.usage),
+                                  cache_hit_tokens=response.cache_hit_tokens))
+    events.append(StreamFinished(response=response))
+    return events
 
 
 class ChatCompletionsAdapter(TAPAdapter):
@@ -230,7 +304,9 @@ class ChatCompletionsAdapter(TAPAdapter):
         timeout: Seconds for a whole request.
         transport: An httpx transport, ``"httpx"`` or ``"aiohttp"`` (see
             :mod:`teragent.core.http`).
-        api_key_env: The variable the key came from, named in 401/403 errors.
+        api_key_env: The variable the key came from, named in 401/403 errors. When
+            not given, the variable holding the key is looked up (environment, then
+            ``.env``), and :attr:`default_api_key_env` is the last resort.
         headers: Extra headers sent with every request.
         require_done: Treat a stream without ``data: [DONE]`` as broken off (default);
             ``False`` accepts a ``finish_reason`` as the end, for servers that omit it.
@@ -241,6 +317,8 @@ class ChatCompletionsAdapter(TAPAdapter):
     required_mode: ClassVar[str] = "any"
     #: The request path, relative to ``base_url``.
     path: ClassVar[str] = "chat/completions"
+    #: The vendor's customary key variable, named in 401/403 errors as a last resort.
+    default_api_key_env: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -293,10 +371,49 @@ class ChatCompletionsAdapter(TAPAdapter):
                               during_stream=during_stream, secrets=self._secrets())
 
     def _status_error(self, response: httpx.Response, body: bytes, model: str) -> ModelAPIError:
-        return error_from_response(
-            response.status_code, response.headers, body.decode("utf-8", "replace"),
-            provider=self.name, model=model, api_key_env=self.api_key_env,
+        text = body.decode("utf-8", "replace")
+        try:
+            data: Any = json.loads(text)
+        except ValueError:
+            data = None
+        vendor = self.vendor_error(response.status_code, data, model, response.headers)
+        if vendor is not None:
+            return vendor
+        error = error_from_response(
+            response.status_code, response.headers, text,
+            provider=self.name, model=model, api_key_env=self.key_env_hint(),
             secrets=self._secrets())
+        return refine(error, redact(text, self._secrets()))
+
+    def key_env_hint(self) -> str | None:
+        """The key variable to name in 401/403 errors (see ``api_key_env``)."""
+        return key_variable(self._api_key, explicit=self.api_key_env,
+                            default=self.default_api_key_env)
+
+    def vendor_error(self, status: int, data: Any, model: str,
+                     headers: Mapping[str, str]) -> ModelAPIError | None:
+        """A typed error for the vendor's own error shape, or ``None`` to use the
+        generic mapping. Called for HTTP errors, for HTTP-200 bodies that are not a
+        completion, and for every streamed chunk; ``data`` is the decoded JSON
+        (``None`` if the body was not JSON)."""
+        return None
+
+    def _payload_error(self, data: Any, model: str, status: int,
+                       headers: Mapping[str, str]) -> ModelAPIError | None:
+        """The error a 200 body carries instead of a completion, if it does."""
+        vendor = self.vendor_error(status, data, model, headers)
+        if vendor is not None:
+            return vendor
+        if isinstance(data, dict) and data.get("choices") and not data.get("error"):
+            return None
+        err = data.get("error") if isinstance(data, dict) else None
+        message = err.get("message") if isinstance(err, dict) else err
+        body = redact(json.dumps(data)[:2000], self._secrets())
+        kind = error_kind(data) if isinstance(data, dict) else None
+        return typed_error(kind, f"The API answered without choices: "
+                                 f"{message or 'no error message'}",
+                           provider=self.name, model=model, status=status, body=body,
+                           retryable=True)
 
     def observe_response(self, response: httpx.Response) -> None:
         """Called with every HTTP response (errors included) before its body is read;
@@ -320,7 +437,14 @@ class ChatCompletionsAdapter(TAPAdapter):
 
     def build_body(self, compiled: CompiledPrompt, model: str, *, stream: bool) -> dict[str, Any]:
         """The JSON body for ``compiled`` (mode B becomes a system + user message)."""
-        body: dict[str, Any] = {"model": model, "messages": compiled.as_messages()}
+        messages = []
+        for message in compiled.as_messages():
+            if message.get("role") == "assistant" and any(
+                    k in message for k in _FOREIGN_MESSAGE_KEYS):
+                message = {k: v for k, v in message.items()
+                           if k not in _FOREIGN_MESSAGE_KEYS}
+            messages.append(message)
+        body: dict[str, Any] = {"model": model, "messages": messages}
         if compiled.tools:
             body["tools"] = list(compiled.tools)
         extra = compiled.extra or {}
@@ -357,18 +481,18 @@ class ChatCompletionsAdapter(TAPAdapter):
                 "The API answered with a body that is not JSON.", provider=self.name,
                 model=model, status=response.status_code,
                 body=content.decode("utf-8", "replace"), retryable=True) from None
+        error = self._payload_error(data, model, response.status_code, response.headers)
+        if error is not None:
+            raise error
         return self.record_result(self.parse_completion(data, model,
                                                         status=response.status_code))
 
     def parse_completion(self, data: Any, model: str, *, status: int = 200) -> TAPResponse:
         """A ``chat.completion`` object as a :class:`TAPResponse`."""
         if not isinstance(data, dict) or data.get("error") or not data.get("choices"):
-            body = json.dumps(data)[:2000]
-            err = data.get("error") if isinstance(data, dict) else None
-            message = err.get("message") if isinstance(err, dict) else err
-            raise ModelAPIError(
-                f"The API answered without choices: {message or 'no error message'}",
-                provider=self.name, model=model, status=status, body=body, retryable=True)
+            error = self._payload_error(data, model, status, {})
+            if error is not None:
+                raise error
         choice = data["choices"][0]
         message = choice.get("message") or {}
         calls = []
@@ -382,6 +506,7 @@ class ChatCompletionsAdapter(TAPAdapter):
         content = message.get("content")
         if isinstance(content, list):  # some servers return content parts
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        refusal = message.get("refusal")
         return TAPResponse(
             raw_text=content or "",
             usage=usage,
@@ -389,8 +514,20 @@ class ChatCompletionsAdapter(TAPAdapter):
             finish_reason=choice.get("finish_reason"),
             cache_hit_tokens=cached,
             thinking_content=reasoning if isinstance(reasoning, str) and reasoning else None,
+            refusal=refusal if isinstance(refusal, str) and refusal else None,
             model=str(data.get("model") or model),
         )
+
+    def count_usage(self, body: Mapping[str, Any], assembler: StreamAssembler
+                    ) -> dict[str, int]:
+        """Usage for a stream that reported none: one completion token per streamed
+        delta (servers that omit usage, like ``llama_cpp.server``, stream one token a
+        chunk) and an estimate of the prompt."""
+        completion = assembler.deltas or estimate_tokens(
+            "".join(assembler.text) + "".join(assembler.thinking))
+        prompt = count_prompt_tokens(body)
+        return {"prompt_tokens": prompt, "completion_tokens": completion,
+                "total_tokens": prompt + completion}
 
     # --- stream -----------------------------------------------------------------------
 
@@ -399,8 +536,13 @@ class ChatCompletionsAdapter(TAPAdapter):
     ) -> AsyncIterator[StreamEvent]:
         body = self.build_body(compiled, model, stream=True)
         client = self._get_client()
+        headers_seen: dict[str, str] = {}
+
+        def check(chunk: dict[str, Any]) -> ModelAPIError | None:
+            return self.vendor_error(200, chunk, model, headers_seen)
+
         assembler = StreamAssembler(provider=self.name, model=model,
-                                    require_done=self.require_done)
+                                    require_done=self.require_done, check=check)
         decoder = SSEDecoder()
         request = client.build_request("POST", self.path, json=body,
                                        headers={"Accept": "text/event-stream"},
@@ -417,6 +559,27 @@ class ChatCompletionsAdapter(TAPAdapter):
                 except httpx.HTTPError as exc:
                     raise self._map(exc, model) from None
                 raise self._status_error(response, content, model)
+            headers_seen.update(response.headers)
+            if "json" in response.headers.get("content-type", "").lower():
+                # An answer as a JSON body instead of an event stream: MiniMax's
+                # HTTP-200 base_resp errors, gateways' error objects, or a server that
+                # ignores "stream" and sends the whole completion.
+                try:
+                    content = await response.aread()
+                except httpx.HTTPError as exc:
+                    raise self._map(exc, model, during_stream=True) from None
+                try:
+                    data = json.loads(content)
+                except ValueError:
+                    data = None
+                error = self._payload_error(data, model, response.status_code,
+                                            response.headers)
+                if error is not None:
+                    raise error
+                result = self.record_result(self.parse_completion(data, model))
+                for out in _replay(result):
+                    yield out
+                return
             try:
                 async for chunk in response.aiter_bytes():
                     for event in decoder.feed(chunk):
@@ -432,6 +595,11 @@ class ChatCompletionsAdapter(TAPAdapter):
                         yield out
             for out in assembler.finish():
                 if isinstance(out, StreamFinished):
+                    if not out.response.usage:
+                        out.response.usage = self.count_usage(body, assembler)
+                        out.response.usage_estimated = True
+                        yield UsageUpdate(usage=dict(out.response.usage),
+                                          cache_hit_tokens=None)
                     self.record_result(out.response)
                 yield out
         finally:
@@ -439,9 +607,17 @@ class ChatCompletionsAdapter(TAPAdapter):
 
     def _on_sse(self, assembler: StreamAssembler, event: str, data: str) -> list[StreamEvent]:
         if event == "error":
-            raise StreamError(f"The server reported an error inside the stream: "
-                              f"{redact(data[:500], self._secrets())}", provider=self.name,
-                              model=assembler.model, body=data, retryable=True)
+            text = (f"The server reported an error inside the stream: "
+                    f"{redact(data[:500], self._secrets())}")
+            try:
+                kind = error_kind(json.loads(data))
+            except ValueError:
+                kind = None
+            if kind in (None, "rate_limit"):
+                raise StreamError(text, provider=self.name, model=assembler.model,
+                                  body=data, retryable=True)
+            raise typed_error(kind, text, provider=self.name, model=assembler.model,
+                              body=data)
         if not data:
             return []
         return assembler.feed_data(data)
