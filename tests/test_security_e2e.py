@@ -52,5 +52,5 @@ def test_real_plugins_enforce_and_audit(tmp_path):
     assert [r["outcome"] for r in records] == ["executed", "denied", "denied", "denied",
                                                "executed"]
     assert "environment files hold secrets" in records[1]["reason"]
-    assert records[3]["source"] == "HookManager" and "dangerous command" in records[3]["reason"]
+    assert records[3]["source"] == "command_check" and "dangerous command" in records[3]["reason"]
     assert "sk-aaaa" not in (tmp_path / ".teragent" / "audit.jsonl").read_text()

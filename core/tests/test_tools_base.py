@@ -131,7 +131,7 @@ def test_tool_pack_lifecycle_runs_once():
     async def main():
         from teragent.tools.orchestrator import ToolOrchestrator
 
-        orch = ToolOrchestrator(reg, use_plugin_layers=False)
+        orch = ToolOrchestrator(reg)
         outs = await orch.execute_batch([{"name": "q", "arguments": {}},
                                          {"name": "q", "arguments": "{}"}])
         assert [o.result.data for o in outs] == ["rows", "rows"]

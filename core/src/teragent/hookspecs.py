@@ -185,6 +185,28 @@ def teragent_default_permission_manager(config: dict[str, Any], loop_config: Any
 
 
 @hookspec
+def teragent_register_tool_guards(register: Register) -> None:
+    """Registration: contribute guards to every agent's guard chain.
+
+    Args:
+        register: ``register(name, factory, *, order=50)``; ``factory`` is a class,
+            function or import string called as ``factory(config=..., loop_config=...,
+            workspace=...)`` once per agent built by the composition root, returning a
+            guard (``async check(call, tool) -> GuardDecision | None``, see
+            :mod:`teragent.guards`) or ``None`` to stay out of this agent. Guards run in
+            ascending ``order`` after the kernel's (permissions 10, protected paths 20,
+            command checks 30) and before user hooks (80) and approvals (90).
+
+    Returns:
+        Nothing.
+
+    Called once per plugin host. The guard runs for every tool call on every path
+    (batch, streaming, orchestration, nested runs, the CLI); it must not prompt the
+    user (approvals are a guard of their own) and its exceptions refuse the call.
+    """
+
+
+@hookspec
 def teragent_register_command_checks(register: Register) -> None:
     """Registration: contribute shell-command safety checks.
 

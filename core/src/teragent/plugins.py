@@ -59,6 +59,7 @@ REGISTRATION_HOOKS = {
     "guardrails": "teragent_register_guardrails",
     "permission_layers": "teragent_register_permission_layers",
     "command_checks": "teragent_register_command_checks",
+    "tool_guards": "teragent_register_tool_guards",
     "sandboxes": "teragent_register_sandboxes",
     "circuit_breakers": "teragent_register_circuit_breakers",
     "patterns": "teragent_register_patterns",

@@ -107,6 +107,6 @@ def test_cli_wires_config_rules_and_audit(tmp_path, monkeypatch):
     assert isinstance(pm, EnhancedPermissionManager) and pm.level == PermissionLevel.PLAN
     assert not pm.check("read_file", "/etc/passwd")[0]
     assert not pm.check("read_file", ".env")[0]
-    audits = [h for h in loop.hook_manager.hooks("execute_denied") if isinstance(h, AuditHook)]
+    audits = [o for o in loop.runtime.chain.observers if isinstance(o, AuditHook)]
     assert audits and audits[0].path == tmp_path / ".teragent" / "audit.jsonl"
     assert loop.tool_orchestrator.guards[0].manager is pm

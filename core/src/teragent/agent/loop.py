@@ -12,8 +12,14 @@ Per user input::
         run the tool calls through the ToolOrchestrator (the guarded path)
         append the results; near the step limit, nudge the model to wrap up
 
-Components that are not given are simply not used: every cross-cutting concern is an
-optional argument, duck-typed so that plugins can supply their own implementation.
+The guarded part (guard chain, circuit breakers, recovery, audit) is an
+:class:`~teragent.runtime.AgentRuntime`. :func:`teragent.build_agent` assembles it; a
+loop constructed directly builds the same one from ``agent.toml`` and its arguments, so
+both are guarded alike. A loop that runs inside another run (an agent used as a tool, a
+nested team, a delegated run) adds its guards and breakers to its parent's.
+
+Optional components (intent classifier, compactor, session, ...) that are not given
+are simply not used.
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ from teragent.errors import (
 )
 from teragent.events import EventBus
 from teragent.reliability.budget import StepBudget
-from teragent.tools.orchestrator import SafetyGate, ToolCallOutcome, ToolOrchestrator
+from teragent.runtime import AgentRuntime, current_runtime, running
+from teragent.tools.orchestrator import ToolCallOutcome, ToolOrchestrator
 from teragent.tools.registry import ToolRegistry
 
 __all__ = ["AgentLoop", "AgentResult", "DEFAULT_SYSTEM_PROMPT"]
@@ -106,16 +113,20 @@ class AgentLoop:
             ``await execute_streaming(stream=..., on_text_delta=...)`` returns
             ``(outcomes, response, stats)``; on a stream failure the loop falls back to
             a batch call and the tool orchestrator.
-        hook_manager: Optional pre/post tool hooks.
-        recovery_manager: Optional :class:`~teragent.reliability.RecoveryManager`:
-            retries transient failures with backoff, compacts the context on overflow,
-            switches to the fallback provider, bounds continuations and stream retries,
-            and adds repair hints to failed tool calls.
+        hook_manager: Optional pre/post tool hooks (added to the guard chain).
+        recovery_manager: The :class:`~teragent.reliability.RecoveryManager`
+            (default: one from ``[recovery]``): retries transient failures with backoff
+            honouring ``Retry-After``, compacts the context on overflow, switches to
+            the fallback provider, bounds continuations and stream retries, and adds
+            repair hints to failed tool calls.
         session: Optional persistence with ``save_message(session_id, message)``.
         orchestrator: Optional multi-agent orchestrator for CREATE_PROJECT intents.
         bus: The :class:`~teragent.EventBus` events go to (one is created if omitted).
         tool_orchestrator: A prepared :class:`ToolOrchestrator` (built if omitted).
-        guards: Extra guards for the built ToolOrchestrator (e.g. an ApprovalGate).
+        guards: Extra guards (e.g. an ApprovalGate), added to the chain.
+        runtime: The run's :class:`~teragent.runtime.AgentRuntime` (what
+            :func:`teragent.build_agent` passes). When omitted it is built from
+            ``agent.toml`` and the arguments above.
     """
 
     def __init__(
@@ -141,13 +152,12 @@ class AgentLoop:
         workspace: str | os.PathLike[str] | None = None,
         recovery_manager: Any = None,
         guards: Iterable[Any] = (),
+        runtime: AgentRuntime | None = None,
     ) -> None:
         self.model = model
         self.tools = tool_registry or ToolRegistry()
         self.config = config or AgentLoopConfig()
-        self.circuit_breaker = circuit_breaker
         self.step_budget = step_budget
-        self.permission_manager = permission_manager
         self.context_window = context_window
         self.auto_compactor = auto_compactor
         self.intent_classifier = intent_classifier
@@ -158,31 +168,69 @@ class AgentLoop:
         self.session_id = session_id
         self.orchestrator = orchestrator
         self.bus = bus or EventBus()
-        self.recovery_manager = recovery_manager
         self.workspace = os.fspath(workspace) if workspace else os.getcwd()
-        self.guards = list(guards)  # extra ToolOrchestrator guards (e.g. an ApprovalGate)
-        if self.permission_manager is None and tool_orchestrator is None:
-            # An installed permissions plugin enforces by default (else: the SafetyGate).
-            from teragent.plugins import get_host
+        if runtime is None:
+            from teragent.compose import build_runtime
 
-            self.permission_manager = get_host().hook.teragent_default_permission_manager(
-                config={}, loop_config=self.config, workspace=self.workspace)
-        self.tool_orchestrator = tool_orchestrator or self._build_tool_orchestrator(self.tools)
+            runtime = build_runtime(
+                None, workspace=self.workspace, loop_config=self.config,
+                permission_manager=permission_manager, hook_manager=hook_manager,
+                guards=guards, circuit_breaker=circuit_breaker,
+                recovery_manager=recovery_manager, bus=self.bus,
+                audit=False if tool_orchestrator is not None else None)
+            if runtime.path_policy is not None:
+                self.tools.bind_path_policy(runtime.path_policy)
+        else:
+            extra = [g for g in guards]
+            if permission_manager is not None or hook_manager is not None or extra:
+                from teragent.guards import HookManagerGuard, PermissionManagerGuard
+
+                added = [PermissionManagerGuard(permission_manager)] \
+                    if permission_manager is not None else []
+                hooks = [HookManagerGuard(hook_manager)] if hook_manager is not None else []
+                runtime.chain = runtime.chain.extended([*added, *hooks, *extra], hooks)
+            if circuit_breaker is not None and circuit_breaker not in runtime.breakers:
+                runtime.breakers.append(circuit_breaker)
+            if recovery_manager is not None:
+                runtime.recovery = recovery_manager
+        if runtime.bus is None:
+            runtime.bus = self.bus
+        self.runtime = runtime
+        self._active = runtime
+        self.permission_manager = permission_manager or self._decider_manager()
+        self.tool_orchestrator = tool_orchestrator or self._build_tool_orchestrator(
+            self.tools, runtime)
         if hasattr(streaming_executor, "use_tool_orchestrator"):
-            # Tools started during a stream take this loop's guarded path too.
             streaming_executor.use_tool_orchestrator(self.tool_orchestrator)
         self._cancelled = asyncio.Event()
         self.history: list[dict[str, Any]] = []
 
-    def _build_tool_orchestrator(self, tools: ToolRegistry) -> ToolOrchestrator:
+    def _decider_manager(self) -> Any:
+        from teragent.guards import PermissionManagerGuard
+
+        guard = self.runtime.chain.find(PermissionManagerGuard)
+        return guard.manager if guard is not None else None
+
+    @property
+    def circuit_breaker(self) -> Any:
+        """The run's first circuit breaker (manager), if any."""
+        return self.runtime.breakers[0] if self.runtime.breakers else None
+
+    @property
+    def recovery_manager(self) -> Any:
+        return self._active.recovery
+
+    @property
+    def guards(self) -> list[Any]:
+        return list(self.runtime.chain.guards)
+
+    def _build_tool_orchestrator(self, tools: ToolRegistry,
+                                 runtime: AgentRuntime) -> ToolOrchestrator:
         cfg = self.config
         return ToolOrchestrator(
-            tools, hook_manager=self.hook_manager,
-            enhanced_perm_manager=self.permission_manager,
-            safety_gate=SafetyGate(allow_writes=cfg.allow_writes, allow_shell=cfg.allow_shell,
-                                   allow_destructive=cfg.allow_destructive),
+            tools, guard_chain=runtime.chain,
             max_concurrent=cfg.max_concurrent_tools, timeout=cfg.tool_timeout,
-            max_output_chars=cfg.max_tool_output_chars, bus=self.bus, guards=self.guards,
+            max_output_chars=cfg.max_tool_output_chars, bus=self.bus,
         )
 
     def cancel(self) -> None:
@@ -201,25 +249,27 @@ class AgentLoop:
             raise RunCancelled("the run was cancelled", state={"steps": result.steps})
 
     def _check_breaker(self, messages: list[dict[str, Any]], result: AgentResult) -> None:
-        cb = self.circuit_breaker
-        if cb is None:
+        breakers = self._active.breakers
+        if not breakers:
             return
         estimate = sum(len(str(m.get("content") or "")) for m in messages) // 4
-        verdict = cb.check_before_call(estimated_prompt_tokens=estimate)
-        allowed = getattr(verdict, "allowed", verdict if isinstance(verdict, bool) else True)
-        if allowed is False:
-            reason = getattr(verdict, "reason", "") or "a circuit breaker is open"
-            result.stop_reason = "breaker"
-            error = getattr(verdict, "error_type", None) or BudgetExceeded
-            raise error(f"model call refused: {reason}", state={"steps": result.steps})
+        for cb in breakers:
+            verdict = cb.check_before_call(estimated_prompt_tokens=estimate)
+            allowed = getattr(verdict, "allowed", verdict if isinstance(verdict, bool) else True)
+            if allowed is False:
+                reason = getattr(verdict, "reason", "") or "a circuit breaker is open"
+                result.stop_reason = "breaker"
+                error = getattr(verdict, "error_type", None) or BudgetExceeded
+                raise error(f"model call refused: {reason}", state={"steps": result.steps})
 
-    def _feeds_breaker(self, method: str) -> Any:
-        """The breaker's ``method`` if the loop should call it: not when the same
-        breaker is on the provider, which records every call itself."""
-        cb = self.circuit_breaker
-        if cb is None or cb in (getattr(self.model, "breakers", None) or ()):
-            return None
-        return getattr(cb, method, None)
+    def _feed(self, method: str, *args: Any, **kwargs: Any) -> None:
+        """Call ``method`` on every breaker of the run, except those on the provider
+        (which records every call itself)."""
+        own = getattr(self.model, "breakers", None) or ()
+        for cb in self._active.breakers:
+            fn = getattr(cb, method, None)
+            if fn is not None and not any(cb is b for b in own):
+                fn(*args, **kwargs)
 
     async def _save(self, message: dict[str, Any]) -> None:
         if self.session is not None and self.session_id is not None:
@@ -261,7 +311,6 @@ class AgentLoop:
         await self.bus.emit("model_start", step=result.steps, at=time.perf_counter())
         started = time.perf_counter()
         response: TAPResponse | None = None
-        on_failure = self._feeds_breaker("record_failure")
         if self.config.stream:
             attempts = 1 + (recovery.max_streaming_retries if recovery is not None
                             else self.config.streaming_retries)
@@ -270,8 +319,7 @@ class AgentLoop:
                     response = await self._stream_once(messages, tools, model)
                     break
                 except (StreamError, ModelAPIError) as exc:
-                    if on_failure is not None:
-                        on_failure(str(exc))
+                    self._feed("record_failure", str(exc))
                     if isinstance(exc, ModelAPIError) and not exc.retryable:
                         raise
                     if recovery is not None and exc.retry_after is not None:
@@ -289,24 +337,22 @@ class AgentLoop:
             try:
                 response = await model.complete(messages, tools)
             except Exception as exc:
-                if on_failure is not None:
-                    on_failure(str(exc))
+                self._feed("record_failure", str(exc))
                 raise
-        on_success = self._feeds_breaker("record_success")
-        if on_success is not None:
-            on_success()
+        await self._model_succeeded(response, result, started)
+        return response
+
+    async def _model_succeeded(self, response: TAPResponse, result: AgentResult,
+                               started: float) -> None:
+        self._feed("record_success")
         result.model_calls += 1
         for key in ("prompt_tokens", "completion_tokens"):
             result.usage[key] = result.usage.get(key, 0) + int(response.usage.get(key, 0))
-        record_call = self._feeds_breaker("record_model_call")
-        if record_call is not None:
-            record_call(
-                prompt_tokens=response.prompt_tokens,
-                completion_tokens=response.completion_tokens,
-                latency_ms=(time.perf_counter() - started) * 1000)
+        self._feed("record_model_call", prompt_tokens=response.prompt_tokens,
+                   completion_tokens=response.completion_tokens,
+                   latency_ms=(time.perf_counter() - started) * 1000)
         await self.bus.emit("model_end", step=result.steps, response=response,
                             at=time.perf_counter())
-        return response
 
     async def _stream_once(self, messages: list[dict[str, Any]],
                            tools: list[dict[str, Any]] | None,
@@ -331,10 +377,36 @@ class AgentLoop:
     async def run(self, user_input: str, *,
                   history: list[dict[str, Any]] | None = None) -> AgentResult:
         """Run the agent on ``user_input`` and return the conversation (an
-        :class:`AgentResult`, which is the message list plus run facts)."""
+        :class:`AgentResult`, which is the message list plus run facts).
+
+        Inside another agent's run (this loop is an agent used as a tool, a team
+        member, a delegated run) the parent's guards, breakers and observers apply
+        too, before this loop's own."""
         if not isinstance(user_input, str) or not user_input.strip():
             raise UserError("The task is empty; pass what the agent should do, e.g. "
                             "loop.run(\"List the Python files here\").")
+        parent = current_runtime()
+        active = parent.nested(self.runtime) if parent is not None \
+            and parent is not self.runtime else self.runtime
+        self._active = active
+        try:
+            with running(active):
+                return await self._run(user_input, history)
+        finally:
+            self._active = self.runtime
+
+    def _orchestrator_for(self, tools: ToolRegistry) -> ToolOrchestrator:
+        base = self.tool_orchestrator
+        if tools is self.tools and self._active is self.runtime:
+            return base
+        chain = self._active.chain if base.chain is self.runtime.chain \
+            else self._active.chain.extended(base.chain.guards, base.chain.observers)
+        return ToolOrchestrator(tools, guard_chain=chain, max_concurrent=base.max_concurrent,
+                                timeout=base.timeout, max_output_chars=base.max_output_chars,
+                                bus=self.bus)
+
+    async def _run(self, user_input: str,
+                   history: list[dict[str, Any]] | None) -> AgentResult:
         self._cancelled.clear()
         started = time.perf_counter()
         budget = self.step_budget or StepBudget(self.config.max_steps)
@@ -358,8 +430,11 @@ class AgentLoop:
                 result.final_text = str(getattr(out, "final_output", out))
                 result.stop_reason = "delegated"
                 return result
-        orchestrator = self.tool_orchestrator if tools is self.tools \
-            else self._build_tool_orchestrator(tools)
+        orchestrator = self._orchestrator_for(tools)
+        if self.streaming_executor is not None and \
+                hasattr(self.streaming_executor, "use_tool_orchestrator"):
+            # Tools started during a stream take this run's guarded path too.
+            self.streaming_executor.use_tool_orchestrator(orchestrator)
         schemas = tools.get_schemas() or None
         messages: list[dict[str, Any]] = [{"role": "system", "content": self.system_prompt()}]
         messages.extend(history if history is not None else self.history)
@@ -400,6 +475,8 @@ class AgentLoop:
                         result.tool_outcomes.extend(outcomes)
                         for outcome in outcomes:
                             await self._append(messages, outcome.to_message())
+                            self._feed("record_agent_step", outcome.call.name,
+                                       had_effect=outcome.success)
                         continue
                 response = await self._call_model(messages, schemas, result)
                 text = response.raw_text or ""
@@ -429,10 +506,8 @@ class AgentLoop:
                     if self.recovery_manager is not None:
                         message = self.recovery_manager.repair_tool_message(outcome, message)
                     await self._append(messages, message)
-                    if self.circuit_breaker is not None and \
-                            hasattr(self.circuit_breaker, "record_agent_step"):
-                        self.circuit_breaker.record_agent_step(
-                            outcome.call.name, had_effect=outcome.success)
+                    self._feed("record_agent_step", outcome.call.name,
+                               had_effect=outcome.success)
         except (asyncio.CancelledError, RunCancelled):
             result.stop_reason = "cancelled"
             await self.bus.emit("agent_cancelled", steps=result.steps)
@@ -455,10 +530,12 @@ class AgentLoop:
             await self.bus.emit("text_delta", text=text)
 
         await self.bus.emit("model_start", step=result.steps, at=time.perf_counter())
+        started = time.perf_counter()
         try:
             outcomes, response, _stats = await self.streaming_executor.execute_streaming(
                 stream=self.model.stream_chat(messages, schemas), on_text_delta=on_text)
         except (StreamError, ModelAPIError) as exc:
+            self._feed("record_failure", str(exc))
             await self.bus.emit("stream_failed", attempt=1, error=str(exc))
             fallback = getattr(self.streaming_executor, "execute_batch_fallback", None)
             if fallback is None:
@@ -468,11 +545,7 @@ class AgentLoop:
             response = await self._call_model(messages, schemas, result)
             outcomes, _stats = await fallback(response.tool_calls)
             return response, list(outcomes)
-        result.model_calls += 1
-        for key in ("prompt_tokens", "completion_tokens"):
-            result.usage[key] = result.usage.get(key, 0) + int(response.usage.get(key, 0))
-        await self.bus.emit("model_end", step=result.steps, response=response,
-                            at=time.perf_counter())
+        await self._model_succeeded(response, result, started)
         return response, list(outcomes)
 
     def _should_continue(self, response: TAPResponse, result: AgentResult) -> bool:
@@ -501,5 +574,20 @@ class AgentLoop:
         result.final_text = text
 
     async def close(self) -> None:
+        """Stop the tools' packs (the provider stays open: it may be shared)."""
         await self.tools.stop()
+
+    async def aclose(self) -> None:
+        """Stop the tools and close the provider (what :func:`teragent.build_agent`
+        users call when done; ``async with`` does it too)."""
+        await self.close()
+        close = getattr(self.model, "close", None)
+        if close is not None:
+            await close()
+
+    async def __aenter__(self) -> "AgentLoop":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
 

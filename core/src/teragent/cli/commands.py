@@ -80,79 +80,29 @@ def args_chat(p: argparse.ArgumentParser) -> None:
 
 
 def build_agent(args: argparse.Namespace) -> Any:
-    """The AgentLoop the CLI runs, from flags and ``agent.toml``."""
-    from teragent.agent.loop import AgentLoop
-    from teragent.config.agent_loop_config import AgentLoopConfig
-    from teragent.config.loader import load_full_config
-    from teragent.core.provider import create_provider, create_provider_from_config, default_provider
-    from teragent.plugins import get_host
-    from teragent.tools.registry import ToolRegistry
+    """The agent the CLI runs: :func:`teragent.build_agent` with the flags as overrides,
+    so the CLI and the library assemble the same guarded agent."""
+    from teragent.compose import build_agent as compose
 
-    workspace = Path(args.workspace or os.getcwd()).resolve()
-    if not workspace.is_dir():
-        raise UserError(f"--workspace {str(workspace)!r} is not a directory; create it or "
-                        "pass an existing one.")
-    config = load_full_config()
-    drivers = config.get("drivers", {})
-    if args.model and args.model in drivers:
-        provider = create_provider_from_config(drivers[args.model])
-    elif args.model:
-        base = get_host().hook.teragent_default_driver(config=config)
-        if base is None:
-            raise UserError(f"--model {args.model!r} is not a driver in agent.toml (have: "
-                            f"{', '.join(drivers) or 'none'}) and no plugin offers a default "
-                            "driver to run it with.")
-        provider = create_provider(**{**base, "model": args.model})
-    else:
-        provider = default_provider(config)
-    agent_cfg = dict(config.get("agent") or {})
-    agent_cfg.pop("driver", None)
-    loop_cfg = AgentLoopConfig(**agent_cfg)
-    updates: dict[str, Any] = {}
+    config_overrides: dict[str, Any] = {}
     if args.max_steps is not None:
-        updates["max_steps"] = args.max_steps
-    elif "max_steps" not in agent_cfg:
-        updates["max_steps"] = 12
+        config_overrides["max_steps"] = args.max_steps
     if args.no_stream:
-        updates["stream"] = False
+        config_overrides["stream"] = False
     if args.allow_writes:
-        updates["allow_writes"] = True
+        config_overrides["allow_writes"] = True
     if args.allow_shell:
-        updates["allow_shell"] = True
-    loop_cfg = loop_cfg.model_copy(update=updates)
-    names = [n.strip() for n in args.tools.split(",")] if args.tools else None
-    tools = ToolRegistry.from_plugins(names, workspace=str(workspace))
-    from teragent.hooks import build_hook_manager
+        config_overrides["allow_shell"] = True
+    from teragent.config.loader import load_full_config
 
-    # The permissions plugin (when installed) enforces agent.toml's [permission]; every
-    # attempt, refusals included, goes to the audit log ([audit] path).
-    perms = get_host().hook.teragent_default_permission_manager(
-        config=config, loop_config=loop_cfg, workspace=str(workspace))
-    hooks = build_hook_manager(config, workspace, default_audit=True, default_command_check=True)
-    if names is None:
-        # Offer only what this run may use: a refused tool in the prompt costs context
-        # and invites calls that fail. The orchestrator's gate still checks every call.
-        if perms is not None and hasattr(perms, "may_allow"):
-            for n in tools.list_tool_names():
-                perms.note_tool_safety(n, tools.get(n).safety)
-            tools = tools.filtered(n for n in tools.list_tool_names() if perms.may_allow(n))
-        else:
-            tools = tools.filtered(n for n in tools.list_tool_names()
-                                   if _permitted(tools.get(n).safety, loop_cfg))
-    return AgentLoop(provider, tools, loop_cfg, workspace=workspace, permission_manager=perms,
-                     hook_manager=hooks)
-
-
-def _permitted(safety: Any, cfg: Any) -> bool:
-    from teragent.core.types import ToolSafety
-
-    permitted: dict[ToolSafety, bool] = {
-        ToolSafety.READ_ONLY: True,
-        ToolSafety.SAFE_WRITE: cfg.allow_writes,
-        ToolSafety.HIGH_RISK: cfg.allow_shell,
-        ToolSafety.DESTRUCTIVE: cfg.allow_destructive,
-    }
-    return permitted[safety]
+    config = load_full_config()
+    if args.max_steps is None and "max_steps" not in (config.get("agent") or {}):
+        config_overrides["max_steps"] = 12
+    names = None
+    if args.tools is not None:
+        names = [n.strip() for n in args.tools.split(",") if n.strip()]
+    return compose(config, workspace=args.workspace, model=args.model, tool_names=names,
+                   **config_overrides)
 
 
 class _Renderer:

@@ -6,11 +6,47 @@ Adding a model family means adding a compiler; it never touches HTTP.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 from teragent.core.tap import CompiledPrompt, TAPRequest
 
-__all__ = ["TAPCompiler", "TAPCompilerRegistry"]
+__all__ = ["TAPCompiler", "TAPCompilerRegistry", "Conversation"]
+
+#: Why a model call is made; compilers may lay out a summary differently from a turn.
+CallPurpose = Literal["turn", "continuation", "summary", "compaction"]
+
+
+@dataclass
+class Conversation:
+    """One model call of a multi-turn run, before compilation.
+
+    This is what an agent sends on every step: the whole history (OpenAI-shaped message
+    dicts, the system message first, tool calls and tool results included), the tools on
+    offer, and the per-call preferences. :meth:`TAPCompiler.compile_conversation` turns
+    it into the vendor's prompt shape, exactly as :meth:`TAPCompiler.compile` does for a
+    single-shot :class:`TAPRequest`.
+
+    Attributes:
+        messages: The history; never mutated by a compiler.
+        tools: Tool schemas (OpenAI ``{"type": "function", ...}`` shape) or ``None``.
+        thinking_mode: ``auto``/``quick``/``deep``/``high``/``max`` or ``None`` for the
+            compiler's (driver's) default.
+        cache_preference: ``auto``/``aggressive``/``none`` or ``None`` (= ``auto``).
+        intent: The prompt catalog's intent (``chat`` for agent runs).
+        purpose: Why this call is made (``turn``, ``continuation``, ``summary``,
+            ``compaction``).
+        extra: Caller-supplied request parameters (``temperature=...``); they win over
+            what the compiler sets.
+    """
+
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] | None = None
+    thinking_mode: str | None = None
+    cache_preference: str | None = None
+    intent: str = "chat"
+    purpose: CallPurpose = "turn"
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class TAPCompiler(ABC):
@@ -33,6 +69,24 @@ class TAPCompiler(ABC):
     @abstractmethod
     def compile(self, request: TAPRequest) -> CompiledPrompt:
         """Compile ``request``; must keep instruction, constraints and tools."""
+
+    def compile_conversation(self, conversation: Conversation) -> CompiledPrompt:
+        """Compile one call of a multi-turn run (every model call of an agent).
+
+        The default keeps the messages as they are and adds :meth:`conversation_extra`;
+        family compilers override either. Contract (checked by the compiler contract
+        suite): every message keeps its role and order, every tool call stays paired
+        with its result, the tools are all offered, and the output depends only on the
+        input (so two calls whose histories share a prefix share a compiled prefix).
+        """
+        extra = {**self.conversation_extra(conversation), **conversation.extra}
+        return CompiledPrompt(messages=list(conversation.messages),
+                              tools=conversation.tools or None, extra=extra)
+
+    def conversation_extra(self, conversation: Conversation) -> dict[str, Any]:
+        """Request parameters this family adds to a conversation call (thinking
+        settings, cache hints); the default adds none."""
+        return {}
 
     def get_system_prompt(self, intent: str) -> str:
         """The catalog's system prompt for ``intent`` and this compiler's type."""

@@ -8,7 +8,7 @@ import time
 from typing import Any, AsyncIterator
 
 from teragent.core.adapter import TAPAdapter
-from teragent.core.compiler import TAPCompiler
+from teragent.core.compiler import Conversation, TAPCompiler
 from teragent.core.tap import CompiledPrompt, CostTracker, TAPCostRecord, TAPRequest, TAPResponse
 from teragent.core.types import StreamEvent, StreamFinished, TextDelta
 from teragent.errors import (
@@ -228,25 +228,37 @@ class ModelProvider:
                 await asyncio.sleep(min(delay, max_delay))
                 attempt += 1
 
-    # --- chat (bypasses the compiler) -----------------------------------------------
+    # --- conversations (every call of an agent run) ---------------------------------
 
-    def _chat_prompt(self, messages: list[dict[str, Any]],
-                     tools: list[dict[str, Any]] | None, extra: dict[str, Any] | None) -> CompiledPrompt:
-        compiled = CompiledPrompt(messages=list(messages), tools=tools or None,
-                                  extra=dict(extra or {}))
+    def compile_conversation(self, conversation: Conversation) -> CompiledPrompt:
+        """The driver's compiler applied to one call of a multi-turn run."""
+        compiled = self.compiler.compile_conversation(conversation)
         if self.adapter.required_mode == "system_user":
             return compiled  # such adapters translate message lists themselves
         return self._check_mode(compiled)
 
+    def _conversation(self, messages: list[dict[str, Any]],
+                      tools: list[dict[str, Any]] | None, options: dict[str, Any]) -> CompiledPrompt:
+        known = {k: options.pop(k) for k in ("thinking_mode", "cache_preference", "intent",
+                                             "purpose") if k in options}
+        return self.compile_conversation(Conversation(
+            messages=list(messages), tools=tools or None, extra=options, **known))
+
     async def complete(self, messages: list[dict[str, Any]],
                        tools: list[dict[str, Any]] | None = None,
                        **extra: Any) -> TAPResponse:
-        """Send a conversation (OpenAI message dicts) and return a :class:`TAPResponse`."""
+        """Send a conversation (OpenAI message dicts), compiled by this provider's
+        compiler, and return a :class:`TAPResponse`.
+
+        Keyword arguments ``thinking_mode``, ``cache_preference``, ``intent`` and
+        ``purpose`` go to the compiler (see :class:`~teragent.core.compiler.Conversation`);
+        any other keyword is a request parameter (``temperature=0``)."""
+        compiled = self._conversation(messages, tools, extra)
         self._check_breakers()
         await self._acquire_rate_limit()
         started = time.perf_counter()
         try:
-            response = await self.adapter.send(self._chat_prompt(messages, tools, extra), self.model)
+            response = await self.adapter.send(compiled, self.model)
         except Exception:
             self._record(None, started, False)
             raise
@@ -256,8 +268,9 @@ class ModelProvider:
     async def stream_chat(self, messages: list[dict[str, Any]],
                           tools: list[dict[str, Any]] | None = None,
                           **extra: Any) -> AsyncIterator[StreamEvent]:
-        """Stream a conversation as typed events (last: :class:`StreamFinished`)."""
-        async for event in self.stream_compiled(self._chat_prompt(messages, tools, extra)):
+        """Stream a conversation as typed events (last: :class:`StreamFinished`);
+        compiled like :meth:`complete`."""
+        async for event in self.stream_compiled(self._conversation(messages, tools, extra)):
             yield event
 
     async def chat(self, messages: list[dict[str, Any]],

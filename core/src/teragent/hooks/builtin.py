@@ -116,6 +116,27 @@ class AuditHook(Hook):
             self.write(self.record(event, context))
         return HookResult.allow()
 
+    async def observe(self, outcome: Any) -> None:
+        """As an observer of a guard chain: one line per attempt (see
+        :mod:`teragent.guards`); a nested run's attempts carry ``depth``."""
+        call = outcome.call
+        context: dict[str, Any] = {"tool_name": call.name, "tool_call_id": call.id,
+                                   "params": call.arguments}
+        if outcome.metadata.get("refused"):
+            event = "execute_denied"
+            context.update(reason=outcome.metadata.get("reason", ""),
+                           source=outcome.metadata.get("source", ""))
+        else:
+            event = "post_execute"
+            context.update(result=outcome.result, safety=outcome.result.safety.value)
+        from teragent.runtime import current_runtime
+
+        runtime = current_runtime()
+        entry = self.record(event, context)
+        if runtime is not None and runtime.depth:
+            entry["depth"] = runtime.depth
+        self.write(entry)
+
 
 def read_audit_log(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every record of an audit log, oldest first."""

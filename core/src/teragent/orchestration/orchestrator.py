@@ -155,6 +155,7 @@ class Orchestrator:
         self.name = name
         self.last_context: RunContext | None = None
         self._pattern: Any = None
+        self._agent_toml: dict[str, Any] | None = None
 
     # --- components for the runner ------------------------------------------------
 
@@ -187,6 +188,27 @@ class Orchestrator:
 
     def tool_guards(self) -> list[Any]:
         return [self.approval_gate] if self.approval_gate is not None else []
+
+    def runtime_for(self, agent: Agent, bus: Any) -> Any:
+        """The guarded runtime of one agent turn, from the composition root: the same
+        chain a CLI or library agent gets (``agent.toml`` loaded once per
+        orchestrator), with this orchestration's manager, hooks, breaker and approval
+        gate. Nested inside another run, the parent's guards come first."""
+        from teragent.compose import build_runtime
+
+        if self._agent_toml is None:
+            from teragent.config.loader import load_full_config
+
+            self._agent_toml = load_full_config()
+        if self.circuit_breaker is None:
+            from teragent.reliability.breakers import CircuitBreakerManager
+
+            self.circuit_breaker = CircuitBreakerManager(
+                config=self._agent_toml.get("circuit_breaker") or None)
+        return build_runtime(
+            self._agent_toml, workspace=self.workspace, loop_config=self.loop_config_for(agent),
+            permission_manager=self.permission_manager, hook_manager=self.hook_manager,
+            approval_gate=self.approval_gate, circuit_breaker=self.circuit_breaker, bus=bus)
 
     def streaming_executor_for(self, registry: Any) -> Any:
         if not self.streaming_tools:

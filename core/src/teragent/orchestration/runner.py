@@ -266,11 +266,12 @@ class RunContext:
         bus = EventBus(history_size=0)
         self._wire(bus, agent, hooks)
         orch = self.orchestrator
+        runtime = orch.runtime_for(agent, bus)
+        if runtime.path_policy is not None:
+            registry.bind_path_policy(runtime.path_policy)
         loop = AgentLoop(
             agent.provider, registry, orch.loop_config_for(agent),
-            circuit_breaker=orch.circuit_breaker, step_budget=orch.step_budget,
-            permission_manager=orch.permission_manager, hook_manager=orch.hook_manager,
-            bus=bus, guards=orch.tool_guards(),
+            step_budget=orch.step_budget, bus=bus, runtime=runtime,
             streaming_executor=orch.streaming_executor_for(registry),
             workspace=orch.workspace)
         holder.append(loop)

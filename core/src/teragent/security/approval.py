@@ -206,7 +206,7 @@ class ApprovalGate:
     # --- as a ToolOrchestrator guard -----------------------------------------------------------
 
     async def check(self, call: ToolCall, tool: Any) -> Any:
-        from teragent.tools.orchestrator import GuardDecision
+        from teragent.guards import GuardDecision
 
         safety = getattr(tool, "safety", None)
         if not self.needs_approval(call.name, safety):

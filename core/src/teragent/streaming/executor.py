@@ -234,7 +234,7 @@ class StreamingToolExecutor:
         async def run_early(call: ToolCall) -> ToolCallOutcome:
             async with self._semaphore:
                 stats.tool_started_at[call.id] = time.perf_counter()
-                outcome = await self.tool_orchestrator._execute_single(call)
+                outcome = await self.tool_orchestrator.execute_one(call)
                 stats.tool_ended_at[call.id] = time.perf_counter()
             self._remember(outcome)
             if on_tool_complete is not None:

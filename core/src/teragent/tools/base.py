@@ -19,7 +19,61 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from teragent.core.types import ToolSafety
 
 __all__ = ["BaseTool", "ToolResult", "ToolPack", "FunctionTool", "tool", "ProgressCallback",
-           "validate_arguments"]
+           "validate_arguments", "ToolEffects", "PathOp", "leaf_strings"]
+
+#: What a tool does with a path argument. ``unknown`` is any of them.
+PathOp = str  # "read" | "write" | "delete" | "unknown"
+PATH_OPS = ("read", "write", "delete", "unknown")
+
+
+def leaf_strings(value: Any) -> list[str]:
+    """Every string inside ``value``, whatever the container: dict keys and values,
+    lists, tuples, sets, ``os.PathLike`` objects and (decodable) bytes."""
+    import os
+
+    out: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, (bytes, bytearray)):
+            out.append(bytes(item).decode("utf-8", "surrogateescape"))
+        elif isinstance(item, os.PathLike):
+            raw = os.fspath(item)
+            out.append(raw if isinstance(raw, str) else raw.decode("utf-8", "surrogateescape"))
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+    return out
+
+
+class ToolEffects:
+    """What one call of a tool touches, from the tool's declarations.
+
+    Attributes:
+        paths: ``(op, path)`` pairs: every string found under a declared path
+            parameter, whatever its container shape.
+        commands: Shell command strings (declared command parameters).
+        urls: URLs (declared URL parameters).
+        undeclared: Strings under parameters the tool did not declare as data; the
+            guards treat each as a path of unknown effect. For a tool that declares
+            nothing, that is every string of the call.
+    """
+
+    __slots__ = ("paths", "commands", "urls", "undeclared")
+
+    def __init__(self) -> None:
+        self.paths: list[tuple[str, str]] = []
+        self.commands: list[str] = []
+        self.urls: list[str] = []
+        self.undeclared: list[str] = []
+
+    def all_paths(self) -> list[tuple[str, str]]:
+        """Declared paths plus undeclared strings (as ``unknown``)."""
+        return self.paths + [("unknown", s) for s in self.undeclared]
 
 ProgressCallback = Callable[[str], Any]
 
@@ -64,10 +118,49 @@ class BaseTool:
     keywords: ClassVar[tuple[str, ...]] = ()
     _safety: ClassVar[ToolSafety] = ToolSafety.READ_ONLY
     _concurrency_safe: ClassVar[bool] = False
+    #: What the tool touches, per parameter: ``{"path": "read", "dest": "write"}``
+    #: (ops: read, write, delete, unknown). Values may be strings or any nesting of
+    #: lists, tuples and dicts of them.
+    path_params: ClassVar[dict[str, str]] = {}
+    #: Parameters holding shell commands (checked by the command checks).
+    command_params: ClassVar[tuple[str, ...]] = ()
+    #: Parameters holding URLs.
+    url_params: ClassVar[tuple[str, ...]] = ()
+    #: Parameters that are plain data (file contents, regexes, messages), never opened
+    #: as paths. A tool that declares none of these four is of *unknown effect*: every
+    #: string of its calls is checked as a path.
+    data_params: ClassVar[tuple[str, ...]] = ()
 
     @property
     def safety(self) -> ToolSafety:
         return self._safety
+
+    @property
+    def declares_effects(self) -> bool:
+        return bool(self.path_params or self.command_params or self.url_params
+                    or self.data_params)
+
+    def effects(self, params: Any) -> ToolEffects:
+        """What a call with ``params`` touches (see :class:`ToolEffects`)."""
+        fx = ToolEffects()
+        if not isinstance(params, dict):
+            fx.undeclared = leaf_strings(params)
+            return fx
+        if not self.declares_effects:
+            fx.undeclared = leaf_strings(params)
+            return fx
+        for key, value in params.items():
+            if key in self.path_params:
+                op = self.path_params[key]
+                fx.paths.extend((op, s) for s in leaf_strings(value))
+            elif key in self.command_params:
+                fx.commands.extend(leaf_strings(value) if not isinstance(value, list)
+                                   else [" ".join(leaf_strings(value))])
+            elif key in self.url_params:
+                fx.urls.extend(leaf_strings(value))
+            elif key not in self.data_params:
+                fx.undeclared.extend(leaf_strings(value))
+        return fx
 
     @property
     def is_read_only(self) -> bool:

@@ -5,9 +5,9 @@ Scheduling: consecutive calls to read-only, concurrency-safe tools run in parall
 asked for it. Results come back in call order.
 
 Each call goes through the same steps: look the tool up, parse and validate the
-arguments against its schema, ask every guard (safety gate, permission managers,
-permission-layer plugins, pre-execution hooks), start its tool pack, run it with a
-timeout, truncate its output, run post-execution hooks, and emit events. Problems a
+arguments against its schema, ask the run's :class:`~teragent.guards.GuardChain`, start
+its tool pack, run it with a timeout, truncate its output, and tell the chain's
+observers (the audit log among them) what happened, refused calls included. Problems a
 model causes (unknown tool, bad arguments, refusal, timeout, a tool that raises) come
 back as tool errors the model can read, never as exceptions.
 """
@@ -15,15 +15,17 @@ back as tool errors the model can read, never as exceptions.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Protocol, Sequence, cast
+from typing import Any, Iterable, Sequence
 
-from teragent.core.types import ToolCall, ToolSafety
+from teragent.core.types import ToolCall
 from teragent.errors import RunCancelled
+from teragent.guards import (
+    GuardChain, GuardDecision, HookManagerGuard, PermissionManagerGuard, SafetyGate, ToolGuard,
+)
 from teragent.tools.base import BaseTool, ToolResult
 from teragent.tools.registry import ToolRegistry
 
@@ -31,125 +33,6 @@ __all__ = ["ToolOrchestrator", "ToolCallOutcome", "GuardDecision", "ToolGuard", 
            "coerce_tool_call"]
 
 logger = logging.getLogger("teragent.tools")
-
-
-@dataclass
-class GuardDecision:
-    """A guard's answer: allow, deny (with a reason), or allow with modified params."""
-
-    allowed: bool
-    reason: str = ""
-    params: dict[str, Any] | None = None
-    source: str = ""
-
-
-class ToolGuard(Protocol):
-    """Anything consulted before a tool runs; return ``None`` for "no opinion"."""
-
-    async def check(self, call: ToolCall, tool: BaseTool) -> GuardDecision | None: ...
-
-
-class SafetyGate:
-    """The default guard until a permission manager is configured: read-only tools
-    run; writes, shell commands and destructive tools need explicit permission.
-
-    Args:
-        allow_writes: Allow ``SAFE_WRITE`` tools.
-        allow_shell: Allow ``HIGH_RISK`` tools (shell commands).
-        allow_destructive: Allow ``DESTRUCTIVE`` tools.
-    """
-
-    name = "safety_gate"
-
-    def __init__(self, *, allow_writes: bool = False, allow_shell: bool = False,
-                 allow_destructive: bool = False) -> None:
-        self.allow_writes = allow_writes
-        self.allow_shell = allow_shell
-        self.allow_destructive = allow_destructive
-
-    async def check(self, call: ToolCall, tool: BaseTool) -> GuardDecision | None:
-        safety = tool.safety
-        if safety == ToolSafety.READ_ONLY:
-            return None
-        if safety == ToolSafety.SAFE_WRITE and not self.allow_writes:
-            return GuardDecision(False, f"tool {tool.name!r} writes files, and writes are "
-                                 "not allowed in this run (enable with --allow-writes or "
-                                 "[agent] allow_writes = true)", source=self.name)
-        if safety == ToolSafety.HIGH_RISK and not self.allow_shell:
-            return GuardDecision(False, f"tool {tool.name!r} runs shell commands, which are "
-                                 "not allowed in this run (enable with --allow-shell or "
-                                 "[agent] allow_shell = true)", source=self.name)
-        if safety == ToolSafety.DESTRUCTIVE and not self.allow_destructive:
-            return GuardDecision(False, f"tool {tool.name!r} is destructive and is not "
-                                 "allowed in this run (enable with [agent] "
-                                 "allow_destructive = true)", source=self.name)
-        return None
-
-
-class _PermissionManagerGuard:
-    """Adapts a permission manager with ``acheck_tool_params``/``check_tool_params``."""
-
-    def __init__(self, manager: Any) -> None:
-        self.manager = manager
-        self.name = type(manager).__name__
-
-    async def check(self, call: ToolCall, tool: BaseTool) -> GuardDecision | None:
-        m = self.manager
-        if hasattr(m, "note_tool_safety"):  # managers with safety-based default rules
-            m.note_tool_safety(call.name, tool.safety)
-        if hasattr(m, "acheck_tool_params"):
-            allowed, reason = await m.acheck_tool_params(call.name, call.arguments)
-        else:
-            allowed, reason = m.check_tool_params(call.name, call.arguments)
-        return GuardDecision(bool(allowed), reason or "", source=self.name)
-
-
-class _HookManagerGuard:
-    """Adapts a hook manager: ``run_hooks("pre_execute", ctx)`` → ALLOW/DENY/MODIFY."""
-
-    def __init__(self, manager: Any) -> None:
-        self.manager = manager
-        self.name = type(manager).__name__
-
-    async def check(self, call: ToolCall, tool: BaseTool) -> GuardDecision | None:
-        ctx: dict[str, Any] = {"tool_name": call.name, "params": dict(call.arguments),
-                               "tool_call_id": call.id,
-               "safety": tool.safety.value}
-        decision = self.manager.run_hooks("pre_execute", ctx)
-        if inspect.isawaitable(decision):
-            decision = await decision
-        value = getattr(decision, "value", decision)
-        value = str(getattr(decision, "decision", value)).lower()
-        if "deny" in value:
-            reason = getattr(decision, "reason", "") or ctx.get("reason") or "denied by a hook"
-            return GuardDecision(False, str(reason), source=self.name)
-        if "modify" in value:
-            params = getattr(decision, "params", None) or ctx.get("params")
-            return GuardDecision(True, "modified by a hook",
-                                 params=dict(cast("Mapping[str, Any]", params)),
-                                 source=self.name)
-        return None
-
-
-class _LayerGuard:
-    """Adapts a permission-layer plugin: ``check(tool_name, params, context)``."""
-
-    def __init__(self, name: str, layer: Any) -> None:
-        self.layer = layer
-        self.name = name
-
-    async def check(self, call: ToolCall, tool: BaseTool) -> GuardDecision | None:
-        layer = self.layer
-        fn = getattr(layer, "acheck", None) or getattr(layer, "check")
-        out = fn(call.name, call.arguments, {"safety": tool.safety.value})
-        if inspect.isawaitable(out):
-            out = await out
-        if out is None:
-            return None
-        allowed, reason = out
-        if allowed is None:
-            return None
-        return GuardDecision(bool(allowed), reason or "", source=self.name)
 
 
 @dataclass
@@ -203,16 +86,20 @@ class ToolOrchestrator:
     Args:
         tool_registry: The tools available.
         permission_level: Kept for API compatibility; permission managers own levels.
-        hook_manager: Optional hook manager (``run_hooks("pre_execute"|"post_execute")``).
-        enhanced_perm_manager: Optional permission manager (``acheck_tool_params``).
-        guards: Extra guards, consulted after the managers.
-        safety_gate: The default gate; ``None`` disables it (only do that when a
-            permission manager decides instead).
+        hook_manager: Optional hook manager (``run_hooks("pre_execute"|...)``); added
+            to the chain as a guard and an observer.
+        enhanced_perm_manager: Optional permission manager (``acheck_tool_params``);
+            added to the chain in place of the safety gate.
+        guard_chain: The run's :class:`~teragent.guards.GuardChain` (what
+            :func:`teragent.build_agent` assembles). When given, the three arguments
+            above only *add* to it.
+        guards: Extra guards, after the chain's.
+        safety_gate: The gate used when neither a chain nor a manager decides;
+            ``None`` disables it.
         max_concurrent: Cap on parallel read-only calls.
         timeout: Seconds per call.
         max_output_chars: Longer outputs are cut, with a note saying so.
         bus: Optional :class:`~teragent.events.EventBus` for ``tool_start``/``tool_end``.
-        use_plugin_layers: Also consult permission layers registered by plugins.
     """
 
     def __init__(
@@ -222,13 +109,13 @@ class ToolOrchestrator:
         hook_manager: Any = None,
         enhanced_perm_manager: Any = None,
         *,
+        guard_chain: GuardChain | None = None,
         guards: Iterable[ToolGuard] = (),
         safety_gate: SafetyGate | None | str = "default",
         max_concurrent: int = 10,
         timeout: float = 120.0,
         max_output_chars: int = 20_000,
         bus: Any = None,
-        use_plugin_layers: bool = True,
     ) -> None:
         self.registry = tool_registry
         self.permission_level = permission_level
@@ -238,36 +125,26 @@ class ToolOrchestrator:
         self.max_output_chars = max_output_chars
         self.bus = bus
         self._semaphore = asyncio.Semaphore(max_concurrent)
-        self.guards: list[Any] = []
-        if safety_gate == "default":
-            safety_gate = SafetyGate()
-        if isinstance(safety_gate, SafetyGate) and enhanced_perm_manager is None:
-            self.guards.append(safety_gate)
+        added: list[Any] = []
+        observers: list[Any] = []
+        if guard_chain is None:
+            if safety_gate == "default":
+                safety_gate = SafetyGate()
+            if isinstance(safety_gate, SafetyGate) and enhanced_perm_manager is None:
+                added.append(safety_gate)
+            guard_chain = GuardChain()
         if enhanced_perm_manager is not None:
-            self.guards.append(_PermissionManagerGuard(enhanced_perm_manager))
-        # A manager that composes the plugin layers itself (by priority) must not have
-        # them consulted a second time here.
-        if use_plugin_layers and not getattr(enhanced_perm_manager, "consults_plugin_layers",
-                                             False):
-            self.guards.extend(self._plugin_layers())
+            added.append(PermissionManagerGuard(enhanced_perm_manager))
         if hook_manager is not None:
-            self.guards.append(_HookManagerGuard(hook_manager))
-        self.guards.extend(guards)
+            hooks = HookManagerGuard(hook_manager)
+            added.append(hooks)
+            observers.append(hooks)
+        self.chain = guard_chain.extended([*added, *guards], observers)
         self.executed_ids: set[str] = set()
 
-    @staticmethod
-    def _plugin_layers() -> list[Any]:
-        from teragent.plugins import get_host
-
-        reg = get_host().registry("permission_layers")
-        layers = []
-        for name in reg.names():
-            entry = reg.entry(name)
-            layer = entry.resolve()
-            if isinstance(layer, type):
-                layer = layer()
-            layers.append((entry.options.get("priority", 50), name, layer))
-        return [_LayerGuard(n, layer) for _, n, layer in sorted(layers, key=lambda t: -t[0])]
+    @property
+    def guards(self) -> list[Any]:
+        return list(self.chain.guards)
 
     # --- scheduling -------------------------------------------------------------------
 
@@ -291,14 +168,14 @@ class ToolOrchestrator:
         outcomes: list[ToolCallOutcome] = []
         for batch in self.partition(calls):
             if len(batch) == 1:
-                outcomes.append(await self._execute_single(batch[0]))
+                outcomes.append(await self.execute_one(batch[0]))
             else:
                 outcomes.extend(await asyncio.gather(*(self._bounded(c) for c in batch)))
         return outcomes
 
     async def _bounded(self, call: ToolCall) -> ToolCallOutcome:
         async with self._semaphore:
-            return await self._execute_single(call)
+            return await self.execute_one(call)
 
     # --- one call -----------------------------------------------------------------------
 
@@ -313,39 +190,16 @@ class ToolOrchestrator:
             await self.bus.emit(name, **payload)
 
     async def check(self, call: ToolCall, tool: BaseTool) -> GuardDecision:
-        """Ask every guard; the first refusal wins, modifications accumulate."""
-        modified = False
-        for guard in self.guards:
-            try:
-                decision: GuardDecision | None = await guard.check(call, tool)
-            except Exception as exc:  # noqa: BLE001 - a failing guard denies (fail closed)
-                logger.warning("guard %s failed: %s", getattr(guard, "name", guard), exc)
-                return GuardDecision(False, f"permission check failed: {exc}",
-                                     source=getattr(guard, "name", ""))
-            if decision is None:
-                continue
-            if not decision.allowed:
-                return decision
-            if decision.params is not None:
-                call.arguments = decision.params
-                modified = True
-        return GuardDecision(True, params=call.arguments if modified else None)
+        """Ask the chain; the first refusal wins, modifications accumulate."""
+        return await self.chain.check(call, tool)
 
-    async def _execute_single(self, tool_call: Any) -> ToolCallOutcome:
+    async def execute_one(self, tool_call: Any) -> ToolCallOutcome:
+        """Run one call through the guarded path (the streaming executor's entry)."""
         outcome = await self._run_single(tool_call)
-        if outcome.metadata.get("refused") and self.hook_manager is not None:
-            # Calls that never ran reach the observers too (the audit trail shows them).
-            try:
-                out = self.hook_manager.run_hooks("execute_denied", {
-                    "tool_name": outcome.call.name, "params": outcome.call.arguments,
-                    "tool_call_id": outcome.call.id, "denied": outcome.denied,
-                    "reason": outcome.metadata.get("reason", ""),
-                    "source": outcome.metadata.get("source", "")})
-                if inspect.isawaitable(out):
-                    await out
-            except Exception as exc:  # noqa: BLE001 - observers never break a run
-                logger.warning("execute_denied hook failed: %s", exc)
+        await self.chain.notify(outcome)
         return outcome
+
+    _execute_single = execute_one  # documented in 001 ("Execute single")
 
     async def _run_single(self, tool_call: Any) -> ToolCallOutcome:
         call = coerce_tool_call(tool_call)
@@ -398,15 +252,6 @@ class ToolOrchestrator:
                                 f"{type(exc).__name__}: {exc}", safety=tool.safety)
         outcome = ToolCallOutcome(call, result, started, time.perf_counter())
         self._truncate(outcome)
-        if self.hook_manager is not None:
-            try:
-                post = self.hook_manager.run_hooks("post_execute", {
-                    "tool_name": call.name, "params": call.arguments, "result": result,
-                    "tool_call_id": call.id, "safety": tool.safety.value})
-                if inspect.isawaitable(post):
-                    await post
-            except Exception as exc:  # noqa: BLE001 - post hooks observe, never break
-                logger.warning("post_execute hook failed: %s", exc)
         await self._emit("tool_end", tool_name=call.name, tool_call_id=call.id,
                          success=outcome.result.success, at=outcome.ended_at,
                          duration=outcome.duration, output=outcome.result.to_text()[:1000])

@@ -173,6 +173,14 @@ class ToolRegistry:
 
     # --- lifecycle ------------------------------------------------------------------
 
+    def bind_path_policy(self, policy: Any) -> None:
+        """Give every tool that opens files the run's protected-path policy (see
+        :mod:`teragent.security.policy`), so it refuses and hides those paths itself."""
+        for tool in self._tools.values():
+            bind = getattr(tool, "bind_path_policy", None)
+            if callable(bind):
+                bind(policy)
+
     def pack_of(self, name: str) -> ToolPack | None:
         return self._tool_pack.get(name)
 

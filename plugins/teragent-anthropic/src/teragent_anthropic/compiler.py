@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from teragent.core.compiler import TAPCompiler
+from teragent.core.compiler import Conversation, TAPCompiler
 from teragent.core.multimodal import to_openai_part, validate_multimodal
 from teragent.core.tap import CompiledPrompt, TAPRequest
 
@@ -61,6 +61,22 @@ class AnthropicCompiler(TAPCompiler):
             parts.append(f"<output_format>\n{request.output_format_hint}\n</output_format>")
         return "\n\n".join(parts)
 
+    def _cache_extra(self, preference: str | None) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        caching = self.options.get("prompt_caching")
+        if caching is None:
+            caching = preference != "none"
+        if caching:
+            extra["prompt_caching"] = True
+        if self.options.get("max_tokens"):
+            extra["max_tokens"] = int(self.options["max_tokens"])
+        return extra
+
+    def conversation_extra(self, conversation: Conversation) -> dict[str, Any]:
+        """Agent turns: ``cache_control`` on the system prompt and the tools (the part
+        every turn repeats), so later turns read them from Anthropic's prompt cache."""
+        return self._cache_extra(conversation.cache_preference)
+
     def compile(self, request: TAPRequest) -> CompiledPrompt:
         images = validate_multimodal(request.multimodal_context, allow_video=False,
                                      target="The 'anthropic' compiler")
@@ -68,14 +84,7 @@ class AnthropicCompiler(TAPCompiler):
         if request.thinking_mode in ("deep", "max", "high"):
             system += ("\n\nThink the problem through step by step before answering; "
                        "put the final answer after your reasoning.")
-        extra: dict[str, Any] = {}
-        caching = self.options.get("prompt_caching")
-        if caching is None:
-            caching = request.cache_preference != "none"
-        if caching:
-            extra["prompt_caching"] = True
-        if self.options.get("max_tokens"):
-            extra["max_tokens"] = int(self.options["max_tokens"])
+        extra = self._cache_extra(request.cache_preference)
         text = self.user_text(request)
         if images:
             content = [to_openai_part(i) for i in images] + [{"type": "text", "text": text}]

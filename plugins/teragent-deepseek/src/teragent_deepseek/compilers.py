@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from teragent.core.compiler import TAPCompiler
+from teragent.core.compiler import Conversation, TAPCompiler
 from teragent.core.tap import CompiledPrompt, TAPRequest
 from teragent.errors import IncompatiblePromptError, UserError
 
@@ -115,19 +115,39 @@ class DeepSeekV4Compiler(TAPCompiler):
             parts.append(f"Output format:\n{request.output_format_hint}")
         return {"role": "user", "content": "\n\n".join(parts)}
 
-    def thinking(self, request: TAPRequest) -> tuple[str, str]:
+    def thinking(self, request: TAPRequest | Conversation) -> tuple[str, str]:
         mode = request.thinking_mode or self.options.get("thinking_mode") or "auto"
         return mode, _THINKING.get(mode, VARIANTS[self.variant][1])
 
+    def _cache_aware(self, preference: str | None) -> bool:
+        cache_aware = self.options.get("cache_aware")
+        return bool(preference != "none" if cache_aware is None else cache_aware)
+
+    def _extra(self, request: TAPRequest | Conversation, cache_aware: bool) -> dict[str, Any]:
+        mode, thinking = self.thinking(request)
+        return {"cache_aware": cache_aware, "variant": self.variant,
+                "thinking_mode": mode, "thinking": {"type": thinking}}
+
     def compile(self, request: TAPRequest) -> CompiledPrompt:
         _refuse_multimodal(self.name, request)
-        cache_aware = self.options.get("cache_aware")
-        if cache_aware is None:
-            cache_aware = request.cache_preference != "none"
-        mode, thinking = self.thinking(request)
+        cache_aware = self._cache_aware(request.cache_preference)
         tools = canonical_tools(request.tools) if cache_aware else request.tools
         return CompiledPrompt(
             messages=[*self.prefix_messages(request), self.user_turn(request)],
-            tools=tools,
-            extra={"cache_aware": bool(cache_aware), "variant": self.variant,
-                   "thinking_mode": mode, "thinking": {"type": thinking}})
+            tools=tools, extra=self._extra(request, cache_aware))
+
+    def compile_conversation(self, conversation: Conversation) -> CompiledPrompt:
+        """Every turn of an agent run, laid out for the prefix cache: the system
+        message (with the variant's strategy) and the canonical tool list are
+        byte-identical on every call, and the history only grows at the end, so each
+        request's prefix is the previous request."""
+        cache_aware = self._cache_aware(conversation.cache_preference)
+        messages = list(conversation.messages)
+        strategy, _ = VARIANTS[self.variant]
+        if messages and messages[0].get("role") == "system" and \
+                isinstance(messages[0].get("content"), str):
+            messages[0] = {**messages[0], "content": f"{messages[0]['content']}\n\n{strategy}"}
+        tools = canonical_tools(conversation.tools) if cache_aware else conversation.tools
+        return CompiledPrompt(messages=messages, tools=tools or None,
+                              extra={**self._extra(conversation, cache_aware),
+                                     **conversation.extra})

@@ -9,6 +9,7 @@ the default effect (DENY). Third-party layers registered through
 
 from __future__ import annotations
 
+import fnmatch
 import inspect
 import logging
 import os
@@ -541,9 +542,12 @@ class EnhancedPermissionManager:
         """Layers 1-5 and 7 (no classifier; ASK denies). Returns ``(allowed, reason)``."""
         return self._check_sync(tool_name, [path] if path else [], {})
 
-    def check_tool_params(self, tool_name: str, params: Mapping[str, Any]) -> tuple[bool, str]:
-        """:meth:`check` with the paths taken from the call's parameters (every one)."""
-        return self._check_sync(tool_name, extract_paths(params), dict(params or {}))
+    def check_tool_params(self, tool_name: str, params: Mapping[str, Any], *,
+                          paths: list[str] | None = None) -> tuple[bool, str]:
+        """:meth:`check` with the paths of the call: ``paths`` as the tool declares them
+        (what the kernel's guard passes), else guessed from parameter names."""
+        return self._check_sync(tool_name, extract_paths(params) if paths is None else paths,
+                                dict(params or {}))
 
     def _check_sync(self, tool_name: str, paths: list[str],
                     params: dict[str, Any]) -> tuple[bool, str]:
@@ -564,10 +568,35 @@ class EnhancedPermissionManager:
         return await self._check_async(tool_name, [path] if path else [], {}, context)
 
     async def acheck_tool_params(self, tool_name: str, params: Mapping[str, Any],
-                                 context: str = "") -> tuple[bool, str]:
-        """:meth:`acheck` with the paths taken from the call's parameters."""
-        return await self._check_async(tool_name, extract_paths(params), dict(params or {}),
-                                       context)
+                                 context: str = "", *,
+                                 paths: list[str] | None = None) -> tuple[bool, str]:
+        """:meth:`acheck` with the paths of the call (see :meth:`check_tool_params`)."""
+        return await self._check_async(
+            tool_name, extract_paths(params) if paths is None else paths,
+            dict(params or {}), context)
+
+    def path_denied(self, tool_name: str, path: str, op: str = "read") -> str | None:
+        """The reason a DENY rule refuses ``tool_name`` on ``path`` (any source), or
+        ``None``. The kernel's path policy asks this for every file a search or listing
+        would show, so grep/glob/list hide what the rules deny."""
+        if not self.rules:
+            return None
+        root = self._root()
+        try:
+            canonical = canonical_path(path, root)
+        except (PermissionDenied, TypeError, ValueError):
+            return None
+        safety = self.tool_safety(tool_name) if tool_name else None
+        for rule in self.rules:
+            if rule.effect != PermissionEffect.DENY or rule.any_path:
+                continue
+            if tool_name and not fnmatch.fnmatchcase(tool_name, rule.tool_pattern):
+                continue
+            if not tool_name and rule.tool_pattern not in ("*", "**"):
+                continue
+            if self.rule_matches(rule, tool_name or "*", canonical, safety, root):
+                return f"denied by rule: {rule.description or rule.path_pattern}"
+        return None
 
     async def _check_async(self, tool_name: str, paths: list[str], params: dict[str, Any],
                            context: str) -> tuple[bool, str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from teragent.errors import PermissionDenied
 from teragent.security import resolve_workspace_path
+from teragent.security.policy import PathPolicy
 from teragent.tools.base import BaseTool, ProgressCallback, ToolResult
 
 __all__ = ["ToolFailure", "TerAgentTool", "WorkspaceTool", "looks_binary", "atomic_write"]
@@ -68,10 +69,27 @@ class WorkspaceTool(TerAgentTool):
     def __init__(self, workspace: str | Path | None = None) -> None:
         self.workspace = Path(os.path.abspath(workspace if workspace is not None
                                               else os.getcwd()))
+        #: The workspace's protected paths (``.env*``, ``.teragent/``, ``.git/hooks/``,
+        #: plus the run's DENY rules once the agent binds its policy).
+        self.path_policy = PathPolicy(self.workspace)
+
+    def bind_path_policy(self, policy: PathPolicy) -> None:
+        """Use the run's policy (the composition root calls this)."""
+        self.path_policy = policy
 
     def resolve(self, path: str, op: str = "read") -> Path:
-        """The canonical path of ``path`` inside the workspace, or :class:`PermissionDenied`."""
-        return resolve_workspace_path(self.workspace, path, op)
+        """The canonical path of ``path`` inside the workspace, or
+        :class:`PermissionDenied` (outside it, or protected for ``op``)."""
+        real = resolve_workspace_path(self.workspace, path, op)
+        reason = self.path_policy.denied(real, op, self.name) or \
+            self.path_policy.denied(path, op, self.name)
+        if reason:
+            raise PermissionDenied(f"Refused: {reason}.")
+        return real
+
+    def visible(self, path: str | Path) -> bool:
+        """Whether a listing or search may show ``path``."""
+        return self.path_policy.visible(path, self.name)
 
     def display(self, path: Path | str) -> str:
         """``path`` as the model should write it: relative to the workspace root."""

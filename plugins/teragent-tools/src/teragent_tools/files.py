@@ -91,6 +91,8 @@ class ReadFileTool(WorkspaceTool):
         "additionalProperties": False,
     }
     keywords: ClassVar[tuple[str, ...]] = ("read", "open", "show", "cat", "view", "file")
+    path_params: ClassVar[dict[str, str]] = {"path": "read"}
+    data_params: ClassVar[tuple[str, ...]] = ("offset", "limit")
     _safety: ClassVar[ToolSafety] = ToolSafety.READ_ONLY
     _concurrency_safe: ClassVar[bool] = True
 
@@ -189,6 +191,8 @@ class WriteFileTool(WorkspaceTool):
         "additionalProperties": False,
     }
     keywords: ClassVar[tuple[str, ...]] = ("write", "create", "save", "file", "new")
+    path_params: ClassVar[dict[str, str]] = {"path": "write"}
+    data_params: ClassVar[tuple[str, ...]] = ("content",)
     _safety: ClassVar[ToolSafety] = ToolSafety.SAFE_WRITE
     _concurrency_safe: ClassVar[bool] = False
 
@@ -237,6 +241,8 @@ class EditFileTool(WorkspaceTool):
         "additionalProperties": False,
     }
     keywords: ClassVar[tuple[str, ...]] = ("edit", "change", "replace", "modify", "fix")
+    path_params: ClassVar[dict[str, str]] = {"path": "write"}
+    data_params: ClassVar[tuple[str, ...]] = ("old_string", "new_string", "replace_all")
     _safety: ClassVar[ToolSafety] = ToolSafety.SAFE_WRITE
     _concurrency_safe: ClassVar[bool] = False
 
@@ -298,6 +304,7 @@ class ListDirectoryTool(WorkspaceTool):
         "additionalProperties": False,
     }
     keywords: ClassVar[tuple[str, ...]] = ("list", "ls", "directory", "folder", "files")
+    path_params: ClassVar[dict[str, str]] = {"path": "read"}
     _safety: ClassVar[ToolSafety] = ToolSafety.READ_ONLY
     _concurrency_safe: ClassVar[bool] = True
 
@@ -321,6 +328,7 @@ class ListDirectoryTool(WorkspaceTool):
         with os.scandir(path) as it:
             entries = sorted(it, key=lambda e: e.name)
         lines = []
+        entries = [e for e in entries if self.visible(os.path.join(path, e.name))]
         for entry in entries[:self.max_entries]:
             if entry.is_symlink():
                 lines.append(entry.name + "@")

@@ -72,6 +72,8 @@ class GlobTool(WorkspaceTool):
     }
     category = "search"
     keywords: ClassVar[tuple[str, ...]] = ("find", "glob", "files", "search", "locate")
+    path_params: ClassVar[dict[str, str]] = {"path": "read"}
+    data_params: ClassVar[tuple[str, ...]] = ("pattern",)
     _safety: ClassVar[ToolSafety] = ToolSafety.READ_ONLY
     _concurrency_safe: ClassVar[bool] = True
 
@@ -146,6 +148,9 @@ class GrepTool(WorkspaceTool):
     }
     category = "search"
     keywords: ClassVar[tuple[str, ...]] = ("grep", "search", "find", "regex", "occurrences")
+    path_params: ClassVar[dict[str, str]] = {"path": "read"}
+    data_params: ClassVar[tuple[str, ...]] = ("pattern", "glob", "case_insensitive",
+                                                "max_results")
     _safety: ClassVar[ToolSafety] = ToolSafety.READ_ONLY
     _concurrency_safe: ClassVar[bool] = True
 

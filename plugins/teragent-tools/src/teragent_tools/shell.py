@@ -97,6 +97,8 @@ class BashTool(TerAgentTool):
     category = "shell"
     keywords: ClassVar[tuple[str, ...]] = ("run", "execute", "shell", "command", "bash",
                                            "test", "build", "install")
+    command_params: ClassVar[tuple[str, ...]] = ("command",)
+    data_params: ClassVar[tuple[str, ...]] = ("timeout",)
     _safety: ClassVar[ToolSafety] = ToolSafety.HIGH_RISK
     _concurrency_safe: ClassVar[bool] = False
 

@@ -35,6 +35,7 @@ class ThinkTool(TerAgentTool):
     }
     category = "general"
     keywords: ClassVar[tuple[str, ...]] = ("think", "plan", "reason")
+    data_params: ClassVar[tuple[str, ...]] = ("thought",)
     _safety: ClassVar[ToolSafety] = ToolSafety.READ_ONLY
     _concurrency_safe: ClassVar[bool] = True
 

@@ -1,0 +1,319 @@
+"""The composition root: ``agent.toml`` (or a config dict) plus overrides → a ready agent.
+
+:func:`build_agent` is the one place an agent is assembled, and every entry point uses
+it: the CLI (``teragent run``/``chat``), the library, every orchestration agent and
+nested team. :func:`build_runtime` builds the guarded part alone; an
+:class:`~teragent.AgentLoop` constructed directly calls it with the loaded
+``agent.toml``, so a hand-built loop is guarded exactly like a built one.
+
+What is wired, in order (the guard chain):
+
+====  ======================  ===========================================================
+  10  decider                 the permission manager a plugin offers for
+                              ``[permission]`` (``teragent_default_permission_manager``),
+                              else the kernel's :class:`~teragent.guards.SafetyGate`
+  20  protected paths         :class:`~teragent.guards.PathGuard` over the workspace's
+                              :class:`~teragent.security.policy.PathPolicy` (defaults,
+                              ``[workspace] protected``, the manager's DENY rules)
+  30  command checks          :class:`~teragent.guards.CommandGuard` over every
+                              ``teragent_register_command_checks`` check
+  50  plugin guards           ``teragent_register_tool_guards``, by their ``order``
+  80  user hooks              ``[[hooks]]`` ``pre_execute`` hooks
+  90  approvals               an approval gate, when given
+====  ======================  ===========================================================
+
+Observers: the audit log (``[audit] path``, default ``.teragent/audit.jsonl`` in the
+workspace; ``[audit] enabled = false`` turns it off) and the user hooks.
+
+Reliability: circuit breakers from ``[circuit_breaker]``, a recovery manager from
+``[recovery]`` (retries honouring ``Retry-After``, stream retry then batch, compaction
+on overflow, the fallback provider) and, when ``[rate_limit]`` is present, a rate
+limiter on the provider.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from teragent.errors import UserError
+from teragent.guards import (
+    CommandGuard, GuardChain, HookManagerGuard, PathGuard, PermissionManagerGuard, SafetyGate,
+)
+from teragent.runtime import AgentRuntime
+
+__all__ = ["build_agent", "build_runtime", "loop_config_from"]
+
+
+def _config(config: Any) -> dict[str, Any]:
+    if config is None:
+        from teragent.config.loader import load_full_config
+
+        return load_full_config()
+    if isinstance(config, (str, Path)):
+        from teragent.config.loader import load_full_config
+
+        return load_full_config(config)
+    if isinstance(config, Mapping):
+        return dict(config)
+    raise UserError(f"config must be a path to agent.toml, a dict of its tables or None, "
+                    f"not {type(config).__name__}.")
+
+
+def loop_config_from(config: Mapping[str, Any], **overrides: Any) -> Any:
+    """The :class:`~teragent.AgentLoopConfig` of ``[agent]`` with ``overrides``
+    (``None`` values ignored)."""
+    from teragent.config.agent_loop_config import AgentLoopConfig
+
+    table = dict(config.get("agent") or {})
+    table.pop("driver", None)
+    table.update({k: v for k, v in overrides.items() if v is not None})
+    return AgentLoopConfig(**table)
+
+
+def _path_policy(config: Mapping[str, Any], workspace: str, manager: Any) -> Any:
+    from teragent.security.policy import DEFAULT_PROTECTED, PathPolicy, PathRule
+
+    extra = (config.get("workspace") or {}).get("protected") or []
+    if isinstance(extra, str):
+        extra = [extra]
+    rules = [*DEFAULT_PROTECTED, *(PathRule(str(p), reason="[workspace] protected in "
+                                            "agent.toml lists it") for p in extra)]
+    deciders = []
+    if manager is not None and hasattr(manager, "path_denied"):
+        deciders.append(manager.path_denied)
+    return PathPolicy(workspace, rules, deciders=deciders)
+
+
+def _plugin_guards(host: Any, config: Mapping[str, Any], loop_config: Any,
+                   workspace: str) -> list[tuple[int, str, Any]]:
+    reg = host.registry("tool_guards")
+    out = []
+    for name in reg.names():
+        entry = reg.entry(name)
+        factory = entry.resolve()
+        guard = factory(config=config, loop_config=loop_config, workspace=workspace) \
+            if callable(factory) else factory
+        if guard is not None:
+            out.append((int(entry.options.get("order", 50)), name, guard))
+    return out
+
+
+def _audit(config: Mapping[str, Any], workspace: str, audit: Any, hook_manager: Any) -> Any:
+    from teragent.config.hooks_config import HooksConfig
+    from teragent.hooks import HOOK_EVENTS
+    from teragent.hooks.builtin import AuditHook
+
+    if audit is False:
+        return None
+    if hook_manager is not None and any(isinstance(h, AuditHook) for e in HOOK_EVENTS
+                                        for h in hook_manager.hooks(e)):
+        return None  # the given hooks audit already
+    if audit is not None and audit is not True:
+        return audit if hasattr(audit, "observe") else AuditHook(Path(workspace) / audit)
+    cfg = HooksConfig.from_config(dict(config))
+    if not cfg.audit_log or any(h.type == "audit" for h in cfg.hooks):
+        return None
+    return AuditHook(Path(workspace) / cfg.audit_log)
+
+
+def build_runtime(
+    config: Any = None,
+    *,
+    workspace: str | os.PathLike[str] | None = None,
+    loop_config: Any = None,
+    permission_manager: Any = None,
+    hook_manager: Any = None,
+    guards: Iterable[Any] = (),
+    approval_gate: Any = None,
+    circuit_breaker: Any = None,
+    recovery_manager: Any = None,
+    audit: Any = None,
+    bus: Any = None,
+    host: Any = None,
+) -> AgentRuntime:
+    """The guard chain, breakers and recovery of one agent (see the module docstring).
+
+    Args:
+        config: ``agent.toml`` as loaded (``None``: search and load it).
+        workspace: The agent's directory (default: the current one).
+        loop_config: The :class:`~teragent.AgentLoopConfig` (default: ``[agent]``).
+        permission_manager: Decides instead of the plugin-offered one.
+        hook_manager: A :class:`~teragent.hooks.HookManager` to add (guard + observer).
+        guards: More guards, after the plugins' and before approvals.
+        approval_gate: Consulted last (a human sees only what passed the rest).
+        circuit_breaker: A breaker manager instead of one built from
+            ``[circuit_breaker]``; ``False`` for none.
+        recovery_manager: Instead of one built from ``[recovery]``; ``False`` for none.
+        audit: ``True``/``None`` (default: ``[audit]``), ``False`` (off), a path
+            relative to the workspace, or an observer.
+        bus: The event bus breakers and observers report to.
+        host: The plugin host (default: the process-wide one).
+    """
+    cfg = _config(config)
+    ws = os.path.realpath(os.fspath(workspace or os.getcwd()))
+    if loop_config is None:
+        loop_config = loop_config_from(cfg)
+    if host is None:
+        from teragent.plugins import get_host
+
+        host = get_host()
+    manager = permission_manager
+    if manager is None:
+        manager = host.hook.teragent_default_permission_manager(
+            config=cfg, loop_config=loop_config, workspace=ws)
+    policy = _path_policy(cfg, ws, manager)
+    ordered: list[tuple[int, str, Any]] = []
+    if manager is not None:
+        ordered.append((10, "permissions", PermissionManagerGuard(manager)))
+    else:
+        ordered.append((10, "safety_gate", SafetyGate(
+            allow_writes=loop_config.allow_writes, allow_shell=loop_config.allow_shell,
+            allow_destructive=loop_config.allow_destructive)))
+    ordered.append((20, "protected_paths", PathGuard(policy)))
+    checks = host.registry("command_checks")
+    ordered.append((30, "command_check", CommandGuard(
+        {n: checks.entry(n).resolve() for n in checks.names()}, workspace=ws,
+        protected=[g for g, _ in policy.protected_globs()])))
+    ordered.extend(_plugin_guards(host, cfg, loop_config, ws))
+    observers: list[Any] = []
+    from teragent.hooks import HOOK_EVENTS, build_hook_manager
+
+    user_hooks = build_hook_manager(cfg, ws)
+    for hm in (user_hooks if any(user_hooks.hooks(e) for e in HOOK_EVENTS) else None, hook_manager):
+        if hm is not None:
+            adapter = HookManagerGuard(hm)
+            ordered.append((80, "hooks", adapter))
+            observers.append(adapter)
+    for g in guards:
+        ordered.append((85, str(getattr(g, "name", type(g).__name__)), g))
+    if approval_gate is not None:
+        ordered.append((90, "approval", approval_gate))
+    ordered.sort(key=lambda t: t[0])  # stable: equal orders keep registration order
+    log = _audit(cfg, ws, audit, hook_manager)
+    if log is not None:
+        observers.insert(0, log)
+    breakers: list[Any] = []
+    if circuit_breaker is None:
+        from teragent.reliability.breakers import CircuitBreakerManager
+
+        circuit_breaker = CircuitBreakerManager(bus=bus, config=cfg.get("circuit_breaker") or None)
+    if circuit_breaker is not False:
+        breakers.append(circuit_breaker)
+    if recovery_manager is None:
+        from teragent.reliability.recovery import RecoveryManager
+
+        table = dict(cfg.get("recovery") or {})
+        table.setdefault("max_streaming_retries", loop_config.streaming_retries)
+        table.setdefault("max_continuations", loop_config.max_continuations)
+        recovery_manager = RecoveryManager(**table)
+    return AgentRuntime(chain=GuardChain([g for _, _, g in ordered], observers),
+                        breakers=breakers, recovery=recovery_manager or None,
+                        path_policy=policy, bus=bus)
+
+
+def _provider(config: Mapping[str, Any], model: str | None) -> Any:
+    from teragent.core.provider import create_provider, create_provider_from_config, \
+        default_provider
+    from teragent.plugins import get_host
+
+    drivers = config.get("drivers", {})
+    if model and model in drivers:
+        return create_provider_from_config(drivers[model])
+    if model:
+        base = get_host().hook.teragent_default_driver(config=config)
+        if base is None:
+            raise UserError(f"model {model!r} is not a driver in agent.toml (have: "
+                            f"{', '.join(drivers) or 'none'}) and no plugin offers a default "
+                            "driver to run it with.")
+        return create_provider(**{**base, "model": model})
+    return default_provider(dict(config))
+
+
+def _offered(tools: Any, runtime: AgentRuntime) -> Any:
+    """Only the tools the run's decider may allow: a refused tool in the prompt costs
+    context and invites calls that fail. The chain still checks every call."""
+    decider = runtime.chain.guards[0] if runtime.chain.guards else None
+    names = tools.list_tool_names()
+    if isinstance(decider, SafetyGate):
+        keep = [n for n in names if decider.permits(tools.get(n).safety)]
+    elif isinstance(decider, PermissionManagerGuard) and hasattr(decider.manager, "may_allow"):
+        m = decider.manager
+        for n in names:
+            if hasattr(m, "note_tool_safety"):
+                m.note_tool_safety(n, tools.get(n).safety)
+        keep = [n for n in names if m.may_allow(n)]
+    else:
+        return tools
+    return tools if len(keep) == len(names) else tools.filtered(keep)
+
+
+def build_agent(
+    config: Any = None,
+    *,
+    workspace: str | os.PathLike[str] | None = None,
+    provider: Any = None,
+    model: str | None = None,
+    tools: Any = None,
+    tool_names: Iterable[str] | None = None,
+    offer_all_tools: bool = False,
+    bus: Any = None,
+    **options: Any,
+) -> Any:
+    """Build a ready :class:`~teragent.AgentLoop` from ``agent.toml`` plus overrides.
+
+    Args:
+        config: ``agent.toml`` (a path, the loaded dict, or ``None`` to search for it).
+        workspace: The agent's directory (default: the current one). Must exist.
+        provider: A :class:`~teragent.ModelProvider`; default: ``model``, else
+            ``[agent] driver``, else the only driver, else the local model.
+        model: A driver name from ``agent.toml`` (``adapter.identity``) or a model for
+            the default driver (e.g. a ``.gguf`` path).
+        tools: A :class:`~teragent.ToolRegistry` or a list of tools; default: every
+            installed tool plugin's tools (``tool_names`` picks some).
+        offer_all_tools: Offer tools the run's permissions will refuse too.
+        bus: The :class:`~teragent.EventBus` (one is created if omitted).
+        **options: ``AgentLoopConfig`` fields (``max_steps=``, ``allow_shell=``, ...)
+            and :func:`build_runtime` arguments (``permission_manager=``,
+            ``approval_gate=``, ``guards=``, ``audit=``, ``circuit_breaker=``, ...).
+
+    Returns:
+        An :class:`~teragent.AgentLoop`; use it with ``await agent.run(task)`` and close
+        it (and its provider) with ``await agent.aclose()``.
+    """
+    from teragent.agent.loop import AgentLoop
+    from teragent.events import EventBus
+    from teragent.tools.registry import ToolRegistry
+
+    ws = Path(workspace or os.getcwd()).resolve()
+    if not ws.is_dir():
+        raise UserError(f"workspace {str(ws)!r} is not a directory; create it or pass an "
+                        "existing one.")
+    cfg = _config(config)
+    runtime_args = {k: options.pop(k) for k in (
+        "permission_manager", "hook_manager", "guards", "approval_gate", "circuit_breaker",
+        "recovery_manager", "audit", "host") if k in options}
+    loop_args = {k: options.pop(k) for k in (
+        "step_budget", "context_window", "auto_compactor", "intent_classifier",
+        "confirmation_gate", "streaming_executor", "session", "session_id",
+        "orchestrator") if k in options}
+    loop_cfg = loop_config_from(cfg, **options)
+    bus = bus or EventBus()
+    runtime = build_runtime(cfg, workspace=ws, loop_config=loop_cfg, bus=bus, **runtime_args)
+    if tools is None:
+        names = list(tool_names) if tool_names is not None else None
+        tools = ToolRegistry.from_plugins(names, workspace=str(ws))
+        if names is None and not offer_all_tools:
+            tools = _offered(tools, runtime)
+    elif not isinstance(tools, ToolRegistry):
+        tools = ToolRegistry(list(tools))
+    tools.bind_path_policy(runtime.path_policy)
+    if provider is None:
+        provider = _provider(cfg, model)
+    if cfg.get("rate_limit") and getattr(provider, "rate_limiter", None) is None:
+        from teragent.reliability.rate_limit import RateLimitConfig, create_rate_limiter
+
+        provider.rate_limiter = create_rate_limiter(RateLimitConfig(**cfg["rate_limit"]))
+    return AgentLoop(provider, tools, loop_cfg, workspace=ws, bus=bus, runtime=runtime,
+                     **loop_args)
