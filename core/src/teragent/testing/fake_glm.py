@@ -6,8 +6,20 @@ adds what Zhipu does differently:
 
 - streams always end with a usage chunk, without ``stream_options`` being asked for;
 - the ``thinking`` parameter is checked (``{"type": "enabled"|"disabled",
-  "clear_thinking"?: bool}``) and refused with Zhipu's error shape (HTTP 400,
-  ``{"error": {"code": "1214", "message": ...}}``) when malformed;
+  "clear_thinking"?: bool}``) and ``reasoning_effort`` (``none``, ``minimal``,
+  ``low``, ``medium``, ``high``, ``xhigh``, ``max``), and refused with Zhipu's error
+  shape (HTTP 400, ``{"error": {"code": "1214", "message": ...}}``) when malformed;
+- thinking is on unless ``thinking.type`` is ``"disabled"`` (GLM-5.x default): answers
+  then carry ``reasoning_content`` (generated when the script gives none), and none
+  with thinking disabled;
+- interleaved thinking: Zhipu's guide says the reasoning of tool-calling turns must be
+  sent back with the tool results. The fake refuses (400, code ``1214``) a request
+  whose current tool loop (after the last user message) lost it, and, with
+  ``clear_thinking: false`` (preserved thinking), any earlier turn that lost it. The
+  refusal is this fake's strictness: the docs say "must", not which error follows;
+- business errors are scripted as ``ScriptedReply(status=..., error_body={"error":
+  {"code": "1261", "message": ...}})`` (1261 prompt too long, HTTP 400; 1113 account
+  in arrears, HTTP 429);
 - async chat: ``POST .../async/chat/completions`` answers ``{"id", "task_status":
   "PROCESSING"}``; ``GET .../async-result/{id}`` answers ``PROCESSING`` once, then the
   completion with ``"task_status": "SUCCESS"``.
@@ -18,12 +30,17 @@ Use it like the OpenAI one: ``httpx.ASGITransport(app=FakeGLMServer())`` or
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
+from collections import deque
 from typing import Any, Callable, cast
 
 from teragent.testing._asgi import read_body
-from teragent.testing.fake_openai import FakeOpenAIServer, RecordedRequest, ScriptedReply
+from teragent.testing.fake_openai import (
+    FakeOpenAIServer, ReasoningLedger, RecordedRequest, ScriptedReply,
+)
+from teragent.testing.fake_openai import generated_reasoning as _trace
 
 __all__ = ["FakeGLMServer", "call_asgi"]
 
@@ -58,6 +75,10 @@ async def call_asgi(app: Any, method: str, path: str, body: bytes,
     return status, out_headers, b"".join(chunks)
 
 
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+_MARK = "_fake_glm_reply"
+
+
 def _thinking_problem(thinking: Any) -> str | None:
     if thinking is None:
         return None
@@ -72,32 +93,98 @@ def _thinking_problem(thinking: Any) -> str | None:
 
 
 class FakeGLMServer:
-    """The ASGI app; replies are scripted on the inner server; :attr:`requests` holds
-    the chat requests as clients sent them.
+    """The ASGI app; :attr:`requests` holds the chat requests as clients sent them.
 
     Args:
-        inner: The OpenAI fake server to extend (a new one by default).
+        inner: The OpenAI fake server to extend (a new one by default); it encodes the
+            replies this server prepares.
+        enforce_reasoning: Refuse requests that lost a tool-calling turn's reasoning
+            (see the module docstring; default ``True``).
     """
 
-    def __init__(self, inner: FakeOpenAIServer | None = None) -> None:
+    def __init__(self, inner: FakeOpenAIServer | None = None, *,
+                 enforce_reasoning: bool = True) -> None:
         self.inner = inner if inner is not None else FakeOpenAIServer()
+        self.inner.responder = self._prepared
+        self.enforce_reasoning = enforce_reasoning
+        self.replies: deque[ScriptedReply] = deque()
         self.requests: list[RecordedRequest] = []
+        self.rejected: list[str] = []
+        self.ledger = ReasoningLedger()
+        self._ready: dict[str, ScriptedReply] = {}
         self._tasks: dict[str, tuple[int, bytes]] = {}
         self._polled: set[str] = set()
         self._lock = threading.Lock()
+        self._count = 0
 
-    # scripting is the inner server's; :attr:`requests` records what clients sent
-    # (before the dialect rewrite the inner server sees) --------------------------------------------------
+    # :attr:`requests` records what clients sent (before the dialect rewrite the inner
+    # server sees) -----------------------------------------------------------------------
     def script(self, *replies: ScriptedReply) -> "FakeGLMServer":
-        self.inner.script(*replies)
+        with self._lock:
+            self.replies.extend(replies)
         return self
+
+    @property
+    def unconsumed(self) -> int:
+        return len(self.replies)
 
     def reset(self) -> None:
         self.inner.reset()
+        self.ledger.clear()
         with self._lock:
+            self.replies.clear()
             self.requests.clear()
+            self.rejected.clear()
+            self._ready.clear()
             self._tasks.clear()
             self._polled.clear()
+
+    def _prepared(self, body: dict[str, Any]) -> ScriptedReply:
+        with self._lock:
+            reply = self._ready.pop(str(body.get(_MARK)), None)
+        return reply if reply is not None else FakeOpenAIServer.echo(body)
+
+    def _prepare(self, body: dict[str, Any]) -> str:
+        """Take the next reply, fit it to the request's thinking mode, and return the
+        key the inner server finds it by."""
+        with self._lock:
+            reply = self.replies.popleft() if self.replies else FakeOpenAIServer.echo(body)
+            self._count += 1
+            key = f"glm-{self._count}"
+        thinking = body.get("thinking")
+        enabled = not (isinstance(thinking, dict) and thinking.get("type") == "disabled")
+        if reply.status < 400 and reply.raw_body is None:
+            if enabled and not reply.reasoning:
+                reply = dataclasses.replace(reply, reasoning=_trace(reply))
+            elif not enabled and reply.reasoning:
+                reply = dataclasses.replace(reply, reasoning=None)
+            if enabled:
+                self.ledger.record(reply)
+        with self._lock:
+            self._ready[key] = reply
+        return key
+
+    def problem(self, body: dict[str, Any]) -> str | None:
+        """What Zhipu would refuse about ``body`` (see the module docstring)."""
+        thinking = body.get("thinking")
+        problem = _thinking_problem(thinking)
+        if problem:
+            return problem
+        effort = body.get("reasoning_effort")
+        if effort is not None and effort not in EFFORTS:
+            return f"reasoning_effort must be one of {', '.join(EFFORTS)}"
+        enabled = not (isinstance(thinking, dict) and thinking.get("type") == "disabled")
+        if self.enforce_reasoning and enabled:
+            preserved = isinstance(thinking, dict) and thinking.get("clear_thinking") is False
+            index = self.ledger.missing(list(body.get("messages") or []),
+                                        lambda m: m.get("reasoning_content"),
+                                        since_last_user=not preserved, all_turns=preserved)
+            if index is not None:
+                return (f"messages[{index}]: the reasoning_content of this assistant turn "
+                        "must be sent back unchanged"
+                        + (" (clear_thinking is false)" if preserved else
+                           " with its tool results (interleaved thinking)"))
+        return None
 
     def wait_for_disconnect(self, timeout: float = 10.0, count: int = 1) -> bool:
         return self.inner.wait_for_disconnect(timeout, count)
@@ -127,12 +214,15 @@ class FakeGLMServer:
         with self._lock:
             self.requests.append(RecordedRequest(method, path, headers, json.loads(json.dumps(body))))
         if isinstance(body, dict):
-            problem = _thinking_problem(body.get("thinking"))
+            problem = self.problem(body)
             if problem:
+                with self._lock:
+                    self.rejected.append(problem)
                 await _json(send, 400, {"error": {"code": "1214", "message": problem}})
                 return
             if body.get("stream"):  # Zhipu always ends a stream with usage
                 body["stream_options"] = {"include_usage": True}
+            body[_MARK] = self._prepare(body)
             raw = json.dumps(body).encode()
         if path.endswith("/async/chat/completions"):
             await self._submit(scope, raw, send)

@@ -44,6 +44,8 @@ __all__ = [
     "serve_in_thread",
     "encode_completion",
     "encode_stream",
+    "ReasoningLedger",
+    "generated_reasoning",
 ]
 
 
@@ -70,6 +72,12 @@ class ScriptedReply:
         hold_open: After the content, keep the stream open until the client goes away
             (loopback only: an in-process ASGI transport waits for the whole body).
         model: The ``model`` field of the answer (defaults to the request's).
+        refusal: A refusal (``message.refusal``; streamed as ``delta.refusal``), as
+            OpenAI sends when a model declines; ``text`` is then usually empty.
+        omit_usage: Stream without a usage chunk even when ``stream_options`` asks
+            for one (llama.cpp's ``llama_cpp.server`` behaves so).
+        raw_body: Answer with exactly this JSON (and ``status``) instead of a
+            completion or a stream: vendor errors sent with HTTP 200, for instance.
     """
 
     text: str = ""
@@ -86,6 +94,9 @@ class ScriptedReply:
     raw_stream: list[bytes] | None = None
     hold_open: bool = False
     model: str | None = None
+    refusal: str | None = None
+    omit_usage: bool = False
+    raw_body: Any = None
 
     def calls(self) -> list[tuple[str, dict[str, Any], str]]:
         """The tool calls as ``(name, arguments, id)`` with ids filled in."""
@@ -139,7 +150,8 @@ def _usage(reply: ScriptedReply, request: dict[str, Any]) -> dict[str, Any]:
 def encode_completion(reply: ScriptedReply, request: dict[str, Any],
                       *, completion_id: str = "chatcmpl-fake") -> bytes:
     """A non-streaming ``chat.completion`` body for ``reply``."""
-    message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text or None,
+                               "refusal": reply.refusal}
     if reply.reasoning:
         message["reasoning_content"] = reply.reasoning
     if reply.tool_calls:
@@ -188,6 +200,8 @@ def encode_stream(reply: ScriptedReply, request: dict[str, Any],
         events.append(chunk({"reasoning_content": piece}))
     for piece in _pieces(reply.text, reply.chunk_size):
         events.append(chunk({"content": piece}))
+    for piece in _pieces(reply.refusal or "", reply.chunk_size):
+        events.append(chunk({"refusal": piece}))
     for index, (name, args, cid) in enumerate(reply.calls()):
         events.append(chunk({"tool_calls": [{
             "index": index, "id": cid, "type": "function",
@@ -201,7 +215,7 @@ def encode_stream(reply: ScriptedReply, request: dict[str, Any],
     if reply.hold_open:
         return events
     events.append(chunk({}, reply.resolved_finish_reason()))
-    if include_usage:
+    if include_usage and not reply.omit_usage:
         usage_obj: dict[str, Any] = {"id": completion_id, "object": "chat.completion.chunk",
                                      "created": created, "model": model, "choices": [],
                                      "usage": _usage(reply, request)}
@@ -330,6 +344,11 @@ class FakeOpenAIServer:
             return
         extra_headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1"))
                          for k, v in reply.headers.items()]
+        if reply.raw_body is not None:
+            data = (json.dumps(reply.raw_body).encode()
+                    if not isinstance(reply.raw_body, bytes) else reply.raw_body)
+            await send_json(send, reply.status, data, extra_headers)
+            return
         if reply.status >= 400:
             await send_json(send, reply.status, _error_bytes(reply), extra_headers)
             return
@@ -436,3 +455,69 @@ def serve_in_thread(app: Any = None, *, host: str = "127.0.0.1",
         server.should_exit = True
         thread.join(timeout)
         sock.close()
+
+
+def generated_reasoning(reply: ScriptedReply) -> str:
+    """A deterministic reasoning trace for a reply scripted without one (fakes of
+    vendors that always think use it)."""
+    what = ", ".join(name for name, _, _ in reply.calls()) or reply.text[:40]
+    return f"(fake reasoning before: {what})"
+
+
+class ReasoningLedger:
+    """What a fake server said it reasoned, so it can check the reasoning comes back.
+
+    Vendors with interleaved thinking (DeepSeek, GLM, MiniMax) want the reasoning of a
+    tool-calling turn sent back with that turn. A fake records the reasoning of every
+    answer that called tools, by the first call's id, and :meth:`missing` names the
+    first assistant turn of a request that lost (or changed) it.
+    """
+
+    def __init__(self) -> None:
+        self._by_call: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def record(self, reply: ScriptedReply) -> None:
+        """Remember ``reply``'s reasoning (answers without tool calls by their text)."""
+        if not reply.reasoning:
+            return
+        calls = reply.calls()
+        key = calls[0][2] if calls else f"text:{reply.text.strip()}"
+        with self._lock:
+            self._by_call[key] = reply.reasoning
+
+    def expected(self, message: dict[str, Any], *, all_turns: bool = False) -> str | None:
+        """The reasoning this assistant message must carry, if the fake issued one
+        (for tool-calling turns; for every turn with ``all_turns``)."""
+        calls = message.get("tool_calls") or []
+        if calls and isinstance(calls[0], dict):
+            key = str(calls[0].get("id"))
+        elif all_turns and isinstance(message.get("content"), str):
+            key = f"text:{message['content'].strip()}"
+        else:
+            return None
+        with self._lock:
+            return self._by_call.get(key)
+
+    def missing(self, messages: list[dict[str, Any]],
+                carried: Callable[[dict[str, Any]], str | None],
+                *, since_last_user: bool = False, all_turns: bool = False) -> int | None:
+        """The index of the first assistant tool-calling message whose reasoning, as
+        ``carried(message)`` reads it, differs from what was issued; ``None`` if all
+        are intact. ``since_last_user`` checks only the turns after the last user
+        message (the current tool loop)."""
+        start = 0
+        if since_last_user:
+            users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
+            start = users[-1] if users else 0
+        for index, message in enumerate(messages):
+            if index < start or message.get("role") != "assistant":
+                continue
+            want = self.expected(message, all_turns=all_turns)
+            if want is not None and (carried(message) or "").strip() != want.strip():
+                return index
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._by_call.clear()

@@ -3,10 +3,20 @@
 Differences from plain OpenAI that it handles:
 
 - ``thinking`` request parameter (``{"type": "enabled" | "disabled"}``), set from
-  ``extra["thinking_mode"]`` (``high``/``max``/``deep`` → enabled, ``quick`` →
-  disabled) unless ``extra["thinking"]`` is given; ``extra["preserved_thinking"]``
-  adds ``"clear_thinking": false`` and keeps ``reasoning_content`` of earlier
-  assistant turns in the history (otherwise it is stripped, as Zhipu expects).
+  ``extra["thinking_mode"]`` (``high``/``max``/``deep``/``auto`` → enabled, ``quick`` →
+  disabled) unless ``extra["thinking"]`` is given. GLM-5.2's two depths are the
+  documented ``reasoning_effort`` values: ``high`` (增强推理) for High and ``max``
+  (深度推理, the server default) for Max; ``quick`` sends no effort.
+- reasoning round trips (docs.bigmodel.cn, 思考模式): with interleaved thinking the
+  ``reasoning_content`` of tool-calling turns must go back with the tool results, so
+  turns after the last user message keep it; earlier turns lose it, unless
+  PreservedThinking is on (``extra["preserved_thinking"]`` or the adapter option
+  ``preserved_thinking=True``), which sends ``"clear_thinking": false`` and keeps
+  every earlier ``reasoning_content`` unchanged.
+- business error codes: ``1261`` (prompt too long) → :class:`ContextOverflowError`;
+  ``1113`` (account in arrears, sent as HTTP 429) → :class:`QuotaExceededError`,
+  never retried; context-length wording in Chinese or English →
+  :class:`ContextOverflowError` (:mod:`teragent.core.wire.vendor_errors`).
 - ``reasoning_content`` in answers and stream deltas → ``thinking_content``.
 - cached prompt tokens (``usage.prompt_tokens_details.cached_tokens``) →
   ``cache_hit_tokens``; streams carry usage in their last chunk without
@@ -19,18 +29,23 @@ Differences from plain OpenAI that it handles:
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 
 import httpx
 
 from teragent.core.tap import CompiledPrompt, TAPResponse
 from teragent.core.wire.openai_chat import ChatCompletionsAdapter
+from teragent.core.wire.vendor_errors import typed_error
 from teragent.errors import ModelAPIError
 
-__all__ = ["GLMNativeAdapter"]
+__all__ = ["GLMNativeAdapter", "BUSINESS_CODES", "EFFORT"]
 
 _THINKING = {"high": "enabled", "max": "enabled", "deep": "enabled", "auto": "enabled",
              "quick": "disabled"}
+#: thinking_mode → GLM-5.2's documented ``reasoning_effort``.
+EFFORT = {"high": "high", "max": "max"}
+#: Zhipu business codes (``error.code``) → the error kind they mean.
+BUSINESS_CODES = {"1261": "context", "1113": "quota"}
 
 
 class GLMNativeAdapter(ChatCompletionsAdapter):
@@ -42,17 +57,23 @@ class GLMNativeAdapter(ChatCompletionsAdapter):
         timeout: Seconds for an ordinary request (default 300).
         multimodal_timeout: Seconds for requests with images/video or a context window
             over 200K tokens (default 600).
+        preserved_thinking: PreservedThinking for requests whose ``extra`` does not
+            say (an agent's conversation): ``clear_thinking: false`` and every earlier
+            ``reasoning_content`` kept (default ``False``, the standard endpoint's).
     """
 
     name: ClassVar[str] = "glm_native"
+    default_api_key_env: ClassVar[str | None] = "GLM_API_KEY"
 
     def __init__(self, *, base_url: str | None = None, timeout: float = 300.0,
-                 multimodal_timeout: float = 600.0, api_key_env: str | None = "GLM_API_KEY",
-                 include_usage: bool = False, **kwargs: Any) -> None:
+                 multimodal_timeout: float = 600.0, api_key_env: str | None = None,
+                 include_usage: bool = False, preserved_thinking: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(base_url=base_url or "https://open.bigmodel.cn/api/paas/v4",
                          timeout=timeout, api_key_env=api_key_env,
                          include_usage=include_usage, **kwargs)
         self.multimodal_timeout = multimodal_timeout
+        self.preserved_thinking = preserved_thinking
 
     @property
     def capabilities(self) -> dict[str, Any]:
@@ -70,23 +91,52 @@ class GLMNativeAdapter(ChatCompletionsAdapter):
     def build_body(self, compiled: CompiledPrompt, model: str, *, stream: bool) -> dict[str, Any]:
         body = super().build_body(compiled, model, stream=stream)
         extra = compiled.extra or {}
-        preserved = bool(extra.get("preserved_thinking"))
+        preserved = bool(extra.get("preserved_thinking", self.preserved_thinking))
+        mode = extra.get("thinking_mode")
         thinking = extra.get("thinking")
         if not isinstance(thinking, dict):
-            mode = extra.get("thinking_mode")
             thinking = {"type": _THINKING[mode]} if mode in _THINKING else None
+        if mode == "quick":  # quick means no thinking, whatever else was merged in
+            thinking = {"type": "disabled"}
+        if thinking is not None and thinking.get("type") == "disabled":
+            body.pop("reasoning_effort", None)
+            preserved = False
+        elif mode in EFFORT and "reasoning_effort" not in body:
+            body["reasoning_effort"] = EFFORT[mode]
+        if preserved:
+            thinking = {**(thinking or {"type": "enabled"}), "clear_thinking": False}
         if thinking is not None:
-            thinking = dict(thinking)
-            if preserved and thinking.get("type") == "enabled":
-                thinking["clear_thinking"] = False
-            body["thinking"] = thinking
-        messages = []
-        for msg in body["messages"]:
-            if msg.get("role") == "assistant" and "reasoning_content" in msg and not preserved:
-                msg = {k: v for k, v in msg.items() if k != "reasoning_content"}
-            messages.append(msg)
-        body["messages"] = messages
+            body["thinking"] = dict(thinking)
+        body["messages"] = self._reasoning_history(body["messages"], preserved)
         return body
+
+    @staticmethod
+    def _reasoning_history(messages: list[dict[str, Any]],
+                           preserved: bool) -> list[dict[str, Any]]:
+        """Keep ``reasoning_content`` where Zhipu wants it back: every turn with
+        PreservedThinking, else the current tool loop (after the last user message)."""
+        if preserved:
+            return messages
+        users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
+        last_user = users[-1] if users else -1
+        out = []
+        for index, msg in enumerate(messages):
+            if (index < last_user and msg.get("role") == "assistant"
+                    and "reasoning_content" in msg):
+                msg = {k: v for k, v in msg.items() if k != "reasoning_content"}
+            out.append(msg)
+        return out
+
+    def vendor_error(self, status: int, data: Any, model: str,
+                     headers: Mapping[str, str]) -> ModelAPIError | None:
+        err = data.get("error") if isinstance(data, dict) else None
+        code = str(err.get("code") or "") if isinstance(err, dict) else ""
+        kind = BUSINESS_CODES.get(code)
+        if kind is None:
+            return None
+        message = f"{err.get('message') or 'error'} (Zhipu code {code})"
+        return typed_error(kind, message, provider=self.name, model=model, status=status,
+                           body=json.dumps(data, ensure_ascii=False)[:2000])
 
     # --- async chat -----------------------------------------------------------------
 
