@@ -15,6 +15,8 @@ PINNED = {
     "ToolOrchestrator", "ToolPack", "ToolRegistry", "ToolResult", "ToolSafety",
     "create_provider", "create_provider_from_config", "default_provider", "get_host",
     "hookimpl", "load_full_config", "retry_with_backoff", "tool", "__version__",
+    # the composition root and the guard seam (issue "One agent, one path")
+    "build_agent", "build_runtime", "AgentRuntime", "GuardChain", "GuardDecision",
 }
 
 

@@ -38,6 +38,11 @@ _EXPORTS: dict[str, str] = {
     "DriverConfig": "teragent.config.driver_config",
     "AgentLoopConfig": "teragent.config.agent_loop_config",
     # agent
+    "build_agent": "teragent.compose",
+    "build_runtime": "teragent.compose",
+    "AgentRuntime": "teragent.runtime",
+    "GuardChain": "teragent.guards",
+    "GuardDecision": "teragent.guards",
     "AgentLoop": "teragent.agent.loop",
     "AgentResult": "teragent.agent.loop",
     "EventBus": "teragent.events",
@@ -78,6 +83,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from teragent.hookspecs import hookimpl
     from teragent.agent.loop import AgentLoop, AgentResult
+    from teragent.compose import build_agent, build_runtime
+    from teragent.guards import GuardChain, GuardDecision
+    from teragent.runtime import AgentRuntime
     from teragent.config.agent_loop_config import AgentLoopConfig
     from teragent.config.driver_config import DriverConfig
     from teragent.config.loader import load_full_config

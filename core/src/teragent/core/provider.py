@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import random
 import time
 from typing import Any, AsyncIterator
 
@@ -216,17 +214,11 @@ class ModelProvider:
                                      max_delay: float = 30.0) -> TAPResponse:
         """:meth:`execute_tap`, retrying retryable API errors with jittered backoff
         (honouring the server's ``Retry-After``)."""
-        attempt = 0
-        while True:
-            try:
-                return await self.execute_tap(request)
-            except ModelAPIError as exc:
-                if not exc.retryable or attempt >= max_retries:
-                    raise
-                delay = exc.retry_after if exc.retry_after is not None else \
-                    min(max_delay, base_delay * (2 ** attempt)) * (0.5 + random.random() / 2)
-                await asyncio.sleep(min(delay, max_delay))
-                attempt += 1
+        from teragent.pipeline.retry import retry_with_backoff
+
+        return await retry_with_backoff(lambda: self.execute_tap(request),
+                                        max_retries=max_retries, base_delay=base_delay,
+                                        max_delay=max_delay)
 
     # --- conversations (every call of an agent run) ---------------------------------
 

@@ -23,7 +23,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from teragent.errors import ModelAPIError, RunError, TerAgentError
 
-__all__ = ["retry_with_backoff", "RetryValidationError"]
+__all__ = ["retry_with_backoff", "RetryValidationError", "backoff_delay"]
 
 T = TypeVar("T")
 
@@ -102,9 +102,19 @@ async def retry_with_backoff(
         attempt += 1
 
 
+def backoff_delay(attempt: int, *, base_delay: float, max_delay: float, jitter: bool = True,
+                  rng: Callable[[], float] = random.random,
+                  retry_after: float | None = None) -> float:
+    """The one backoff rule of TerAgent: the server's ``Retry-After`` when it sent one
+    (it wins over our cap), else ``base_delay * 2**attempt`` capped at ``max_delay``;
+    with ``jitter`` a uniformly random share between 50% and 100% of it."""
+    if retry_after is not None:
+        return max(0.0, float(retry_after))
+    delay: float = min(max_delay, base_delay * (2 ** max(0, attempt)))
+    return delay * (0.5 + rng() / 2) if jitter else delay
+
+
 def _delay(attempt: int, base: float, cap: float, jitter: bool,
            rng: Callable[[], float], retry_after: float | None) -> float:
-    if retry_after is not None:
-        return float(retry_after)  # the server's word wins over our cap
-    delay: float = min(cap, base * (2 ** attempt))
-    return delay * (0.5 + rng() / 2) if jitter else delay
+    return backoff_delay(attempt, base_delay=base, max_delay=cap, jitter=jitter, rng=rng,
+                         retry_after=retry_after)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Awaitable, Callable, Mapping
 
+from teragent.pipeline.retry import backoff_delay
 from teragent.errors import ModelAPIError
 from teragent.reliability.classify import (
     VENDOR_CODES, ErrorClass, as_typed_error, classify_error, error_code,
@@ -62,14 +63,6 @@ class RecoveryType(str, Enum):
     STREAMING_RETRY = "streaming_retry"
     TOOL_REPAIR = "tool_repair"
     TRANSIENT_RETRY = "transient_retry"
-
-
-def backoff_delay(attempt: int, *, base_delay: float, max_delay: float, jitter: bool = True,
-                  rng: Callable[[], float] = random.random) -> float:
-    """Exponential backoff: ``base_delay * 2**attempt`` capped at ``max_delay``; with
-    ``jitter`` a uniformly random share between 50% and 100% of it."""
-    delay: float = min(max_delay, base_delay * (2 ** max(0, attempt)))
-    return delay * (0.5 + rng() / 2) if jitter else delay
 
 
 ModelCall = Callable[[list[dict[str, Any]], Any], Awaitable[Any]]
@@ -145,11 +138,9 @@ class RecoveryManager:
         return attempt < self.max_streaming_retries
 
     def retry_delay(self, error: BaseException, attempt: int) -> float:
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            return float(retry_after)
         return backoff_delay(attempt, base_delay=self.base_delay, max_delay=self.max_delay,
-                             jitter=self.jitter, rng=self._rng)
+                             jitter=self.jitter, rng=self._rng,
+                             retry_after=getattr(error, "retry_after", None))
 
     def get_stats(self) -> dict[str, Any]:
         return {"counts": {k.value: v for k, v in self.counts.items()},
