@@ -1,34 +1,34 @@
-"""Runs the shared development corpus through the checker and asserts the thresholds."""
+"""Scores every corpus kept in the plugin (tests/corpora) against the issue-14 targets.
+
+The development corpus is copied into the plugin so this never skips in a clean clone;
+``commands_adversarial.jsonl`` and ``commands_benign.jsonl`` are the plugin's own.
+"""
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 import pytest
 
 from teragent_shellguard.checker import check_command_safety
+from teragent_shellguard.scoring import CORPORA, PAIRS, load, score
 
-CORPORA = Path(__file__).parents[3].parent / "shared" / "corpora"
-pytestmark = pytest.mark.skipif(
-    not (CORPORA / "commands_dangerous_dev.jsonl").is_file(),
-    reason=f"shared corpora not found at {CORPORA} (expected ../shared/corpora next to the repo)",
-)
+BLOCK_TARGET, WARN_TARGET, BENIGN_LIMIT = 0.995, 0.95, 0.01
 
 
-def _load(name: str) -> list[dict]:
-    with open(CORPORA / name, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_corpus_thresholds(name: str) -> None:
+    dangerous_file, benign_file = PAIRS[name]
+    s = score(check_command_safety, load(CORPORA / dangerous_file), load(CORPORA / benign_file))
+    blocked, flagged, refused = s.rates()
+    misses = "\n".join(" ".join(m) for m in s.misses)
+    assert blocked >= BLOCK_TARGET, f"{name}: {s.summary()}\n{misses}"
+    assert flagged >= WARN_TARGET, f"{name}: {s.summary()}\n{misses}"
+    assert refused <= BENIGN_LIMIT, f"{name}: {s.summary()}\n{misses}"
 
 
-def test_corpus_thresholds() -> None:
-    dangerous = _load("commands_dangerous_dev.jsonl")
-    benign = _load("commands_benign_dev.jsonl")
-    blocks = [e for e in dangerous if e["severity"] == "block"]
-    warns = [e for e in dangerous if e["severity"] == "warn"]
-    missed = [e["id"] for e in blocks if check_command_safety(e["cmd"], e.get("platform")).allowed]
-    unflagged = [e["id"] for e in warns if check_command_safety(e["cmd"], e.get("platform")).level == "allow"]
-    refused = [e["id"] for e in benign if not check_command_safety(e["cmd"], "posix").allowed]
-    assert 1 - len(missed) / len(blocks) >= 0.995, f"block entries allowed: {missed}"
-    assert 1 - len(unflagged) / len(warns) >= 0.95, f"warn entries neither blocked nor warned: {unflagged}"
-    assert len(refused) / len(benign) <= 0.01, f"benign entries refused: {refused}"
+def test_corpora_are_large_enough() -> None:
+    """Issue 14: own adversarial corpus >= 3x and benign corpus >= 5x the development corpus."""
+    dev_d, dev_b = (load(CORPORA / f) for f in PAIRS["dev"])
+    own_d, own_b = (load(CORPORA / f) for f in PAIRS["plugin"])
+    assert len(own_d) >= 3 * len(dev_d) and len(own_b) >= 5 * len(dev_b)
+    assert all(e.get("why") and e.get("category") and e.get("technique") for e in own_d)
+    assert not {e["cmd"] for e in own_d} & {e["cmd"] for e in dev_d}

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from teragent_shellguard import windows as _windows
@@ -93,7 +93,8 @@ def _verdict(ctx: Ctx) -> CommandVerdict:
     return CommandVerdict(True, "allowed", [], None, "allow")
 
 
-def check_command_safety(cmd: str, platform: str | None = None) -> CommandVerdict:
+def check_command_safety(cmd: str, platform: str | None = None, *, workspace: str | None = None,
+                         protected: Sequence[str] = ()) -> CommandVerdict:
     """Decide whether a shell command may run.
 
     Args:
@@ -101,6 +102,10 @@ def check_command_safety(cmd: str, platform: str | None = None) -> CommandVerdic
         platform: ``"posix"`` or ``"windows"``. ``None`` (default) uses the running
             platform and, on POSIX hosts, still applies the Windows rules to commands that
             are unmistakably cmd/PowerShell (an agent may drive a remote Windows shell).
+        workspace: The directory the command runs in, so absolute paths inside it are
+            matched against ``protected`` as workspace-relative paths.
+        protected: Paths and globs (``.teragent/``, ``.git/hooks/``, ``.env*``, a DENY
+            rule's path) that no command may read, write, delete or send.
 
     Returns:
         A :class:`CommandVerdict`; ``allowed, reason = verdict`` also works.
@@ -115,7 +120,7 @@ def check_command_safety(cmd: str, platform: str | None = None) -> CommandVerdic
         return CommandVerdict(False, f"Blocked (obfuscation): command longer than {MAX_COMMAND_LENGTH} characters",
                               [], "obfuscation", "block")
     text = normalize(cmd)
-    ctx = Ctx()
+    ctx = Ctx(protected=tuple(protected), workspace=workspace)
     if text != cmd.strip() and any(ord(c) < 32 and c not in "\n\t\r" or c in "\u200b\u200c\u200d\u2060\ufeff\u202e"
                                    for c in cmd):
         ctx.warn("obfuscation", "the command contained control or invisible characters (removed before checking)")
@@ -133,11 +138,17 @@ def check_command_safety(cmd: str, platform: str | None = None) -> CommandVerdic
     return _verdict(ctx)
 
 
-def check_command(cmd: str) -> tuple[bool, str, list[str]]:
+def check_command(cmd: str, *, workspace: str | None = None,
+                  protected: Sequence[str] = ()) -> tuple[bool, str, list[str]]:
     """Hook-facing check for ``teragent_register_command_checks``.
+
+    Args:
+        cmd: The command line.
+        workspace: Optional working directory (see :func:`check_command_safety`).
+        protected: Optional protected paths; touching one is refused.
 
     Returns:
         ``(allowed, reason, warnings)``.
     """
-    v = check_command_safety(cmd)
+    v = check_command_safety(cmd, workspace=workspace, protected=protected)
     return v.allowed, v.reason, list(v.warnings)

@@ -15,7 +15,8 @@ import fnmatch
 import re
 from collections.abc import Iterable
 
-from teragent_shellguard import chains, handlers, install
+from teragent_shellguard import chains, handlers, install, rules
+from teragent_shellguard.effects import code_effects
 from teragent_shellguard.inline import INLINE_FLAGS, scan_code, shell_strings
 from teragent_shellguard.parser import Command, ParseError, Script, parse
 from teragent_shellguard.paths import credential_path, write_danger
@@ -44,14 +45,18 @@ _GLOB_CHARS = frozenset("*?[")
 class Ctx:
     """Findings and state for one check."""
 
-    __slots__ = ("findings", "depth", "vars", "windows", "seen")
+    __slots__ = ("findings", "depth", "vars", "windows", "seen", "protected", "workspace", "effects")
 
-    def __init__(self, windows: bool = False) -> None:
+    def __init__(self, windows: bool = False, protected: tuple[str, ...] = (), workspace: str | None = None) -> None:
         self.findings: list[tuple[int, str, str]] = []
         self.depth = 0
         self.vars: dict[str, str] = {}
         self.windows = windows
         self.seen = 0
+        self.protected = protected
+        self.workspace = workspace
+        # id(Command) -> (name, argv, effects), for the pipeline and list rules
+        self.effects: dict[int, tuple[str, list[str], list[rules.Effect]]] = {}
 
     def block(self, category: str, reason: str) -> None:
         self.findings.append((BLOCK, category, reason))
@@ -94,6 +99,8 @@ class Ctx:
     def check_code(self, lang: str, code: str) -> None:
         for category, reason in scan_code(code):
             self.block(category, f"{lang}: {reason}")
+        for e in code_effects(lang, code):
+            rules._one(e, lang, False, self)
         for s in shell_strings(code):
             self.check_text(s, f"{lang} shell string")
 
@@ -171,7 +178,7 @@ def analyze_words(words: list[str], ctx: Ctx, cmd: Command | None = None) -> Non
             return
         w0 = words[0]
         name = cmd_name(w0, ctx.windows)
-        if _GLOB_CHARS.intersection(name):
+        if _GLOB_CHARS.intersection(name) and any(c.isalnum() for c in name):
             matches = [c for c in handlers.KNOWN_NAMES if fnmatch.fnmatchcase(c, name)]
             if matches:
                 for cand in matches[:8]:
@@ -184,6 +191,8 @@ def analyze_words(words: list[str], ctx: Ctx, cmd: Command | None = None) -> Non
                 ctx.warn("obfuscation", f"command name '{w0}' is computed at run time and cannot be checked")
             return
         if name in WRAPPERS:
+            if name in PRIVILEGED and words[1:] in (["-k"], ["-K"], ["-v"], ["-V"], ["--version"]):
+                return
             if name in PRIVILEGED:
                 ctx.block("privilege_escalation", f"'{name}' runs a command with elevated privileges")
             elif name == "nsenter" and any(w in ("-t", "--target") for w in words) and \
@@ -206,6 +215,10 @@ def analyze_words(words: list[str], ctx: Ctx, cmd: Command | None = None) -> Non
                 handler(words, ctx, cmd)
         handlers.generic(name, words, ctx)
         install.check(name, words, ctx)
+        effects = rules.judge(name, words, ctx, cmd)
+        rules.secret_search(name, words, ctx)
+        if cmd is not None:
+            ctx.effects[id(cmd)] = (name, words, effects)
         return
     ctx.block("obfuscation", "too many nested command wrappers")
 
@@ -256,4 +269,7 @@ def analyze_script(script: Script, ctx: Ctx) -> None:
     for pipe in script.pipelines:
         for cmd in pipe.cmds:
             analyze_command(cmd, ctx)
+        if len(pipe.cmds) > 1:
+            rules.judge_pipeline([ctx.effects[id(c)] for c in pipe.cmds if id(c) in ctx.effects], ctx)
     chains.check(script, ctx)
+    rules.judge_list(script, ctx, ctx.effects)

@@ -827,7 +827,12 @@ def generic(name: str, words: list[str], ctx: Ctx) -> None:
     if name in _WRITERS:
         _writes_to(_writer_targets(name, words), ctx, name)
     cred = name not in _CRED_EXEMPT
-    for w in words[1:]:
+    args = words[1:]
+    if name in ("grep", "egrep", "fgrep", "rg", "ag", "ack", "git") and args:
+        first = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+        if first is not None and not any(a in ("-e", "-f", "--regexp", "--file") for a in args):
+            args = args[:first] + args[first + 1:]
+    for w in args:
         if "/dev/" in w and ("/dev/tcp/" in w or "/dev/udp/" in w):
             ctx.block("reverse_shell", f"'{w}' opens a raw network connection")
         if cred and credential_path(w):

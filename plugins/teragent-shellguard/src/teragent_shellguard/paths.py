@@ -101,6 +101,9 @@ def delete_danger(raw: str, recursive: bool) -> str | None:
             depth = len(parts) - 2
             if depth <= 0:
                 return "deletes the home directory"
+            if parts[2].lower() in ("library", ".cache") and len(parts) > 3 and parts[3].lower() in ("caches", "logs") or \
+                    parts[2] == ".cache" and depth >= 2:
+                return None
             if parts[2].lower() in _SENSITIVE_HOME:
                 return f"deletes '{raw}' (keys, credentials or configuration in home)"
             if depth == 1 and (recursive or contents or parts[2].startswith(".")):
@@ -141,7 +144,7 @@ def write_danger(raw: str) -> tuple[str, str] | None:
             return None
         if top in _SYSTEM_TOP:
             return "dangerous_redirect", f"writes into the system path '{raw}'"
-        if p == HOME or p.startswith(HOME + "/.ssh"):
+        if p == HOME or p.startswith(HOME + "/.ssh") and not p.endswith("/known_hosts"):
             return "dangerous_redirect", f"overwrites '{raw}'"
     return None
 

@@ -1,0 +1,197 @@
+"""Judgement: a small set of rules over :class:`~teragent_shellguard.effects.Effect` lists.
+
+The same rules hold for every program: "writes a persistence location", "deletes the home
+directory", "reads a credential store", "sends a credential-class file to the network",
+"looks up a host name built from command output". Each finding names the effect and the
+words that caused it, e.g. ``writes a persistence location (runs code at login, boot or on
+a schedule): 'tee -a ~/.bashrc'``.
+
+:func:`judge` handles one command; :func:`judge_pipeline` the data flow of a pipeline
+(a credential read upstream of a network client); :func:`judge_list` a command list
+(a file downloaded by one command and run by a later one).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from teragent_shellguard import pathclass as pc
+from teragent_shellguard.effects import METADATA_HOST, Effect, describe
+from teragent_shellguard.tables import EXEMPT_READ, NET_DNS, SHELL_NAMES
+
+if TYPE_CHECKING:
+    from teragent_shellguard.engine import Ctx
+    from teragent_shellguard.parser import Command, Script
+
+__all__ = ["judge", "judge_pipeline", "judge_list", "ACTION_RULES"]
+
+_W = pc.CLASS_WORDS
+_WRITE = frozenset({"write", "append", "write_r", "mode", "mode_r"})
+_DELETE = frozenset({"delete", "delete_r"})
+# class written -> category (any writer: redirect, tee, cp, sed -i, dd, interpreter code, archive extraction)
+_WRITE_RULES = {
+    pc.PERSIST: "persistence", pc.AGENT: "agent_tampering", pc.SYSCONF: "dangerous_redirect",
+    pc.SYSTEM: "dangerous_redirect", pc.BOOT: "dangerous_redirect", pc.ACCOUNTS: "dangerous_redirect",
+    pc.KERNEL: "dangerous_redirect", pc.DISK: "destructive_disk", pc.DEVICE: "dangerous_redirect",
+    pc.HISTORY: "history_tampering", pc.LOG: "history_tampering", pc.ROOT: "dangerous_redirect",
+    pc.NETDEV: "reverse_shell", pc.CREDENTIAL: "credential_theft", pc.VCS: "vcs_destructive",
+}
+_DELETE_RULES = {
+    pc.ROOT: "destructive_delete", pc.SYSTEM: "destructive_delete", pc.SYSCONF: "destructive_delete",
+    pc.BOOT: "destructive_delete", pc.ACCOUNTS: "destructive_delete", pc.HOMEDIR: "destructive_delete",
+    pc.CREDENTIAL: "destructive_delete", pc.PERSIST: "persistence", pc.HISTORY: "history_tampering",
+    pc.LOG: "history_tampering", pc.AGENT: "agent_tampering", pc.VCS: "vcs_destructive", pc.DISK: "destructive_disk",
+}
+#: effect name (or its prefix before the dot) -> (level, category); level 2 = block, 1 = warn
+ACTION_RULES: dict[str, tuple[int, str]] = {
+    "vcs.force_push": (2, "vcs_destructive"), "vcs.remote_delete": (2, "vcs_destructive"),
+    "vcs.rewrite": (2, "vcs_destructive"), "vcs.repo_delete": (2, "vcs_destructive"),
+    "vcs.force_push_lease": (1, "vcs_destructive"), "vcs.discard": (1, "vcs_destructive"),
+    "vcs.push_all": (1, "exfiltration"), "agent.hooks": (1, "agent_tampering"), "exec.alias": (2, "persistence"),
+    "security.tls_off": (1, "security_disable"), "security.quarantine_off": (1, "security_disable"),
+    "security.log_block": (1, "security_disable"), "security": (2, "security_disable"),
+    "service.stop_critical": (1, "process_kill"), "kernel.module": (2, "persistence"), "system.kernel": (2, "dangerous_redirect"),
+    "history.off": (2, "history_tampering"), "persist.ssh_key": (1, "persistence"), "persist": (2, "persistence"),
+    "priv.escalate": (2, "privilege_escalation"), "cred.secret_read": (1, "credential_theft"), "cred": (2, "credential_theft"),
+    "disk.erase": (2, "destructive_disk"), "cloud.mass_delete": (2, "remote_exec"), "cloud.iam_grant": (2, "remote_exec"),
+    "remote.exec": (1, "remote_exec"), "net.tunnel_reverse": (2, "remote_exec"), "net.tunnel": (1, "remote_exec"),
+    "net.upload_cloud": (1, "exfiltration"), "resource.stress": (1, "resource_exhaustion"),
+    "resource.fill": (2, "resource_exhaustion"), "db.drop": (2, "database_destructive"), "db.reset": (1, "database_destructive"),
+}
+_SAFE_DB = re.compile(r"(?i)\b(?:if\s+exists\s+)?[\w.\"`]*(?:test|tmp|temp|scratch|dev|local|sandbox|staging_copy)\w*")
+_SECRET_VAR = re.compile(r"\$\{?([A-Za-z_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|_PAT|AUTH)[A-Za-z_]*)\}?")
+_IP_PORT = re.compile(r"^(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?$|^\d{2,5}$")
+
+
+def _hit(ctx: Ctx, level: int, cat: str, reason: str) -> None:
+    (ctx.block if level == 2 else ctx.warn)(cat, reason)
+
+
+def judge(name: str, words: list[str], ctx: Ctx, cmd: Command | None) -> list[Effect]:
+    """Describe ``words`` and add the findings its effects deserve; returns the effects."""
+    effects = describe(name, words, cmd)
+    exempt = name in EXEMPT_READ
+    for e in effects:
+        _one(e, name, exempt, ctx)
+    if name not in SHELL_NAMES and name not in ("nc", "ncat", "socat"):
+        args = words[1:]
+        if any(a.rsplit("/", 1)[-1] in SHELL_NAMES for a in args) and sum(bool(_IP_PORT.match(a)) for a in args) >= 2:
+            ctx.block("reverse_shell", f"{name} connects a shell to a network address ('{' '.join(args)[:60]}')")
+    return effects
+
+
+def _one(e: Effect, name: str, exempt: bool, ctx: Ctx) -> None:
+    kind, cls = e.kind, e.cls
+    prot = pc.is_protected(e.target, ctx.protected, ctx.workspace) if ctx.protected and cls else None
+    if prot and kind in _WRITE | _DELETE | {"read", "mention", "send", "download"} and not (kind == "mention" and exempt):
+        ctx.block("protected_path", f"'{e.word}' touches the protected path '{e.target}' (protected by '{prot}')")
+        return
+    if kind in _WRITE or kind == "download":
+        cat = _WRITE_RULES.get(cls)
+        if kind in ("mode", "mode_r") and cls not in (pc.PERSIST, pc.AGENT, pc.CREDENTIAL, pc.SYSCONF, pc.BOOT, pc.ROOT):
+            return
+        if kind in ("mode", "mode_r") and cls in (pc.CREDENTIAL, pc.AGENT):
+            if cls == pc.AGENT:
+                ctx.warn("agent_tampering", f"changes the mode of {_W[cls]}: '{e.word}'")
+            return
+        if cat == "credential_theft" and kind in ("write", "append"):
+            cat = "dangerous_redirect"
+        if cat:
+            ctx.block(cat, f"writes {_W[cls]}: '{e.word}'")
+        elif kind == "write_r" and cls in (pc.HOMEDIR, pc.DOTFILE):
+            ctx.block("persistence", f"extracts files over {_W[cls]} (can replace startup files): '{e.word}'")
+    elif kind in _DELETE:
+        cat = _DELETE_RULES.get(cls)
+        if cls in (pc.HOMETOP, pc.DOTFILE) and kind == "delete_r":
+            cat = "destructive_delete"
+        if cat and not (cls == pc.VCS and e.target.rstrip("/") not in (".git", "./.git")):
+            ctx.block(cat, f"deletes {_W[cls]}: '{e.word}'")
+    elif kind in ("read", "mention"):
+        if cls in pc.SENSITIVE_READ and not exempt:
+            ctx.block("credential_theft", f"reads {_W[cls]}: '{e.word}'")
+        elif cls == pc.SECRETS and not exempt and kind == "read":
+            ctx.warn("credential_theft", f"reads {_W[cls]}: '{e.word}'")
+    elif kind == "send":
+        if cls in pc.SENSITIVE_SEND or cls == "environment":
+            ctx.block("exfiltration", f"sends {_W.get(cls, cls)} to the network: '{e.word}'")
+        elif cls == "data" and _SECRET_VAR.search(e.target):
+            ctx.block("exfiltration", f"sends a secret variable to the network: '{e.word}'")
+    elif kind in ("net", "dns"):
+        if METADATA_HOST.search(e.target):
+            ctx.block("credential_theft", f"queries a cloud metadata endpoint (instance credentials): '{e.word}'")
+        elif _SECRET_VAR.search(e.target):
+            ctx.block("exfiltration", f"puts a secret variable in a network request: '{e.word}'")
+    elif kind == "sql":
+        level = 1 if _SAFE_DB.search(e.word) or e.target.lower().startswith("update") else 2
+        _hit(ctx, level, "database_destructive", f"runs a destructive statement: '{e.word}'")
+    elif "." in kind:
+        rule = ACTION_RULES.get(kind) or ACTION_RULES.get(kind.split(".", 1)[0])
+        if rule:
+            _hit(ctx, rule[0], rule[1], f"{e.target}: '{e.word}'")
+
+
+# -- across commands ---------------------------------------------------------------------
+
+_SECRET_SEARCH = re.compile(r"(?i)private key|id_rsa|id_ed25519|id_ecdsa|\.pem\b|\.key\b|\.p12\b|\.pfx\b|\.kdbx\b|"
+                            r"secret|passw|token|api_?key|credential|aws_access|\.env\b|wallet")
+_SEARCHERS = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "ack", "find", "fd", "locate"})
+
+
+def secret_search(name: str, words: list[str], ctx: Ctx) -> None:
+    """A recursive search of ``/`` or home for key files or secret words (credential hunting)."""
+    if name not in _SEARCHERS:
+        return
+    args = words[1:]
+    roots = [a for a in args if pc.is_pathlike(a) and pc.classify(a) in (pc.ROOT, pc.HOMEDIR, pc.SYSTEM)]
+    if not roots and name in ("find", "fd", "locate") and args and not args[0].startswith("-") and \
+            pc.classify(args[0]) in (pc.ROOT, pc.HOMEDIR):
+        roots = [args[0]]
+    if not roots and name != "locate":
+        return
+    recursive = name in ("find", "fd", "locate", "rg", "ag", "ack") or any(
+        a.startswith("-") and not a.startswith("--") and ("r" in a or "R" in a) or a == "--recursive" for a in args)
+    if recursive and any(_SECRET_SEARCH.search(a) for a in args if a not in roots):
+        ctx.block("credential_theft", f"searches {roots[0] if roots else 'the disk'} for keys or secrets: "
+                                      f"'{name} {' '.join(args)[:60]}'")
+
+
+def judge_pipeline(stages: list[tuple[str, list[str], list[Effect]]], ctx: Ctx) -> None:
+    """Data flow: sensitive data (credential files, the environment) upstream of a network client."""
+    source: str | None = None
+    for name, words, effects in stages:
+        if source and any(e.kind in ("net", "dns", "send") for e in effects) and name not in ("jq", "grep"):
+            ctx.block("exfiltration", f"sends {source} to the network through '{name}'")
+            return
+        for e in effects:
+            if e.kind in ("read", "mention") and e.cls in pc.SENSITIVE_READ:
+                source = f"{_W[e.cls]} ('{e.target}')"
+        if name in ("env", "printenv", "set", "export", "declare", "get-childitem") and len(words) <= 2 and \
+                (name != "get-childitem" or "env:" in " ".join(words).lower()):
+            source = "the environment"
+        if name in ("ssh", "scp") and source is None:
+            continue
+
+
+def judge_list(script: Script, ctx: Ctx, effects_of: dict[int, tuple[str, list[str], list[Effect]]]) -> None:
+    """A file downloaded by one command and executed by a later one in the same list."""
+    downloaded: dict[str, str] = {}
+    for pipe in script.pipelines:
+        for cmd in pipe.cmds:
+            info = effects_of.get(id(cmd))
+            if info is None:
+                continue
+            name, words, effects = info
+            for e in effects:
+                if e.kind == "download":
+                    downloaded[e.target.lstrip("./")] = e.word
+            if not downloaded:
+                continue
+            target = None
+            if words and words[0].lstrip("./") in downloaded and "/" in words[0] or name in downloaded:
+                target = words[0]
+            elif name in SHELL_NAMES | {"source", ".", "python", "perl", "ruby", "node", "php", "bun", "deno", "osascript"}:
+                target = next((w for w in words[1:] if not w.startswith("-")), None)
+            if target and target.lstrip("./") in downloaded:
+                ctx.block("download_exec", f"runs '{target}', downloaded earlier by '{downloaded[target.lstrip('./')]}'")
+                return

@@ -1,0 +1,232 @@
+"""Binary knowledge as data: what each program does with its arguments.
+
+:data:`IO` says which arguments a program reads, writes, deletes or changes the mode of,
+which options take a value, and whether it talks to the network (and which options name
+the data it sends). :data:`ACTIONS` lists, per program, argument patterns that change
+system state (services, firewall, mandatory access control, audit, kernel, accounts,
+schedulers, version control, databases, cloud resources) with the effect they have.
+
+Sources of the facts (no text copied): the programs' manual pages (coreutils, util-linux,
+OpenSSH, curl, wget, git, systemd, PostgreSQL/MySQL/SQLite/Redis/MongoDB clients, AWS/GCP/
+Azure CLIs, macOS ``launchctl``/``defaults``/``security``/``csrutil``), GTFOBins (file
+read/write/upload/shell capabilities of Unix binaries), LOLBAS (Windows binaries) and
+MITRE ATT&CK technique pages. A program missing from these tables is still judged by the
+paths, URLs and redirections its arguments name (see :mod:`~teragent_shellguard.effects`).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = ["Spec", "IO", "ACTIONS", "NET_DNS", "EXEMPT_READ", "SHELL_NAMES", "DB_CLIENTS"]
+
+
+class Spec(NamedTuple):
+    """What a program does with its arguments.
+
+    ``reads``/``writes``/``deletes``/``modes`` select positional arguments: ``all``,
+    ``first``, ``rest`` (all but the first), ``last``, ``init`` (all but the last) or ``""``.
+    ``takes`` are options with a value; ``optr``/``optw`` options whose value is a path read
+    or written (``of=`` style keys end with ``=``); ``net`` is ``client``, ``stream`` or
+    ``dns``; ``send`` options whose value is data sent (``@file`` means a file).
+    """
+
+    reads: str = ""
+    writes: str = ""
+    deletes: str = ""
+    modes: str = ""
+    takes: frozenset[str] = frozenset()
+    optr: frozenset[str] = frozenset()
+    optw: frozenset[str] = frozenset()
+    net: str = ""
+    send: frozenset[str] = frozenset()
+
+
+def S(reads: str = "", writes: str = "", deletes: str = "", modes: str = "", takes: str = "", optr: str = "",
+      optw: str = "", net: str = "", send: str = "") -> Spec:
+    f = frozenset
+    return Spec(reads, writes, deletes, modes, f(takes.split()) | f(optr.split()) | f(optw.split()) | f(send.split()),
+                f(optr.split()), f(optw.split()), net, f(send.split()))
+
+
+_READ = S(reads="all", takes="-n -c -m -A -B -C -e -f -d -s -w -t -k -o")
+IO: dict[str, Spec] = {}
+for _n in ("cat tac head tail less more nl od xxd hexdump strings base64 base32 basenc grep egrep fgrep rg ag ack "
+           "uniq wc cut paste jq yq file md5sum sha1sum sha256sum sha512sum cksum b2sum diff cmp comm fold fmt iconv "
+           "bat batcat view zcat bzcat xzcat zless zmore column tr expand unexpand rev look pr split sum vis "
+           "openssl-base64 uuencode gzip bzip2 xz zstd lz4 gpg gpg2 age sqlite3 plutil python-json hd").split():
+    IO[_n] = _READ
+IO.update({
+    "sort": S(reads="all", optw="-o --output", takes="-k -t -S -T"),
+    "cp": S(reads="init", writes="last", optw="-t --target-directory", takes="-S --suffix"),
+    "mv": S(reads="init", writes="last", deletes="init", optw="-t --target-directory", takes="-S --suffix"),
+    "install": S(reads="init", writes="last", optw="-t --target-directory", takes="-m --mode -o -g --owner --group"),
+    "ln": S(writes="last", optw="-t --target-directory", takes="-S --suffix"),
+    "link": S(writes="last"),
+    "rsync": S(reads="init", writes="last", takes="-e --rsh --rsync-path --exclude --include --filter -f"),
+    "scp": S(reads="init", writes="last", takes="-i -P -o -F -l -c -J -S", net="client"),
+    "sftp": S(net="client", takes="-i -P -o -F -b -J"),
+    "tee": S(writes="all"),
+    "truncate": S(writes="all", takes="-s --size -r --reference"),
+    "touch": S(writes="all", takes="-r --reference -d -t --date"),
+    "mkdir": S(takes="-m --mode"),
+    "shred": S(deletes="all", takes="-n -s --iterations --size --random-source"),
+    "srm": S(deletes="all"), "wipe": S(deletes="all"), "unlink": S(deletes="all"),
+    "rm": S(deletes="all"), "rmdir": S(deletes="all"),
+    "chmod": S(modes="rest", takes="--reference"), "chown": S(modes="rest", takes="--reference"),
+    "chgrp": S(modes="rest"), "chattr": S(modes="rest"), "setfacl": S(modes="rest", takes="-m -x -M -X"),
+    "chflags": S(modes="rest"), "xattr": S(modes="all", takes="-w -d -p"),
+    "dd": S(optr="if=", optw="of="),
+    "pv": S(reads="all"),
+    "sed": S(reads="rest", takes="-e -f --expression --file -l"),
+    "perl": S(), "awk": S(), "gawk": S(),
+    "patch": S(writes="first", takes="-p -i -o -d"),
+    "tar": S(takes="-f --file -C --directory -T -X --exclude"),
+    "zip": S(writes="first", reads="rest", takes="-x -i -b -n -P"),
+    "7z": S(reads="rest"), "unzip": S(reads="first", optw="-d", takes="-x"),
+    "cpio": S(optw="-D --directory", takes="-H -F"),
+    "ditto": S(reads="init", writes="last"),
+    # network clients: URLs in any argument; options naming data that is sent
+    "curl": S(optw="-o --output", optr="-K --config", takes="-H --header -X --request -u --user -A -e -m -w -x "
+              "--proxy -b --cookie -c --cookie-jar -r --retry --connect-timeout --max-time -E --cert --key --cacert "
+              "--resolve --interface --limit-rate -z", net="client",
+              send="-d --data --data-binary --data-raw --data-ascii --data-urlencode -F --form --form-string -T "
+                   "--upload-file --json"),
+    "wget": S(optw="-O --output-document -P --directory-prefix -o --output-file -a", optr="-i --input-file",
+              takes="--header -U --user-agent -t --tries -T --timeout --user --password -e", net="client",
+              send="--post-file --body-file --post-data --body-data"),
+    "wget2": S(optw="-O --output-document", net="client", send="--post-file --post-data"),
+    "fetch": S(optw="-o", net="client"), "aria2c": S(optw="-o --out -d --dir", net="client"),
+    "http": S(net="client"), "https": S(net="client"), "xh": S(net="client"), "httpie": S(net="client"),
+    "curlie": S(net="client"), "lwp-request": S(net="client"), "lynx": S(net="client"), "w3m": S(net="client"),
+    "ftp": S(net="client"), "tftp": S(net="client"), "lftp": S(net="client"), "smbclient": S(net="client"),
+    "nc": S(net="stream", takes="-p -s -w -q -i -x -X"), "socat": S(net="stream"), "telnet": S(net="stream"),
+    "openssl": S(optr="-in", optw="-out", net=""), "cryptcat": S(net="stream"), "rcat": S(net="stream"),
+    "ssh": S(net="client", takes="-b -c -D -E -e -F -I -i -J -L -l -m -O -o -p -Q -R -S -W -w -B"),
+    "mail": S(net="client", takes="-s -a -c -b -r"), "mailx": S(net="client", takes="-s -a -c -b -r"),
+    "sendmail": S(net="client"), "mutt": S(net="client", takes="-s -a -c -b"),
+    "rclone": S(net="client", reads="rest"), "s3cmd": S(net="client", reads="rest"),
+    "dig": S(net="dns"), "nslookup": S(net="dns"), "host": S(net="dns"), "drill": S(net="dns"),
+    "ping": S(net="dns", takes="-c -i -s -W -w -p -t -I"), "ping6": S(net="dns"), "traceroute": S(net="dns"),
+    "whois": S(net="dns"), "getent": S(),
+})
+
+#: programs that take a host name and so can carry data in DNS queries
+NET_DNS = frozenset(n for n, s in IO.items() if s.net == "dns")
+#: mentioning a credential path with these is not reading it (metadata, permissions, keys)
+EXEMPT_READ = frozenset({
+    "ls", "stat", "file", "chmod", "chown", "chgrp", "test", "[", "[[", "ssh", "ssh-add", "ssh-keygen", "ssh-copy-id",
+    "ssh-keyscan", "mkdir", "touch", "echo", "printf", "realpath", "basename", "dirname", "readlink", "which", "du",
+    "cd", "pushd", "export", "declare", "local", "rm", "shred", "unlink", "find", "fd", "git", "tree", "sftp",
+    "mkdir", "install", "setfacl", "getfacl", "lsattr", "chattr", "exa", "eza", "lsd", "vim", "vi", "nvim", "nano",
+    "emacs", "code", "subl", "open", "source", ".", "ln", "mv", "cp", "scp", "rsync", "tar", "zip",
+})
+SHELL_NAMES = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "yash",
+                         "powershell", "pwsh", "cmd"})
+#: database clients -> options whose value is a statement (first positional SQL for sqlite3/duckdb)
+DB_CLIENTS: dict[str, tuple[str, ...]] = {
+    "psql": ("-c", "--command"), "mysql": ("-e", "--execute"), "mariadb": ("-e", "--execute"),
+    "sqlite3": ("@2",), "duckdb": ("-c", "@2"), "sqlcmd": ("-Q", "-q"), "osql": ("-Q", "-q"),
+    "cqlsh": ("-e", "--execute"), "mongosh": ("--eval",), "mongo": ("--eval",), "redis-cli": ("@*",),
+    "clickhouse-client": ("-q", "--query"), "cockroach": ("-e", "--execute"), "snowsql": ("-q", "--query"),
+    "bq": ("@*",), "influx": ("-execute",), "valkey-cli": ("@*",), "keydb-cli": ("@*",),
+    "mysqladmin": ("@*",), "dropdb": ("@dropdb",), "dropuser": ("@dropdb",),
+}
+
+# ACTIONS: program -> [(regex over " ".join(args) lowered, effect, what)]; effects are judged in rules.py.
+ACTIONS: dict[str, list[tuple[str, str, str]]] = {
+    "git": [
+        (r"^push\b.*(?:\s--force(?!-with-lease)(?:\s|$)|\s-f\b|\s-[a-z]*f[a-z]*\s)", "vcs.force_push", "force-pushes over remote history"),
+        (r"^push\b.*\s\+[\w/.-]+", "vcs.force_push", "force-pushes with a '+' refspec"),
+        (r"^push\b.*\s--force-with-lease\b.*\b(?:main|master|trunk|release|prod\w*)\b", "vcs.force_push_lease", "force-pushes to a protected branch"),
+        (r"^push\b.*\s(?:--delete|-d)\s", "vcs.remote_delete", "deletes a remote branch or tag"),
+        (r"^push\b.*\s:[\w/.-]+", "vcs.remote_delete", "deletes a remote ref with an empty source"),
+        (r"^push\b.*\s--mirror\b", "vcs.force_push", "mirror-push overwrites every remote ref"),
+        (r"^push\b.*\s--(?:all|tags)\b.*|^remote add\b.*\d+\.\d+\.\d+\.\d+", "vcs.push_all", "pushes the repository to a remote"),
+        (r"^filter-(?:branch|repo)\b", "vcs.rewrite", "rewrites the repository history"),
+        (r"^reflog\s+(?:expire|delete)\b", "vcs.rewrite", "destroys reflog recovery points"),
+        (r"^gc\b.*--prune=(?:now|all)", "vcs.rewrite", "prunes unreachable commits immediately"),
+        (r"^update-ref\s+-d\b", "vcs.rewrite", "deletes a ref"),
+        (r"^(?:reset\b.*\s--hard|checkout\s+(?:--\s+)?\.$|checkout\s+-f\b|restore\s+(?:-\S+\s+)*\.$|stash\s+clear)", "vcs.discard", "discards uncommitted work"),
+        (r"^clean\b.*-[a-z]*f[a-z]*\b.*-[a-z]*[xd]|^clean\b.*-[a-z]*[xd][a-z]*f|^clean\s+-ff", "vcs.discard", "deletes untracked files"),
+        (r"^branch\s+(?:-D|--delete\s+--force|-d\s+-f)\s+(?:main|master|trunk)\b", "vcs.discard", "deletes the main branch"),
+        (r"^config\b.*\b(?:core\.hookspath)\b", "agent.hooks", "points git hooks at another folder"),
+        (r"^config\b.*\bhttp\.sslverify\s+false", "security.tls_off", "turns off TLS verification"),
+        (r"^config\b.*\balias\.\S+\s+['\"]?!", "exec.alias", "defines a git alias that runs a shell command"),
+    ],
+    "gh": [(r"^repo\s+delete\b", "vcs.repo_delete", "deletes a repository"),
+           (r"^api\b.*-x\s*delete\b.*\brepos/", "vcs.repo_delete", "deletes a repository through the API"),
+           (r"^auth\s+token\b", "cred.token", "prints the GitHub token")],
+    "hg": [(r"^strip\b|^push\b.*\s(?:-f|--force)\b", "vcs.rewrite", "strips or force-pushes Mercurial history")],
+    "svn": [(r"^(?:delete|del|remove|rm)\b.*\b(?:https?|svn)://", "vcs.remote_delete", "deletes a path in the repository")],
+    "systemctl": [
+        (r"^(?:--\S+\s+)*(?:stop|disable|mask|kill)\b.*\b(?:firewalld|ufw|iptables|nftables|apparmor|auditd|selinux|fail2ban|"
+         r"falcon-sensor|falcon|osqueryd|wazuh-agent|clamav\S*|crowdstrike|sentinelone|rsyslog|syslog|"
+         r"systemd-journald|journald|sshguard|aide)\b", "security.service_off", "stops a security or logging service"),
+        (r"^(?:--\S+\s+)*(?:stop|disable|mask)\b.*\b(?:sshd?|docker|containerd|kubelet|networkmanager|systemd-networkd)\b",
+         "service.stop_critical", "stops a service the machine depends on"),
+    ],
+    "service": [(r"\b(?:auditd|firewalld|ufw|apparmor|rsyslog|syslog|falcon-sensor|osqueryd)\s+stop\b", "security.service_off",
+                 "stops a security or logging service")],
+    "ufw": [(r"^(?:--force\s+)?(?:disable|reset)\b|^default\s+allow\b", "security.firewall_off", "turns the firewall off")],
+    "firewall-cmd": [(r"--set-default-zone=trusted|--panic-off|--add-source=0\.0\.0\.0/0", "security.firewall_off", "trusts all traffic")],
+    "pfctl": [(r"^-d\b|\s-d\b|-f\s+/dev/null", "security.firewall_off", "disables the macOS packet filter")],
+    "socketfilterfw": [(r"--setglobalstate\s+off", "security.firewall_off", "turns the macOS firewall off")],
+    "iptables": [(r"-a\s+output\b.*--dport\s+(?:514|6514)\b.*-j\s+drop|-j\s+drop.*--dport\s+(?:514|6514)",
+                  "security.log_block", "drops remote logging traffic")],
+    "setenforce": [(r"^(?:0|permissive)$", "security.mac_off", "puts SELinux in permissive mode")],
+    "modprobe": [(r"^(?:-r|--remove)\b.*\b(?:apparmor|selinux|audit)", "security.mac_off", "unloads a security module"),
+                 (r"^(?!-r)(?!--remove)(?!-n)(?!--dry-run)(?!-c)(?!--show)\S", "kernel.module", "loads a kernel module")],
+    "insmod": [(r"\S", "kernel.module", "loads a kernel module")],
+    "rmmod": [(r"\b(?:apparmor|selinux|audit)", "security.mac_off", "unloads a security module")],
+    "kextload": [(r"\S", "kernel.module", "loads a kernel extension")],
+    "sysctl": [(r"kernel\.(?:randomize_va_space|yama\.ptrace_scope|kptr_restrict|dmesg_restrict|modules_disabled|"
+                r"unprivileged_bpf_disabled|perf_event_paranoid)\s*=\s*[0-1]\b|fs\.protected_\w+\s*=\s*0|"
+                r"fs\.suid_dumpable\s*=\s*[12]", "security.kernel_weaken", "weakens a kernel hardening setting"),
+               (r"(?:-w\s+|^)net\.ipv4\.ip_forward\s*=\s*1", "system.kernel", "turns on packet forwarding")],
+    "shopt": [(r"-[a-z]*u[a-z]*\s+history|-o[a-z]*u\s+history|-ou\s+history", "history.off", "turns history off")],
+    "systemd-run": [(r"--on-(?:calendar|active|boot|startup|unit-active|unit-inactive)", "persist.schedule", "schedules a command with a timer")],
+    "defaults": [(r"^write\b.*\b(?:loginhook|logouthook)\b", "persist.login", "installs a macOS login hook"),
+                 (r"^write\b.*com\.apple\.(?:alf|screensaver askforpassword|security)", "security.mac_off", "weakens a macOS security setting")],
+    "osascript": [(r"login item", "persist.login", "adds a login item"),
+                  (r"with administrator privileges", "priv.escalate", "asks for administrator rights")],
+    "security": [(r"^find-(?:generic|internet)-password\b.*\s-[a-z]*[gw]", "cred.keychain", "reads a keychain password"),
+                 (r"^(?:dump-keychain|export)\b", "cred.keychain", "exports keychain items")],
+    "xattr": [(r"-[a-z]*d[a-z]*\s+com\.apple\.quarantine|-c\b", "security.quarantine_off", "removes the Gatekeeper quarantine")],
+    "diskutil": [(r"^(?:erase\w*|zerodisk|randomdisk|secureerase|partitiondisk|reformat|apfs\s+delete\w*)\b",
+                  "disk.erase", "erases a disk or volume")],
+    "gcore": [(r"\S", "cred.memory", "dumps process memory (credentials in memory)")],
+    "unshadow": [(r"\S", "cred.hashes", "combines password hashes for cracking")],
+    "docker": [(r"^(?:container\s+)?rm\b.*\$\(|^system\s+prune\b.*(?:-a|--all).*(?:--volumes)|^system\s+prune\b.*--volumes.*(?:-a|--all)|"
+                r"^volume\s+(?:rm|prune)\b.*(?:\$\(|-a|--all)|^(?:image\s+)?rmi\b.*\$\(",
+                "cloud.mass_delete", "deletes every container, image or volume"),
+               (r"^inspect\b.*\.(?:config\.)?env\b", "cred.env_dump", "prints a container's environment")],
+    "kubectl": [(r"^exec\b.*\s--\s", "remote.exec", "runs a command inside a cluster"),
+                (r"^get\s+secrets?\b.*(?:-o\s*|--output[= ])(?:yaml|json|jsonpath)", "cred.token", "prints cluster secrets")],
+    "aws": [(r"^iam\s+(?:create-access-key|create-login-profile|attach-\w+-policy|put-\w+-policy|add-user-to-group|"
+             r"update-assume-role-policy)\b", "cloud.iam_grant", "grants cloud permissions or mints keys"),
+            (r"^s3\s+(?:cp|mv|sync)\b.*\s~?/", "net.upload_cloud", "copies local files to cloud storage")],
+    "gcloud": [(r"add-iam-policy-binding\b.*roles/(?:owner|editor|iam\.\w*admin)", "cloud.iam_grant", "grants owner or editor"),
+               (r"iam\s+service-accounts\s+keys\s+create\b", "cloud.iam_grant", "mints a service-account key")],
+    "az": [(r"role\s+assignment\s+create\b.*\b(?:owner|contributor)\b", "cloud.iam_grant", "grants owner or contributor")],
+    "chisel": [(r"^client\b.*\bR:", "net.tunnel_reverse", "opens a reverse tunnel")],
+    "tailscale": [(r"^funnel\b", "net.tunnel", "exposes a local port to the internet")],
+    "frpc": [(r"\S", "net.tunnel", "connects a reverse proxy client")],
+    "pssh": [(r"\S", "remote.exec", "runs commands on many hosts")],
+    "parallel-ssh": [(r"\S", "remote.exec", "runs commands on many hosts")],
+    "ssh-copy-id": [(r"\S", "persist.ssh_key", "adds a key to authorized_keys")],
+    "npm": [(r"^config\s+set\s+strict-ssl\s+false", "security.tls_off", "turns off TLS verification")],
+    "pip": [(r"^config\s+set\b.*trusted-host", "security.tls_off", "trusts a host without TLS")],
+    "stress-ng": [(r"\S", "resource.stress", "loads the machine on purpose")],
+    "stress": [(r"\S", "resource.stress", "loads the machine on purpose")],
+    "fallocate": [(r"-l\s*\d+(?:\.\d+)?\s*[gtpe]", "resource.fill", "allocates a huge file")],
+    "vault": [(r"^(?:kv\s+get|read)\b", "cred.secret_read", "reads a secret")],
+    "cmdkey": [(r"/list", "cred.secret_read", "lists stored credentials")],
+    "rails": [(r"^db:(?:drop|reset|purge|schema:load)\b", "db.drop", "drops the application database")],
+    "rake": [(r"^db:(?:drop|reset|purge)\b", "db.drop", "drops the application database")],
+    "prisma": [(r"^migrate\s+reset\b", "db.reset", "resets the database")],
+}
+ACTIONS["ip6tables"] = ACTIONS["iptables"]
+ACTIONS["podman"] = ACTIONS["nerdctl"] = ACTIONS["docker"]
+ACTIONS["oc"] = ACTIONS["kubectl"]
+ACTIONS["tofu"] = ACTIONS.get("terraform", [])
