@@ -147,7 +147,7 @@ REPLY = ScriptedReply(text="M3 答复 ✓", tool_calls=[("click", {"x": 1, "y": 
                                            "cached_tokens": 11})
 
 
-def _ours(base_url: str, interface: str, stream: bool) -> Any:
+def _ours(base_url: str, interface: str, stream: bool, *, thinking: bool = False) -> Any:
     async def main() -> Any:
         adapter = MiniMaxNativeAdapter(base_url=base_url, transport="httpx",
                                        interface=interface)
@@ -161,8 +161,9 @@ def _ours(base_url: str, interface: str, stream: bool) -> Any:
         finally:
             await adapter.aclose()
     r = asyncio.run(main())
-    return (r.raw_text, [(c.id, c.name, c.arguments) for c in r.tool_calls],
-            r.completion_tokens, r.cache_hit_tokens)
+    out = (r.raw_text, [(c.id, c.name, c.arguments) for c in r.tool_calls],
+           r.completion_tokens, r.cache_hit_tokens)
+    return (*out, r.thinking_content) if thinking else out
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["send", "stream"])
@@ -171,31 +172,39 @@ def test_openai_sdk_oracle(loopback: tuple[FakeMiniMaxServer, str], stream: bool
     server, base_url = loopback
     server.script(REPLY, REPLY)
     client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=0)
+    # As MiniMax's docs call it: reasoning_split puts the thinking in reasoning_details.
+    split = {"reasoning_split": True}
     try:
         if stream:
-            text, calls, usage = "", {}, None
+            text, calls, usage, thinking = "", {}, None, ""
             for chunk in client.chat.completions.create(
                     model="minimax-m3", messages=PROMPT.messages, stream=True,
-                    stream_options={"include_usage": True}):
+                    stream_options={"include_usage": True}, extra_body=split):
                 usage = chunk.usage or usage
                 for c in chunk.choices:
                     text += c.delta.content or ""
+                    for detail in (c.delta.model_extra or {}).get("reasoning_details") or []:
+                        thinking += detail["text"]
                     for tc in c.delta.tool_calls or []:
                         slot = calls.setdefault(tc.index, ["", "", ""])
                         slot[0] = tc.id or slot[0]
                         slot[1] = tc.function.name or slot[1]
                         slot[2] += tc.function.arguments or ""
             sdk = (text, [(i, n, json.loads(a)) for i, n, a in calls.values()],
-                   usage.completion_tokens, usage.prompt_tokens_details.cached_tokens)
+                   usage.completion_tokens, usage.prompt_tokens_details.cached_tokens,
+                   thinking)
         else:
-            r = client.chat.completions.create(model="minimax-m3", messages=PROMPT.messages)
+            r = client.chat.completions.create(model="minimax-m3", messages=PROMPT.messages,
+                                               extra_body=split)
             m = r.choices[0].message
             sdk = (m.content, [(c.id, c.function.name, json.loads(c.function.arguments))
                                for c in m.tool_calls or []],
-                   r.usage.completion_tokens, r.usage.prompt_tokens_details.cached_tokens)
+                   r.usage.completion_tokens, r.usage.prompt_tokens_details.cached_tokens,
+                   m.model_extra["reasoning_details"][0]["text"])
     finally:
         client.close()
-    assert sdk == _ours(base_url, "openai", stream)
+    assert sdk == _ours(base_url, "openai", stream, thinking=True)
+    assert "<think>" not in sdk[0]
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["send", "stream"])

@@ -20,6 +20,12 @@ whose ``tool_use_id`` is not a ``tool_use`` of the assistant turn just before it
 Usage mapping: ``ScriptedReply.usage["prompt_tokens"]`` is the *whole* prompt; the
 ``cached_tokens`` part of it is reported as ``cache_read_input_tokens`` and the rest as
 ``input_tokens``.
+
+Thinking: an answer scripted with ``reasoning`` starts with a signed thinking block.
+Anthropic's extended-thinking guide requires that block back, unchanged, on the
+assistant turn whose tool results follow; like the API, the fake refuses (400) a
+final assistant turn with ``tool_use`` that lost the thinking block it was given.
+``ScriptedReply.raw_body`` answers with that exact JSON (and ``status``).
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ from collections import deque
 from typing import Any, Callable
 
 from teragent.testing._asgi import read_body, send_json, serve_lifespan
-from teragent.testing.fake_openai import RecordedRequest, ScriptedReply, _pieces
+from teragent.testing.fake_openai import (
+    ReasoningLedger, RecordedRequest, ScriptedReply, _pieces,
+)
 
 __all__ = ["FakeAnthropicServer", "encode_message", "encode_message_stream",
            "validate_request", "FINISH_TO_STOP"]
@@ -208,9 +216,35 @@ class FakeAnthropicServer:
         self.replies: deque[ScriptedReply] = deque()
         self.requests: list[RecordedRequest] = []
         self.disconnects = 0
+        self.ledger = ReasoningLedger()
         self._disconnected = threading.Condition()
         self._lock = threading.Lock()
         self._counter = 0
+
+    def thinking_problem(self, body: dict[str, Any]) -> str | None:
+        """The 400 Anthropic sends when the final assistant turn with ``tool_use``
+        dropped (or altered) the thinking block it was answered with."""
+        messages = body.get("messages") or []
+        turns = [(i, m) for i, m in enumerate(messages) if m.get("role") == "assistant"]
+        if not turns:
+            return None
+        index, last = turns[-1]
+        blocks = [b for b in (last.get("content") or []) if isinstance(b, dict)]
+        uses = [b for b in blocks if b.get("type") == "tool_use"]
+        if not uses:
+            return None
+        want = self.ledger.expected({"tool_calls": [{"id": uses[0].get("id")}]})
+        if want is None:
+            return None
+        first = blocks[0]
+        if first.get("type") == "thinking" and first.get("thinking") == want \
+                and first.get("signature") == "fake-signature":
+            return None
+        return (f"messages.{index}.content.0.type: Expected `thinking` or "
+                f"`redacted_thinking`, but found `{first.get('type')}`. When `thinking` "
+                "is enabled, a final `assistant` message must start with a thinking "
+                "block (before the last set of `tool_use` and `tool_result` "
+                "blocks).")
 
     def script(self, *replies: ScriptedReply) -> "FakeAnthropicServer":
         with self._lock:
@@ -271,7 +305,7 @@ class FakeAnthropicServer:
         with self._lock:
             self.requests.append(RecordedRequest(scope.get("method", ""), path, headers, body))
         if self.validate:
-            problem = validate_request(body, headers)
+            problem = validate_request(body, headers) or self.thinking_problem(body)
             if problem:
                 await send_json(send, 400, _error_json(400, problem))
                 return
@@ -282,6 +316,10 @@ class FakeAnthropicServer:
             return
         extra = [(k.lower().encode("latin-1"), str(v).encode("latin-1"))
                  for k, v in reply.headers.items()]
+        if reply.raw_body is not None:
+            await send_json(send, reply.status, json.dumps(reply.raw_body).encode(), extra)
+            return
+        self.ledger.record(reply)
         if reply.status >= 400:
             err = reply.error_body
             data = (_error_json(reply.status, f"fake error {reply.status}") if err is None

@@ -14,10 +14,26 @@ With ``rate_limit=N`` every response carries ``x-ratelimit-limit-requests``,
 ``x-ratelimit-remaining-requests`` and ``x-ratelimit-reset-requests`` (seconds), and the
 request after the N-th in a window is refused with 429 and ``Retry-After``.
 :attr:`FakeMiniMaxServer.requests` records every request as the client sent it.
+
+Thinking, as platform.minimax.io documents it for the OpenAI interface: M3 thinks
+unless ``thinking.type`` is ``"disabled"`` (a reply scripted without ``reasoning`` gets
+a generated one); with ``"reasoning_split": true`` the reasoning comes in
+``message.reasoning_details`` / streamed ``delta.reasoning_details`` (incremental
+pieces, as the API sends them), otherwise as a ``<think>…</think>`` block at the start
+of ``content``. The docs require the whole assistant message back in multi-turn tool
+calls; the fake refuses (HTTP 400, ``base_resp`` 2013) a tool-calling turn sent back
+without its reasoning (as ``reasoning_details`` or the ``<think>`` block). The
+Anthropic interface answers with signed thinking blocks (see
+:mod:`teragent.testing.fake_anthropic`).
+
+HTTP-200 errors: ``ScriptedReply(raw_body={"base_resp": {"status_code": 1008,
+"status_msg": "insufficient balance"}})`` answers exactly that, for streamed requests
+too (as a JSON body).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -26,7 +42,9 @@ from typing import Any, Callable, cast
 
 from teragent.testing._asgi import read_body
 from teragent.testing.fake_anthropic import FakeAnthropicServer
-from teragent.testing.fake_openai import FakeOpenAIServer, RecordedRequest, ScriptedReply
+from teragent.testing.fake_openai import (
+    FakeOpenAIServer, ReasoningLedger, RecordedRequest, ScriptedReply, generated_reasoning,
+)
 
 __all__ = ["FakeMiniMaxServer"]
 
@@ -41,15 +59,18 @@ class FakeMiniMaxServer:
     """
 
     def __init__(self, *, desktop: bool = True, rate_limit: int | None = None,
-                 window_seconds: float = 60.0) -> None:
+                 window_seconds: float = 60.0, enforce_reasoning: bool = True) -> None:
         self.desktop = desktop
         self.rate_limit = rate_limit
         self.window_seconds = window_seconds
+        self.enforce_reasoning = enforce_reasoning
         self.replies: deque[ScriptedReply] = deque()
         self.desktop_replies: deque[dict[str, Any]] = deque()
         self.requests: list[RecordedRequest] = []
-        self.openai = FakeOpenAIServer(responder=self._reply)
-        self.anthropic = FakeAnthropicServer(responder=self._reply)
+        self.rejected: list[str] = []
+        self.ledger = ReasoningLedger()
+        self.openai = FakeOpenAIServer(responder=self._openai_reply)
+        self.anthropic = FakeAnthropicServer(responder=self._anthropic_reply)
         self._lock = threading.Lock()
         self._window_start = time.time()
         self._used = 0
@@ -59,6 +80,59 @@ class FakeMiniMaxServer:
             if self.replies:
                 return self.replies.popleft()
         return FakeOpenAIServer.echo(body)
+
+    @staticmethod
+    def _thinks(body: dict[str, Any]) -> bool:
+        thinking = body.get("thinking")
+        return not (isinstance(thinking, dict) and thinking.get("type") == "disabled")
+
+    def _anthropic_reply(self, body: dict[str, Any]) -> ScriptedReply:
+        reply = self._reply(body)
+        if (self._thinks(body) and not reply.reasoning and reply.status < 400
+                and reply.raw_body is None):
+            reply = dataclasses.replace(reply, reasoning=generated_reasoning(reply))
+        return reply
+
+    def _openai_reply(self, body: dict[str, Any]) -> ScriptedReply:
+        reply = self._reply(body)
+        if reply.status >= 400 or reply.raw_body is not None:
+            return reply
+        if not self._thinks(body):
+            return dataclasses.replace(reply, reasoning=None)
+        reasoning = reply.reasoning or generated_reasoning(reply)
+        reply = dataclasses.replace(reply, reasoning=reasoning)
+        self.ledger.record(reply)
+        if body.get("reasoning_split"):
+            return reply  # encoded as reasoning_details by _split_reasoning
+        return dataclasses.replace(
+            reply, reasoning=None, text=f"<think>\n{reasoning}\n</think>\n\n{reply.text}")
+
+    @staticmethod
+    def carried_reasoning(message: dict[str, Any]) -> str | None:
+        """The reasoning an assistant message brings back: ``reasoning_details`` text,
+        or the ``<think>`` block at the start of its content."""
+        details = message.get("reasoning_details")
+        if isinstance(details, list):
+            text = "".join(str(d.get("text") or "") for d in details if isinstance(d, dict))
+            if text:
+                return text
+        content = message.get("content")
+        if isinstance(content, str) and content.lstrip().startswith("<think>"):
+            inner = content.lstrip()[len("<think>"):]
+            return inner.split("</think>", 1)[0]
+        return None
+
+    def problem(self, body: dict[str, Any]) -> str | None:
+        """What the OpenAI interface refuses (a tool turn sent back without its
+        reasoning), or ``None``."""
+        if not self.enforce_reasoning:
+            return None
+        index = self.ledger.missing(list(body.get("messages") or []), self.carried_reasoning)
+        if index is None:
+            return None
+        return (f"invalid params, messages[{index}]: the assistant message of a tool call "
+                "must be sent back complete, with its reasoning (reasoning_details or "
+                "the <think> content)")
 
     def script(self, *replies: ScriptedReply) -> "FakeMiniMaxServer":
         with self._lock:
@@ -72,10 +146,13 @@ class FakeMiniMaxServer:
         return self
 
     def reset(self) -> None:
+        self.ledger.clear()
+        self.anthropic.ledger.clear()
         with self._lock:
             self.replies.clear()
             self.desktop_replies.clear()
             self.requests.clear()
+            self.rejected.clear()
             self._used = 0
             self._window_start = time.time()
         self.openai.reset()
@@ -148,8 +225,28 @@ class FakeMiniMaxServer:
                 return {"type": "http.request", "body": raw, "more_body": False}
             return cast("dict[str, Any]", await receive())
 
-        target = self.anthropic if "/anthropic/" in path else self.openai
-        await target(scope, replay, send_with_headers)
+        if "/anthropic/" in path:
+            await self.anthropic(scope, replay, send_with_headers)
+            return
+        problem = self.problem(body) if isinstance(body, dict) else None
+        if problem:
+            with self._lock:
+                self.rejected.append(problem)
+            await _json(send_with_headers, 400, {
+                "base_resp": {"status_code": 2013, "status_msg": problem},
+                "error": {"type": "invalid_request_error", "message": problem}})
+            return
+
+        async def split_reasoning(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body" and message.get("body"):
+                message = {**message, "body": _split_reasoning(message["body"])}
+            elif message["type"] == "http.response.start":
+                message = {**message, "headers": [
+                    (k, v) for k, v in message.get("headers", []) if k != b"content-length"]}
+            await send_with_headers(message)
+
+        split = isinstance(body, dict) and bool(body.get("reasoning_split"))
+        await self.openai(scope, replay, split_reasoning if split else send_with_headers)
 
     async def _desktop(self, body: Any, send: Callable[..., Any]) -> None:
         if not self.desktop:
@@ -163,6 +260,34 @@ class FakeMiniMaxServer:
             answer = {"action": {"name": "screenshot", "params": {}},
                       "reasoning": f"no scripted answer for {command!r}"}
         await _json(send, 200, answer)
+
+
+def _details(text: str) -> list[dict[str, Any]]:
+    return [{"type": "reasoning.text", "id": "reasoning-text-1",
+             "format": "MiniMax-response-v1", "index": 0, "text": text}]
+
+
+def _split_reasoning(data: bytes) -> bytes:
+    """``reasoning_content`` of a completion or of one SSE chunk → ``reasoning_details``."""
+    def fix(obj: dict[str, Any]) -> dict[str, Any]:
+        for choice in obj.get("choices") or []:
+            for key in ("message", "delta"):
+                part = choice.get(key)
+                if isinstance(part, dict) and part.get("reasoning_content"):
+                    part["reasoning_details"] = _details(part.pop("reasoning_content"))
+        return obj
+
+    if data.startswith(b"data: {"):
+        obj = json.loads(data[len(b"data: "):].strip())
+        return b"data: " + json.dumps(fix(obj)).encode() + b"\n\n"
+    if data.startswith(b"{"):
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            return data
+        if isinstance(obj, dict):
+            return json.dumps(fix(obj)).encode()
+    return data
 
 
 async def _json(send: Callable[..., Any], status: int, obj: Any) -> None:

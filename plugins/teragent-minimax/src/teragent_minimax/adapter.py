@@ -8,6 +8,23 @@
   ``POST {anthropic_base_url}/messages`` (``{root}/anthropic/v1`` by default), through
   the kernel's Messages codec. ``extra["minimax_interface"]`` picks one per request.
 
+Thinking (platform.minimax.io, "OpenAI API compatible"): M3 writes its reasoning into
+``content`` as ``<think>…</think>`` unless the request sets ``reasoning_split``; the
+OpenAI interface sets it (``reasoning_split=False`` to opt out), reads
+``reasoning_details`` into ``thinking_content``, and still separates a leading
+``<think>`` block if one arrives, so thinking never lands in ``raw_text``. MiniMax asks
+for the whole assistant message back in multi-turn tool calls: earlier turns'
+``reasoning_content`` goes back as ``reasoning_details`` (or, without
+``reasoning_split``, as the ``<think>`` block in ``content``). Over the Anthropic
+interface thinking arrives as signed thinking blocks, handled by the Messages codec.
+
+Errors answered with HTTP 200 and a ``base_resp`` status (documented only by third
+parties; see the README) become typed errors: 1002 → :class:`RateLimitError` (and
+:attr:`rate_limit_info` marks the window exhausted), 1004 → a non-retryable error
+naming the key variable, 1008 (and 1028/1030/2061, quota and plan codes seen in
+MiniMax's own CLI) → :class:`QuotaExceededError`, 1000/1001/1024/1033 → retryable,
+others → non-retryable.
+
 Every response's rate-limit headers update :attr:`MiniMaxNativeAdapter.rate_limit_info`;
 every answer's usage adds to :attr:`MiniMaxNativeAdapter.billing_summary`.
 :meth:`MiniMaxNativeAdapter.send_desktop_command` posts to a dedicated desktop endpoint
@@ -26,13 +43,24 @@ from typing import Any, AsyncIterator, ClassVar, Mapping
 import httpx
 
 from teragent.core.adapter import TAPAdapter
+from teragent.core.http import parse_retry_after
 from teragent.core.tap import CompiledPrompt, TAPRequest, TAPResponse
 from teragent.core.types import StreamEvent
 from teragent.core.wire.anthropic_messages import MessagesAdapter
 from teragent.core.wire.openai_chat import ChatCompletionsAdapter
+from teragent.core.wire.vendor_errors import typed_error
 from teragent.errors import ModelAPIError, UserError
 
-__all__ = ["MiniMaxNativeAdapter", "MiniMaxRateLimitInfo", "parse_reset"]
+__all__ = ["MiniMaxNativeAdapter", "MiniMaxRateLimitInfo", "parse_reset", "BASE_RESP_CODES"]
+
+#: ``base_resp.status_code`` → error kind (``None``: a plain error, retried when listed
+#: in ``_RETRY_CODES``). From MiniMax's error-code page, plus 1028/1030/2061 (quota and
+#: plan) and 1026/1027/1039 (content filters) as MiniMax's own CLI maps them.
+BASE_RESP_CODES: dict[int, str | None] = {
+    1002: "rate_limit", 1004: "auth", 1008: "quota", 1028: "quota", 1030: "quota",
+    2061: "quota", 1039: None, 1026: None, 1027: None,
+}
+_RETRY_CODES = {1000, 1001, 1024, 1033}
 
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?"
                        r"(?:(\d+(?:\.\d+)?)ms)?$")
@@ -117,10 +145,17 @@ class MiniMaxRateLimitInfo:
 
 class _OpenAIInterface(ChatCompletionsAdapter):
     name: ClassVar[str] = "minimax_native"
+    default_api_key_env: ClassVar[str | None] = "MINIMAX_API_KEY"
 
-    def __init__(self, owner: "MiniMaxNativeAdapter", **kwargs: Any) -> None:
+    def __init__(self, owner: "MiniMaxNativeAdapter", *, reasoning_split: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.owner = owner
+        self.reasoning_split = reasoning_split
+
+    def vendor_error(self, status: int, data: Any, model: str,
+                     headers: Mapping[str, str]) -> ModelAPIError | None:
+        return self.owner._base_resp_error(self, status, data, model, headers)
 
     def observe_response(self, response: httpx.Response) -> None:
         self.owner._observe(response)
@@ -134,6 +169,9 @@ class _OpenAIInterface(ChatCompletionsAdapter):
     def build_body(self, compiled: CompiledPrompt, model: str, *, stream: bool) -> dict[str, Any]:
         body = super().build_body(compiled, model, stream=stream)
         extra = compiled.extra or {}
+        split = bool(body.setdefault("reasoning_split",
+                                     extra.get("reasoning_split", self.reasoning_split)))
+        body["messages"] = [_outbound(m, split) for m in body["messages"]]
         if extra.get("minimax_video_mode"):
             body["video_mode"] = extra["minimax_video_mode"]
         if extra.get("minimax_frame_sampling"):
@@ -141,8 +179,25 @@ class _OpenAIInterface(ChatCompletionsAdapter):
         return body
 
 
+def _outbound(message: dict[str, Any], split: bool) -> dict[str, Any]:
+    """An assistant message as MiniMax wants it back: its reasoning in
+    ``reasoning_details`` (with ``reasoning_split``) or as the ``<think>`` block."""
+    reasoning = message.get("reasoning_content")
+    if message.get("role") != "assistant" or not reasoning:
+        return message
+    out = {k: v for k, v in message.items() if k != "reasoning_content"}
+    if split:
+        out.setdefault("reasoning_details", [{"type": "reasoning.text", "text": reasoning}])
+    else:
+        content = out.get("content") or ""
+        if not (isinstance(content, str) and content.lstrip().startswith("<think>")):
+            out["content"] = f"<think>\n{reasoning}\n</think>\n\n{content}"
+    return out
+
+
 class _AnthropicInterface(MessagesAdapter):
     name: ClassVar[str] = "minimax_native"
+    default_api_key_env: ClassVar[str | None] = "MINIMAX_API_KEY"
 
     def __init__(self, owner: "MiniMaxNativeAdapter", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -169,6 +224,9 @@ class MiniMaxNativeAdapter(TAPAdapter):
             host of ``base_url`` + ``/anthropic/v1``).
         desktop_path: The desktop endpoint, relative to ``base_url``.
         enable_fake_tools: Prompt-emulated tool calling; not supported (must be False).
+        reasoning_split: Ask the OpenAI interface for reasoning in
+            ``reasoning_details`` (default ``True``; ``extra["reasoning_split"]``
+            overrides it per request).
     """
 
     name: ClassVar[str] = "minimax_native"
@@ -179,7 +237,7 @@ class MiniMaxNativeAdapter(TAPAdapter):
                  multimodal_timeout: float = 600.0, interface: str = "openai",
                  anthropic_base_url: str | None = None,
                  desktop_path: str = "desktop/command", enable_fake_tools: bool = False,
-                 api_key_env: str | None = "MINIMAX_API_KEY",
+                 api_key_env: str | None = None, reasoning_split: bool = True,
                  headers: dict[str, str] | None = None, **options: Any) -> None:
         base_url = base_url or "https://api.minimaxi.com/v1"
         super().__init__(base_url=base_url, api_key=api_key, timeout=timeout,
@@ -199,7 +257,8 @@ class MiniMaxNativeAdapter(TAPAdapter):
         self.anthropic_base_url = anthropic_base_url or f"{root}/anthropic/v1"
         common = {"api_key": api_key, "timeout": timeout, "transport": transport,
                   "api_key_env": api_key_env, "headers": headers}
-        self._openai = _OpenAIInterface(self, base_url=base_url, **common)
+        self._openai = _OpenAIInterface(self, base_url=base_url,
+                                        reasoning_split=reasoning_split, **common)
         self._anthropic = _AnthropicInterface(self, base_url=self.anthropic_base_url, **common)
         self._rate_limit = MiniMaxRateLimitInfo()
         self._billing = {"input_tokens": 0, "output_tokens": 0, "cache_tokens": 0,
@@ -228,6 +287,31 @@ class MiniMaxNativeAdapter(TAPAdapter):
     def _observe(self, response: httpx.Response) -> None:
         with self._lock:
             self._rate_limit.update(response.headers, response.status_code)
+
+    def _base_resp_error(self, interface: ChatCompletionsAdapter, status: int, data: Any,
+                         model: str, headers: Mapping[str, str]) -> ModelAPIError | None:
+        """The typed error for a ``base_resp`` with a non-zero status, or ``None``."""
+        base = data.get("base_resp") if isinstance(data, dict) else None
+        if not isinstance(base, dict):
+            return None
+        try:
+            code = int(base.get("status_code") or 0)
+        except (TypeError, ValueError):
+            return None
+        if code == 0:
+            return None
+        text = f"MiniMax error {code}: {base.get('status_msg') or 'no message'}"
+        if code == 1004:
+            var = interface.key_env_hint() or "the API key environment variable"
+            text += f". Check that {var} holds a valid key for this base_url and model."
+        kind = BASE_RESP_CODES.get(code)
+        if kind == "rate_limit":
+            with self._lock:
+                self._rate_limit.update(headers, 429)
+        return typed_error(kind, text, provider=self.name, model=model, status=status,
+                           body=json.dumps(data, ensure_ascii=False)[:2000],
+                           retry_after=parse_retry_after(headers.get("retry-after")),
+                           retryable=code in _RETRY_CODES)
 
     def _bill(self, result: TAPResponse) -> TAPResponse:
         with self._lock:

@@ -13,6 +13,13 @@ Conversation hygiene: assistant messages keep ``reasoning_content`` (DeepSeek an
 other reasoning vendors need it back on tool-calling turns); Anthropic's signed
 ``thinking_blocks`` are dropped, as this wire has no place for them.
 
+Reasoning: ``reasoning_content`` (DeepSeek, GLM, vLLM), ``reasoning`` and
+``reasoning_details`` (MiniMax with ``reasoning_split``, OpenRouter) become
+``thinking_content``; an answer whose content *starts* with a ``<think>…</think>``
+block (MiniMax without ``reasoning_split``, R1-style local models) has that block moved
+to ``thinking_content`` too (:class:`ThinkSplitter`), streamed or not, so thinking
+never lands in ``raw_text``.
+
 Refusals: ``message.refusal`` (and streamed ``delta.refusal``) become
 :attr:`TAPResponse.refusal`; ``raw_text`` keeps only ordinary content.
 
@@ -44,7 +51,7 @@ from teragent.core.wire.vendor_errors import error_kind, key_variable, refine, t
 from teragent.errors import ModelAPIError, StreamError, redact
 
 __all__ = ["ChatCompletionsAdapter", "StreamAssembler", "REQUEST_PARAMS", "int_usage",
-           "count_prompt_tokens"]
+           "count_prompt_tokens", "ThinkSplitter", "split_think", "details_text"]
 
 #: Message keys this wire never carries (Anthropic's signed thinking blocks).
 _FOREIGN_MESSAGE_KEYS = ("thinking_blocks",)
@@ -82,6 +89,88 @@ def int_usage(usage: Any) -> tuple[dict[str, int], int | None]:
     if "total_tokens" not in out and ("prompt_tokens" in out or "completion_tokens" in out):
         out["total_tokens"] = out.get("prompt_tokens", 0) + out.get("completion_tokens", 0)
     return out, cached
+
+
+_OPEN, _CLOSE = "<think>", "</think>"
+
+
+class ThinkSplitter:
+    """Separates a leading ``<think>…</think>`` block from streamed content.
+
+    Only a block at the very start of the content (after whitespace) counts, so an
+    answer that merely mentions the tag is left alone. Feed content pieces with
+    :meth:`feed`; it returns ``("thinking" | "text", piece)`` pairs, holding back
+    only what could still be part of a tag; :meth:`flush` returns the rest.
+    """
+
+    def __init__(self) -> None:
+        self.state = "start"  # start → thinking → text (or start → text)
+        self.buffer = ""
+
+    def feed(self, piece: str) -> list[tuple[str, str]]:
+        self.buffer += piece
+        out: list[tuple[str, str]] = []
+        while self.buffer:
+            if self.state == "start":
+                head = self.buffer.lstrip()
+                if head.startswith(_OPEN):
+                    self.state, self.buffer = "thinking", head[len(_OPEN):]
+                    continue
+                if _OPEN.startswith(head):  # maybe the tag, still incomplete
+                    break
+                self.state = "text"
+            elif self.state == "thinking":
+                end = self.buffer.find(_CLOSE)
+                if end >= 0:
+                    if end:
+                        out.append(("thinking", self.buffer[:end]))
+                    self.state, self.buffer = "after", self.buffer[end + len(_CLOSE):]
+                    continue
+                keep = _partial_suffix(self.buffer, _CLOSE)
+                if len(self.buffer) > keep:
+                    out.append(("thinking", self.buffer[:len(self.buffer) - keep]))
+                    self.buffer = self.buffer[len(self.buffer) - keep:]
+                break
+            elif self.state == "after":  # drop the blank lines after </think>
+                self.buffer = self.buffer.lstrip("\r\n")
+                if self.buffer:
+                    self.state = "text"
+            else:
+                out.append(("text", self.buffer))
+                self.buffer = ""
+        return out
+
+    def flush(self) -> list[tuple[str, str]]:
+        rest, self.buffer = self.buffer, ""
+        if not rest or self.state == "after":
+            return []
+        return [("thinking" if self.state == "thinking" else "text", rest)]
+
+
+def _partial_suffix(text: str, tag: str) -> int:
+    """The length of the longest suffix of ``text`` that is a proper prefix of ``tag``."""
+    for size in range(min(len(tag) - 1, len(text)), 0, -1):
+        if tag.startswith(text[-size:]):
+            return size
+    return 0
+
+
+def split_think(content: str) -> tuple[str, str]:
+    """``(text, thinking)`` of a whole answer (see :class:`ThinkSplitter`)."""
+    splitter = ThinkSplitter()
+    parts = splitter.feed(content) + splitter.flush()
+    return ("".join(p for k, p in parts if k == "text"),
+            "".join(p for k, p in parts if k == "thinking"))
+
+
+def details_text(details: Any) -> str:
+    """The text of a ``reasoning_details`` list (``[{"type": "reasoning.text",
+    "text": ...}, ...]``, MiniMax and OpenRouter)."""
+    if not isinstance(details, list):
+        return ""
+    return "".join(str(d.get("text") or "") for d in details
+                   if isinstance(d, dict) and d.get("type", "reasoning.text")
+                   in ("reasoning.text", "reasoning.summary"))
 
 
 class _PendingCall:
@@ -122,6 +211,8 @@ class StreamAssembler:
         self.refusal: list[str] = []
         #: Non-empty content, reasoning, refusal and tool-argument deltas seen.
         self.deltas = 0
+        self.splitter = ThinkSplitter()
+        self._details = ""  # reasoning_details text so far (some servers resend it all)
         self.calls: dict[int, _PendingCall] = {}
         self.usage: dict[str, int] = {}
         self.cache_hit_tokens: int | None = None
@@ -185,15 +276,16 @@ class StreamAssembler:
                 continue  # n > 1 is not supported; the first choice is the answer
             delta = choice.get("delta") or {}
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-            if isinstance(reasoning, str) and reasoning:
+            if not (isinstance(reasoning, str) and reasoning):
+                reasoning = self._details_delta(delta.get("reasoning_details"))
+            if reasoning:
                 self.thinking.append(reasoning)
                 self.deltas += 1
                 events.append(ThinkingDelta(text=reasoning))
             content = delta.get("content")
             if isinstance(content, str) and content:
-                self.text.append(content)
                 self.deltas += 1
-                events.append(TextDelta(text=content))
+                events.extend(self._content(self.splitter.feed(content)))
             refusal = delta.get("refusal")
             if isinstance(refusal, str) and refusal:
                 self.refusal.append(refusal)
@@ -202,6 +294,7 @@ class StreamAssembler:
                 events.extend(self._tool_delta(position, raw))
             if choice.get("finish_reason"):
                 self.finish_reason = str(choice["finish_reason"])
+                events.extend(self._content(self.splitter.flush()))
                 events.extend(self._ready_all())
         if chunk.get("usage"):
             usage, cached = int_usage(chunk["usage"])
@@ -210,6 +303,30 @@ class StreamAssembler:
                 self.cache_hit_tokens = cached
             events.append(UsageUpdate(usage=dict(usage), cache_hit_tokens=self.cache_hit_tokens))
         return events
+
+    def _content(self, parts: list[tuple[str, str]]) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for kind, piece in parts:
+            if kind == "thinking":
+                self.thinking.append(piece)
+                events.append(ThinkingDelta(text=piece))
+            else:
+                self.text.append(piece)
+                events.append(TextDelta(text=piece))
+        return events
+
+    def _details_delta(self, details: Any) -> str:
+        text = details_text(details)
+        if not text:
+            return ""
+        # MiniMax's docs show reasoning_details text as cumulative, its API sends
+        # increments (MiniMax-AI/MiniMax-M2#95): accept both.
+        if self._details and text.startswith(self._details):
+            new = text[len(self._details):]
+            self._details = text
+            return new
+        self._details += text
+        return text
 
     def _tool_delta(self, position: int, raw: Any) -> list[StreamEvent]:
         if not isinstance(raw, dict):
@@ -245,7 +362,8 @@ class StreamAssembler:
             raise self._error(
                 "The stream ended before it was complete (no 'data: [DONE]'"
                 + ("" if self.finish_reason else " and no finish_reason") + ").")
-        events = self._ready_all()
+        events = self._content(self.splitter.flush())
+        events.extend(self._ready_all())
         events.append(StreamFinished(response=self.response()))
         return events
 
@@ -503,9 +621,15 @@ class ChatCompletionsAdapter(TAPAdapter):
                                            fn.get("arguments") or ""))
         usage, cached = int_usage(data.get("usage"))
         reasoning = message.get("reasoning_content") or message.get("reasoning")
+        if not (isinstance(reasoning, str) and reasoning):
+            reasoning = details_text(message.get("reasoning_details"))
         content = message.get("content")
         if isinstance(content, list):  # some servers return content parts
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        if isinstance(content, str) and content:
+            content, tagged = split_think(content)
+            if tagged:
+                reasoning = f"{reasoning}{tagged}" if reasoning else tagged
         refusal = message.get("refusal")
         return TAPResponse(
             raw_text=content or "",
