@@ -36,6 +36,9 @@ _LEVELS = {BLOCK: "block", WARN: "warn"}
 _FORK_BOMB = re.compile(r"([\w:.-]+)\s*\(\s*\)\s*\{[^}]*?\1\s*\|\s*&?\s*\1(?![\w.-])")
 
 
+_ENDLESS = re.compile(r"\b(?:while\s+(?:true|:|1|\[\s*1\s*\])|until\s+false)\s*;?\s*do\b(.*?)\bdone\b", re.S)
+
+
 class CommandVerdict:
     """The result of a check. Unpacks as ``allowed, reason = verdict``.
 
@@ -126,6 +129,13 @@ def check_command_safety(cmd: str, platform: str | None = None, *, workspace: st
         ctx.warn("obfuscation", "the command contained control or invisible characters (removed before checking)")
     if "(" in text and _FORK_BOMB.search(text):
         ctx.block("resource_exhaustion", "defines a function that recursively pipes into itself (fork bomb)")
+    if "while" in text or "until" in text:
+        for m in _ENDLESS.finditer(text):
+            body = m.group(1)
+            if re.search(r"&\s*(?:;|$)", body):
+                ctx.block("resource_exhaustion", f"endless loop starts a background process each time: '{m.group(0)[:50]}'")
+            elif not re.search(r"\b(?:sleep|read|break|exit|wait|return)\b", body):
+                ctx.warn("resource_exhaustion", f"endless loop with no pause or exit: '{m.group(0)[:50]}'")
     try:
         analyze_script(parse(text), ctx)
     except ParseError as exc:

@@ -211,8 +211,10 @@ def _io(name: str, spec: Spec, args: list[str], out: list[Effect]) -> None:
         if extracting and c:
             out.append(Effect("write_r", c[0], classify(c[0]), f"tar -C {c[0]}"))
         elif not extracting:
+            base = c[0].rstrip("/") + "/" if c else ""
             for p in pos[1:] if args and args[0][:1] != "-" else pos:
-                out.append(Effect("read", p, classify(p), f"tar {p}"))
+                full = p if p.startswith(("/", "~", "$")) else base + p
+                out.append(Effect("read", full, classify(full), f"tar {' '.join(['-C', c[0]] if c else [])} {p}".strip()))
     if name in ("unzip", "cpio", "7z"):
         for k in ("-d", "-D", "--directory"):
             for p in vals.get(k, ()):
@@ -251,6 +253,10 @@ _CODE_DELETE = re.compile(r"rmtree|rm_rf|rmSync|rmdirSync|unlinkSync|os\.remove|
                           r"rm_r\b|FileUtils\.rm|Path\([^)]*\)\.unlink|shutil\.move")
 _CODE_HOME = re.compile(r"expanduser\(\s*['\"]~['\"]\s*\)|Path\.home\(\)|os\.homedir\(\)|Dir\.home|\$ENV\{HOME\}|"
                         r"process\.env\.HOME|getenv\(\s*['\"]HOME['\"]\s*\)|environ\[['\"]HOME['\"]\]")
+_CODE_EVAL = re.compile(r"\b(?:eval|exec|instance_eval|Function|compile|loadstring)\b|\beval\)")
+_CODE_FETCH = re.compile(r"(?<![.\w])get\s*\(|\bfetch\s*\(|URI\.open|\burlopen\b|requests\.get|LWP|open-uri|"
+                         r"https?\.get|Net::HTTP|file_get_contents\s*\(\s*['\"]https?:|socket\.http")
+_CODE_HUGE = re.compile(r"\*\s*10\s*\*\*\s*(?:1[0-9]|[2-9]\d)|\*\s*\d{10,}|range\s*\(\s*10\s*\*\*\s*1[2-9]")
 _CODE_NET = re.compile(r"requests\.(?:post|put)|urlopen\([^)]*data=|\.post\(|fetch\([^)]*method\s*:\s*['\"]POST|"
                        r"http\.request|Net::HTTP\.post|HTTP::Tiny->new->post|curl_exec")
 
@@ -275,6 +281,10 @@ def code_effects(lang: str, code: str) -> list[Effect]:
             out.append(Effect("read", p, cls, f"{lang} code reading '{p}'"))
         if send:
             out.append(Effect("send", p, cls, f"{lang} code sending '{p}'"))
+    if _CODE_EVAL.search(code) and _CODE_FETCH.search(code):
+        out.append(Effect("exec.download", "runs downloaded code", "", f"{lang} code evaluating a download"))
+    if _CODE_HUGE.search(code):
+        out.append(Effect("resource.fill", "allocates an enormous amount of memory", "", f"{lang} code"))
     if send and re.search(r"environ|process\.env|ENV\b", code):
         out.append(Effect("send", "environment", "environment", f"{lang} code sending the environment"))
     return out

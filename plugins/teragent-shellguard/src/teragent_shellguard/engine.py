@@ -150,14 +150,23 @@ def _eval_literal_sub(script: Script) -> str | None:
     return None
 
 
+_IFS = re.compile(r"\$\{IFS(?:%?\?\?)?\}|\$IFS\b")
+
+
 def resolve(words: list[str], ctx: Ctx, cmd: Command | None) -> list[str]:
     """Apply variable substitution, brace expansion and static substitutions to argv."""
     if ctx.vars:
         words = [_expand(w, ctx.vars) for w in words]
+    if any("IFS" in w for w in words):
+        words = [p for w in words for p in _IFS.sub(" ", w).split()]
+    while len(words) > 1 and words[0].startswith("-") and len(words[0]) > 1:
+        words = words[1:]  # a reserved word (``time -p``) was dropped by the parser; its options remain
+    if len(words) > 1 and words[-1] == "" and words[0].startswith("{"):
+        words = words[:-1]
     w0 = words[0]
     m = _BRACE.match(w0)
     if m:
-        words = m.group(1).split(",") + words[1:]
+        words = [w for w in m.group(1).split(",") if w] + words[1:]
     elif cmd is not None and ("$(" in w0 or "`" in w0):
         for kind, sub, idx in cmd.subs:
             if idx == 0:
@@ -180,11 +189,17 @@ def analyze_words(words: list[str], ctx: Ctx, cmd: Command | None = None) -> Non
         name = cmd_name(w0, ctx.windows)
         if _GLOB_CHARS.intersection(name) and any(c.isalnum() for c in name):
             matches = [c for c in handlers.KNOWN_NAMES if fnmatch.fnmatchcase(c, name)]
+            if len(matches) == 1:
+                words = [matches[0], *words[1:]]
+                ctx.warn("obfuscation", f"globbed command name '{w0}' resolves to '{matches[0]}'")
+                continue
             if matches:
                 for cand in matches[:8]:
                     ctx.check_words([cand, *words[1:]])
                 if ctx.blocked():
                     ctx.block("obfuscation", f"globbed command name '{w0}' can resolve to a dangerous command")
+                if cmd is not None:
+                    ctx.effects[id(cmd)] = (matches[0], [matches[0], *words[1:]], [])
                 return
         if "$" in w0 or "`" in w0:
             if not _DYNAMIC_OK.match(w0):
@@ -198,6 +213,7 @@ def analyze_words(words: list[str], ctx: Ctx, cmd: Command | None = None) -> Non
             elif name == "nsenter" and any(w in ("-t", "--target") for w in words) and \
                     words[words.index("-t" if "-t" in words else "--target") + 1:][:1] == ["1"]:
                 ctx.block("privilege_escalation", "nsenter enters the namespaces of the host's init process")
+            rules.actions_only(name, words, ctx)
             inner, text = peel(name, words)
             if text:
                 ctx.check_text(text, f"{name} payload")
@@ -262,6 +278,8 @@ def analyze_command(cmd: Command, ctx: Ctx) -> None:
         _check_redirects(cmd, ctx)
     if cmd.words:
         analyze_words(cmd.words, ctx, cmd)
+        if cmd.subs and id(cmd) in ctx.effects:
+            rules.judge_substitutions(cmd, ctx)
 
 
 def analyze_script(script: Script, ctx: Ctx) -> None:
@@ -270,6 +288,6 @@ def analyze_script(script: Script, ctx: Ctx) -> None:
         for cmd in pipe.cmds:
             analyze_command(cmd, ctx)
         if len(pipe.cmds) > 1:
-            rules.judge_pipeline([ctx.effects[id(c)] for c in pipe.cmds if id(c) in ctx.effects], ctx)
+            rules.judge_pipeline(pipe, ctx)
     chains.check(script, ctx)
     rules.judge_list(script, ctx, ctx.effects)

