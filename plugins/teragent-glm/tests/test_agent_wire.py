@@ -1,0 +1,155 @@
+"""``glm_52`` on the wire: an AgentLoop's requests carry the thinking settings the
+compiler promises.
+
+A real :class:`teragent.AgentLoop` (provider from :func:`teragent.create_provider`, the
+``glm_native`` adapter) runs two tool turns against the fake Zhipu server on loopback.
+On every request the server received:
+
+- ``thinking_mode`` ``max`` (or ``deep``) → ``thinking: {"type": "enabled"}`` and
+  ``reasoning_effort: "max"``; ``high`` (the default) → ``reasoning_effort: "high"``;
+  ``quick`` → ``thinking: {"type": "disabled"}`` and no ``reasoning_effort``;
+- PreservedThinking (on by default) → ``"clear_thinking": false``, and every earlier
+  tool-calling turn goes back with its ``reasoning_content`` (the fake refuses a
+  request that lost it); with thinking off no turn carries any.
+
+The same run through the ``default`` compiler sends neither ``thinking`` nor
+``reasoning_effort``, so the test fails if the compiler were bypassed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+import teragent
+from teragent import AgentLoop, AgentLoopConfig, ToolRegistry
+from teragent.testing.fake_glm import FakeGLMServer
+from teragent.testing.fake_openai import ScriptedReply
+from teragent.tools import tool
+
+SYSTEM = "You are a wire test. Use the tools, then answer."
+KEY_ENV = "TERAGENT_GLM_WIRE_TEST_KEY"
+
+
+@tool
+def zeta_lookup(key: str) -> str:
+    """Look a key up.
+
+    Args:
+        key: The key.
+    """
+    return f"{key} is Z"
+
+
+@tool
+def alpha_note(text: str) -> str:
+    """Note some text.
+
+    Args:
+        text: The text.
+    """
+    return f"noted {text}"
+
+
+@pytest.fixture
+def wire(loopback: tuple[FakeGLMServer, str], tmp_path: Any,
+         monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``run(compiler, compiler_options, stream)`` → the request bodies of one agent
+    run with two tool turns."""
+    server, base_url = loopback
+    config = tmp_path / "agent.toml"
+    config.write_text("")
+    monkeypatch.setenv("TERAGENT_CONFIG", str(config))  # no user/project agent.toml
+    monkeypatch.setenv(KEY_ENV, "glm-wire-test")
+    monkeypatch.chdir(tmp_path)
+
+    def run(compiler: str, compiler_options: dict[str, Any], stream: bool
+            ) -> list[dict[str, Any]]:
+        server.reset()
+        server.script(
+            ScriptedReply(tool_calls=[("zeta_lookup", {"key": "zeta"}, "call_zeta")]),
+            ScriptedReply(tool_calls=[("alpha_note", {"text": "alpha"}, "call_alpha")]),
+            ScriptedReply(text="zeta is Z; alpha is noted."))
+
+        async def main() -> Any:
+            provider = teragent.create_provider(
+                compiler=compiler, adapter="glm_native", model="glm-5.2",
+                base_url=base_url, api_key_env=KEY_ENV, timeout=10.0,
+                compiler_options=compiler_options)
+            try:
+                loop = AgentLoop(provider, ToolRegistry([zeta_lookup, alpha_note]),
+                                 AgentLoopConfig(stream=stream, max_steps=8,
+                                                 system_prompt=SYSTEM),
+                                 workspace=tmp_path)
+                return await loop.run("Look up zeta, note alpha, then answer.")
+            finally:
+                await provider.close()
+
+        result = asyncio.run(main())
+        assert result.stop_reason == "completed", server.rejected
+        assert result.final_text == "zeta is Z; alpha is noted."
+        assert server.rejected == [] and server.unconsumed == 0
+        bodies = [r.body for r in server.requests]
+        assert len(bodies) == 3, "two tool turns and the answer"
+        for request in server.requests:
+            assert request.headers["authorization"] == "Bearer glm-wire-test"
+        return bodies
+
+    return run
+
+
+#: case → (compiler_options, thinking on the wire, reasoning_effort or None)
+CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str | None]] = {
+    "max": ({"thinking_mode": "max"},
+            {"type": "enabled", "clear_thinking": False}, "max"),
+    "deep": ({"thinking_mode": "deep"},
+             {"type": "enabled", "clear_thinking": False}, "max"),
+    "high": ({"thinking_mode": "high"},
+             {"type": "enabled", "clear_thinking": False}, "high"),
+    "unset": ({}, {"type": "enabled", "clear_thinking": False}, "high"),
+    "quick": ({"thinking_mode": "quick"}, {"type": "disabled"}, None),
+    "high-unpreserved": ({"thinking_mode": "high", "preserved_thinking": False},
+                         {"type": "enabled"}, "high"),
+}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["batch", "stream"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_turn_carries_the_thinking_settings(wire: Any, case: str,
+                                                  stream: bool) -> None:
+    options, thinking, effort = CASES[case]
+    bodies = wire("glm_52", options, stream)
+    for body in bodies:
+        assert body["thinking"] == thinking
+        assert body.get("reasoning_effort") == effort
+        assert body["messages"][0] == {"role": "system", "content": SYSTEM}
+        assert [t["function"]["name"] for t in body["tools"]] == ["zeta_lookup",
+                                                                   "alpha_note"]
+    # The history keeps its roles and order, and grows only at the end.
+    for before, after in zip(bodies, bodies[1:]):
+        assert after["messages"][:len(before["messages"])] == before["messages"]
+    assert [m["role"] for m in bodies[-1]["messages"]] == [
+        "system", "user", "assistant", "tool", "assistant", "tool"]
+    # Reasoning goes back with the tool-calling turns exactly when thinking is on.
+    assistants = [m for m in bodies[-1]["messages"] if m["role"] == "assistant"]
+    thinking_on = thinking["type"] == "enabled"
+    assert all(bool(m.get("reasoning_content")) == thinking_on for m in assistants)
+
+    # The same run through the default compiler carries no thinking settings.
+    default = wire("default", {}, stream)
+    assert json.dumps(default) != json.dumps(bodies)
+    for body in default:
+        assert "thinking" not in body and "reasoning_effort" not in body
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["batch", "stream"])
+def test_max_and_high_differ_on_the_wire(wire: Any, stream: bool) -> None:
+    """High and Max are two depths of one model: only ``reasoning_effort`` tells them
+    apart, so it must reach the server."""
+    high = wire("glm_52", {"thinking_mode": "high"}, stream)
+    top = wire("glm_52", {"thinking_mode": "max"}, stream)
+    assert {b["reasoning_effort"] for b in high} == {"high"}
+    assert {b["reasoning_effort"] for b in top} == {"max"}
