@@ -233,12 +233,57 @@ class PathGuard:
             if reason:
                 return GuardDecision(False, f"refused: {reason}", source=self.name)
         for command in effects.commands:
-            for word in command_paths(command, self.policy.root):
+            words = command_paths(command, self.policy.root)
+            for word in words:
                 reason = self.policy.denied(word, "unknown", call.name)
                 if reason:
                     return GuardDecision(False, f"refused: the command names {word!r}; "
                                          f"{reason}", source=self.name)
+            reason = self._recursive_read(command, words)
+            if reason:
+                return GuardDecision(False, f"refused: {reason}", source=self.name)
         return None
+
+    def _recursive_read(self, command: str, words: list[str]) -> str | None:
+        """A recursive reader (``grep -r``, ``rg``, ``tar``, ``find``, ``cp -r``...)
+        pointed at a directory that holds files the policy hides would read them all:
+        refuse it, naming one such file."""
+        if not _RECURSIVE.search(command):
+            return None
+        root = self.policy.root
+        dirs = [w for w in words if os.path.isdir(os.path.join(root, w))]
+        if not dirs:
+            dirs = ["."]  # rg, grep -r and find default to the working directory
+        for d in dirs:
+            hidden = _first_hidden(self.policy, os.path.normpath(os.path.join(root, d)))
+            if hidden:
+                rel = os.path.relpath(hidden, root)
+                return (f"the command reads {d!r} recursively, which holds {rel!r}; "
+                        f"{self.policy.denied(hidden, 'read')}. Name the files or "
+                        "subdirectories it should read instead")
+        return None
+
+
+#: Commands that read a directory tree (by flag or by nature).
+_RECURSIVE = re.compile(
+    r"(?:^|[\s;|&(`])(?:rg|ag|ack|tar|zip|7z|rsync|find|cpio|git\s+grep"
+    r"|(?:e|f)?grep\s+(?:-\w*[rR]\w*|--recursive|--dereference-recursive)"
+    r"|(?:cp|scp)\s+(?:-\w*[rRa]\w*|--recursive|--archive))(?:\s|$)")
+
+
+def _first_hidden(policy: Any, directory: str, limit: int = 20_000) -> str | None:
+    """The first file under ``directory`` the policy refuses to read (bounded walk)."""
+    seen = 0
+    for dirpath, dirnames, filenames in os.walk(directory):
+        for name in (*filenames, *dirnames):
+            seen += 1
+            full = os.path.join(dirpath, name)
+            if policy.denied(full, "read"):
+                return full
+            if seen >= limit:
+                return None
+        dirnames[:] = [d for d in dirnames if d not in (".git", "node_modules", ".venv")]
+    return None
 
 
 CommandCheck = Callable[..., Any]
