@@ -30,12 +30,19 @@ class AnthropicNativeAdapter(MessagesAdapter):
         api_key: Sent as ``x-api-key``; read it from ``ANTHROPIC_API_KEY``.
         anthropic_version: Default ``2023-06-01``.
         max_tokens: Default 4096, used when ``extra`` sets none.
+        thinking_budget: Extended thinking for requests that do not ask for it
+            themselves (an agent's turns): the signed thinking blocks then travel in
+            the conversation (``TAPResponse.to_message()`` keeps them) and go back
+            with the tool results, as Anthropic requires.
+        api_key_env: Named in 401/403 errors; by default the variable that holds the
+            key, else ``ANTHROPIC_API_KEY``.
     """
 
     name: ClassVar[str] = "anthropic_native"
     default_base_url: ClassVar[str] = "https://api.anthropic.com/v1"
+    default_api_key_env: ClassVar[str | None] = "ANTHROPIC_API_KEY"
 
-    def __init__(self, *, api_key_env: str | None = "ANTHROPIC_API_KEY",
+    def __init__(self, *, api_key_env: str | None = None,
                  anthropic_version: str = ANTHROPIC_VERSION, **kwargs: Any) -> None:
         super().__init__(api_key_env=api_key_env, anthropic_version=anthropic_version,
                          **kwargs)

@@ -191,7 +191,8 @@ def _outbound(message: dict[str, Any], split: bool) -> dict[str, Any]:
     else:
         content = out.get("content") or ""
         if not (isinstance(content, str) and content.lstrip().startswith("<think>")):
-            out["content"] = f"<think>\n{reasoning}\n</think>\n\n{content}"
+            # exactly the block the answer came with (the splitter keeps its inside)
+            out["content"] = f"<think>{reasoning}</think>\n\n{content}"
     return out
 
 

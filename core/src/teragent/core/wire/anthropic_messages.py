@@ -507,6 +507,10 @@ class MessagesAdapter(TAPAdapter):
             given: the variable holding the key, else :attr:`default_api_key_env`).
         anthropic_version: The ``anthropic-version`` header.
         max_tokens: Used when ``extra`` does not set ``max_tokens`` (the API needs one).
+        thinking_budget: Extended thinking (``{"type": "enabled", "budget_tokens": N}``)
+            for requests whose ``extra`` says nothing about thinking, e.g. an agent's
+            conversation; ``max_tokens`` grows to stay above the budget, as the API
+            requires.
         headers: Extra headers (``anthropic-beta`` ...).
     """
 
@@ -520,12 +524,14 @@ class MessagesAdapter(TAPAdapter):
                  timeout: float = 120.0, transport: Any = None,
                  api_key_env: str | None = None,
                  anthropic_version: str = ANTHROPIC_VERSION, max_tokens: int = 4096,
+                 thinking_budget: int | None = None,
                  headers: dict[str, str] | None = None, **options: Any) -> None:
         super().__init__(base_url=base_url or self.default_base_url, api_key=api_key,
                          timeout=timeout, transport=transport, **options)
         self.api_key_env = api_key_env
         self.anthropic_version = anthropic_version
         self.max_tokens = max_tokens
+        self.thinking_budget = thinking_budget
         self._headers = dict(headers or {})
         self._client: httpx.AsyncClient | None = None
         # Signed thinking blocks of answers that called tools, by the first call's id.
@@ -601,8 +607,17 @@ class MessagesAdapter(TAPAdapter):
         return compiled.model_copy(update={"messages": messages}) if changed else compiled
 
     def build_body(self, compiled: CompiledPrompt, model: str, *, stream: bool) -> dict[str, Any]:
-        return build_messages_body(self._with_thinking(compiled), model, stream=stream,
+        extra = compiled.extra or {}
+        budget = self.thinking_budget
+        if budget and "thinking" not in extra and not extra.get("thinking_budget"):
+            compiled = compiled.model_copy(update={"extra": {**extra,
+                                                             "thinking_budget": budget}})
+        body = build_messages_body(self._with_thinking(compiled), model, stream=stream,
                                    default_max_tokens=self.max_tokens)
+        thinking = body.get("thinking")
+        if isinstance(thinking, dict) and isinstance(thinking.get("budget_tokens"), int):
+            body["max_tokens"] = max(body["max_tokens"], thinking["budget_tokens"] + 1024)
+        return body
 
     async def send(self, compiled: CompiledPrompt, model: str) -> TAPResponse:
         body = self.build_body(compiled, model, stream=False)

@@ -1,0 +1,119 @@
+"""An ``AgentLoop`` run with two tool turns (the second with parallel calls) against
+the fake DeepSeek server, streaming on and off, thinking on. The fake enforces DeepSeek's documented thinking-mode rule: a tool-calling turn's
+``reasoning_content`` must come back in every later request, or the API answers 400."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+import teragent
+from teragent import AgentLoop, AgentLoopConfig, ToolRegistry
+from teragent.testing.fake_openai import ScriptedReply
+from teragent.tools import tool
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers.
+
+    Args:
+        a: The first number.
+        b: The second number.
+    """
+    return a + b
+
+
+def script(server: Any) -> None:
+    server.script(
+        ScriptedReply(reasoning="I should add 2 and 3 first.",
+                      tool_calls=[("add", {"a": 2, "b": 3}, "call_one")]),
+        ScriptedReply(reasoning="Now both remaining sums, in parallel.",
+                      tool_calls=[("add", {"a": 5, "b": 7}, "call_two"),
+                                  ("add", {"a": 1, "b": 1}, "call_three")]),
+        ScriptedReply(text="The sums are 5, 12 and 2.", reasoning="All done."),
+    )
+
+
+def run_agent(provider: Any, stream: bool) -> Any:
+    async def main() -> Any:
+        async with provider:
+            loop = AgentLoop(provider, ToolRegistry([add]), AgentLoopConfig(stream=stream))
+            return await loop.run("Add 2+3, then 5+7 and 1+1.")
+    return asyncio.run(main())
+
+
+def check_result(result: Any) -> None:
+    assert result.stop_reason == "completed", result.as_dict()
+    assert result.final_text == "The sums are 5, 12 and 2."
+    assert [o.result.to_text() for o in result.tool_outcomes] == ["5", "12", "2"]
+    assert all(o.success for o in result.tool_outcomes)
+    assert result.model_calls == 3
+    assert result.usage["prompt_tokens"] > 0 and result.usage["completion_tokens"] > 0
+    assistants = [m for m in result.messages if m["role"] == "assistant"]
+    assert all("<think>" not in (m.get("content") or "") for m in assistants)
+
+
+from teragent.errors import ModelAPIError  # noqa: E402
+from teragent.testing.fake_deepseek import REASONING_REQUIRED, FakeDeepSeekServer  # noqa: E402
+
+
+def _provider(server: FakeDeepSeekServer, compiler: str = "deepseek_v4") -> Any:
+    return teragent.create_provider(
+        compiler=compiler, adapter="openai_compatible", model="deepseek-v4-pro",
+        base_url="http://fake.test/v1", transport=httpx.ASGITransport(app=server),
+        compiler_options={"variant": "pro"})
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["send", "stream"])
+def test_agent_loop_two_tool_turns_thinking_on(stream: bool) -> None:
+    server = FakeDeepSeekServer()
+    script(server)
+    result = run_agent(_provider(server), stream)
+    check_result(result)
+    assert server.rejected == [] and server.unconsumed == 0
+    # every follow-up request carried the reasoning of each earlier tool-calling turn
+    second, third = server.requests[1].body, server.requests[2].body
+    tool_turns = [m for m in third["messages"] if m["role"] == "assistant"]
+    assert [m["reasoning_content"] for m in tool_turns] == [
+        "I should add 2 and 3 first.", "Now both remaining sums, in parallel."]
+    assert [m.get("reasoning_content") for m in second["messages"]
+            if m["role"] == "assistant"] == ["I should add 2 and 3 first."]
+    assert result.messages[-1].get("reasoning_content") == "All done."
+
+
+def test_the_fake_refuses_a_tool_loop_without_reasoning_content() -> None:
+    """The rule the agent test relies on: dropping the reasoning is a 400."""
+    server = FakeDeepSeekServer()
+    script(server)
+
+    async def main() -> Any:
+        async with _provider(server) as provider:
+            messages: list[dict[str, Any]] = [{"role": "user", "content": "add"}]
+            first = await provider.complete(messages, [add.schema()])
+            message = first.to_message()
+            message.pop("reasoning_content")
+            messages += [message, {"role": "tool", "tool_call_id": "call_one",
+                                   "content": "5"}]
+            await provider.complete(messages, [add.schema()])
+
+    with pytest.raises(ModelAPIError) as info:
+        asyncio.run(main())
+    assert info.value.status == 400 and REASONING_REQUIRED in str(info.value)
+    assert info.value.retryable is False
+
+
+def test_thinking_disabled_needs_no_reasoning_back() -> None:
+    server = FakeDeepSeekServer()
+    server.script(ScriptedReply(reasoning="ignored", text="hi"))
+
+    async def main() -> Any:
+        async with _provider(server) as provider:
+            return await provider.complete([{"role": "user", "content": "hi"}],
+                                           thinking={"type": "disabled"})
+
+    response = asyncio.run(main())
+    assert response.raw_text == "hi" and response.thinking_content is None
