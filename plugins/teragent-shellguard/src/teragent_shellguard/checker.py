@@ -39,6 +39,10 @@ _FORK_BOMB = re.compile(r"([\w:.-]+)\s*\(\s*\)\s*\{[^}]*?\1\s*\|\s*&?\s*\1(?![\w
 _ENDLESS = re.compile(r"\b(?:while\s+(?:true|:|1|\[\s*1\s*\])|until\s+false)\s*;?\s*do\b(.*?)\bdone\b", re.S)
 
 
+_DOWNLOAD_LOOP = re.compile(r"\b(?:curl|wget|fetch|nc|ncat|socat|iwr|irm)\b[^|;&]*\|\s*while\s+read\b[^;]*;\s*do\b"
+                            r"(?:(?!\bdone\b).)*\b(?:eval|source|(?:ba|z|da)?sh\s+-c)\b", re.S)
+
+
 class CommandVerdict:
     """The result of a check. Unpacks as ``allowed, reason = verdict``.
 
@@ -129,6 +133,8 @@ def check_command_safety(cmd: str, platform: str | None = None, *, workspace: st
         ctx.warn("obfuscation", "the command contained control or invisible characters (removed before checking)")
     if "(" in text and _FORK_BOMB.search(text):
         ctx.block("resource_exhaustion", "defines a function that recursively pipes into itself (fork bomb)")
+    if "read" in text and _DOWNLOAD_LOOP.search(text):
+        ctx.block("download_exec", "runs each line of downloaded content ('| while read ...; do eval')")
     if "while" in text or "until" in text:
         for m in _ENDLESS.finditer(text):
             body = m.group(1)

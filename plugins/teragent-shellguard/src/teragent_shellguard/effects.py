@@ -110,7 +110,8 @@ def _path_of(value: str) -> str:
 
 def _remote(word: str) -> bool:
     """``host:path`` or ``user@host:path`` (scp/rsync remote)."""
-    return bool(re.match(r"^(?:[\w.-]+@)?[\w.-]+:(?!//)", word)) and not word.startswith(("/", "./", "~"))
+    return bool(re.match(r"^(?:[\w.-]+@)?[\w.-]+:(?!//)", word)) and not word.startswith(("/", "./", "~")) and \
+        not re.match(r"^[A-Za-z]:[\\/]", word)
 
 
 def describe(name: str, words: list[str], cmd: Command | None) -> list[Effect]:
@@ -187,7 +188,7 @@ def _io(name: str, spec: Spec, args: list[str], out: list[Effect]) -> None:
             out.append(Effect("dns" if spec.net == "dns" else "net", t, "", f"{name} {t}"))
         for k in spec.send:
             for v in vals.get(k, ()):
-                if v.startswith("@") or "=@" in v or "=<" in v or k in ("-T", "--upload-file", "--post-file", "--body-file"):
+                if v.startswith("@") or "=@" in v or "=<" in v or k in ("-T", "--upload-file", "--post-file", "--body-file", "-infile"):
                     p = _path_of(v)
                     out.append(Effect("send", p, classify(p) if p != "-" else "stdin", f"{name} {k} {v}"))
                 else:

@@ -266,8 +266,18 @@ def _assignments(assigns: Iterable[str], ctx: Ctx, standalone: bool) -> None:
             ctx.vars[name] = _expand(value, ctx.vars)
 
 
+_ASSIGN_WORD = re.compile(r"^[A-Za-z_]\w*\+?=")
+
+
 def analyze_command(cmd: Command, ctx: Ctx) -> None:
     ctx.seen += 1
+    if cmd.words and _ASSIGN_WORD.match(cmd.words[0]):
+        # ``x='a b'`` reaches here as a word when its value was quoted
+        n = 0
+        while n < len(cmd.words) and _ASSIGN_WORD.match(cmd.words[n]):
+            n += 1
+        cmd.assigns = [*cmd.assigns, *cmd.words[:n]]
+        cmd.words = cmd.words[n:]
     if cmd.assigns:
         _assignments(cmd.assigns, ctx, standalone=not cmd.words)
     if cmd.group is not None:

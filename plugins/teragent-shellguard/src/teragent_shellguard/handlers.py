@@ -130,7 +130,8 @@ def _find(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
             j = i + 1
             while j < len(args) and args[j] not in (";", "+", "\\;"):
                 j += 1
-            sub = [("FILE" if w == "{}" else w) for w in args[i + 1:j]]
+            root = roots[0].rstrip("/") + "/" if len(roots) == 1 and roots[0] not in (".", "./") else ""
+            sub = [(root + "FILE" if w == "{}" else w) for w in args[i + 1:j]]
             if sub:
                 from teragent_shellguard.engine import cmd_name
 
@@ -606,7 +607,8 @@ def check_assignment(name: str, value: str, ctx: Ctx) -> None:
     elif name in ("LD_PRELOAD", "LD_AUDIT", "DYLD_INSERT_LIBRARIES"):
         ctx.block("privilege_escalation", f"{name} injects a library into every program started")
     elif name in ("PROMPT_COMMAND", "BASH_ENV", "ENV", "GIT_SSH_COMMAND", "GIT_EXTERNAL_DIFF", "PAGER",
-                  "GIT_PAGER", "EDITOR"):
+                  "GIT_PAGER", "EDITOR", "VISUAL", "MANPAGER", "SYSTEMD_PAGER", "LESSOPEN", "LESSCLOSE", "GIT_EDITOR",
+                  "GIT_SEQUENCE_EDITOR", "GIT_ASKPASS", "SSH_ASKPASS", "SUDO_ASKPASS", "BROWSER"):
         ctx.check_text(value, name)
 
 

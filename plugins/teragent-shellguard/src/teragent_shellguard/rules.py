@@ -228,6 +228,11 @@ def _runs_stdin(cmd: Command, info: tuple[str, list[str], list[Effect]] | None, 
 
     if cmd.group is not None:  # ``| while read l; do eval "$l"; done``
         return any((i := ctx.effects.get(id(c))) is not None and i[0] in _STDIN_EVAL for c in cmd.group.walk())
+    if cmd.words:
+        from teragent_shellguard.engine import cmd_name
+
+        if cmd_name(cmd.words[0]) in ("xargs", "parallel"):
+            return any(w.rsplit("/", 1)[-1] in SHELL_NAMES for w in cmd.words[1:])
     if info is None:
         return False
     name, words, _ = info

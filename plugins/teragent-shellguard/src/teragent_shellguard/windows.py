@@ -211,4 +211,4 @@ def analyze(text: str, ctx: Ctx, depth: int = 0) -> None:
     for cmd in script.walk():
         if cmd.words:
             _check_cmd(cmd.words, ctx, depth)
-            rules.judge(_name(cmd.words[0]), cmd.words, ctx, None)
+            rules.judge(_name(cmd.words[0]), [w.lower() if w[:1] == "-" else w for w in cmd.words], ctx, None)
