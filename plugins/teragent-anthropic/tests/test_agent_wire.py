@@ -1,0 +1,143 @@
+"""``anthropic`` on the wire: an AgentLoop's requests mark the repeated part for
+Anthropic's prompt cache.
+
+A real :class:`teragent.AgentLoop` (provider from :func:`teragent.create_provider`, the
+``anthropic_native`` adapter) runs two tool turns against the fake Anthropic server on
+loopback. On every request the server received, the system prompt is a text block with
+``cache_control: {"type": "ephemeral"}`` and so is the last tool (and only it), so each
+later turn reads system + tools from the cache. ``prompt_caching=False`` turns the
+marks off; ``max_tokens`` reaches the body.
+
+The same run through the ``default`` compiler sends no ``cache_control`` at all, so the
+test fails if the compiler were bypassed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+import teragent
+from teragent import AgentLoop, AgentLoopConfig, ToolRegistry
+from teragent.testing.fake_anthropic import FakeAnthropicServer
+from teragent.testing.fake_openai import ScriptedReply
+from teragent.tools import tool
+
+SYSTEM = "You are a wire test. Use the tools, then answer."
+KEY_ENV = "TERAGENT_ANTHROPIC_WIRE_TEST_KEY"
+EPHEMERAL = {"type": "ephemeral"}
+
+
+@tool
+def zeta_lookup(key: str) -> str:
+    """Look a key up.
+
+    Args:
+        key: The key.
+    """
+    return f"{key} is Z"
+
+
+@tool
+def alpha_note(text: str) -> str:
+    """Note some text.
+
+    Args:
+        text: The text.
+    """
+    return f"noted {text}"
+
+
+@pytest.fixture
+def wire(loopback: tuple[FakeAnthropicServer, str], tmp_path: Any,
+         monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``run(compiler, compiler_options, stream)`` → the request bodies of one agent
+    run with two tool turns."""
+    server, base_url = loopback
+    config = tmp_path / "agent.toml"
+    config.write_text("")
+    monkeypatch.setenv("TERAGENT_CONFIG", str(config))  # no user/project agent.toml
+    monkeypatch.setenv(KEY_ENV, "anthropic-wire-test")
+    monkeypatch.chdir(tmp_path)
+
+    def run(compiler: str, compiler_options: dict[str, Any], stream: bool
+            ) -> list[dict[str, Any]]:
+        server.reset()
+        server.script(
+            ScriptedReply(tool_calls=[("zeta_lookup", {"key": "zeta"}, "toolu_zeta")]),
+            ScriptedReply(tool_calls=[("alpha_note", {"text": "alpha"}, "toolu_alpha")]),
+            ScriptedReply(text="zeta is Z; alpha is noted."))
+
+        async def main() -> Any:
+            provider = teragent.create_provider(
+                compiler=compiler, adapter="anthropic_native", model="claude-wire-test",
+                base_url=base_url, api_key_env=KEY_ENV, timeout=10.0,
+                compiler_options=compiler_options)
+            try:
+                loop = AgentLoop(provider, ToolRegistry([zeta_lookup, alpha_note]),
+                                 AgentLoopConfig(stream=stream, max_steps=8,
+                                                 system_prompt=SYSTEM),
+                                 workspace=tmp_path)
+                return await loop.run("Look up zeta, note alpha, then answer.")
+            finally:
+                await provider.close()
+
+        result = asyncio.run(main())
+        assert result.stop_reason == "completed"
+        assert result.final_text == "zeta is Z; alpha is noted."
+        assert [o.call.name for o in result.tool_outcomes] == ["zeta_lookup", "alpha_note"]
+        assert server.unconsumed == 0
+        bodies = [r.body for r in server.requests]
+        assert len(bodies) == 3, "two tool turns and the answer"
+        for request in server.requests:
+            assert request.headers["x-api-key"] == "anthropic-wire-test"
+        return bodies
+
+    return run
+
+
+def _history_grows_at_the_end(bodies: list[dict[str, Any]]) -> None:
+    for before, after in zip(bodies, bodies[1:]):
+        assert after["messages"][:len(before["messages"])] == before["messages"]
+    last = bodies[-1]["messages"]
+    assert [m["role"] for m in last] == ["user", "assistant", "user", "assistant", "user"]
+    results = [b["tool_use_id"] for m in last if isinstance(m["content"], list)
+               for b in m["content"] if b.get("type") == "tool_result"]
+    assert results == ["toolu_zeta", "toolu_alpha"]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["batch", "stream"])
+@pytest.mark.parametrize("options", [{}, {"max_tokens": 321}], ids=["default", "max_tokens"])
+def test_every_turn_marks_system_and_last_tool_for_the_cache(
+        wire: Any, options: dict[str, Any], stream: bool) -> None:
+    bodies = wire("anthropic", options, stream)
+    for body in bodies:
+        assert body["system"] == [{"type": "text", "text": SYSTEM,
+                                   "cache_control": EPHEMERAL}]
+        assert [t["name"] for t in body["tools"]] == ["zeta_lookup", "alpha_note"]
+        assert body["tools"][-1]["cache_control"] == EPHEMERAL
+        assert all("cache_control" not in t for t in body["tools"][:-1])
+        if "max_tokens" in options:
+            assert body["max_tokens"] == 321
+    # The cached part (system + tools) is identical on every turn.
+    assert all(json.dumps([b["system"], b["tools"]]) ==
+               json.dumps([bodies[0]["system"], bodies[0]["tools"]]) for b in bodies)
+    _history_grows_at_the_end(bodies)
+
+    # The same run through the default compiler marks nothing.
+    default = wire("default", {}, stream)
+    assert json.dumps(default) != json.dumps(bodies)
+    for body in default:
+        assert "cache_control" not in json.dumps(body)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["batch", "stream"])
+def test_prompt_caching_off_marks_nothing(wire: Any, stream: bool) -> None:
+    bodies = wire("anthropic", {"prompt_caching": False}, stream)
+    for body in bodies:
+        assert "cache_control" not in json.dumps(body)
+        assert [t["name"] for t in body["tools"]] == ["zeta_lookup", "alpha_note"]
+    _history_grows_at_the_end(bodies)
