@@ -89,7 +89,7 @@ IO.update({
     "certutil": S(reads="all"),
     "invoke-webrequest": S(net="client", optw="-outfile", takes="-uri -method -headers -body", send="-infile"),
     "invoke-restmethod": S(net="client", optw="-outfile", takes="-uri -method -headers -body", send="-infile"),
-    "pv": S(reads="all"),
+    "pv": S(reads="all"), "source": S(reads="first"), ".": S(reads="first"),
     "sed": S(reads="rest", takes="-e -f --expression --file -l"),
     "perl": S(), "awk": S(), "gawk": S(),
     "patch": S(writes="first", takes="-p -i -o -d"),
@@ -131,7 +131,7 @@ EXEMPT_READ = frozenset({
     "ssh-keyscan", "mkdir", "touch", "echo", "printf", "realpath", "basename", "dirname", "readlink", "which", "du",
     "cd", "pushd", "export", "declare", "local", "rm", "shred", "unlink", "find", "fd", "git", "tree", "sftp",
     "mkdir", "install", "setfacl", "getfacl", "lsattr", "chattr", "exa", "eza", "lsd", "vim", "vi", "nvim", "nano",
-    "emacs", "code", "subl", "open", "source", ".", "ed", "ex",
+    "emacs", "code", "subl", "open", "ed", "ex",
 })
 SHELL_NAMES = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "yash",
                          "powershell", "pwsh", "cmd"})
