@@ -94,11 +94,17 @@ def test_compress_context_keeps_small_values_whole() -> None:
 
 
 @pytest.mark.parametrize("mode, expected", [(None, "high"), ("high", "high"), ("max", "max"),
-                                            ("deep", "max"), ("quick", "high")])
+                                            ("deep", "max"), ("quick", "quick")])
 def test_glm52_dual_thinking(mode: str | None, expected: str) -> None:
     compiled = GLM52Compiler().compile(TAPRequest(instruction="x", thinking_mode=mode))
     assert compiled.extra["thinking_mode"] == expected
     assert ("Thinking mode: MAX" in prompt_texts(compiled)) == (expected == "max")
+    if expected == "quick":
+        assert compiled.extra["thinking"] == {"type": "disabled"}
+        assert "reasoning_effort" not in compiled.extra
+    else:  # High and Max differ on the wire: the documented reasoning_effort
+        assert compiled.extra["thinking"] == {"type": "enabled"}
+        assert compiled.extra["reasoning_effort"] == expected
 
 
 def test_glm52_preserved_thinking_and_vision_coordination() -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from teragent.core.compiler import TAPCompiler
+from teragent.core.compiler import Conversation, TAPCompiler
 from teragent.core.multimodal import to_openai_part, validate_multimodal
 from teragent.core.tap import CompiledPrompt, TAPRequest, estimate_tokens
 from teragent.errors import IncompatiblePromptError
@@ -195,10 +195,10 @@ class GLM52Compiler(GLM5Compiler):
     def check_multimodal(self, request: TAPRequest) -> None:
         validate_multimodal(request.multimodal_context, target="The 'glm_52' compiler")
 
-    def thinking_mode(self, request: TAPRequest) -> str:
+    def thinking_mode(self, request: TAPRequest | Conversation) -> str:
         mode = request.thinking_mode or self.options.get("thinking_mode") or "high"
-        # deep → max; quick/auto → high (GLM-5.2 always reasons; it has two depths).
-        return {"deep": "max", "max": "max"}.get(mode, "high")
+        # deep → max; quick → thinking off; auto/high → high.
+        return {"deep": "max", "max": "max", "quick": "quick"}.get(mode, "high")
 
     def preserved(self) -> bool:
         return bool(self.options.get("preserved_thinking", True))
@@ -228,16 +228,27 @@ class GLM52Compiler(GLM5Compiler):
         items = validate_multimodal(request.multimodal_context, target="The 'glm_52' compiler")
         return [*(to_openai_part(i) for i in items), {"type": "text", "text": text}]
 
-    def extra(self, request: TAPRequest) -> dict[str, Any]:
+    def thinking_extra(self, request: TAPRequest | Conversation) -> dict[str, Any]:
+        """The thinking settings of one call (the adapter maps them to the wire).
+
+        High and Max are the documented ``reasoning_effort`` values ``high`` and
+        ``max`` (Zhipu's GLM-5.2 migration guide); ``quick`` disables thinking.
+        """
         mode = self.thinking_mode(request)
+        if mode == "quick":
+            return {"thinking_mode": mode, "preserved_thinking": False,
+                    "context_window": self.window, "thinking": {"type": "disabled"}}
+        return {"thinking_mode": mode, "preserved_thinking": self.preserved(),
+                "context_window": self.window, "thinking": {"type": "enabled"},
+                "reasoning_effort": mode}
+
+    def conversation_extra(self, conversation: Conversation) -> dict[str, Any]:
+        return self.thinking_extra(conversation)
+
+    def extra(self, request: TAPRequest) -> dict[str, Any]:
         extra = super().extra(request)
-        extra.update(
-            thinking_mode=mode,
-            preserved_thinking=self.preserved(),
-            vision_coordination=bool(request.multimodal_context),
-            context_window=self.window,
-            thinking={"type": "enabled"},
-        )
+        extra.update(self.thinking_extra(request),
+                     vision_coordination=bool(request.multimodal_context))
         if request.multimodal_context:
             extra["vision_model"] = self.options.get("vision_model", "glm-5v-turbo")
         return extra
