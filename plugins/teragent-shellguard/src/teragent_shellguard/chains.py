@@ -15,7 +15,7 @@ import posixpath
 import re
 from typing import TYPE_CHECKING
 
-from teragent_shellguard.handlers import find_targets, mass_delete
+from teragent_shellguard.handlers_files import find_targets, mass_delete
 from teragent_shellguard.wrappers import WRAPPERS, peel
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 
 from teragent_shellguard import chains, handlers, install, rules
-from teragent_shellguard.effects import code_effects
+from teragent_shellguard.effects import Effect, code_effects
 from teragent_shellguard.inline import INLINE_FLAGS, scan_code, shell_strings
 from teragent_shellguard.parser import Command, ParseError, Script, parse
 from teragent_shellguard.paths import credential_path, write_danger
@@ -56,7 +56,7 @@ class Ctx:
         self.protected = protected
         self.workspace = workspace
         # id(Command) -> (name, argv, effects), for the pipeline and list rules
-        self.effects: dict[int, tuple[str, list[str], list[rules.Effect]]] = {}
+        self.effects: dict[int, tuple[str, list[str], list[Effect]]] = {}
 
     def block(self, category: str, reason: str) -> None:
         self.findings.append((BLOCK, category, reason))
