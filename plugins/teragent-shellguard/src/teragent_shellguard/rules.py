@@ -219,6 +219,7 @@ _TRANSFORMERS = frozenset({"base64", "base32", "basenc", "xxd", "gpg", "gpg2", "
                            "bzcat", "bunzip2", "xz", "xzcat", "unxz", "zstd", "zstdcat", "lzcat", "uudecode", "rev", "tr",
                            "sed", "awk", "gawk", "printf", "echo", "python", "perl", "ruby", "node", "php", "lua", "iconv",
                            "cut", "jq", "certutil"})
+_PIPE_SOURCES = pc.SENSITIVE_READ | {pc.ACCOUNTS, pc.SECRETS, pc.LOG}
 _ENV_DUMPERS = frozenset({"env", "printenv", "set", "export", "declare", "compgen"})
 _STDIN_EVAL = frozenset({"eval", "source", ".", "sh", "bash", "zsh", "dash", "ksh", "invoke-expression", "iex"})
 
@@ -273,7 +274,7 @@ def judge_pipeline(pipe: object, ctx: Ctx) -> None:
             ctx.block("exfiltration", f"sends {source} to the network through '{name}'")
             return
         for e in effects:
-            if e.kind in ("read", "mention") and e.cls in pc.SENSITIVE_READ:
+            if e.kind in ("read", "mention") and e.cls in _PIPE_SOURCES:
                 source = f"{_W[e.cls]} ('{e.target}')"
         if name in ("env", "printenv", "set", "export", "declare", "get-childitem") and len(words) <= 2 and \
                 (name != "get-childitem" or "env:" in " ".join(words).lower()):
