@@ -105,3 +105,12 @@ def test_macos(cmd: str) -> None:
 ])
 def test_windows_effects(cmd: str) -> None:
     assert not check_command_safety(cmd, platform="windows").allowed
+
+
+def test_literal_argv_shell_outs_are_checked_not_refused() -> None:
+    ok = "python3 -c \"import subprocess; print(subprocess.check_output(['git','rev-parse','HEAD']))\""
+    assert check_command_safety(ok, platform="posix").allowed
+    for bad in ("python3 -c \"import subprocess; subprocess.run(['rm','-rf','/'])\"",
+                "python3 -c \"import subprocess; subprocess.run(cmd)\"",
+                "python3 -c \"import subprocess; subprocess.run(['ls'], shell=True)\""):
+        assert not check_command_safety(bad, platform="posix").allowed, bad

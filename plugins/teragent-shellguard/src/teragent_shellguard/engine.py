@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from teragent_shellguard import chains, handlers, install, rules
 from teragent_shellguard.effects import Effect, code_effects
-from teragent_shellguard.inline import INLINE_FLAGS, scan_code, shell_strings
+from teragent_shellguard.inline import INLINE_FLAGS, literal_argvs, scan_code, shell_strings
 from teragent_shellguard.parser import Command, ParseError, Script, parse
 from teragent_shellguard.paths import credential_path, write_danger
 from teragent_shellguard.wrappers import PRIVILEGED, WRAPPERS, peel
@@ -103,6 +103,8 @@ class Ctx:
             rules._one(e, lang, False, self)
         for s in shell_strings(code):
             self.check_text(s, f"{lang} shell string")
+        for argv in literal_argvs(code) or ():
+            self.check_words(argv)
 
 
 def cmd_name(word: str, windows: bool = False) -> str:

@@ -94,6 +94,42 @@ def scan_code(code: str) -> list[tuple[str, str]]:
         found.append(("obfuscation", "inline code executes a decoded payload"))
     if _RMTREE.search(code) and _HOME_TARGET.search(code):
         found.append(("destructive_delete", "inline code deletes the home directory or a system path"))
-    if _SHELL_OUT.search(code):
+    if _SHELL_OUT.search(code) and literal_argvs(code) is None:
         found.append(("inline_exec", "inline code spawns shell commands, hiding them from the checker"))
     return found
+
+
+_ARGV_CALL = re.compile(r"\bsubprocess\s*\.\s*(?:run|call|check_call|check_output|Popen)\s*\(\s*\[([^\]]*)\]"
+                        r"|\b(?:execFileSync|spawnSync|execFile|spawn)\s*\(\s*(['\"][^'\"]+['\"])\s*,\s*\[([^\]]*)\]")
+_LIT = re.compile(r"""^\s*(?:'([^'\\]*)'|"([^"\\]*)")\s*$""")
+
+
+def literal_argvs(code: str) -> list[list[str]] | None:
+    """Argument vectors of shell-outs written as literal lists (``subprocess.run(['git', 'log'])``).
+
+    Returns ``None`` when any shell-out is not such a literal (a string command, a
+    variable, ``shell=True``), because then the command cannot be known statically.
+    """
+    if "shell=True" in code or "shell: true" in code:
+        return None
+    argvs: list[list[str]] = []
+    spans: list[tuple[int, int]] = []
+    for m in _ARGV_CALL.finditer(code):
+        parts = (m.group(1) if m.group(1) is not None else m.group(2) + "," + m.group(3)).split(",")
+        argv = []
+        for part in parts:
+            if not part.strip():
+                continue
+            lm = _LIT.match(part)
+            if lm is None:
+                return None
+            argv.append(lm.group(1) if lm.group(1) is not None else lm.group(2))
+        if argv:
+            argvs.append(argv)
+            spans.append(m.span())
+    if not argvs:
+        return None
+    rest = "".join(ch if not any(a <= i < b for a, b in spans) else " " for i, ch in enumerate(code))
+    if _SHELL_OUT.search(rest.replace("subprocess", "")):
+        return None
+    return argvs
