@@ -1,4 +1,4 @@
-"""TerAgent plugin ``shellguard``: the six-layer shell command defense.
+"""TerAgent plugin ``shellguard``: shell command defense judged on effects.
 
 Hookimpls only. The checker is registered by import string, so its modules (and their
 precompiled patterns) load on first use, not when TerAgent discovers plugins.

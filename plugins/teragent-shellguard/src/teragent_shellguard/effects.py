@@ -249,7 +249,7 @@ def _sql(name: str, args: list[str], cmd: Command | None) -> list[str]:
 # -- inline code: string literals that are paths, and what the code does with them -------
 _STR = re.compile(r"""(?:'([^'\n]{1,200})'|"([^"\n]{1,200})")""")
 _CODE_WRITE = re.compile(r"""(?:open\s*\([^)]*,\s*['"][wax]|\.write(?:_text|_bytes)?\s*\(|writeFile|appendFile|"""
-                         r"""File\.(?:write|open)|IO\.write|file_put_contents|fopen\s*\([^)]*['"][wa]|open\s*\(\s*\w+\s*,\s*['"]?>)""")
+                         r"""File\.(?:write|open)|IO\.write|file_put_contents|\bprintf?\b[^;}]*>{1,2}\s*["']|\bsay\s+\w+\s|fopen\s*\([^)]*['"][wa]|open\s*\(\s*\w+\s*,\s*['"]?>)""")
 _CODE_DELETE = re.compile(r"rmtree|rm_rf|rmSync|rmdirSync|unlinkSync|os\.remove|os\.unlink|unlink\s*\(|remove_tree|"
                           r"rm_r\b|FileUtils\.rm|Path\([^)]*\)\.unlink|shutil\.move")
 _CODE_HOME = re.compile(r"expanduser\(\s*['\"]~['\"]\s*\)|Path\.home\(\)|os\.homedir\(\)|Dir\.home|\$ENV\{HOME\}|"
