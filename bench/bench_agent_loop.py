@@ -178,6 +178,10 @@ def _serve() -> None:
             if path.endswith("/chat/completions") and method == "POST":
                 stats["requests"] += 1
                 data = json.loads(body or b"{}")
+                if len(data.get("messages") or ()) > 6:  # each task is a fresh conversation
+                    self.t.write(resp("400 Bad Request", b'{"error":{"message":"more than 6 '
+                                      b'messages: the task did not start a fresh conversation"}}'))
+                    return
                 if not data.get("stream"):
                     self.t.write(resp("200 OK", nonstream(data)))
                     return
@@ -327,7 +331,8 @@ def build_teragent(audit: bool) -> Callable[[str, bool, str], Awaitable[tuple[Ta
                                      tools=[add], audit=audit, stream=stream)
 
         async def task(n: int) -> str:
-            return (await agent.run(prompt(n))).final_text
+            # history=[]: a fresh conversation (run() otherwise continues agent.history)
+            return (await agent.run(prompt(n), history=[])).final_text
 
         return task, agent.aclose
     return build

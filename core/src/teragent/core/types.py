@@ -14,6 +14,9 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Schemas are built on first use, not at import (most processes use few of these).
+_DEFERRED = ConfigDict(defer_build=True)
+
 __all__ = [
     "ToolSafety",
     "MessageRole",
@@ -62,7 +65,7 @@ class ToolCall(BaseModel):
     (kept so a malformed call can be reported back to the model verbatim).
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     id: str
     name: str
@@ -100,7 +103,7 @@ class ToolCall(BaseModel):
 class Message(BaseModel):
     """A typed view of one conversation message (OpenAI chat shape)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     role: MessageRole
     content: Any = None
@@ -127,16 +130,19 @@ class Message(BaseModel):
 
 
 class TextDelta(BaseModel):
+    model_config = _DEFERRED
     kind: Literal["text"] = "text"
     text: str
 
 
 class ThinkingDelta(BaseModel):
+    model_config = _DEFERRED
     kind: Literal["thinking"] = "thinking"
     text: str
 
 
 class ToolCallStarted(BaseModel):
+    model_config = _DEFERRED
     kind: Literal["tool_call_started"] = "tool_call_started"
     index: int
     id: str
@@ -144,6 +150,7 @@ class ToolCallStarted(BaseModel):
 
 
 class ToolCallDelta(BaseModel):
+    model_config = _DEFERRED
     kind: Literal["tool_call_delta"] = "tool_call_delta"
     index: int
     arguments_delta: str
@@ -152,12 +159,14 @@ class ToolCallDelta(BaseModel):
 class ToolCallReady(BaseModel):
     """A tool call whose arguments are complete (emitted as soon as that is known)."""
 
+    model_config = _DEFERRED
     kind: Literal["tool_call_ready"] = "tool_call_ready"
     index: int
     call: ToolCall
 
 
 class UsageUpdate(BaseModel):
+    model_config = _DEFERRED
     kind: Literal["usage"] = "usage"
     usage: dict[str, int]
     cache_hit_tokens: int | None = None
@@ -166,6 +175,7 @@ class UsageUpdate(BaseModel):
 class StreamFinished(BaseModel):
     """The last event of every successful stream; carries the assembled response."""
 
+    model_config = _DEFERRED
     kind: Literal["finished"] = "finished"
     response: Any  # TAPResponse (Any avoids an import cycle)
 

@@ -180,6 +180,8 @@ class CostBudgetTracker(Breaker):
         if stage:
             self.by_stage[stage] = self.by_stage.get(stage, 0) + used
         level = self.level
+        if level is self._announced:  # the common case: nothing new to announce
+            return
         order = list(BudgetLevel)
         if order.index(level) > order.index(self._announced):
             self._announced = level
