@@ -75,3 +75,27 @@ def test_streaming_through_the_server(server: str) -> None:
     events = run(scenario())
     assert sum(isinstance(e, TextDelta) for e in events) > 1
     assert events[-1].response.raw_text
+
+
+def test_streamed_usage_is_counted_when_the_server_sends_none(server: str) -> None:
+    """llama_cpp.server streams no usage chunk; openai_compatible counts one token per
+    streamed delta (the server sends one token a chunk) and estimates the prompt, so a
+    streamed local run no longer reports zero tokens. The same prompt, sent whole,
+    gives the server's exact counts to compare with."""
+    messages = [{"role": "user", "content": "Say hello in one sentence."}]
+
+    async def scenario() -> tuple[Any, Any]:
+        async with _provider(server) as provider:
+            sent = await provider.complete(messages, max_tokens=24, temperature=0)
+            events = [e async for e in provider.stream_chat(messages, max_tokens=24,
+                                                            temperature=0)]
+            return sent, events[-1].response
+
+    sent, streamed = run(scenario())
+    assert streamed.raw_text == sent.raw_text
+    if streamed.usage_estimated:  # the server sent none
+        assert abs(streamed.completion_tokens - sent.completion_tokens) <= 1
+        assert 0.5 * sent.prompt_tokens <= streamed.prompt_tokens <= 2 * sent.prompt_tokens
+    else:
+        assert streamed.completion_tokens == sent.completion_tokens
+    assert streamed.total_tokens > 0
