@@ -269,6 +269,8 @@ def code_effects(lang: str, code: str) -> list[Effect]:
     paths = [s for s in lits if is_pathlike(s) and " " not in s.strip()]
     if _CODE_HOME.search(code):
         paths.append("~")
+        # ``Path.home() / '.bashrc'``, ``homedir() + '/.zshrc'``: literals joined to home
+        paths.extend("~/" + s.strip().lstrip("/") for s in lits if re.match(r"^/?\.[\w.-]+(?:/[\w.-]+)*$", s.strip()))
     write = bool(_CODE_WRITE.search(code))
     delete = bool(_CODE_DELETE.search(code))
     send = bool(_CODE_NET.search(code))

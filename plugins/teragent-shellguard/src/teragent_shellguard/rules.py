@@ -60,7 +60,7 @@ ACTION_RULES: dict[str, tuple[int, str]] = {
     "resource.fill": (2, "resource_exhaustion"), "resource.fork": (2, "resource_exhaustion"),
     "resource.big": (1, "resource_exhaustion"), "exec.download": (2, "download_exec"), "exec.socket": (2, "reverse_shell"), "exec.shell": (2, "inline_exec"), "exec.remote_msi": (2, "download_exec"),
     "delete.home": (2, "destructive_delete"), "persist.hooks": (2, "persistence"), "remote.exec_admin": (2, "remote_exec"),
-    "net.upload_sensitive": (2, "exfiltration"), "net.delete": (1, "remote_exec"), "package.install": (1, "package_install"), "db.drop": (2, "database_destructive"), "db.reset": (1, "database_destructive"),
+    "net.upload_sensitive": (2, "exfiltration"), "net.serve_home": (2, "exfiltration"), "net.delete": (1, "remote_exec"), "package.install": (1, "package_install"), "db.drop": (2, "database_destructive"), "db.reset": (1, "database_destructive"),
 }
 _SAFE_DB = re.compile(r"(?i)\b(?:if\s+exists\s+)?[\w.\"`]*(?:test|tmp|temp|scratch|dev|local|sandbox|staging_copy)\w*")
 _SECRET_VAR = re.compile(r"\$\{?([A-Za-z_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|_PAT|AUTH)[A-Za-z_]*)\}?")
@@ -69,6 +69,19 @@ _IP_PORT = re.compile(r"^(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?$|^\d{2,5}$")
 
 def _hit(ctx: Ctx, level: int, cat: str, reason: str) -> None:
     (ctx.block if level == 2 else ctx.warn)(cat, reason)
+
+
+_UNITS = {"": 1, "c": 1, "w": 2, "b": 512, "k": 2**10, "kb": 1000, "m": 2**20, "mb": 10**6, "g": 2**30, "gb": 10**9,
+          "t": 2**40, "tb": 10**12}
+
+
+def _dd_bytes(words: list[str]) -> int:
+    """Bytes a ``dd`` writes (``bs`` x ``count``); 0 when unknown."""
+    kv = dict(w.split("=", 1) for w in words[1:] if "=" in w)
+    def size(v: str) -> int:
+        m = re.match(r"^(\d+)([a-zA-Z]*)$", v or "")
+        return int(m.group(1)) * _UNITS.get(m.group(2).lower(), 0) if m else 0
+    return size(kv.get("bs", kv.get("obs", "512"))) * size(kv.get("count", "0"))
 
 
 def actions_only(name: str, words: list[str], ctx: Ctx) -> None:
@@ -88,6 +101,8 @@ def judge(name: str, words: list[str], ctx: Ctx, cmd: Command | None) -> list[Ef
             e.target in ("/dev/zero", "/dev/urandom", "/dev/random") for e in effects)) and any(
             e.kind in ("write", "append") and e.cls not in (pc.NULL, pc.DEVICE, pc.DISK) for e in effects):
         ctx.block("resource_exhaustion", f"writes an endless stream into a file: '{name} {' '.join(words[1:])[:40]}'")
+    if name == "dd" and _dd_bytes(words) > 50 * 2**30:
+        ctx.block("resource_exhaustion", f"dd writes more than 50 GB: '{' '.join(words)[:60]}'")
     if cmd is not None and name in ("ed", "ex") and cmd.stdin_text:
         for line in cmd.stdin_text.splitlines():
             if line.lstrip().startswith("!"):

@@ -49,13 +49,22 @@ def S(reads: str = "", writes: str = "", deletes: str = "", modes: str = "", tak
                 f(optr.split()), f(optw.split()), net, f(send.split()))
 
 
-_READ = S(reads="all", takes="-n -c -m -A -B -C -e -f -d -s -w -t -k -o")
+_READERS = {  # option letters that take a value, per family of readers
+    "-n -c": "head tail",
+    "-e -f -m -A -B -C -d --include --exclude -g --glob -t --type": "grep egrep fgrep rg ag ack",
+    "-d -f -c -b": "cut",
+    "-w -s -n -c -l": "od xxd hexdump hd strings fold fmt pr",
+    "": "cat tac less more nl base64 base32 basenc uniq wc paste jq yq file md5sum sha1sum sha256sum sha512sum cksum "
+        "b2sum diff cmp comm bat batcat view zcat bzcat xzcat zless zmore column expand unexpand rev look sum vis "
+        "uuencode gzip bzip2 xz zstd lz4 plutil iconv",
+    "-o --output -r --recipient -u --local-user --passphrase": "gpg gpg2 age",
+    "-cmd -separator -init": "sqlite3",
+    "-l -a -b -C --lines --bytes --additional-suffix": "split",
+}
 IO: dict[str, Spec] = {}
-for _n in ("cat tac head tail less more nl od xxd hexdump strings base64 base32 basenc grep egrep fgrep rg ag ack "
-           "uniq wc cut paste jq yq file md5sum sha1sum sha256sum sha512sum cksum b2sum diff cmp comm fold fmt iconv "
-           "bat batcat view zcat bzcat xzcat zless zmore column tr expand unexpand rev look pr split sum vis "
-           "openssl-base64 uuencode gzip bzip2 xz zstd lz4 gpg gpg2 age sqlite3 plutil python-json hd").split():
-    IO[_n] = _READ
+for _takes, _names in _READERS.items():
+    for _n in _names.split():
+        IO[_n] = S(reads="all", takes=_takes)
 IO.update({
     "sort": S(reads="all", optw="-o --output", takes="-k -t -S -T"),
     "cp": S(reads="init", writes="last", optw="-t --target-directory", takes="-S --suffix"),
@@ -154,6 +163,7 @@ ACTIONS: dict[str, list[tuple[str, str, str]]] = {
         (r"^push\b.*\s(?:--delete|-d)\s", "vcs.remote_delete", "deletes a remote branch or tag"),
         (r"^push\b.*\s:[\w/.-]+", "vcs.remote_delete", "deletes a remote ref with an empty source"),
         (r"^push\b.*\s--mirror\b", "vcs.force_push", "mirror-push overwrites every remote ref"),
+        (r"^push\b.*\s--prune\b", "vcs.remote_delete", "deletes every remote branch missing locally"),
         (r"^push\b.*\s--(?:all|tags)\b.*|^remote add\b.*\d+\.\d+\.\d+\.\d+", "vcs.push_all", "pushes the repository to a remote"),
         (r"^filter-(?:branch|repo)\b", "vcs.rewrite", "rewrites the repository history"),
         (r"^reflog\s+(?:expire|delete)\b", "vcs.rewrite", "destroys reflog recovery points"),
@@ -186,7 +196,9 @@ ACTIONS: dict[str, list[tuple[str, str, str]]] = {
               "spawns an interactive shell from find")],
     "curl": [(r"-x\s*delete\b.*(?:/_all\b|/\*|:9200/[\w*,-]+/?(?:\s|$))", "db.drop", "deletes search indices over HTTP"),
              (r"-x\s*delete\b", "net.delete", "sends an HTTP DELETE")],
-    "python": [(r"manage\.py\s+(?:flush|reset_db|sqlflush)\b", "db.drop", "empties every table of the Django database")],
+    "python": [(r"-m\s+http\.server\b.*(?:--directory|-d)\s+(?:~|/|\$home)/?(?:\s|$)", "net.serve_home",
+                "serves the home directory or the filesystem over HTTP"),
+               (r"manage\.py\s+(?:flush|reset_db|sqlflush)\b", "db.drop", "empties every table of the Django database")],
     "mysqladmin": [(r"(?:^|\s)drop\s+\w+", "db.drop", "drops a MySQL database")],
     "shred": [(r"\S", "delete.shred", "")],
     "dd": [(r"if=/dev/(?:zero|u?random)\b(?!.*\bcount=)", "resource.fill", "writes an endless stream into a file"),
@@ -226,6 +238,8 @@ ACTIONS: dict[str, list[tuple[str, str, str]]] = {
     "socat": [(r"tcp-listen:.*(?:file:|exec:|system:|pty)|(?:file:|exec:|system:).*tcp-listen:", "exec.socket",
                "binds a terminal or program to a listening socket")],
     "zmodload": [(r"zsh/net/(?:tcp|socket)", "exec.socket", "loads raw socket support into zsh")],
+    "launchctl": [(r"^(?:unload|bootout|disable|remove)\b.*(?:syslog|auditd|alf|firewall|xprotect|endpointsecurity|"
+                   r"com\.apple\.security|osquery|falcon|santa)", "security.service_off", "stops a macOS security or logging daemon")],
     "shopt": [(r"-[a-z]*u[a-z]*\s+history|-o[a-z]*u\s+history|-ou\s+history", "history.off", "turns history off")],
     "systemd-run": [(r"--on-(?:calendar|active|boot|startup|unit-active|unit-inactive)", "persist.schedule", "schedules a command with a timer")],
     "defaults": [(r"^write\b.*\b(?:loginhook|logouthook)\b", "persist.login", "installs a macOS login hook"),
