@@ -371,3 +371,51 @@ def test_result_is_json_serialisable():
     payload = json.loads(json.dumps(result.as_dict()))
     assert payload["tool_calls"][0] == {"name": "add", "arguments": {"a": 1, "b": 1},
                                         "success": True, "denied": False, "output": "2"}
+
+
+def test_streaming_executor_path_filters_by_intent_and_feeds_breakers():
+    """The streaming executor takes the same path as batch: the intent's tool set
+    applies to calls started mid-stream, and every model call and step reaches the
+    breakers (consecutive failures, token budget, stall detection)."""
+    from teragent.streaming import StreamingToolExecutor
+
+    class Classifier:
+        async def classify(self, text):
+            return "chat"
+
+    @tool
+    def other() -> str:
+        """Another tool."""
+        return "ran"
+
+    class Recorder:
+        def __init__(self):
+            self.calls, self.steps, self.successes = [], [], 0
+
+        def check_before_call(self, estimated_prompt_tokens=0):
+            return True
+
+        def record_success(self):
+            self.successes += 1
+
+        def record_failure(self, reason=""):
+            pass
+
+        def record_model_call(self, **kw):
+            self.calls.append(kw)
+
+        def record_agent_step(self, name, had_effect=False):
+            self.steps.append((name, had_effect))
+
+    breaker = Recorder()
+    model = ScriptedModel([call_tool("other", {}), reply("done")])
+    loop = AgentLoop(model, ToolRegistry([add, other]),
+                     AgentLoopConfig(intent_tools={"chat": ["add"]}),
+                     intent_classifier=Classifier(), streaming_executor=StreamingToolExecutor(),
+                     circuit_breaker=breaker)
+    result = run(loop.run("hello"))
+    outcome = result.tool_outcomes[0]
+    assert not outcome.success and "Unknown tool 'other'" in outcome.result.error
+    assert len(breaker.calls) == 2 and breaker.successes == 2
+    assert breaker.calls[0]["prompt_tokens"] > 0
+    assert breaker.steps == [("other", False)]
