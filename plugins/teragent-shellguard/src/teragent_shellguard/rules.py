@@ -177,6 +177,8 @@ def _one(e: Effect, name: str, exempt: bool, ctx: Ctx) -> None:
         cat = _DELETE_RULES.get(cls)
         if cls in (pc.HOMETOP, pc.DOTFILE) and kind == "delete_r":
             cat = "destructive_delete"
+        if cls == pc.AGENT and ".git/hooks" in e.target:
+            return  # removing a hook runs nothing; writing one is what the rules stop
         if cat and not (cls == pc.VCS and e.target.rstrip("/") not in (".git", "./.git")):
             ctx.block(cat, f"deletes {_W[cls]}: '{e.word}'")
     elif kind in ("read", "mention"):

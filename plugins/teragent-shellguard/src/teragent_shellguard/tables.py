@@ -275,7 +275,7 @@ ACTIONS: dict[str, list[tuple[str, str, str]]] = {
     "pip": [(r"^config\s+set\b.*trusted-host", "security.tls_off", "trusts a host without TLS")],
     "stress-ng": [(r"\S", "resource.stress", "loads the machine on purpose")],
     "stress": [(r"\S", "resource.stress", "loads the machine on purpose")],
-    "fallocate": [(r"-l\s*\d+(?:\.\d+)?\s*[gtpe]", "resource.fill", "allocates a huge file")],
+    "fallocate": [(r"-l\s*(?:\d{2,}\d(?:\.\d+)?\s*g|\d+(?:\.\d+)?\s*[tpe])", "resource.fill", "allocates a huge file")],
     "vault": [(r"^(?:kv\s+get|read)\b", "cred.secret_read", "reads a secret")],
     "cmdkey": [(r"/list", "cred.secret_read", "lists stored credentials")],
     "invoke-command": [(r"-computername\b.*\b(?:remove-item|rm|del|rd|rmdir|format-volume|stop-computer|clear-disk)\b",
