@@ -106,7 +106,7 @@ class GuardChain:
         modified = False
         for guard in self.guards:
             try:
-                decision = await guard.check(call, tool)
+                decision: GuardDecision | None = await guard.check(call, tool)
             except Exception as exc:  # noqa: BLE001 - a failing guard denies (fail closed)
                 logger.warning("guard %s failed: %s", _name(guard), exc)
                 return GuardDecision(False, f"permission check {_name(guard)!r} failed: {exc}",
@@ -204,7 +204,7 @@ def command_paths(command: str, workspace: str | None = None, *, limit: int = 20
             out.append(piece)
         if workspace and _GLOB_CHARS.search(piece):
             pattern = piece if os.path.isabs(piece) else os.path.join(workspace, piece)
-            for match in glob.glob(pattern, recursive=True, include_hidden=True)[:limit]:
+            for match in glob.glob(pattern, recursive=True)[:limit]:
                 if match not in out:
                     out.append(match)
         if len(out) >= limit:
