@@ -197,22 +197,12 @@ class DangerousCommandHook(Hook):
         return None
 
     def check_command(self, command: str) -> tuple[bool, str, list[str]]:
-        """Run every checker; the first refusal wins."""
-        checks = self.checks()
-        if not checks:
-            if self.require_checker:
-                return (False, "no shell-command checker is installed, so commands cannot be "
-                        "checked (install one: pip install teragent-shellguard)", [])
-            return True, "no checker", []
-        warnings: list[str] = []
-        for name, check in sorted(checks.items()):
-            out = check(command)
-            allowed, reason = out[0], out[1]
-            if len(out) > 2 and out[2]:
-                warnings.extend(out[2])
-            if not allowed:
-                return False, f"{reason} (checker {name!r})", warnings
-        return True, "allowed", warnings
+        """Run every checker; the first refusal wins (the same logic as the guard
+        chain's :class:`~teragent.guards.CommandGuard`)."""
+        from teragent.guards import CommandGuard
+
+        return CommandGuard(self.checks(), require_checker=self.require_checker
+                            ).check_command(command)
 
     async def run(self, event: str, context: dict[str, Any]) -> HookResult:
         params = context.get("params") or {}
