@@ -28,6 +28,9 @@ VARIANTS: dict[str, tuple[str, str]] = {
             "result before answering.", "enabled"),
 }
 _THINKING = {"deep": "enabled", "high": "enabled", "max": "enabled", "quick": "disabled"}
+#: thinking_mode → DeepSeek's documented ``reasoning_effort`` (low/high/max; the server
+#: default is high, so ``auto`` sends none).
+_EFFORT = {"deep": "high", "high": "high", "max": "max"}
 
 
 def _text(value: Any) -> str:
@@ -125,8 +128,11 @@ class DeepSeekV4Compiler(TAPCompiler):
 
     def _extra(self, request: TAPRequest | Conversation, cache_aware: bool) -> dict[str, Any]:
         mode, thinking = self.thinking(request)
-        return {"cache_aware": cache_aware, "variant": self.variant,
-                "thinking_mode": mode, "thinking": {"type": thinking}}
+        extra: dict[str, Any] = {"cache_aware": cache_aware, "variant": self.variant,
+                                 "thinking_mode": mode, "thinking": {"type": thinking}}
+        if thinking == "enabled" and mode in _EFFORT:
+            extra["reasoning_effort"] = _EFFORT[mode]
+        return extra
 
     def compile(self, request: TAPRequest) -> CompiledPrompt:
         _refuse_multimodal(self.name, request)
