@@ -39,7 +39,7 @@ class Effect(NamedTuple):
 URL = re.compile(r"(?i)\b(?:https?|ftps?|tftp|smb|scp|sftp|wss?|gopher|dict|ldap|file)://[^\s'\"]+")
 METADATA_HOST = re.compile(r"(?i)(?:^|//|@)(?:169\.254\.169\.254|metadata\.google\.internal|metadata\.azure\.com|"
                            r"\[?fd00:ec2::254\]?|100\.100\.100\.200|169\.254\.170\.2)(?:[:/]|$)")
-_RECURSIVE = frozenset({"-r", "-R", "--recursive", "-a", "--archive", "--delete"})
+_RECURSIVE = frozenset({"-r", "-R", "--recursive", "-a", "--archive", "--delete", "-recurse"})
 
 
 def _select(pos: list[str], how: str) -> list[str]:
@@ -199,7 +199,8 @@ def _io(name: str, spec: Spec, args: list[str], out: list[Effect]) -> None:
                     out.append(Effect("send", p, classify(p), f"{name} {p}"))
     if name in ("scp", "rsync") and pos and any(_remote(p) for p in pos[:-1]) and len(pos) >= 2:
         out.append(Effect("download", pos[-1], classify(pos[-1]), f"{name} {pos[-1]}"))
-    if name in ("curl", "wget", "fetch", "aria2c", "tftp", "wget2"):
+    if name in ("curl", "wget", "fetch", "aria2c", "tftp", "wget2", "invoke-webrequest", "iwr", "invoke-restmethod", "irm",
+                "start-bitstransfer"):
         for p in writes:
             out.append(Effect("download", p, classify(p), f"{name} {p}"))
         if name == "tftp" and "get" in args:

@@ -89,7 +89,8 @@ TABLE: list[tuple[str, str]] = [
     (rf"^{_H}/Library/(?:Keychains|Cookies|Application Support/(?:Google/Chrome|Firefox|Microsoft Edge|"
      r"BraveSoftware)/.*(?:Login Data|Cookies|logins\.json|key4\.db|Web Data))", CREDENTIAL),
     (rf"^{_H}/AppData/(?:Local|Roaming)/(?:Google/Chrome|Microsoft/Edge|Mozilla/Firefox)/.*"
-     r"(?:Login Data|Cookies|logins\.json|key4\.db)|^{_H}/AppData/Roaming/Microsoft/(?:Credentials|Protect)", CREDENTIAL),
+     rf"(?:Login Data|Cookies|logins\.json|key4\.db)|^{_H}/AppData/(?:Roaming|Local)/Microsoft/(?:Credentials|Protect|Vault)",
+     CREDENTIAL),
     (r"^/etc/(?:g?shadow-?|master\.passwd|security/opasswd|ssh/ssh_host_[^/]*_key|ssl/private|krb5\.keytab|"
      r"kubernetes/(?:admin\.conf|pki)|openvpn/.*\.key|wireguard|NetworkManager/system-connections)(?:/|$)", CREDENTIAL),
     (r"^/proc/[^/]+/(?:environ|mem|maps)$|^(?:/var)?/run/secrets(?:/|$)|^/var/lib/kubelet/pki|"

@@ -60,7 +60,8 @@ ACTION_RULES: dict[str, tuple[int, str]] = {
     "resource.fill": (2, "resource_exhaustion"), "resource.fork": (2, "resource_exhaustion"),
     "resource.big": (1, "resource_exhaustion"), "exec.download": (2, "download_exec"), "exec.socket": (2, "reverse_shell"), "exec.shell": (2, "inline_exec"), "exec.remote_msi": (2, "download_exec"),
     "delete.home": (2, "destructive_delete"), "persist.hooks": (2, "persistence"), "remote.exec_admin": (2, "remote_exec"),
-    "net.upload_sensitive": (2, "exfiltration"), "net.serve_home": (2, "exfiltration"), "net.delete": (1, "remote_exec"), "package.install": (1, "package_install"), "db.drop": (2, "database_destructive"), "db.reset": (1, "database_destructive"),
+    "net.upload_sensitive": (2, "exfiltration"), "security.av_off": (2, "security_disable"),
+    "security.boot": (2, "security_disable"), "net.serve_home": (2, "exfiltration"), "net.delete": (1, "remote_exec"), "package.install": (1, "package_install"), "db.drop": (2, "database_destructive"), "db.reset": (1, "database_destructive"),
 }
 _SAFE_DB = re.compile(r"(?i)\b(?:if\s+exists\s+)?[\w.\"`]*(?:test|tmp|temp|scratch|dev|local|sandbox|staging_copy)\w*")
 _SECRET_VAR = re.compile(r"\$\{?([A-Za-z_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|_PAT|AUTH)[A-Za-z_]*)\}?")
@@ -315,8 +316,9 @@ def judge_list(script: Script, ctx: Ctx, effects_of: dict[int, tuple[str, list[s
             if not downloaded:
                 continue
             target = None
-            if words and words[0].lstrip("./") in downloaded and "/" in words[0] or name in downloaded:
-                target = words[0]
+            w0 = words[0].replace("\\", "/") if words else ""
+            if w0.lstrip("./") in downloaded and "/" in w0 or name in downloaded:
+                target = w0
             elif name in SHELL_NAMES | {"source", ".", "python", "perl", "ruby", "node", "php", "bun", "deno", "osascript"}:
                 target = next((w for w in words[1:] if not w.startswith("-")), None)
             if target and target.lstrip("./") in downloaded:

@@ -28,7 +28,7 @@ _WIN_NAMES = (
     r"register-scheduledtask|new-service|set-executionpolicy|clear-disk|format-volume|remove-partition|"
     r"start-bitstransfer|new-itemproperty|set-itemproperty|get-wmiobject|get-ciminstance|clear-recyclebin"
 )
-_LOOKS = re.compile(rf"(?i)(?:^|[\s;&|(]|\\)(?:{_WIN_NAMES})(?:\.exe)?(?=$|[\s\"'(])|\b[a-z]:\\|%\w+%|\$env:")
+_LOOKS = re.compile(rf"(?i)(?:^|[\s;&|(]|\\)(?:{_WIN_NAMES})(?:\.exe)?(?=$|[\s\"'(])|\b[a-z]:\\|%\w+%|\$env:|%\d\s*\|")
 _DRIVE_ROOT = re.compile(r"(?i)^(?:\\\\\?\\)?[a-z]:\\?(?:\*(?:\.\*)?)?$|^\\\*?$")
 _SYSTEM_DIR = re.compile(r"(?i)^(?:\\\\\?\\)?[a-z]:\\(?:windows|program files(?: \(x86\))?|programdata|boot|"
                          r"recovery|system volume information|\$recycle\.bin)(?:\\|$)|"
@@ -62,6 +62,23 @@ _TEXT_RULES = [(re.compile(p, re.I | re.S), c, w) for p, c, w in [
      "windows_destructive", "deletes everything under a system folder or profile"),
     (r"(?:^|[\s&|])%0\s*\|\s*%0", "resource_exhaustion", "batch fork bomb"),
 ]]
+
+
+_SWITCH = re.compile(r"^/[a-z?][a-z0-9:]{0,3}$", re.I)
+
+
+def _effect_args(args: list[str]) -> list[str]:
+    """cmd switches (``/s``, ``/q``) dropped or mapped (``/s`` means recursive), options lower-cased."""
+    out = []
+    for a in args:
+        low = a.lower()
+        if low in ("/s", "-recurse", "-r"):
+            out.append("-r")
+        elif _SWITCH.match(a):
+            continue
+        else:
+            out.append(low if a[:1] == "-" else a)
+    return out
 
 
 def looks_windows(text: str) -> bool:
@@ -211,4 +228,7 @@ def analyze(text: str, ctx: Ctx, depth: int = 0) -> None:
     for cmd in script.walk():
         if cmd.words:
             _check_cmd(cmd.words, ctx, depth)
-            rules.judge(_name(cmd.words[0]), [w.lower() if w[:1] == "-" else w for w in cmd.words], ctx, None)
+            name = _name(cmd.words[0])
+            words = [cmd.words[0]] + _effect_args(cmd.words[1:])
+            ctx.effects[id(cmd)] = (name, words, rules.judge(name, words, ctx, None))
+    rules.judge_list(script, ctx, ctx.effects)
