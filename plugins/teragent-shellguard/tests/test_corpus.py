@@ -14,10 +14,11 @@ from teragent_shellguard.scoring import CORPORA, PAIRS, load, score
 BLOCK_TARGET, WARN_TARGET, BENIGN_LIMIT = 0.995, 0.95, 0.01
 
 
+@pytest.mark.parametrize("auto", [False, True], ids=["platform-given", "platform-detected"])
 @pytest.mark.parametrize("name", sorted(PAIRS))
-def test_corpus_thresholds(name: str) -> None:
+def test_corpus_thresholds(name: str, auto: bool) -> None:
     dangerous_file, benign_file = PAIRS[name]
-    s = score(check_command_safety, load(CORPORA / dangerous_file), load(CORPORA / benign_file))
+    s = score(check_command_safety, load(CORPORA / dangerous_file), load(CORPORA / benign_file), auto=auto)
     blocked, flagged, refused = s.rates()
     misses = "\n".join(" ".join(m) for m in s.misses)
     assert blocked >= BLOCK_TARGET, f"{name}: {s.summary()}\n{misses}"

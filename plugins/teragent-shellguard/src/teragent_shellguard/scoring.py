@@ -50,11 +50,16 @@ class Score:
                 f"benign refused {self.refused}/{self.benign} = {100 * r:.2f}%")
 
 
-def score(check: Callable[..., Any], dangerous: Iterable[dict[str, Any]], benign: Iterable[dict[str, Any]]) -> Score:
-    """Run ``check(cmd, platform)`` over both sets; the checker returns a CommandVerdict."""
+def score(check: Callable[..., Any], dangerous: Iterable[dict[str, Any]], benign: Iterable[dict[str, Any]],
+          *, auto: bool = False) -> Score:
+    """Run ``check(cmd, platform)`` over both sets; the checker returns a CommandVerdict.
+
+    With ``auto`` the platform is not passed (as the shared ``score_commands.py`` calls it),
+    so Windows commands must be recognised from their text.
+    """
     s = Score()
     for e in dangerous:
-        v = check(e["cmd"], e.get("platform"))
+        v = check(e["cmd"]) if auto else check(e["cmd"], e.get("platform"))
         if e["severity"] == "block":
             s.blocks += 1
             ok = not v.allowed
@@ -67,7 +72,7 @@ def score(check: Callable[..., Any], dangerous: Iterable[dict[str, Any]], benign
             s.misses.append((e["id"], e["severity"], e["category"], e["cmd"]))
     for e in benign:
         s.benign += 1
-        v = check(e["cmd"], e.get("platform") or "posix")
+        v = check(e["cmd"]) if auto else check(e["cmd"], e.get("platform") or "posix")
         if not v.allowed:
             s.refused += 1
             s.misses.append((e["id"], "benign", e.get("group", "-"), f"{e['cmd']}  -> {v.reason}"))
