@@ -357,10 +357,22 @@ def create_provider(
     key = resolve_api_key(api_key_env, provider=adapter) if api_key_env else None
     options = dict(adapter_options or {})
     options.update(kwargs)
+    if api_key_env and _accepts(adapter_cls, "api_key_env"):
+        options.setdefault("api_key_env", api_key_env)  # errors name what the user set
     adapter_obj = adapter_cls(base_url=base_url, api_key=key, timeout=timeout,
                               transport=transport, **options)
     compiler_obj = compiler_cls(**(compiler_options or {}))
     return ModelProvider(compiler_obj, adapter_obj, model or "", name=name)
+
+
+def _accepts(cls: Any, name: str) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params
 
 
 def create_provider_from_config(driver: Any) -> ModelProvider:
