@@ -133,3 +133,15 @@ def test_effects_generalise_to_new_spellings(cmd: str) -> None:
 ])
 def test_their_benign_neighbours_pass(cmd: str) -> None:
     assert check_command_safety(cmd, platform="posix").allowed
+
+
+KERNEL_STYLE = (".env", ".env.*", ".envrc", ".teragent/**", ".git/hooks/**", ".git/config")
+
+
+@pytest.mark.parametrize(("cmd", "ok"), [
+    (": > .teragent/audit.jsonl", False), ("printf x > .git/hooks/pre-commit", False), ("cat .env", False),
+    ("echo x >> .git/config", False), ("cat /ws/.envrc", False), ("cat .env.example", True), ("git status", True),
+    ("ls -la .teragent", True),
+])
+def test_protected_globs_in_the_kernel_policy_shape(cmd: str, ok: bool) -> None:
+    assert check_command(cmd, workspace="/ws", protected=KERNEL_STYLE)[0] is ok

@@ -134,6 +134,7 @@ _WIN_VARS = {
 _WIN_VAR = re.compile(r"(?i)^(%\w+%|\$env:\w+|\$home)(?=[\\/]|$)")
 _DRIVE = re.compile(r"^[A-Za-z]:(?=[\\/]|$)")
 _WIN_USER = re.compile(r"(?i)^/users/[^/]+(?=/|$)")
+_ENV_TEMPLATE = re.compile(r"^\.env\.(?:example|sample|template|dist|defaults?)$")
 _PATHLIKE = re.compile(r"^(?:[~/.]|\$\{?(?:HOME|PWD|USERPROFILE|TMPDIR)\b|%\w+%|\$env:|[A-Za-z]:[\\/])|/")
 
 
@@ -183,8 +184,11 @@ def is_protected(path: str, protected: Sequence[str], workspace: str | None = No
         p = p[len(workspace.rstrip("/")) + 1:]
     p = p.removeprefix("./")
     base = posixpath.basename(p)
+    template = _ENV_TEMPLATE.match(base) is not None
     for pat in protected:
         q = pat.removeprefix("./")
+        if template and q.startswith(".env"):
+            continue  # ``.env.example`` is documentation, not a secret
         if workspace and q.startswith(workspace.rstrip("/") + "/"):
             q = q[len(workspace.rstrip("/")) + 1:]
         if q.endswith("/"):
