@@ -22,6 +22,7 @@ _LAZY_EXPORTS = {
     "PermissionEffect": ("teragent_permissions.rules", "teragent-permissions"),
     "PermissionLevel": ("teragent_permissions.rules", "teragent-permissions"),
     "ModelClassifier": ("teragent_permissions.classifier", "teragent-permissions"),
+    "check_command_safety": ("teragent_shellguard.checker", "teragent-shellguard"),
 }
 __all__ += sorted(_LAZY_EXPORTS)
 
