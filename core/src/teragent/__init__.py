@@ -13,6 +13,11 @@ TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
+# Documented module paths whose code ships in plugins (teragent.moved) resolve lazily.
+from teragent import moved as _moved
+
+_moved.install()
+
 _EXPORTS: dict[str, str] = {
     # TAP IR
     "TAPRequest": "teragent.core.tap",

@@ -6,6 +6,7 @@ Every error the framework raises on purpose is a :class:`TerAgentError`::
     ├── UserError                    misconfiguration; the message ends with the fix
     │   ├── ConfigError              bad agent.toml (names file, line and key)
     │   ├── MissingPluginError       names the ``pip install`` command
+    │   │   └── MissingPluginImportError  ... for a documented module (also ImportError)
     │   ├── MissingCredentialsError  names the environment variable to set
     │   ├── UnknownComponentError    unknown compiler/adapter/tool name ("Did you mean ...?")
     │   ├── SandboxUnavailableError  the requested sandbox backend/level cannot run here
@@ -42,6 +43,7 @@ __all__ = [
     "UserError",
     "ConfigError",
     "MissingPluginError",
+    "MissingPluginImportError",
     "MissingCredentialsError",
     "UnknownComponentError",
     "SandboxUnavailableError",
@@ -152,6 +154,20 @@ class MissingPluginError(UserError):
             f"{component} is provided by the plugin {distribution!r}, which is not "
             f"installed. Install it with: pip install {distribution}"
         )
+
+
+class MissingPluginImportError(MissingPluginError, ModuleNotFoundError):
+    """A documented module path whose code is in a plugin that is not installed.
+
+    Both a :class:`MissingPluginError` (the message names ``pip install ...``) and a
+    ``ModuleNotFoundError``, so code that walks packages or guards imports with
+    ``except ImportError`` keeps working."""
+
+    def __init__(self, component: str, distribution: str, *, name: str | None = None) -> None:
+        MissingPluginError.__init__(self, component, distribution)
+        self.name = name
+        self.path = None
+        self.msg = str(self)
 
 
 class MissingCredentialsError(UserError):
