@@ -174,7 +174,7 @@ def build_runtime(
     ordered.append((20, "protected_paths", PathGuard(policy)))
     checks = host.registry("command_checks")
     ordered.append((30, "command_check", CommandGuard(
-        {n: checks.entry(n).resolve() for n in checks.names()}, workspace=ws,
+        lambda: {n: checks.entry(n).resolve() for n in checks.names()}, workspace=ws,
         protected=[g for g, _ in policy.protected_globs()])))
     ordered.extend(_plugin_guards(host, cfg, loop_config, ws))
     observers: list[Any] = []
@@ -311,6 +311,9 @@ def build_agent(
     tools.bind_path_policy(runtime.path_policy)
     if provider is None:
         provider = _provider(cfg, model)
+    client = getattr(getattr(provider, "adapter", None), "_get_client", None)
+    if callable(client):
+        client()  # the HTTP stack loads now, at build, not inside the first task
     if cfg.get("rate_limit") and getattr(provider, "rate_limiter", None) is None:
         from teragent.reliability.rate_limit import RateLimitConfig, create_rate_limiter
 

@@ -305,13 +305,25 @@ class CommandGuard:
 
     name = "command_check"
 
-    def __init__(self, checks: Mapping[str, CommandCheck], *, workspace: str | None = None,
-                 protected: Sequence[str] = (), require_checker: bool = True) -> None:
-        self.checks = dict(sorted(checks.items()))
+    def __init__(self, checks: Mapping[str, CommandCheck] | Callable[[], Mapping[str, CommandCheck]],
+                 *, workspace: str | None = None, protected: Sequence[str] = (),
+                 require_checker: bool = True) -> None:
+        # A callable is resolved on the first command: a run that never carries a
+        # command never imports a checker plugin.
+        self._source = checks
+        self._checks: dict[str, CommandCheck] | None = None
         self.workspace = workspace
         self.protected = tuple(protected)
         self.require_checker = require_checker
-        self._rich = {n: self._takes_context(c) for n, c in self.checks.items()}
+        self._rich: dict[str, bool] = {}
+
+    @property
+    def checks(self) -> dict[str, CommandCheck]:
+        if self._checks is None:
+            source = self._source() if callable(self._source) else self._source
+            self._checks = dict(sorted(source.items()))
+            self._rich = {n: self._takes_context(c) for n, c in self._checks.items()}
+        return self._checks
 
     @staticmethod
     def _takes_context(check: CommandCheck) -> bool:

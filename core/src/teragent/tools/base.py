@@ -136,21 +136,41 @@ class BaseTool:
         return self._safety
 
     @property
+    def is_read_only(self) -> bool:
+        return self.safety == ToolSafety.READ_ONLY
+
+    @property
+    def concurrency_safe(self) -> bool:
+        return self._concurrency_safe
+
+    @property
     def declares_effects(self) -> bool:
         return bool(self.path_params or self.command_params or self.url_params
                     or self.data_params)
 
     def effects(self, params: Any) -> ToolEffects:
-        """What a call with ``params`` touches (see :class:`ToolEffects`)."""
+        """What a call with ``params`` touches (see :class:`ToolEffects`). The result
+        for the same arguments object is computed once (every guard asks)."""
+        cached = self.__dict__.get("_effects_cache")
+        if cached is not None and cached[0] is params:
+            return cached[1]  # type: ignore[no-any-return]
+        fx = self._effects(params)
+        self.__dict__["_effects_cache"] = (params, fx)
+        return fx
+
+    def _effects(self, params: Any) -> ToolEffects:
         fx = ToolEffects()
         if not isinstance(params, dict):
             fx.undeclared = leaf_strings(params)
             return fx
-        if not self.declares_effects:
-            fx.undeclared = leaf_strings(params)
-            return fx
+        declared = self.declares_effects
+        # Top-level keys are parameter names, not data; values of any shape (and the
+        # keys of nested dicts) are what may name a path.
         for key, value in params.items():
-            if key in self.path_params:
+            if not declared or key not in (*self.path_params, *self.command_params,
+                                           *self.url_params, *self.data_params):
+                fx.undeclared.extend(leaf_strings(value))
+            elif key in self.path_params:
                 op = self.path_params[key]
                 fx.paths.extend((op, s) for s in leaf_strings(value))
             elif key in self.command_params:
@@ -158,17 +178,7 @@ class BaseTool:
                                    else [" ".join(leaf_strings(value))])
             elif key in self.url_params:
                 fx.urls.extend(leaf_strings(value))
-            elif key not in self.data_params:
-                fx.undeclared.extend(leaf_strings(value))
         return fx
-
-    @property
-    def is_read_only(self) -> bool:
-        return self.safety == ToolSafety.READ_ONLY
-
-    @property
-    def concurrency_safe(self) -> bool:
-        return self._concurrency_safe
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI function-tool definition for this tool."""
