@@ -3,6 +3,8 @@ third-party plugin's."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from teragent.hookspecs import Register, hookimpl
 
 DEFAULT_PROMPTS = {
@@ -58,6 +60,13 @@ def teragent_register_circuit_breakers(register: Register) -> None:
              description="Advisory warning when recent calls are all slow")
     register("progress", f"{mod}:ProgressDetector",
              description="Stall warning when most recent agent steps had no effect")
+
+
+@hookimpl
+def teragent_build_reliability(config: dict[str, Any], loop_config: Any, bus: Any) -> Any:
+    from teragent.reliability.wiring import build_reliability
+
+    return build_reliability(config, loop_config, bus)
 
 
 @hookimpl

@@ -25,7 +25,8 @@ What is wired, in order (the guard chain):
 Observers: the audit log (``[audit] path``, default ``.teragent/audit.jsonl`` in the
 workspace; ``[audit] enabled = false`` turns it off) and the user hooks.
 
-Reliability: circuit breakers from ``[circuit_breaker]``, a recovery manager from
+Reliability comes from ``teragent_build_reliability`` (the reliability layer answers
+it): circuit breakers from ``[circuit_breaker]``, a recovery manager from
 ``[recovery]`` (retries honouring ``Retry-After``, stream retry then batch, compaction
 on overflow, the fallback provider) and, when ``[rate_limit]`` is present, a rate
 limiter on the provider.
@@ -194,23 +195,18 @@ def build_runtime(
     log = _audit(cfg, ws, audit, hook_manager)
     if log is not None:
         observers.insert(0, log)
+    kit = host.hook.teragent_build_reliability(config=cfg, loop_config=loop_config, bus=bus)
     breakers: list[Any] = []
     if circuit_breaker is None:
-        from teragent.reliability.breakers import CircuitBreakerManager
-
-        circuit_breaker = CircuitBreakerManager(bus=bus, config=cfg.get("circuit_breaker") or None)
-    if circuit_breaker is not False:
+        breakers.extend(getattr(kit, "breakers", None) or [])
+    elif circuit_breaker is not False:
         breakers.append(circuit_breaker)
     if recovery_manager is None:
-        from teragent.reliability.recovery import RecoveryManager
-
-        table = dict(cfg.get("recovery") or {})
-        table.setdefault("max_streaming_retries", loop_config.streaming_retries)
-        table.setdefault("max_continuations", loop_config.max_continuations)
-        recovery_manager = RecoveryManager(**table)
+        recovery_manager = getattr(kit, "recovery", None)
+    rate_limiter = getattr(kit, "rate_limiter", None)
     return AgentRuntime(chain=GuardChain([g for _, _, g in ordered], observers),
                         breakers=breakers, recovery=recovery_manager or None,
-                        path_policy=policy, bus=bus)
+                        path_policy=policy, bus=bus, rate_limiter=rate_limiter)
 
 
 def _provider(config: Mapping[str, Any], model: str | None) -> Any:
@@ -314,9 +310,7 @@ def build_agent(
     client = getattr(getattr(provider, "adapter", None), "_get_client", None)
     if callable(client):
         client()  # the HTTP stack loads now, at build, not inside the first task
-    if cfg.get("rate_limit") and getattr(provider, "rate_limiter", None) is None:
-        from teragent.reliability.rate_limit import RateLimitConfig, create_rate_limiter
-
-        provider.rate_limiter = create_rate_limiter(RateLimitConfig(**cfg["rate_limit"]))
+    if runtime.rate_limiter is not None and getattr(provider, "rate_limiter", None) is None:
+        provider.rate_limiter = runtime.rate_limiter
     return AgentLoop(provider, tools, loop_cfg, workspace=ws, bus=bus, runtime=runtime,
                      **loop_args)

@@ -242,6 +242,28 @@ def teragent_register_sandboxes(register: Register) -> None:
 # --- reliability and orchestration ------------------------------------------------
 
 
+@hookspec(firstresult=True)
+def teragent_build_reliability(config: dict[str, Any], loop_config: Any, bus: Any) -> Any:
+    """Resolution: the circuit breakers and recovery policy of one agent.
+
+    Args:
+        config: The loaded ``agent.toml`` (``[circuit_breaker]``, ``[recovery]``,
+            ``[rate_limit]`` are the tables a reliability plugin reads).
+        loop_config: The agent's :class:`~teragent.AgentLoopConfig`.
+        bus: The :class:`~teragent.EventBus` breakers report to.
+
+    Returns:
+        An object with ``breakers`` (a list of objects with ``check_before_call`` and
+        ``record_success``/``record_failure``/``record_model_call``/
+        ``record_agent_step``), ``recovery`` (an object with ``call_model`` and the
+        documented ``RecoveryManager`` queries, or ``None``) and ``rate_limiter`` (or
+        ``None``); ``None`` to decline. With no implementer an agent runs without
+        breakers or retries.
+
+    Called once per agent built by the composition root. Must not do I/O.
+    """
+
+
 @hookspec
 def teragent_register_circuit_breakers(register: Register) -> None:
     """Registration: contribute circuit breakers the agent loop and providers obey.

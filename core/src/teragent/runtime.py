@@ -47,6 +47,8 @@ class AgentRuntime:
     path_policy: Any = None
     bus: Any = None
     depth: int = 0
+    #: A client-side rate limiter for the provider (``[rate_limit]``), or ``None``.
+    rate_limiter: Any = None
 
     def nested(self, own: "AgentRuntime") -> "AgentRuntime":
         """The runtime of a run started inside this one: ``own`` added to this."""

@@ -327,10 +327,8 @@ class AgentLoop:
                     logger.info("streaming attempt %d failed: %s", attempt + 1, exc)
                     await self.bus.emit("stream_failed", attempt=attempt + 1, error=str(exc))
                     if recovery is not None:
-                        from teragent.reliability.recovery import RecoveryType
-
                         last = attempt + 1 == attempts
-                        recovery.record_recovery(RecoveryType.STREAMING_RETRY,
+                        recovery.record_recovery("streaming_retry",
                                                  "batch fallback" if last else "stream again")
                     self._check_breaker(messages, result)
         if response is None:
@@ -556,9 +554,7 @@ class AgentLoop:
         if not recovery.should_continue_after_truncation(response.finish_reason,
                                                          result.continuations):
             return False
-        from teragent.reliability.recovery import RecoveryType
-
-        recovery.record_recovery(RecoveryType.LENGTH, f"continuation {result.continuations + 1}")
+        recovery.record_recovery("length", f"continuation {result.continuations + 1}")
         return True
 
     async def _final_summary(self, messages: list[dict[str, Any]], result: AgentResult) -> None:

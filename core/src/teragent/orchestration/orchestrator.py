@@ -201,10 +201,13 @@ class Orchestrator:
 
             self._agent_toml = load_full_config()
         if self.circuit_breaker is None:
-            from teragent.reliability.breakers import CircuitBreakerManager
+            # One breaker for the whole orchestration: failures add up across turns.
+            from teragent.plugins import get_host
 
-            self.circuit_breaker = CircuitBreakerManager(
-                config=self._agent_toml.get("circuit_breaker") or None)
+            kit = get_host().hook.teragent_build_reliability(
+                config=self._agent_toml, loop_config=self.loop_config, bus=bus)
+            breakers = getattr(kit, "breakers", None) or []
+            self.circuit_breaker = breakers[0] if breakers else False
         return build_runtime(
             self._agent_toml, workspace=self.workspace, loop_config=self.loop_config_for(agent),
             permission_manager=self.permission_manager, hook_manager=self.hook_manager,

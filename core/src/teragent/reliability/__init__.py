@@ -41,6 +41,8 @@ _EXPORTS: dict[str, str] = {
     "RateLimitStrategy": "teragent.reliability.rate_limit",
     "RateLimitStatus": "teragent.reliability.rate_limit",
     "create_rate_limiter": "teragent.reliability.rate_limit",
+    "Reliability": "teragent.reliability.wiring",
+    "build_reliability": "teragent.reliability.wiring",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -116,7 +116,8 @@ class RecoveryManager:
     def should_continue_after_truncation(self, finish_reason: str | None, attempt: int) -> bool:
         return finish_reason == "length" and attempt < self.max_continuations
 
-    def record_recovery(self, kind: RecoveryType, detail: str = "") -> None:
+    def record_recovery(self, kind: RecoveryType | str, detail: str = "") -> None:
+        kind = RecoveryType(kind)  # callers outside this package pass the value
         self.counts[kind] = self.counts.get(kind, 0) + 1
         self.log.append((kind, detail))
 
