@@ -286,7 +286,7 @@ def test_open_breaker_stops_every_model_call(path, isolated):
 
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_denying_approval_gate_stops_the_tool(path, isolated):
-    from teragent.security.approval import ApprovalGate
+    from teragent.security import ApprovalGate
 
     asked: list[str] = []
 

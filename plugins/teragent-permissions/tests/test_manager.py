@@ -183,7 +183,7 @@ def test_ai_classifier_is_consultative(tmp_path):
 
 
 def test_ask_rules_use_the_ask_handler(tmp_path):
-    from teragent.security.approval import ApprovalGate
+    from teragent_permissions.approval import ApprovalGate
 
     async def go():
         answers = iter([True, False])

@@ -34,7 +34,7 @@ from teragent.orchestration.orchestrator import (
 from teragent.orchestration.pattern import Pattern
 from teragent.orchestration.runner import AgentRunResult, RunContext
 from teragent.orchestration.state import AsyncRWLock, CancellationToken, SharedState
-from teragent.security.approval import (
+from teragent.security import (  # the teragent-permissions plugin
     ApprovalDecision, ApprovalGate, ApprovalRequest, ApprovalResult,
 )
 

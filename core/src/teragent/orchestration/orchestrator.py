@@ -77,7 +77,7 @@ class Orchestrator:
         permission_manager, hook_manager, circuit_breaker, step_budget: Passed to every
             agent's :class:`~teragent.AgentLoop` (``None`` permission manager: the
             loop's default, i.e. an installed permissions plugin or the SafetyGate).
-        approval_gate: An :class:`~teragent.security.approval.ApprovalGate` consulted
+        approval_gate: An :class:`~teragent_permissions.approval.ApprovalGate` consulted
             for every tool call (it decides which tools need a human).
         guardrails: Guardrails applied to every agent (besides each agent's own).
         hooks: :class:`~teragent.orchestration.AgentHooks` for every agent.

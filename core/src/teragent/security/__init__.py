@@ -6,16 +6,17 @@ from teragent.security.sandbox import SandboxResult, execute_in_sandbox
 __all__ = ["resolve_workspace_path", "is_case_insensitive_platform",
            "execute_in_sandbox", "SandboxResult"]
 
-# Transactional writes, approvals (kernel) and the permission manager (the
-# ``teragent-permissions`` plugin), imported on first use.
+# Transactional writes (the ``teragent-tools`` plugin), approvals and the permission
+# manager (``teragent-permissions``), imported on first use.
 _LAZY_EXPORTS = {
     "write_files_safely": ("teragent.security.file_safety", None),
     "atomic_write_file": ("teragent.security.file_safety", None),
     "recover": ("teragent.security.file_safety", None),
     "FileReadTracker": ("teragent.security.file_safety", None),
-    "ApprovalGate": ("teragent.security.approval", None),
-    "ApprovalRequest": ("teragent.security.approval", None),
-    "ApprovalDecision": ("teragent.security.approval", None),
+    "ApprovalGate": ("teragent_permissions.approval", "teragent-permissions"),
+    "ApprovalRequest": ("teragent_permissions.approval", "teragent-permissions"),
+    "ApprovalDecision": ("teragent_permissions.approval", "teragent-permissions"),
+    "ApprovalResult": ("teragent_permissions.approval", "teragent-permissions"),
     "canonical_path": ("teragent.security.paths", None),
     "EnhancedPermissionManager": ("teragent_permissions.manager", "teragent-permissions"),
     "PermissionRule": ("teragent_permissions.rules", "teragent-permissions"),

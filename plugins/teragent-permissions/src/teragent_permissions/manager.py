@@ -104,7 +104,7 @@ class EnhancedPermissionManager:
         rules: Extra rules to add.
         include_default_rules: Add :meth:`default_rules` (system source).
         ask_handler: Decides ASK answers in the async checks: an
-            :class:`~teragent.security.approval.ApprovalGate` (``ask``) or an async
+            :class:`~teragent_permissions.approval.ApprovalGate` (``ask``) or an async
             callable ``(tool_name, params, reason) -> bool``. Without one, ASK denies.
         tools: A ToolRegistry (or ``{name: ToolSafety}``) to learn tool safety from.
         use_plugin_layers: Also consult layers other plugins registered.

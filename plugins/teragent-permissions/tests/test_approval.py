@@ -6,7 +6,7 @@ import asyncio
 import threading
 
 from teragent.security import ApprovalGate
-from teragent.security.approval import ApprovalDecision, ApprovalResult
+from teragent_permissions.approval import ApprovalDecision, ApprovalResult
 from teragent.testing.security import security_fixture
 from teragent.tools.orchestrator import SafetyGate, ToolOrchestrator
 
