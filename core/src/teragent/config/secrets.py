@@ -1,5 +1,7 @@
 """API keys: resolved from environment variables, then ``.env`` files; never logged.
 
+This is the one place ``.env`` files are read (with python-dotenv).
+
 Search order for ``.env``: the current directory, ``~/.env``, then the project root
 (the nearest parent with ``.git`` or ``pyproject.toml``). The process environment
 always wins.
@@ -12,7 +14,8 @@ from pathlib import Path
 
 from teragent.errors import MissingCredentialsError
 
-__all__ = ["resolve_api_key", "read_dotenv", "dotenv_paths", "mask", "project_root"]
+__all__ = ["resolve_api_key", "read_dotenv", "dotenv_entries", "dotenv_paths", "mask",
+           "project_root"]
 
 
 def project_root(start: Path | None = None) -> Path | None:
@@ -37,29 +40,26 @@ def dotenv_paths() -> list[Path]:
     return out
 
 
-def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse ``KEY=value`` lines (``export``, quotes and ``#`` comments allowed)."""
-    values: dict[str, str] = {}
+def dotenv_entries(path: Path) -> list[tuple[int, str, str]]:
+    """``(line, key, value)`` for every assignment in a ``.env`` file, in file order
+    (duplicates included; the auditor reports them). Parsed by python-dotenv, without
+    ``${VAR}`` interpolation; an unreadable file has none."""
+    from dotenv.parser import parse_stream
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError, PermissionError, UnicodeDecodeError):
-        return values
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[7:].lstrip()
-        key, sep, value = line.partition("=")
-        if not sep:
-            continue
-        key, value = key.strip(), value.strip()
-        if value[:1] in ("'", '"') and value.endswith(value[0]) and len(value) >= 2:
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key] = value
-    return values
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    import io
+
+    return [(b.original.line, b.key, b.value) for b in parse_stream(io.StringIO(text))
+            if b.key is not None and b.value is not None and not b.error]
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """The ``KEY=value`` pairs of a ``.env`` file (``export``, quotes and ``#`` comments
+    allowed; python-dotenv's syntax); the last definition of a key wins."""
+    return {key: value for _line, key, value in dotenv_entries(path)}
 
 
 def resolve_api_key(env_var: str | None, *, required: bool = True,

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 __all__ = [
-    "SECRET_MARKERS",
     "clean_environment",
     "OutputBuffer",
     "ProcessOutcome",
@@ -43,8 +42,6 @@ __all__ = [
 
 logger = logging.getLogger("teragent.security.processes")
 
-#: Substrings (upper case) of environment variable names that are never passed on.
-SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
 CREATE_NEW_PROCESS_GROUP = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x00000200)
 CTRL_BREAK_EVENT = getattr(signal, "CTRL_BREAK_EVENT", 1)
 
@@ -57,13 +54,15 @@ def clean_environment(base: Mapping[str, str] | None = None,
     """A copy of ``base`` (default ``os.environ``) without secret-looking variables,
     with non-interactive defaults, then ``extra`` on top.
 
-    A variable is dropped when its upper-cased name contains one of
-    :data:`SECRET_MARKERS` (``OPENAI_API_KEY``, ``GITHUB_TOKEN``, ``DB_PASSWORD``...).
-    Variables in ``extra`` are the caller's explicit choice and are kept.
+    A variable is dropped when its name names a secret
+    (:func:`teragent.secrets.is_secret_name`: ``OPENAI_API_KEY``, ``GITHUB_TOKEN``,
+    ``DB_PASSWORD``...). Variables in ``extra`` are the caller's explicit choice and are
+    kept.
     """
+    from teragent.secrets import is_secret_name
+
     source = os.environ if base is None else base
-    env = {k: v for k, v in source.items()
-           if not any(marker in k.upper() for marker in SECRET_MARKERS)}
+    env = {k: v for k, v in source.items() if not is_secret_name(k)}
     env.setdefault("PAGER", "cat")
     env.setdefault("GIT_PAGER", "cat")
     env["GIT_TERMINAL_PROMPT"] = "0"

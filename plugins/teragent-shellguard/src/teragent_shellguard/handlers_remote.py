@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from teragent.secrets import is_secret_name
 from teragent_shellguard.args import Handler, Registry, split_args
 
 if TYPE_CHECKING:
@@ -178,16 +179,7 @@ def _gsutil(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
 
 # -- credentials -------------------------------------------------------------------------
 
-_SECRET_TOKENS = frozenset({"KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "CREDENTIAL",
-                            "CREDENTIALS", "AUTH", "SESSION", "COOKIE", "PAT", "DSN", "PRIVATE", "PWD_HASH"})
 _VAR_REF = re.compile(r"\$\{?([A-Za-z_]\w*)")
-
-
-def is_secret_name(name: str) -> bool:
-    parts = name.upper().split("_")
-    if "SOCK" in parts or name.upper() in ("PWD", "OLDPWD", "KEYMAP", "XAUTHORITY"):
-        return False
-    return any(p in _SECRET_TOKENS or p.endswith(("KEY", "TOKEN", "SECRET", "PASSWORD")) for p in parts)
 
 
 def _printenv(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
