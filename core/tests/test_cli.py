@@ -67,3 +67,11 @@ def test_console_script_entry_point(project):
     out = subprocess.run([sys.executable, "-m", "teragent.cli", "version"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.startswith("teragent 0.1.0")
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_flag(flag, capsys):
+    from teragent.cli import main
+
+    assert main([flag]) == 0
+    assert capsys.readouterr().out.startswith("teragent 0.1.0")

@@ -23,6 +23,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
     parser = argparse.ArgumentParser(
         prog="teragent", description="TerAgent: production LLM agents.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("--version", "-V", action="store_true",
+                        help="show the versions of TerAgent and its plugins")
     parser.add_argument("--config", metavar="FILE", help="use this agent.toml only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     handlers: dict[str, Any] = {}
@@ -44,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from teragent.errors import TerAgentError
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["--version"], ["-V"]):
+        argv = ["version", *argv[1:]]  # `teragent --version` as every CLI has it
     debug = "--debug" in argv
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -221,8 +221,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         if not renderer.streamed or loop.config.stream is False:
             print(result.final_text)
+        refused = sum(1 for o in result.tool_outcomes if o.denied)
+        failed = sum(1 for o in result.tool_outcomes if not o.success and not o.denied)
+        extra = "".join(f", {n} {what}" for n, what in ((refused, "refused"),
+                                                        (failed, "failed")) if n)
         renderer.err.print(f"[dim]— {result.stop_reason} after {result.steps} step(s), "
-                           f"{len(result.tool_outcomes)} tool call(s), "
+                           f"{len(result.tool_outcomes)} tool call(s){extra}, "
                            f"{result.duration:.1f}s, model {loop.model.name}[/dim]")
     return 0
 
