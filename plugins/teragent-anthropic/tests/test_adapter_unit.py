@@ -11,9 +11,8 @@ import pytest
 
 from teragent.core.tap import CompiledPrompt, TAPRequest
 from teragent.core.types import ThinkingDelta, ToolCallReady, UsageUpdate
-from teragent.core.wire.anthropic_messages import (
-    MessagesStreamAssembler, build_messages_body, convert_messages,
-)
+from teragent_anthropic.request import build_messages_body, convert_messages
+from teragent_anthropic.stream import MessagesStreamAssembler
 from teragent.errors import IncompatiblePromptError, StreamError
 from teragent.testing.fake_anthropic import FakeAnthropicServer
 from teragent.testing.fake_openai import ScriptedReply

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from teragent.core.tap import CompiledPrompt
-from teragent.core.wire.anthropic_messages import STOP_REASONS
+from teragent_anthropic.response import STOP_REASONS
 from teragent.testing.fake_anthropic import FakeAnthropicServer
 from teragent.testing.fake_openai import ScriptedReply
 from teragent_anthropic.adapter import AnthropicNativeAdapter

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from teragent.core.sse import SSEDecoder
 from teragent.core.types import StreamFinished
-from teragent.core.wire.anthropic_messages import MessagesStreamAssembler, parse_message
+from teragent_anthropic.response import parse_message
+from teragent_anthropic.stream import MessagesStreamAssembler
 from teragent.testing.fake_anthropic import encode_message, encode_message_stream
 from teragent.testing.fake_openai import ScriptedReply
 

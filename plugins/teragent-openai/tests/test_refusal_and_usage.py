@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import teragent
-from teragent.core.wire.openai_chat import ThinkSplitter, split_think
+from teragent_openai.stream import ThinkSplitter, split_think
 from teragent.errors import QuotaExceededError, RateLimitError
 from teragent.testing.fake_openai import FakeOpenAIServer, ScriptedReply
 

@@ -107,7 +107,7 @@ class TAPResponse(BaseModel):
             passes for an answer; callers that treat an empty ``raw_text`` as "done"
             should check ``refusal`` first.
         usage_estimated: ``True`` when the server reported no token usage and the
-            adapter counted it itself (see :mod:`teragent.core.wire.openai_chat`).
+            adapter counted it itself (see :mod:`teragent_openai.stream`).
         thinking_blocks: Signed Anthropic thinking blocks (``thinking`` /
             ``redacted_thinking``), which Anthropic wants back, unchanged, with the
             tool results that follow them.

@@ -16,7 +16,7 @@ Differences from plain OpenAI that it handles:
 - business error codes: ``1261`` (prompt too long) → :class:`ContextOverflowError`;
   ``1113`` (account in arrears, sent as HTTP 429) → :class:`QuotaExceededError`,
   never retried; context-length wording in Chinese or English →
-  :class:`ContextOverflowError` (:mod:`teragent.core.wire.vendor_errors`).
+  :class:`ContextOverflowError` (:mod:`teragent.core.http`).
 - ``reasoning_content`` in answers and stream deltas → ``thinking_content``.
 - cached prompt tokens (``usage.prompt_tokens_details.cached_tokens``) →
   ``cache_hit_tokens``; streams carry usage in their last chunk without
@@ -34,8 +34,8 @@ from typing import Any, ClassVar, Mapping
 import httpx
 
 from teragent.core.tap import CompiledPrompt, TAPResponse
-from teragent.core.wire.openai_chat import ChatCompletionsAdapter
-from teragent.core.wire.vendor_errors import typed_error
+from teragent_openai.chat import ChatCompletionsAdapter
+from teragent.core.http import typed_error
 from teragent.errors import ModelAPIError
 
 __all__ = ["GLMNativeAdapter", "BUSINESS_CODES", "EFFORT"]

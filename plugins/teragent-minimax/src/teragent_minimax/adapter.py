@@ -46,9 +46,9 @@ from teragent.core.adapter import TAPAdapter
 from teragent.core.http import parse_retry_after
 from teragent.core.tap import CompiledPrompt, TAPRequest, TAPResponse
 from teragent.core.types import StreamEvent
-from teragent.core.wire.anthropic_messages import MessagesAdapter
-from teragent.core.wire.openai_chat import ChatCompletionsAdapter
-from teragent.core.wire.vendor_errors import typed_error
+from teragent_anthropic.adapter import MessagesAdapter
+from teragent_openai.chat import ChatCompletionsAdapter
+from teragent.core.http import typed_error
 from teragent.errors import ModelAPIError, UserError
 
 __all__ = ["MiniMaxNativeAdapter", "MiniMaxRateLimitInfo", "parse_reset", "BASE_RESP_CODES"]

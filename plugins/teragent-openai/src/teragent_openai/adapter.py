@@ -2,19 +2,21 @@
 
 One class serves every vendor that speaks this protocol (OpenAI, DeepSeek, GLM, MiniMax,
 vLLM, llama.cpp, ...): the *compiler* decides the wording, this adapter only carries it.
-The codec itself (request bodies as plain dicts, one pooled httpx client per adapter,
-SSE reassembly of text, thinking and tool-call deltas, typed errors) lives in the
-kernel's :mod:`teragent.core.wire.openai_chat`, because the vendor-dialect adapters in
-other family plugins build on it too and must install with only the kernel.
+The codec is this plugin's: :mod:`teragent_openai.chat` (request bodies, the pooled
+HTTP session, typed errors) and :mod:`teragent_openai.stream` (SSE reassembly of text,
+thinking and tool-call deltas); the vendor-dialect adapters of other family plugins
+build on :class:`~teragent_openai.chat.ChatCompletionsAdapter`.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from teragent.core.wire.openai_chat import REQUEST_PARAMS, ChatCompletionsAdapter, StreamAssembler
+from teragent_openai.chat import REQUEST_PARAMS, ChatCompletionsAdapter
+from teragent_openai.stream import StreamAssembler
 
-__all__ = ["OpenAICompatibleAdapter", "StreamAssembler", "REQUEST_PARAMS"]
+__all__ = ["OpenAICompatibleAdapter", "ChatCompletionsAdapter", "StreamAssembler",
+           "REQUEST_PARAMS"]
 
 
 class OpenAICompatibleAdapter(ChatCompletionsAdapter):
