@@ -75,3 +75,18 @@ def test_version_flag(flag, capsys):
 
     assert main([flag]) == 0
     assert capsys.readouterr().out.startswith("teragent 0.1.0")
+
+
+def test_chat_slash_commands_and_type_ahead(project, monkeypatch, capsys):
+    """Slash commands are handled, never sent to the model; lines typed ahead run in
+    order; EOF ends the chat."""
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("/help\nfirst question\nsecond question\n"
+                                                  "/history\n/tools\n/nope\n"))
+    assert main(["chat", "--model", "mock.local", "--tools", ""]) == 0
+    out, err = capsys.readouterr()
+    assert "/reset" in err and "unknown command /nope" in err
+    assert "4 message(s)" in err  # two turns, each a user and an assistant message
+    assert "(no tools)" in err  # --tools '' offers none
+    assert out.index("first question") < out.index("second question")

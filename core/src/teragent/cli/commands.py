@@ -231,23 +231,86 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+CHAT_HELP = """Commands:
+  /help          this list
+  /exit, /quit   leave (Ctrl+D too; Ctrl+C at an empty prompt)
+  /reset         forget the conversation so far
+  /tools         the tools this chat offers
+  /model         the model in use
+  /history       how many messages the conversation holds
+Anything else is sent to the agent. Ctrl+C during a turn cancels the turn."""
+
+
+class _Lines:
+    """Standard input read by a daemon thread into a queue: lines typed while a turn
+    runs are kept (type-ahead), and Ctrl+C at the prompt never waits for Enter."""
+
+    def __init__(self, aio: asyncio.AbstractEventLoop) -> None:
+        import threading
+
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self.aio = aio
+        threading.Thread(target=self._read, name="teragent-stdin", daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            line = sys.stdin.readline()
+            self.aio.call_soon_threadsafe(self.queue.put_nowait, line.rstrip("\n") if line
+                                          else None)
+            if not line:
+                return
+
+    async def next(self) -> str | None:
+        return await self.queue.get()
+
+
+def _slash(loop: Any, line: str, renderer: _Renderer) -> bool | None:
+    """Handle a /command: ``None`` when ``line`` is not one, ``False`` to quit."""
+    word = line.strip().split()[0].lower() if line.strip().startswith("/") else ""
+    if not word:
+        return None
+    say = renderer.err.print
+    if word in ("/exit", "/quit"):
+        return False
+    if word == "/help":
+        say(CHAT_HELP, markup=False)
+    elif word == "/reset":
+        loop.history = []
+        say("[dim]conversation cleared[/dim]")
+    elif word == "/tools":
+        say(", ".join(loop.tools.list_tool_names()) or "(no tools)", markup=False)
+    elif word == "/model":
+        say(str(loop.model.name), markup=False)
+    elif word == "/history":
+        say(f"{len(loop.history)} message(s)")
+    else:
+        say(f"unknown command {word}; /help lists the commands", markup=False)
+    return True
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     loop = build_agent(args)
     renderer = _Renderer(loop, quiet=False)
-    renderer.err.print(f"[dim]TerAgent chat with {loop.model.name}. Ctrl+C cancels a turn; "
-                       "Ctrl+D or /exit quits.[/dim]")
+    renderer.err.print(f"[dim]TerAgent chat with {loop.model.name}. /help lists commands; "
+                       "Ctrl+C cancels a turn, or quits at an empty prompt.[/dim]")
 
     async def go() -> None:
+        lines = _Lines(asyncio.get_running_loop())
         try:
             while True:
+                renderer.err.print("you> ", end="")
                 try:
-                    line = await asyncio.to_thread(input, "you> ")
-                except EOFError:
+                    line = await lines.next()
+                except asyncio.CancelledError:  # Ctrl+C at the prompt
                     print()
                     return
-                if line.strip() in ("/exit", "/quit"):
+                if line is None:
+                    print()
                     return
-                if not line.strip():
+                handled = _slash(loop, line, renderer)
+                if handled is False:
+                    return
+                if handled or not line.strip():
                     continue
                 try:
                     result = await _run_once(loop, line, renderer)
@@ -259,5 +322,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
             await loop.close()
             await loop.model.close()
 
-    asyncio.run(go())
+    try:
+        asyncio.run(go())
+    except KeyboardInterrupt:
+        print()
     return 0
