@@ -90,3 +90,14 @@ def test_chat_slash_commands_and_type_ahead(project, monkeypatch, capsys):
     assert "4 message(s)" in err  # two turns, each a user and an assistant message
     assert "(no tools)" in err  # --tools '' offers none
     assert out.index("first question") < out.index("second question")
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("max_stepz = 3", "agent.toml:5: [agent.max_stepz] unknown key; did you mean 'max_steps'?"),
+    ('max_steps = "ten"', "agent.toml:5: [agent.max_steps] Input should be a valid integer"),
+])
+def test_bad_agent_table_is_one_line_with_file_line_and_fix(project, capsys, line, expected):
+    (project / "agent.toml").write_text(f'[drivers.mock.local]\nmodel = "m"\n\n[agent]\n{line}\n')
+    assert main(["run", "hi", "--model", "mock.local"]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err and err.count("\n") == 1

@@ -66,11 +66,12 @@ def loop_config_from(config: Mapping[str, Any], **overrides: Any) -> Any:
     """The :class:`~teragent.AgentLoopConfig` of ``[agent]`` with ``overrides``
     (``None`` values ignored)."""
     from teragent.config.agent_loop_config import AgentLoopConfig
+    from teragent.config.loader import validate_table
 
-    table = dict(config.get("agent") or {})
-    table.pop("driver", None)
-    table.update({k: v for k, v in overrides.items() if v is not None})
-    return AgentLoopConfig(**table)
+    tables = dict(config)
+    tables["agent"] = {k: v for k, v in (config.get("agent") or {}).items() if k != "driver"}
+    return validate_table(tables, "agent", AgentLoopConfig,
+                          {k: v for k, v in overrides.items() if v is not None})
 
 
 def _path_policy(config: Mapping[str, Any], workspace: str, manager: Any) -> Any:

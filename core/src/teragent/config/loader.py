@@ -31,7 +31,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["config_search_paths", "load_toml", "load_full_config", "user_config_dir"]
+__all__ = ["config_search_paths", "load_toml", "load_full_config", "user_config_dir",
+           "validate_table"]
 
 CONFIG_NAME = "agent.toml"
 
@@ -156,9 +157,12 @@ def load_full_config(path: str | Path | None = None) -> dict[str, Any]:
     files = [Path(explicit)] if explicit else [p for p in config_search_paths() if p.is_file()]
     merged: dict[str, Any] = {}
     sources: dict[str, dict[str, str]] = {}
+    tables: dict[str, dict[str, str]] = {}
     for f in files:
         data = load_toml(f)
         src = data.pop("__source__")
+        for table in data:
+            tables[table] = src  # the last file that sets a table is the one to blame
         for adapter, ids in (data.get("drivers") or {}).items():
             if isinstance(ids, dict):
                 for identity in ids:
@@ -167,7 +171,41 @@ def load_full_config(path: str | Path | None = None) -> dict[str, Any]:
         merged = _merge(merged, data)
     merged["drivers"] = _parse_drivers(merged, sources)
     merged["__files__"] = [str(f) for f in files]
+    merged["__sources__"] = tables
     from teragent.plugins import get_host
 
     get_host().hook.teragent_configure.call_historic(kwargs={"config": merged})
     return merged
+
+
+def validate_table(config: dict[str, Any], table: str, model: Any,
+                   overrides: dict[str, Any] | None = None) -> Any:
+    """``model(**config[table], **overrides)``, with a validation error turned into a
+    :class:`ConfigError` naming the file, line and key, and "did you mean" for a
+    misspelled key. Overrides (CLI flags, keyword arguments) are blamed on the caller."""
+    import difflib
+
+    values = dict(config.get(table) or {})
+    values.update(overrides or {})
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or None
+        src = (config.get("__sources__") or {}).get(table, {})
+        from_file = key is not None and key.split(".")[0] in (config.get(table) or {}) \
+            and key.split(".")[0] not in (overrides or {})
+        fields = list(getattr(model, "model_fields", {}))
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(key or "", fields, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            msg = (f"unknown key; {hint}the keys of [{table}] are: {', '.join(fields)}")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            if "input" in err and not isinstance(err["input"], dict):
+                msg += f" (got {err['input']!r})"
+        if not from_file:
+            raise ConfigError(msg, key=f"{table}.{key}" if key else table) from None
+        line = _line_of(src.get("text", ""), [table], key)
+        raise ConfigError(msg, path=src.get("path"), line=line,
+                          key=f"{table}.{key}" if key else table) from None
