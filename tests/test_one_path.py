@@ -29,7 +29,7 @@ import pytest
 import teragent
 from teragent import AgentLoop, AgentLoopConfig, ToolRegistry
 from teragent.errors import BudgetExceeded, CircuitOpenError
-from teragent.hooks import read_audit_log
+from teragent.audit import read_audit_log
 from teragent.testing import ScriptedModel, call_tool, reply
 
 pytest.importorskip("teragent_tools")

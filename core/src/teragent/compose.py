@@ -18,12 +18,15 @@ What is wired, in order (the guard chain):
   30  command checks          :class:`~teragent.guards.CommandGuard` over every
                               ``teragent_register_command_checks`` check
   50  plugin guards           ``teragent_register_tool_guards``, by their ``order``
-  80  user hooks              ``[[hooks]]`` ``pre_execute`` hooks
+  80  hooks                   a given hook manager; ``[[hooks]]`` (teragent-hooks, a
+                              plugin guard at order 80)
   90  approvals               an approval gate, when given
 ====  ======================  ===========================================================
 
-Observers: the audit log (``[audit] path``, default ``.teragent/audit.jsonl`` in the
-workspace; ``[audit] enabled = false`` turns it off) and the user hooks.
+Observers: the audit log (:mod:`teragent.audit`: ``[audit] path``, default
+``.teragent/audit.jsonl`` in the workspace; ``[audit] enabled = false`` turns it off;
+not added when a hook manager or plugin guard audits already), then every guard that
+also has ``observe(outcome)`` (hook managers, plugin guards).
 
 Reliability comes from ``teragent_build_reliability`` (the reliability layer answers
 it): circuit breakers from ``[circuit_breaker]``, a recovery manager from
@@ -91,6 +94,10 @@ def _path_policy(config: Mapping[str, Any], workspace: str, manager: Any) -> Any
 def _plugin_guards(host: Any, config: Mapping[str, Any], loop_config: Any,
                    workspace: str) -> list[tuple[int, str, Any]]:
     reg = host.registry("tool_guards")
+    if config.get("hooks") and "hooks" not in reg.names():
+        from teragent.errors import MissingPluginError
+
+        raise MissingPluginError("The [[hooks]] tables of agent.toml", "teragent-hooks")
     out = []
     for name in reg.names():
         entry = reg.entry(name)
@@ -102,22 +109,18 @@ def _plugin_guards(host: Any, config: Mapping[str, Any], loop_config: Any,
     return out
 
 
-def _audit(config: Mapping[str, Any], workspace: str, audit: Any, hook_manager: Any) -> Any:
-    from teragent.config.hooks_config import HooksConfig
-    from teragent.hooks import HOOK_EVENTS
-    from teragent.hooks.builtin import AuditHook
+def _audit(config: Mapping[str, Any], workspace: str, audit: Any,
+           observers: list[Any]) -> Any:
+    from teragent.audit import AuditLog, audit_log_path, audits
 
     if audit is False:
         return None
-    if hook_manager is not None and any(isinstance(h, AuditHook) for e in HOOK_EVENTS
-                                        for h in hook_manager.hooks(e)):
-        return None  # the given hooks audit already
+    if any(audits(o) for o in observers):
+        return None  # a given hook manager or a plugin's guard audits already
     if audit is not None and audit is not True:
-        return audit if hasattr(audit, "observe") else AuditHook(Path(workspace) / audit)
-    cfg = HooksConfig.from_config(dict(config))
-    if not cfg.audit_log or any(h.type == "audit" for h in cfg.hooks):
-        return None
-    return AuditHook(Path(workspace) / cfg.audit_log)
+        return audit if hasattr(audit, "observe") else AuditLog(Path(workspace) / audit)
+    path = audit_log_path(config)
+    return AuditLog(Path(workspace) / path) if path else None
 
 
 def build_runtime(
@@ -142,7 +145,8 @@ def build_runtime(
         workspace: The agent's directory (default: the current one).
         loop_config: The :class:`~teragent.AgentLoopConfig` (default: ``[agent]``).
         permission_manager: Decides instead of the plugin-offered one.
-        hook_manager: A :class:`~teragent.hooks.HookManager` to add (guard + observer).
+        hook_manager: A hook manager (``run_hooks(event, context)``, e.g. a
+            ``teragent.hooks.HookManager``) to add (guard + observer, order 80).
         guards: More guards, after the plugins' and before approvals.
         approval_gate: Consulted last (a human sees only what passed the rest).
         circuit_breaker: A breaker manager instead of one built from
@@ -178,22 +182,20 @@ def build_runtime(
     ordered.append((30, "command_check", CommandGuard(
         lambda: {n: checks.entry(n).resolve() for n in checks.names()}, workspace=ws,
         protected=[g for g, _ in policy.protected_globs()])))
-    ordered.extend(_plugin_guards(host, cfg, loop_config, ws))
-    observers: list[Any] = []
-    from teragent.hooks import HOOK_EVENTS, build_hook_manager
-
-    user_hooks = build_hook_manager(cfg, ws)
-    for hm in (user_hooks if any(user_hooks.hooks(e) for e in HOOK_EVENTS) else None, hook_manager):
-        if hm is not None:
-            adapter = HookManagerGuard(hm)
-            ordered.append((80, "hooks", adapter))
-            observers.append(adapter)
+    plugin_guards = _plugin_guards(host, cfg, loop_config, ws)
+    ordered.extend(plugin_guards)
+    # Plugin guards that also observe (teragent-hooks' [[hooks]]) see every outcome.
+    observers: list[Any] = [g for _, _, g in plugin_guards if hasattr(g, "observe")]
+    if hook_manager is not None:
+        adapter = HookManagerGuard(hook_manager)
+        ordered.append((80, "hooks", adapter))
+        observers.append(adapter)
     for g in guards:
         ordered.append((85, str(getattr(g, "name", type(g).__name__)), g))
     if approval_gate is not None:
         ordered.append((90, "approval", approval_gate))
     ordered.sort(key=lambda t: t[0])  # stable: equal orders keep registration order
-    log = _audit(cfg, ws, audit, hook_manager)
+    log = _audit(cfg, ws, audit, observers)
     if log is not None:
         observers.insert(0, log)
     kit = host.hook.teragent_build_reliability(config=cfg, loop_config=loop_config, bus=bus)

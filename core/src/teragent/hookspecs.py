@@ -195,7 +195,11 @@ def teragent_register_tool_guards(register: Register) -> None:
             guard (``async check(call, tool) -> GuardDecision | None``, see
             :mod:`teragent.guards`) or ``None`` to stay out of this agent. Guards run in
             ascending ``order`` after the kernel's (permissions 10, protected paths 20,
-            command checks 30) and before user hooks (80) and approvals (90).
+            command checks 30) and before approvals (90); teragent-hooks' ``[[hooks]]``
+            take 80. A guard that also has ``async observe(outcome)`` is an observer
+            too: it sees every attempt once, after it ran or was refused (an observer
+            that is an audit log, see :func:`teragent.audit.audits`, replaces the
+            kernel's).
 
     Returns:
         Nothing.
@@ -203,6 +207,7 @@ def teragent_register_tool_guards(register: Register) -> None:
     Called once per plugin host. The guard runs for every tool call on every path
     (batch, streaming, orchestration, nested runs, the CLI); it must not prompt the
     user (approvals are a guard of their own) and its exceptions refuse the call.
+    Observer errors are logged and never break a run.
     """
 
 

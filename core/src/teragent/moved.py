@@ -48,6 +48,8 @@ MOVED: dict[str, tuple[str, str]] = {
     "teragent.core.compilers.glm_52": ("teragent_glm.compilers", "teragent-glm"),
     "teragent.core.compilers.glm_5v_turbo": ("teragent_glm.compilers", "teragent-glm"),
     "teragent.core.compilers.minimax_m3": ("teragent_minimax.compiler", "teragent-minimax"),
+    "teragent.hooks": ("teragent_hooks.api", "teragent-hooks"),
+    "teragent.config.hooks_config": ("teragent_hooks.config", "teragent-hooks"),
 }
 
 

@@ -89,7 +89,7 @@ def test_tool_orchestrator_without_a_manager_ignores_our_layers(tmp_path):
 
 def test_cli_wires_config_rules_and_audit(tmp_path, monkeypatch):
     from teragent.cli.commands import build_agent
-    from teragent.hooks import AuditHook
+    from teragent.audit import AuditLog
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -107,6 +107,6 @@ def test_cli_wires_config_rules_and_audit(tmp_path, monkeypatch):
     assert isinstance(pm, EnhancedPermissionManager) and pm.level == PermissionLevel.PLAN
     assert not pm.check("read_file", "/etc/passwd")[0]
     assert not pm.check("read_file", ".env")[0]
-    audits = [o for o in loop.runtime.chain.observers if isinstance(o, AuditHook)]
+    audits = [o for o in loop.runtime.chain.observers if isinstance(o, AuditLog)]
     assert audits and audits[0].path == tmp_path / ".teragent" / "audit.jsonl"
     assert loop.tool_orchestrator.guards[0].manager is pm

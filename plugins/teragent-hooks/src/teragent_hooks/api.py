@@ -1,7 +1,8 @@
 """Hooks around every tool call: ``HookManager`` and the hooks it runs.
 
-``from teragent.hooks import HookManager, HookDecision`` — see
-:mod:`teragent.hooks.base` for the events and how decisions combine.
+The documented ``from teragent.hooks import HookManager, HookDecision`` imports this
+module (:data:`teragent.moved.MOVED`) — see :mod:`teragent_hooks.base` for the events and
+how decisions combine.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from teragent.hooks.base import (
+from teragent_hooks.base import (
     HOOK_EVENTS,
     Hook,
     HookDecision,
@@ -18,12 +19,12 @@ from teragent.hooks.base import (
     HookResult,
     PythonHook,
 )
-from teragent.hooks.builtin import AuditHook, DangerousCommandHook, read_audit_log, redact_params
-from teragent.hooks.shell import ShellHook
+from teragent_hooks.builtin import AuditHook, DangerousCommandHook, read_audit_log, redact_params
+from teragent_hooks.shell import ShellHook
 
 __all__ = ["HookManager", "HookDecision", "HookResult", "Hook", "PythonHook", "ShellHook",
            "AuditHook", "DangerousCommandHook", "HOOK_EVENTS", "build_hook_manager",
-           "read_audit_log", "redact_params"]
+           "read_audit_log", "redact_params", "user_hooks_guard"]
 
 
 def build_hook_manager(config: Any, workspace: str | os.PathLike[str] | None = None, *,
@@ -32,7 +33,7 @@ def build_hook_manager(config: Any, workspace: str | os.PathLike[str] | None = N
     """A :class:`HookManager` with the hooks ``config`` declares.
 
     Args:
-        config: A :class:`~teragent.config.hooks_config.HooksConfig`, or a loaded
+        config: A :class:`~teragent_hooks.config.HooksConfig`, or a loaded
             ``agent.toml`` dict (its ``[[hooks]]`` and ``[audit]`` tables are read).
         workspace: Relative paths (audit logs, shell hook working directory) are taken
             from here (default: the current directory).
@@ -41,8 +42,8 @@ def build_hook_manager(config: Any, workspace: str | os.PathLike[str] | None = N
         default_command_check: Add a :class:`DangerousCommandHook` when none is
             configured and a plugin registered a command checker (the CLI does this).
     """
-    from teragent.config.hooks_config import HooksConfig
     from teragent.registry import import_string
+    from teragent_hooks.config import HooksConfig
 
     cfg = config if isinstance(config, HooksConfig) else HooksConfig.from_config(config or {})
     root = Path(workspace or os.getcwd())
@@ -74,3 +75,16 @@ def build_hook_manager(config: Any, workspace: str | os.PathLike[str] | None = N
     if default_audit and not have_audit and cfg.audit_log:
         manager.register_hook(None, AuditHook(root / cfg.audit_log))
     return manager
+
+
+def user_hooks_guard(*, config: Any, loop_config: Any = None,
+                     workspace: str | None = None) -> Any:
+    """The ``teragent_register_tool_guards`` factory: the ``[[hooks]]`` of ``config``
+    as one guard (``pre_execute`` hooks) that also observes (``post_execute`` and
+    ``execute_denied`` hooks); ``None`` when ``agent.toml`` declares no hooks."""
+    from teragent.guards import HookManagerGuard
+
+    manager = build_hook_manager(config, workspace)
+    if not any(manager.hooks(e) for e in HOOK_EVENTS):
+        return None
+    return HookManagerGuard(manager)

@@ -3,48 +3,24 @@
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
-import re
-import threading
-import time
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from teragent.errors import redact
-from teragent.hooks.base import Hook, HookDecision, HookResult
+from teragent.audit import AuditLog, read_audit_log, redact_params
+from teragent_hooks.base import Hook, HookDecision, HookResult
 
 __all__ = ["AuditHook", "DangerousCommandHook", "redact_params", "read_audit_log"]
 
-_SECRET_KEY = re.compile(r"(?i)(api[_-]?key|secret|token|password|passwd|authorization|"
-                         r"credential|private[_-]?key|cookie)")
 
-
-def redact_params(value: Any, secrets: Iterable[str] = ()) -> Any:
-    """A copy of ``value`` with secret-named fields masked and secret-shaped strings
-    redacted (:func:`teragent.errors.redact`)."""
-    secrets = tuple(secrets)
-    if isinstance(value, dict):
-        return {k: ("***" if isinstance(k, str) and _SECRET_KEY.search(k) and v not in (None, "")
-                    else redact_params(v, secrets)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact_params(v, secrets) for v in value]
-    if isinstance(value, str):
-        return redact(value, secrets)
-    return value
-
-
-class AuditHook(Hook):
-    """Appends one JSON line per tool-call attempt to ``path``.
+class AuditHook(Hook, AuditLog):
+    """The kernel's :class:`~teragent.audit.AuditLog` as a hook: one JSON line per
+    tool-call attempt.
 
     It handles ``post_execute`` (the call ran: ``"outcome": "executed"`` or
     ``"failed"``) and ``execute_denied`` (``"outcome": "denied"`` with the reason and
     the layer that refused). ``pre_execute`` is not needed: every attempt ends in
-    exactly one of the other two. Parameters, results and reasons are redacted.
-
-    The file is opened in append mode for every line (``O_APPEND``: concurrent writers
-    never interleave within a line) and flushed; ``fsync=True`` also forces each line
-    to disk. It is never truncated or rewritten by TerAgent.
+    exactly one of the other two. An ``audit`` hook in ``[[hooks]]`` replaces the
+    audit log the composition root would add.
 
     Args:
         path: The JSONL file; parent directories are created.
@@ -59,91 +35,14 @@ class AuditHook(Hook):
                  max_field_chars: int = 4000, fsync: bool = False, **kwargs: Any) -> None:
         kwargs.setdefault("name", "audit")
         kwargs.setdefault("fail_open", True)
-        super().__init__(**kwargs)
-        self.path = Path(path)
-        self.secrets = tuple(secrets)
-        self.max_field_chars = max_field_chars
-        self.fsync = fsync
-        self._lock = threading.Lock()
-
-    def _cut(self, value: Any) -> Any:
-        if isinstance(value, str) and len(value) > self.max_field_chars:
-            return value[: self.max_field_chars] + f"...[{len(value)} chars]"
-        if isinstance(value, dict):
-            return {k: self._cut(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._cut(v) for v in value]
-        return value
-
-    def record(self, event: str, context: dict[str, Any]) -> dict[str, Any]:
-        """The line written for ``event`` (also useful to tests)."""
-        entry: dict[str, Any] = {
-            "ts": time.time(),
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "tool_name": context.get("tool_name", ""),
-            "tool_call_id": context.get("tool_call_id", ""),
-            "params": context.get("params", {}),
-        }
-        if event == "execute_denied":
-            entry["outcome"] = "denied"
-            entry["reason"] = str(context.get("reason", ""))
-            entry["source"] = str(context.get("source", ""))
-        else:
-            result = context.get("result")
-            ok = bool(getattr(result, "success", True))
-            entry["outcome"] = "executed" if ok else "failed"
-            if not ok:
-                entry["error"] = str(getattr(result, "error", "") or "")
-        for key in ("agent", "run_id", "safety"):
-            if context.get(key):
-                entry[key] = context[key]
-        return self._cut(redact_params(entry, self.secrets))  # type: ignore[no-any-return]
-
-    def write(self, entry: dict[str, Any]) -> None:
-        line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, line.encode("utf-8"))
-                if self.fsync:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
+        Hook.__init__(self, **kwargs)
+        AuditLog.__init__(self, path, secrets=secrets, max_field_chars=max_field_chars,
+                          fsync=fsync)
 
     async def run(self, event: str, context: dict[str, Any]) -> HookResult:
         if event in ("post_execute", "execute_denied"):
             self.write(self.record(event, context))
         return HookResult.allow()
-
-    async def observe(self, outcome: Any) -> None:
-        """As an observer of a guard chain: one line per attempt (see
-        :mod:`teragent.guards`); a nested run's attempts carry ``depth``."""
-        call = outcome.call
-        context: dict[str, Any] = {"tool_name": call.name, "tool_call_id": call.id,
-                                   "params": call.arguments}
-        if outcome.metadata.get("refused"):
-            event = "execute_denied"
-            context.update(reason=outcome.metadata.get("reason", ""),
-                           source=outcome.metadata.get("source", ""))
-        else:
-            event = "post_execute"
-            context.update(result=outcome.result, safety=outcome.result.safety.value)
-        from teragent.runtime import current_runtime
-
-        runtime = current_runtime()
-        entry = self.record(event, context)
-        if runtime is not None and runtime.depth:
-            entry["depth"] = runtime.depth
-        self.write(entry)
-
-
-def read_audit_log(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every record of an audit log, oldest first."""
-    p = Path(path)
-    if not p.exists():
-        return []
-    return [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line]
 
 
 CommandCheck = Callable[[str], Any]

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from teragent.audit import DEFAULT_AUDIT_LOG, audit_log_path
 from teragent.errors import ConfigError
 
 __all__ = ["HookConfig", "HooksConfig"]
@@ -79,23 +80,19 @@ class HooksConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     hooks: list[HookConfig] = Field(default_factory=list)
-    audit_log: str = ".teragent/audit.jsonl"
+    audit_log: str = DEFAULT_AUDIT_LOG
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> HooksConfig:
-        """Read ``[[hooks]]`` and ``[audit]`` from a loaded ``agent.toml`` dict."""
+        """Read ``[[hooks]]`` and ``[audit]`` (:func:`teragent.audit.audit_log_path`) from
+        a loaded ``agent.toml`` dict."""
         raw = config.get("hooks") or []
         if isinstance(raw, dict):  # [hooks] with a list inside: hooks = [...]
             raw = raw.get("hooks", [])
         if not isinstance(raw, list):
             raise ConfigError("must be an array of tables: write each hook as [[hooks]]",
                               key="hooks")
-        audit = config.get("audit") or {}
-        kwargs: dict[str, Any] = {"hooks": []}
-        if isinstance(audit, dict) and "path" in audit:
-            kwargs["audit_log"] = str(audit.get("path") or "")
-        if isinstance(audit, dict) and audit.get("enabled") is False:
-            kwargs["audit_log"] = ""
+        kwargs: dict[str, Any] = {"hooks": [], "audit_log": audit_log_path(config)}
         for i, table in enumerate(raw):
             if not isinstance(table, dict):
                 raise ConfigError("must be a table", key=f"hooks[{i}]")

@@ -12,7 +12,8 @@ observer events) and decides with its exit code and standard output:
   denies a ``pre_execute`` call unless the hook is ``fail_open``.
 
 The command runs without a shell when given as a list; a string is run by the
-platform's shell. Its environment is ours without secret-looking variables, and it is
+platform's shell. Its environment is ours without secret-named variables
+(:func:`teragent.security.processes.clean_environment`), and it is
 killed (with its process group on POSIX) when it overruns ``timeout``.
 """
 
@@ -26,18 +27,10 @@ import sys
 from typing import Any, Iterable, Sequence
 
 from teragent.errors import redact
-from teragent.hooks.base import Hook, HookDecision, HookResult
+from teragent.security.processes import clean_environment
+from teragent_hooks.base import Hook, HookDecision, HookResult
 
 __all__ = ["ShellHook"]
-
-_SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
-
-
-def _clean_env(extra: dict[str, str] | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not any(m in k.upper() for m in _SECRET_MARKERS)}
-    env.update(extra or {})
-    return env
 
 
 class ShellHook(Hook):
@@ -70,7 +63,7 @@ class ShellHook(Hook):
     async def _spawn(self) -> asyncio.subprocess.Process:
         common: dict[str, Any] = dict(
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, cwd=self.cwd, env=_clean_env(self.env))
+            stderr=asyncio.subprocess.PIPE, cwd=self.cwd, env=clean_environment(extra=self.env))
         if sys.platform != "win32":
             common["start_new_session"] = True
         if isinstance(self.command, str):

@@ -1,0 +1,20 @@
+"""TerAgent plugin ``hooks``: the ``[[hooks]]`` of ``agent.toml`` around every tool call.
+
+Hookimpls only. The guard factory is registered by import string, so the hook machinery
+loads when an agent is built, not when TerAgent discovers plugins.
+"""
+
+from __future__ import annotations
+
+from teragent import hookimpl
+from teragent.hookspecs import Register
+
+__version__ = "0.1.0"
+
+
+@hookimpl
+def teragent_register_tool_guards(register: Register) -> None:
+    # Order 80: after permissions, protected paths, command checks and other plugins'
+    # guards, before approvals (90). The guard also observes (post_execute,
+    # execute_denied hooks; an ``audit`` hook replaces the kernel's audit log).
+    register("hooks", "teragent_hooks.api:user_hooks_guard", order=80)
