@@ -35,7 +35,7 @@ from teragent.testing import ScriptedModel, call_tool, reply
 pytest.importorskip("teragent_tools")
 pytest.importorskip("teragent_shellguard")
 pytest.importorskip("teragent_permissions")
-pytest.importorskip("teragent_patterns")
+pytest.importorskip("teragent_orchestration")
 
 SHELL = AgentLoopConfig(allow_shell=True, allow_writes=True, stream=False, max_steps=4)
 FORK_BOMB = ":(){ :|:& };:"

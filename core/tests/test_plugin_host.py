@@ -3,13 +3,14 @@ tested end to end in tests/test_plugin_discovery.py)."""
 
 from __future__ import annotations
 
+import sys
 import types
 
 import pytest
 
 import teragent
 from teragent import hookimpl
-from teragent.errors import PluginError, PluginValidationError
+from teragent.errors import PluginError, PluginValidationError, UnknownComponentError
 from teragent.plugins import PluginHost
 from teragent.testing.hosts import isolated_host
 
@@ -123,3 +124,69 @@ def test_hook_without_marker_fails_loudly():
     host = PluginHost(load_entrypoints=False)
     with pytest.raises(PluginValidationError, match="without @hookimpl"):
         host.add_plugin(mod)
+
+
+def _widget_specs() -> types.ModuleType:
+    from teragent.hookspecs import hookspec
+
+    def teragent_register_widgets(register):
+        """Registration: contribute widgets (a kind the kernel does not know)."""
+
+    specs = types.ModuleType("widget_specs")
+    specs.teragent_register_widgets = hookspec(teragent_register_widgets)
+    return specs
+
+
+def _widget_plugins(specs: types.ModuleType) -> tuple[types.ModuleType, types.ModuleType]:
+
+    def teragent_add_hookspecs(add):
+        add(specs)
+
+    def teragent_register_widgets(register):
+        register("knob", "teragent.core.compilers.default:DefaultCompiler")
+
+    return (make_plugin("widget_host", teragent_add_hookspecs=teragent_add_hookspecs),
+            make_plugin("widget_user", teragent_register_widgets=teragent_register_widgets))
+
+
+def test_a_plugin_adds_hookspecs_and_their_registry_late_too():
+    specs = _widget_specs()
+    adder, user = _widget_plugins(specs)
+    host = PluginHost(load_entrypoints=False)
+    with pytest.raises(UnknownComponentError, match="teragent_add_hookspecs"):
+        host.registry("widgets")  # collected now: the kinds added next come late
+    host.add_plugin(adder)
+    host.add_plugin(user)
+    assert host.registry("widgets").names() == ["knob"]
+    assert host.registry("widgets").entry("knob").plugin == "widget_user"
+    host.add_hookspecs(specs)  # again: nothing happens
+    assert host.registry("widgets").names() == ["knob"]
+
+
+def test_an_implementer_may_load_before_the_plugin_adding_its_hook(monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    adder, user = _widget_plugins(_widget_specs())
+    for mod in (adder, user):
+        monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    eps = [EntryPoint("a_user", "widget_user", "teragent"),  # sorted first
+           EntryPoint("b_host", "widget_host", "teragent")]
+    monkeypatch.setattr("teragent.plugins.entry_points", lambda group: eps)
+    monkeypatch.delenv("TERAGENT_PLUGINS", raising=False)
+    host = PluginHost()
+    assert host.registry("widgets").names() == ["knob"]
+
+
+def test_a_misspelled_added_hook_still_fails_loudly(monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    adder, _ = _widget_plugins(_widget_specs())
+    typo = make_plugin("widget_typo", teragent_register_widget=lambda register: None)
+    for mod in (adder, typo):
+        monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    eps = [EntryPoint("a_typo", "widget_typo", "teragent"),
+           EntryPoint("b_host", "widget_host", "teragent")]
+    monkeypatch.setattr("teragent.plugins.entry_points", lambda group: eps)
+    monkeypatch.delenv("TERAGENT_PLUGINS", raising=False)
+    with pytest.raises(PluginValidationError, match="teragent_register_widgets"):
+        PluginHost()

@@ -40,6 +40,28 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 Register = Callable[..., None]
 
+# --- the plugin host ----------------------------------------------------------------
+
+
+@hookspec(historic=True)
+def teragent_add_hookspecs(add: Callable[[Any], None]) -> None:
+    """Configuration: add hook specs of the plugin's own (pytest's ``pytest_addhooks``).
+
+    Args:
+        add: ``add(module)``; ``module`` holds ``@hookspec`` functions (made with
+            :data:`hookspec`, named ``teragent_<verb>_<object>``). Each
+            ``teragent_register_<kind>`` spec opens a component registry ``<kind>``
+            (``get_host().registry("<kind>")``), filled like the kernel's own.
+
+    Returns:
+        Nothing; the return value is ignored.
+
+    Called once, when the plugin is registered (historic: before any registration
+    hook is collected, and for plugins registered later too). Plugins implementing the
+    added hooks may load before or after the one that adds them. Must not import
+    heavy modules: a spec module holds signatures and docstrings only.
+    """
+
 # --- models -----------------------------------------------------------------------
 
 
@@ -125,21 +147,6 @@ def teragent_register_tools(register: Register) -> None:
 
     Called once per plugin host. Tools registered here are offered to every agent
     whose configuration enables them; they still pass every permission layer.
-    """
-
-
-@hookspec
-def teragent_register_guardrails(register: Register) -> None:
-    """Registration: contribute input/output guardrails.
-
-    Args:
-        register: ``register(name, guardrail)``; a guardrail class or import string.
-
-    Returns:
-        Nothing.
-
-    Called once per plugin host. Guardrails raise
-    :class:`~teragent.errors.GuardrailTripped`; they must not have side effects.
     """
 
 
@@ -232,10 +239,9 @@ def teragent_register_sandboxes(register: Register) -> None:
     """Registration: contribute sandbox backends that run shell commands.
 
     Args:
-        register: ``register(name, backend, *, level=0, priority=0)``; ``backend`` is
-            a :class:`~teragent.security.sandbox.SandboxBackend` subclass (or import
-            string): ``available() -> (bool, reason)`` and ``async run(cmd, workdir,
-            timeout, env, *, max_output, on_output) -> SandboxResult``.
+        register: ``register(name, backend, *, level=0)``; ``backend`` is a class or
+            import string implementing ``available() -> (bool, reason)`` and
+            ``async run(cmd, workdir, timeout, env) -> SandboxResult``.
 
     Returns:
         Nothing.
@@ -245,7 +251,7 @@ def teragent_register_sandboxes(register: Register) -> None:
     """
 
 
-# --- reliability and orchestration ------------------------------------------------
+# --- reliability --------------------------------------------------------------------
 
 
 @hookspec(firstresult=True)
@@ -276,21 +282,6 @@ def teragent_register_circuit_breakers(register: Register) -> None:
 
     Args:
         register: ``register(name, breaker)``; a class or import string.
-
-    Returns:
-        Nothing.
-
-    Called once per plugin host.
-    """
-
-
-@hookspec
-def teragent_register_patterns(register: Register) -> None:
-    """Registration: contribute multi-agent orchestration patterns.
-
-    Args:
-        register: ``register(name, pattern)``; a class or import string; ``name`` is the
-            value users pass as the orchestration mode.
 
     Returns:
         Nothing.

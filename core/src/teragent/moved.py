@@ -50,6 +50,12 @@ MOVED: dict[str, tuple[str, str]] = {
     "teragent.core.compilers.minimax_m3": ("teragent_minimax.compiler", "teragent-minimax"),
     "teragent.hooks": ("teragent_hooks.api", "teragent-hooks"),
     "teragent.config.hooks_config": ("teragent_hooks.config", "teragent-hooks"),
+    "teragent.orchestration": ("teragent_orchestration", "teragent-orchestration"),
+    "teragent.orchestration.": ("teragent_orchestration", "teragent-orchestration"),
+    "teragent.config.orchestration_config": ("teragent_orchestration.orchestration_config",
+                                             "teragent-orchestration"),
+    "teragent.config.agent_config": ("teragent_orchestration.agent_config",
+                                     "teragent-orchestration"),
 }
 
 

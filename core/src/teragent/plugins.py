@@ -11,6 +11,13 @@ registers it with pluggy, checks that every ``teragent_*`` hookimpl matches a sp
 the component registries. The kernel's own defaults (the ``default`` compiler, the
 ``mock`` adapter) register through the very same hooks, as the plugin ``builtin``.
 
+A plugin may bring hook specs of its own, as pytest plugins do with
+``pytest_addhooks``: its ``teragent_add_hookspecs(add)`` hands the host a spec module
+when the plugin is registered, and each ``teragent_register_<kind>`` spec in it opens
+the registry ``<kind>`` (teragent-orchestration adds "patterns" and "guardrails").
+Entry-point plugins are all registered before hookimpls are checked against the
+specs, so a plugin implementing an added hook may load before the one adding it.
+
 Environment:
     ``TERAGENT_PLUGINS=a,b``: load only these entry-point plugins ("" loads none).
     ``TERAGENT_DISABLE_PLUGINS=x,y``: never load these.
@@ -38,7 +45,9 @@ from typing import Any, Callable, Iterator
 import pluggy
 
 from teragent import hookspecs
-from teragent.errors import PluginError, PluginValidationError, UserError, did_you_mean
+from teragent.errors import (
+    PluginError, PluginValidationError, UnknownComponentError, UserError, did_you_mean,
+)
 from teragent.registry import ComponentRegistry
 
 if sys.version_info >= (3, 10):
@@ -51,18 +60,18 @@ logger = logging.getLogger("teragent.plugins")
 ENTRY_POINT_GROUP = "teragent"
 BUILTIN = "builtin"
 
+#: The kernel's registration hooks by registry kind; plugins add theirs per host
+#: (:meth:`PluginHost.add_hookspecs`).
 REGISTRATION_HOOKS = {
     "compilers": "teragent_register_compilers",
     "adapters": "teragent_register_adapters",
     "prompts": "teragent_register_prompts",
     "tools": "teragent_register_tools",
-    "guardrails": "teragent_register_guardrails",
     "permission_layers": "teragent_register_permission_layers",
     "command_checks": "teragent_register_command_checks",
     "tool_guards": "teragent_register_tool_guards",
     "sandboxes": "teragent_register_sandboxes",
     "circuit_breakers": "teragent_register_circuit_breakers",
-    "patterns": "teragent_register_patterns",
     "tracers": "teragent_register_tracers",
     "commands": "teragent_register_commands",
 }
@@ -123,12 +132,14 @@ class PluginHost:
             strict = os.environ.get("TERAGENT_STRICT_PLUGINS", "").strip().lower() not in (
                 "", "0", "false", "no", "off")
         self.strict = strict
+        self.registration_hooks: dict[str, str] = dict(REGISTRATION_HOOKS)
         self.registries: dict[str, ComponentRegistry[Any]] = {
-            kind: ComponentRegistry(kind.rstrip("s") if kind != "prompts" else "prompt")
-            for kind in REGISTRATION_HOOKS
+            kind: ComponentRegistry(kind.rstrip("s")) for kind in REGISTRATION_HOOKS
         }
+        self._spec_modules: list[Any] = []
         self._collected = False
         self._lock = threading.RLock()
+        self.pm.hook.teragent_add_hookspecs.call_historic(kwargs={"add": self.add_hookspecs})
         if include_builtin:
             from teragent import __version__, _builtin
 
@@ -204,7 +215,32 @@ class PluginHost:
                 warnings.warn(message, PluginLoadWarning, stacklevel=2)
                 logger.warning(message)
                 continue
-            self._register(module, record)
+            self._register(module, record, check=False)
+        self.check_pending()
+
+    def add_hookspecs(self, module: Any) -> None:
+        """Add a plugin's hook specs (the ``teragent_add_hookspecs`` callback).
+
+        Each ``teragent_register_<kind>`` spec in ``module`` opens the registry
+        ``<kind>``; if registries were already collected, every registered plugin is
+        collected for the new kinds. Adding the same module again does nothing.
+        """
+        with self._lock:
+            if any(m is module for m in self._spec_modules):
+                return
+            self.pm.add_hookspecs(module)
+            self._spec_modules.append(module)
+            added: dict[str, str] = {}
+            for name in dir(module):
+                if (name.startswith("teragent_register_")
+                        and hasattr(getattr(module, name), f"{hookspecs.PROJECT}_spec")):
+                    kind = name[len("teragent_register_"):]
+                    added[kind] = name
+                    self.registries[kind] = ComponentRegistry(kind.rstrip("s"))
+            self.registration_hooks.update(added)
+            if self._collected:
+                for plugin_name, plugin in self.pm.list_name_plugin():
+                    self._collect_from(plugin, plugin_name, added)
 
     def add_plugin(
         self, plugin: Any, *, name: str | None = None, distribution: str = "",
@@ -218,7 +254,7 @@ class PluginHost:
         )
         self._register(plugin, record)
 
-    def _register(self, plugin: Any, record: PluginRecord) -> None:
+    def _register(self, plugin: Any, record: PluginRecord, *, check: bool = True) -> None:
         try:
             self.pm.register(plugin, name=record.name)
         except ValueError as exc:  # pluggy: the same module or name registered twice
@@ -242,7 +278,8 @@ class PluginHost:
                 version=record.version,
             ) from exc
         self.records[record.name] = record
-        self.check_pending()
+        if check:
+            self.check_pending()
         record.hooks = sorted(
             h.name for h in self.pm.get_hookcallers(plugin) or []
         )
@@ -297,8 +334,9 @@ class PluginHost:
                 self._collect_from(plugin, name)
             self._collected = True
 
-    def _collect_from(self, plugin: Any, plugin_name: str) -> None:
-        for kind, hook_name in REGISTRATION_HOOKS.items():
+    def _collect_from(self, plugin: Any, plugin_name: str,
+                      hooks: dict[str, str] | None = None) -> None:
+        for kind, hook_name in (hooks or self.registration_hooks).items():
             impl = getattr(plugin, hook_name, None)
             if impl is None or not hasattr(impl, f"{hookspecs.PROJECT}_impl"):
                 continue
@@ -321,9 +359,21 @@ class PluginHost:
                 ) from exc
 
     def registry(self, kind: str) -> ComponentRegistry[Any]:
-        """The registry of ``kind`` ("compilers", "adapters", "tools", ...), filled."""
+        """The registry of ``kind`` ("compilers", "adapters", "tools", ...), filled.
+
+        Raises:
+            UnknownComponentError: no spec opens ``kind``; kinds besides the kernel's
+                come from the plugin that adds them (is it installed and enabled?).
+        """
         self._collect()
-        return self.registries[kind]
+        try:
+            return self.registries[kind]
+        except KeyError:
+            raise UnknownComponentError(
+                "component kind", kind, self.registries,
+                hint="A kind besides the kernel's is added by a plugin "
+                     "(teragent_add_hookspecs): is it installed and enabled? "
+                     "`teragent plugins` lists what loaded.") from None
 
     @property
     def hook(self) -> Any:

@@ -37,6 +37,13 @@ KNOWN_DISTRIBUTIONS: dict[str, dict[str, str]] = {
         "deepseek_v4": "teragent-deepseek",
         "minimax_m3": "teragent-minimax",
     },
+    "pattern": {
+        "sequential": "teragent-orchestration",
+        "swarm": "teragent-orchestration",
+        "parallel": "teragent-orchestration",
+        "conditional": "teragent-orchestration",
+        "loop": "teragent-orchestration",
+    },
 }
 
 

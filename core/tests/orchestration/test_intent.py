@@ -6,12 +6,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from teragent import AgentLoop, hookimpl
 from teragent.config import AgentLoopConfig
 from teragent.errors import ModelAPIError
 from teragent.intent import ConfirmationGate, IntentClassifier, IntentType
-from teragent.orchestration import Agent, Orchestrator, Pattern
 from teragent.testing import ScriptedModel, Step, reply
+
+# the delegation test needs an orchestrator: the teragent-orchestration plugin
+teragent_orchestration = pytest.importorskip("teragent_orchestration")
+from teragent.orchestration import Agent, Orchestrator, Pattern  # noqa: E402
 
 
 def run(coro: Any) -> Any:
@@ -62,6 +67,8 @@ class Plugin:
 
 
 def test_agent_loop_delegates_create_project_to_an_orchestrator(_kernel_only_host: Any) -> None:
+    # the orchestration plugin brings the teragent_register_patterns spec
+    _kernel_only_host.add_plugin(teragent_orchestration, name="orchestration")
     _kernel_only_host.add_plugin(Plugin(), name="test-patterns")
     team = Orchestrator([Agent(name="builder", provider=ScriptedModel([reply("scaffolded")]))],
                         mode="only_first")
@@ -73,7 +80,7 @@ def test_agent_loop_delegates_create_project_to_an_orchestrator(_kernel_only_hos
 
 
 def test_agent_loop_filters_tools_by_intent() -> None:
-    from teragent.testing.security import PeekTool
+    from teragent_testing.security import PeekTool
     from teragent.tools.registry import ToolRegistry
 
     def no_tools(messages: Any, tools: Any) -> bool:

@@ -12,8 +12,6 @@ from teragent.config.secrets import mask, resolve_api_key
 
 # Heavier or less used config models, imported on first use.
 _LAZY = {
-    "AgentConfig": "teragent.config.agent_config",
-    "OrchestrationConfig": "teragent.config.orchestration_config",
     "CircuitBreakerConfig": "teragent.config.circuit_breaker_config",
     "HookConfig": "teragent.config.hooks_config",
     "HooksConfig": "teragent.config.hooks_config",

@@ -167,7 +167,7 @@ class Agent:
     @classmethod
     def from_config(cls, config: Any, *, provider: Any = None,
                     tools: dict[str, Any] | Any = None) -> "Agent":
-        """Build from an :class:`~teragent.config.agent_config.AgentConfig`; ``tools``
+        """Build from an :class:`~teragent_orchestration.agent_config.AgentConfig`; ``tools``
         maps tool names to tools (or is a ToolRegistry)."""
         chosen: list[Any] = []
         for tool_name in getattr(config, "tools", []) or []:

@@ -11,29 +11,30 @@ Example::
     async for event in orchestrator.run_stream("Build a REST API"):
         print(event.type)
 
-The patterns themselves register through the ``teragent_register_patterns`` hook; the
-five standard ones ship in ``teragent-patterns`` (``pip install teragent-patterns``).
+This module holds the public names; the kernel serves it as the documented
+``teragent.orchestration`` (``teragent.moved``) and the package imports it on first
+use. Patterns register through this plugin's ``teragent_register_patterns`` hook.
 """
 
-from teragent.orchestration.agent import Agent, Handoff, HandoffInputFilter, HandoffTool
-from teragent.orchestration.cache import ResultCache
-from teragent.orchestration.checkpoint import OrchestrationCheckpoint
-from teragent.orchestration.events import (
+from teragent_orchestration.agent import Agent, Handoff, HandoffInputFilter, HandoffTool
+from teragent_orchestration.cache import ResultCache
+from teragent_orchestration.checkpoint import OrchestrationCheckpoint
+from teragent_orchestration.events import (
     AgentEndEvent, AgentSkippedEvent, AgentStartEvent, GuardrailTrippedEvent, HandoffEvent,
     IterationEvent, ModelEndEvent, ModelStartEvent, OrchestrationEvent, RunEndEvent,
     RunErrorEvent, TextDeltaEvent, ToolDeniedEvent, ToolEndEvent, ToolStartEvent,
 )
-from teragent.orchestration.guardrails import (
+from teragent_orchestration.guardrails import (
     Guardrail, GuardrailResult, input_guardrail, output_guardrail, run_guardrails,
 )
-from teragent.orchestration.hooks import AgentHooks
-from teragent.orchestration.nested import AgentTool, OrchestratorTool
-from teragent.orchestration.orchestrator import (
+from teragent_orchestration.hooks import AgentHooks
+from teragent_orchestration.nested import AgentTool, OrchestratorTool
+from teragent_orchestration.orchestrator import (
     OrchestrationMode, OrchestrationResult, Orchestrator,
 )
-from teragent.orchestration.pattern import Pattern
-from teragent.orchestration.runner import AgentRunResult, RunContext
-from teragent.orchestration.state import AsyncRWLock, CancellationToken, SharedState
+from teragent_orchestration.pattern import Pattern
+from teragent_orchestration.runner import AgentRunResult, RunContext
+from teragent_orchestration.state import AsyncRWLock, CancellationToken, SharedState
 from teragent.security import (  # the teragent-permissions plugin
     ApprovalDecision, ApprovalGate, ApprovalRequest, ApprovalResult,
 )

@@ -97,9 +97,9 @@ def resolve_guardrails(items: Iterable[Any]) -> list[Guardrail]:
     out: list[Guardrail] = []
     for item in items:
         if isinstance(item, str):
-            from teragent.plugins import get_host
+            from teragent_orchestration._registry import registry
 
-            item = get_host().registry("guardrails").get(item)
+            item = registry("guardrails").get(item)
         if isinstance(item, type):
             item = item()
         if not isinstance(item, Guardrail):

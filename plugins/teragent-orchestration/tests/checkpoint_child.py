@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-import teragent_patterns
+import teragent_orchestration
 from patterns_helpers import BlockTool
 
 from teragent.orchestration import Agent, AgentHooks, OrchestrationCheckpoint, Orchestrator
@@ -53,5 +53,5 @@ async def main(ckdir: str, counts: str, phase: str) -> None:
 
 
 if __name__ == "__main__":
-    with isolated_host(teragent_patterns):
+    with isolated_host(teragent_orchestration):
         asyncio.run(main(*sys.argv[1:4]))

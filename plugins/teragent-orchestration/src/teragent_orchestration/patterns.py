@@ -23,8 +23,10 @@ import inspect
 from typing import Any
 
 from teragent.errors import MaxStepsExceeded, UserError
-from teragent.orchestration import Agent, Handoff, HandoffEvent, IterationEvent, Pattern
-from teragent.orchestration.hooks import call_hooks
+from teragent_orchestration.agent import Agent, Handoff
+from teragent_orchestration.events import HandoffEvent, IterationEvent
+from teragent_orchestration.hooks import call_hooks
+from teragent_orchestration.pattern import Pattern
 
 __all__ = ["SequentialPattern", "SwarmPattern", "ParallelPattern", "ConditionalPattern",
            "LoopPattern"]

@@ -101,8 +101,8 @@ class AgentTool(_NestedTool):
             step = f"{ctx.next_step(self.agent.name)}@depth{_DEPTH.get()}"
             result = await ctx.run_agent(self.agent, task, step=step)
             return str(result.output)
-        from teragent.orchestration.runner import RunContext
-        from teragent.orchestration.orchestrator import Orchestrator
+        from teragent_orchestration.runner import RunContext
+        from teragent_orchestration.orchestrator import Orchestrator
 
         orch = Orchestrator([self.agent], **self.orchestrator_options)
         run_ctx = RunContext(orch, task, options={}, publish=lambda e: None,

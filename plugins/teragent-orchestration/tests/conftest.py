@@ -1,7 +1,7 @@
-"""Fixtures for the patterns plugin; registers the ``model`` tier marker.
+"""Fixtures for the orchestration plugin; registers the ``model`` tier marker.
 
 Each test runs in an isolated plugin host holding the kernel's built-in plugin and
-this one (so what is tested is the registration through the hook, not an import).
+this one (so what is tested is the registration through the hooks, not an import).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import teragent_patterns
+import teragent_orchestration
 from teragent.testing.hosts import isolated_host
 
 # --import-mode=importlib does not put test folders on sys.path; the helpers live here.
@@ -25,5 +25,5 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def patterns_host():
-    with isolated_host(teragent_patterns) as host:
+    with isolated_host(teragent_orchestration) as host:
         yield host

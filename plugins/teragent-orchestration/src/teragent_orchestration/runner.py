@@ -26,14 +26,14 @@ from typing import Any, Awaitable, Callable, Iterable, Sequence, TypeVar, cast
 
 from teragent.errors import RunCancelled, UnknownComponentError
 from teragent.events import EventBus
-from teragent.orchestration.agent import Agent, Handoff, HandoffTool
-from teragent.orchestration.events import (
+from teragent_orchestration.agent import Agent, Handoff, HandoffTool
+from teragent_orchestration.events import (
     AgentEndEvent, AgentSkippedEvent, AgentStartEvent, GuardrailTrippedEvent, ModelEndEvent,
     ModelStartEvent, TextDeltaEvent, ToolDeniedEvent, ToolEndEvent, ToolStartEvent,
 )
-from teragent.orchestration.guardrails import resolve_guardrails, run_guardrails
-from teragent.orchestration.hooks import call_hooks
-from teragent.orchestration.state import (
+from teragent_orchestration.guardrails import resolve_guardrails, run_guardrails
+from teragent_orchestration.hooks import call_hooks
+from teragent_orchestration.state import (
     CancellationToken,
     SharedState,
     current_task_cancelling,

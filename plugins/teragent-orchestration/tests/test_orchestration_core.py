@@ -1,6 +1,6 @@
-"""The orchestration core without the patterns plugin: registry lookup, a third-party
-pattern registered through the hook, state, locks, cancellation, cache, checkpoints,
-nested agents and config models."""
+"""The orchestration runtime: registry lookup, a third-party pattern and guardrail
+registered through the hooks this plugin adds, state, locks, cancellation, cache,
+checkpoints, nested agents and config models."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ import pytest
 from pydantic import ValidationError
 
 from teragent import AgentLoop, hookimpl
-from teragent.config.orchestration_config import OrchestrationConfig
+from teragent_orchestration.orchestration_config import OrchestrationConfig
 from teragent.errors import GuardrailTripped, MissingPluginError, UserError
 from teragent.orchestration import (
     Agent, AgentTool, AsyncRWLock, CancellationToken, Guardrail, OrchestrationCheckpoint,
     OrchestrationMode, Orchestrator, OrchestratorTool, Pattern, ResultCache, SharedState,
 )
 from teragent.testing import ScriptedModel, call_tool, reply
+from teragent.testing.hosts import isolated_host
 from teragent.tools.registry import ToolRegistry
 
 
@@ -53,16 +54,17 @@ class ThirdPartyPlugin:
 
 
 @pytest.fixture
-def host(_kernel_only_host: Any) -> Any:
-    _kernel_only_host.add_plugin(ThirdPartyPlugin(), name="third-party")
-    return _kernel_only_host
+def host(patterns_host: Any) -> Any:
+    patterns_host.add_plugin(ThirdPartyPlugin(), name="third-party")
+    return patterns_host
 
 
 def test_missing_patterns_plugin_names_the_install_command() -> None:
-    orch = Orchestrator([Agent(name="a", provider=ScriptedModel([]))],
-                        mode=OrchestrationMode.SWARM)
-    with pytest.raises(MissingPluginError, match="pip install teragent-patterns"):
-        run(orch.run("task"))
+    with isolated_host():  # the kernel alone: this plugin is not registered
+        orch = Orchestrator([Agent(name="a", provider=ScriptedModel([]))],
+                            mode=OrchestrationMode.SWARM)
+        with pytest.raises(MissingPluginError, match="pip install teragent-orchestration"):
+            run(orch.run("task"))
 
 
 def test_third_party_pattern_through_the_hook(host: Any) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from teragent.config.agent_config import AgentConfig
+from teragent_orchestration.agent_config import AgentConfig
 
 __all__ = ["OrchestrationConfig"]
 
@@ -15,7 +15,7 @@ class OrchestrationConfig(BaseModel):
     """Which pattern runs which agents, and the patterns' settings.
 
     ``mode`` is a registered pattern name: ``sequential``, ``swarm``, ``parallel``,
-    ``conditional`` or ``loop`` from ``teragent-patterns``, or a third party's.
+    ``conditional`` or ``loop`` from ``teragent-orchestration``, or a third party's.
     """
 
     model_config = ConfigDict(extra="forbid")

@@ -1,8 +1,9 @@
 """``Orchestrator``: runs several agents through a pattern looked up in the plugin
 registry (``get_host().registry("patterns")``).
 
-The five standard patterns (sequential, swarm, parallel, conditional, loop) ship in
-the ``teragent-patterns`` plugin; a third party adds a pattern the same way.
+The five standard patterns (sequential, swarm, parallel, conditional, loop) register
+through this plugin's ``teragent_register_patterns`` hook; a third party adds a
+pattern the same way.
 """
 
 from __future__ import annotations
@@ -16,19 +17,17 @@ from enum import Enum
 from typing import Any, AsyncIterator, Iterable
 
 from teragent.config.agent_loop_config import AgentLoopConfig
-from teragent.errors import MissingPluginError, RunCancelled, UnknownComponentError, UserError
-from teragent.orchestration.agent import Agent
-from teragent.orchestration.events import RunEndEvent, RunErrorEvent
-from teragent.orchestration.runner import AgentRunResult, RunContext
-from teragent.orchestration.state import (
+from teragent.errors import RunCancelled, UserError
+from teragent_orchestration.agent import Agent
+from teragent_orchestration.events import RunEndEvent, RunErrorEvent
+from teragent_orchestration.runner import AgentRunResult, RunContext
+from teragent_orchestration.state import (
     CancellationToken,
     SharedState,
     current_task_cancelling,
 )
 
 __all__ = ["Orchestrator", "OrchestrationMode", "OrchestrationResult"]
-
-PATTERNS_DISTRIBUTION = "teragent-patterns"
 
 
 class OrchestrationMode(str, Enum):
@@ -72,7 +71,7 @@ class Orchestrator:
     Args:
         agents: The :class:`Agent` s (names must be unique).
         mode: An :class:`OrchestrationMode` or a registered pattern name.
-        config: Optional :class:`~teragent.config.orchestration_config.OrchestrationConfig`
+        config: Optional :class:`~teragent_orchestration.orchestration_config.OrchestrationConfig`
             (its pattern settings become default options).
         permission_manager, hook_manager, circuit_breaker, step_budget: Passed to every
             agent's :class:`~teragent.AgentLoop` (``None`` permission manager: the
@@ -143,7 +142,7 @@ class Orchestrator:
         self.token = cancellation_token or CancellationToken()
         self.checkpoint = checkpoint
         if self.checkpoint is None and config is not None and config.checkpoint_dir:
-            from teragent.orchestration.checkpoint import OrchestrationCheckpoint
+            from teragent_orchestration.checkpoint import OrchestrationCheckpoint
 
             self.checkpoint = OrchestrationCheckpoint(config.checkpoint_dir)
         self.cache = cache
@@ -163,16 +162,9 @@ class Orchestrator:
     def pattern(self) -> Any:
         """The pattern object for ``mode``, from the plugin registry."""
         if self._pattern is None:
-            from teragent.plugins import get_host
+            from teragent_orchestration._registry import registry
 
-            registry = get_host().registry("patterns")
-            try:
-                target = registry.get(self.mode)
-            except UnknownComponentError:
-                if self.mode in {m.value for m in OrchestrationMode}:
-                    raise MissingPluginError(f"The orchestration pattern {self.mode!r}",
-                                             PATTERNS_DISTRIBUTION) from None
-                raise
+            target = registry("patterns").get(self.mode)
             self._pattern = target() if isinstance(target, type) else target
         return self._pattern
 
