@@ -45,11 +45,6 @@ def teragent_register_prompts(register: Register) -> None:
 
 
 @hookimpl
-def teragent_register_sandboxes(register: Register) -> None:
-    register("process", "teragent.security.sandbox:ProcessSandbox", level=0, priority=0)
-
-
-@hookimpl
 def teragent_register_circuit_breakers(register: Register) -> None:
     mod = "teragent.reliability.breakers"
     register("cost_budget", f"{mod}:CostBudgetTracker",

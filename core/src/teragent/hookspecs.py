@@ -239,9 +239,10 @@ def teragent_register_sandboxes(register: Register) -> None:
     """Registration: contribute sandbox backends that run shell commands.
 
     Args:
-        register: ``register(name, backend, *, level=0)``; ``backend`` is a class or
-            import string implementing ``available() -> (bool, reason)`` and
-            ``async run(cmd, workdir, timeout, env) -> SandboxResult``.
+        register: ``register(name, backend, *, level=0, priority=0)``; ``backend`` is
+            a :class:`~teragent.security.sandbox.SandboxBackend` subclass (or import
+            string): ``available() -> (bool, reason)`` and ``async run(cmd, workdir,
+            timeout, env, *, max_output, on_output) -> SandboxResult``.
 
     Returns:
         Nothing.

@@ -16,14 +16,14 @@ Backends are plugins. Each registers through the ``teragent_register_sandboxes``
     register("landlock", "teragent_sandbox_landlock.backend:LandlockSandbox",
              level=0, priority=50)
 
-and implements ``available() -> (bool, reason)`` and
-``async run(cmd, workdir, timeout, env) -> SandboxResult`` (optionally also accepting
-the keyword arguments ``max_output`` and ``on_output``). Levels:
+and subclasses :class:`SandboxBackend`: ``available() -> (bool, reason)`` and
+``async run(cmd, workdir, timeout, env, *, max_output, on_output) -> SandboxResult``.
+Levels:
 
 ====== ===================================================================
 level  meaning
 ====== ===================================================================
-0      a host process: ``process`` (kernel, always there), ``landlock``
+0      a host process: ``process`` (teragent-sandbox-process), ``landlock``
 1      namespaces / a container: ``bwrap``, ``gvisor``, ``container``
 2      a virtual machine: ``microvm``
 ====== ===================================================================
@@ -34,20 +34,17 @@ the highest ``priority`` at ``level`` wins (on Linux with Landlock that is
 SandboxUnavailableError` is raised, unless ``fallback`` names other backends or levels
 to try in order. Nothing falls back silently: the result names the backend that ran.
 
-The ``process`` backend lives in the kernel (registered by the built-in plugin through
-the same hook) because it is the only one that works everywhere, so the documented
-call works with no plugin installed; its process-group machinery
-(:mod:`teragent.security.processes`) is what every other backend uses to start its
-own host process.
+The ``process`` backend (teragent-sandbox-process, a dependency of teragent-tools)
+works everywhere; its process-group machinery (:mod:`teragent.security.processes`)
+stays in the kernel because every backend uses it to start its own host process.
 """
 
 from __future__ import annotations
 
-import inspect
+import abc
 import logging
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,21 +56,13 @@ from teragent.errors import (
     UnknownComponentError,
     UserError,
 )
-from teragent.security.processes import (
-    OutputCallback,
-    PosixControl,
-    ProcessOutcome,
-    Spawner,
-    WindowsControl,
-    clean_environment,
-    run_process,
-)
+from teragent.security.processes import OutputCallback, ProcessOutcome, clean_environment
 
 __all__ = [
     "SandboxResult",
     "SandboxInfo",
     "Limits",
-    "ProcessSandbox",
+    "SandboxBackend",
     "execute_in_sandbox",
     "list_sandboxes",
     "get_sandbox",
@@ -88,6 +77,7 @@ MAX_TIMEOUT = 3600.0
 
 #: First-party backends that live in separately installed plugins.
 KNOWN_SANDBOX_DISTRIBUTIONS = {
+    "process": "teragent-sandbox-process",
     "landlock": "teragent-sandbox-landlock",
     "bwrap": "teragent-sandbox-bwrap",
     "gvisor": "teragent-sandbox-gvisor",
@@ -189,75 +179,34 @@ class Limits:
         return apply
 
 
-def _result_kwargs(func: Any) -> set[str]:
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return set()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return {"max_output", "on_output"}
-    return {name for name in ("max_output", "on_output") if name in params}
+class SandboxBackend(abc.ABC):
+    """Base class of sandbox backends (the ``teragent_register_sandboxes`` seam).
 
+    A backend answers two questions: can it run here (:meth:`available`, a cheap probe)
+    and run one command (:meth:`run`). :func:`execute_in_sandbox` resolves the working
+    directory, scrubs the environment and checks the timeout before calling :meth:`run`.
 
-class ProcessSandbox:
-    """Level 0: ``/bin/sh -c CMD`` as a host process, in its own session, with rlimits.
-
-    Contains: runaway CPU and wall time (RLIMIT_CPU + timeout with process-group kill),
-    memory (RLIMIT_AS), huge files (RLIMIT_FSIZE), fd exhaustion (RLIMIT_NOFILE),
-    fork bombs for non-root users (RLIMIT_NPROC), API keys inherited through the
-    environment (scrubbed), output floods (cap). Does **not** contain filesystem or
-    network access, ``setsid`` daemons, or reading other processes of the same user:
-    use ``landlock`` or a level-1 backend for that.
-
-    Args:
-        limits: The rlimits (default :class:`Limits`).
-        kill_grace: Seconds between SIGTERM and SIGKILL.
-        drain_grace: Seconds to wait, after the shell exits, for background processes
-            to release the output.
-        platform: ``"win32"`` or a POSIX name (default: this one); tests use it to run
-            the Windows code path with a fake ``spawner``.
-        spawner: Replaces the process starter (tests).
+    Attributes:
+        name: The registered name (reported in :attr:`SandboxResult.backend`).
+        level: 0 (host process), 1 (namespaces/containers) or 2 (virtual machine).
+        contains: Which escape-suite probes this backend claims to contain.
     """
 
-    name = "process"
-    level = 0
+    name: str = ""
+    level: int = 0
+    contains: frozenset[str] = frozenset()
 
-    def __init__(self, limits: Limits | None = None, *, kill_grace: float = 2.0,
-                 drain_grace: float = 0.5, platform: str | None = None,
-                 spawner: Spawner | None = None) -> None:
-        self.limits = limits or Limits()
-        self.kill_grace = kill_grace
-        self.drain_grace = drain_grace
-        self.platform = platform or sys.platform
-        self.spawner = spawner
-
+    @abc.abstractmethod
     def available(self) -> tuple[bool, str]:
-        if self.platform == "win32" or os.path.exists("/bin/sh"):
-            return True, "always available"
-        return False, "/bin/sh does not exist"
+        """``(True, why)`` when this backend can run commands here, else ``(False, why)``."""
 
+    @abc.abstractmethod
     async def run(self, cmd: str, workdir: str, timeout: float,
                   env: Mapping[str, str] | None, *, max_output: int = DEFAULT_MAX_OUTPUT,
                   on_output: OutputCallback | None = None) -> SandboxResult:
-        windows = self.platform == "win32"
-        control: PosixControl | WindowsControl = (
-            WindowsControl(self.spawner) if windows else PosixControl())
-        extra: dict[str, Any] = {}
-        enforced: dict[str, Any] = {"process_group": True}
-        if not windows:
-            extra["preexec_fn"] = self.limits.preexec(timeout)
-            enforced["rlimits"] = dict(self.limits.pairs(timeout))
-        started = time.monotonic()
-        outcome = await run_process(
-            control.shell_argv(cmd), cwd=workdir, env=env, timeout=timeout,
-            max_output=max_output, on_output=on_output, kill_grace=self.kill_grace,
-            drain_grace=self.drain_grace, control=control, spawner=self.spawner, **extra)
-        return SandboxResult.from_outcome(outcome, self.name,
-                                          duration=time.monotonic() - started,
-                                          enforced=enforced)
-
-    #: Which escape-suite probes this backend contains (see teragent.testing.escape).
-    contains: frozenset[str] = frozenset({"cpu_timeout", "memory_bomb", "env_inherit"})
+        """Run ``cmd`` with ``/bin/sh -c`` in ``workdir``; kill everything it started
+        after ``timeout`` seconds; keep ``max_output`` characters (head and tail); pass
+        each output chunk to ``on_output`` as it arrives."""
 
 
 # --- selection ------------------------------------------------------------------------
@@ -432,21 +381,16 @@ async def execute_in_sandbox(
     chosen = select_sandbox(level, backend, fallback)
     name = getattr(chosen, "name", type(chosen).__name__)
     full_env = clean_environment(extra=env)
-    accepted = _result_kwargs(chosen.run)
-    kwargs: dict[str, Any] = {}
-    if "max_output" in accepted:
-        kwargs["max_output"] = max_output
-    if "on_output" in accepted:
-        kwargs["on_output"] = on_output
     started = time.monotonic()
-    result = await chosen.run(cmd, directory, timeout, full_env, **kwargs)
+    result = await chosen.run(cmd, directory, timeout, full_env, max_output=max_output,
+                              on_output=on_output)
     if not isinstance(result, SandboxResult):
         raise TypeError(f"sandbox backend {name!r} returned {type(result).__name__}, "
                         "not SandboxResult")
     result.backend = result.backend or name
     if not result.duration:
         result.duration = time.monotonic() - started
-    if len(result.output) > max_output and "max_output" not in accepted:
+    if len(result.output) > max_output:  # a backend that ignored the cap
         from teragent.security.processes import OutputBuffer
 
         buf = OutputBuffer(max_output)

@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping
 
 from teragent.errors import SandboxUnavailableError
 from teragent.security.processes import OutputCallback, PosixControl, run_process
-from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, Limits, SandboxResult
+from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, Limits, SandboxBackend, SandboxResult
 
 __all__ = ["BwrapSandbox", "find_bwrap"]
 
@@ -66,7 +66,7 @@ def _drop_fn(uid: int = NOBODY, gid: int = NOBODY) -> Callable[[], None] | None:
     return drop
 
 
-class BwrapSandbox:
+class BwrapSandbox(SandboxBackend):
     """Level 1: bubblewrap with every namespace, a read-only system and a private /tmp.
 
     The command sees the host's ``/usr`` (and ``/etc``, ``/opt``) read-only, the

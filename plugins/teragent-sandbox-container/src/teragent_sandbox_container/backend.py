@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from teragent.errors import SandboxUnavailableError
 from teragent.security.processes import OutputCallback, PosixControl, run_process
-from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, SandboxResult
+from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, SandboxBackend, SandboxResult
 
 __all__ = ["ContainerSandbox", "make_rootfs"]
 
@@ -64,7 +64,7 @@ def _probe(engine: str, image: str | None) -> tuple[bool, str]:
     return True, f"{binary}" + (f" with local image {image}" if image else " with a host-/usr rootfs")
 
 
-class ContainerSandbox:
+class ContainerSandbox(SandboxBackend):
     """Level 1: a container (podman with ``runc``, or docker), local images only.
 
     Without ``image`` (podman only) the container's root is a throw-away directory

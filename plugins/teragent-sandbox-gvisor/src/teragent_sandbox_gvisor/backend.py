@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from teragent.errors import SandboxUnavailableError
 from teragent.security.processes import OutputCallback, PosixControl, run_process
-from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, SandboxResult
+from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, SandboxBackend, SandboxResult
 
 __all__ = ["GVisorSandbox", "make_rootfs", "oci_spec"]
 
@@ -99,7 +99,7 @@ def _probe() -> tuple[bool, str]:
     return True, f"{binary} (platform ptrace)"
 
 
-class GVisorSandbox:
+class GVisorSandbox(SandboxBackend):
     """Level 1: the command runs on gVisor's user-space kernel (``runsc``).
 
     The bundle's root is a throw-away directory with the host's ``/usr`` bound

@@ -13,7 +13,7 @@ import time
 from typing import Any, Mapping, Sequence
 
 from teragent.security.processes import OutputCallback, PosixControl, run_process
-from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, Limits, SandboxResult
+from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, Limits, SandboxBackend, SandboxResult
 
 from teragent_sandbox_landlock import launcher
 
@@ -46,7 +46,7 @@ def _probe() -> tuple[bool, str]:
     return True, f"Landlock ABI {abi}"
 
 
-class LandlockSandbox:
+class LandlockSandbox(SandboxBackend):
     """Level 0 on Linux: a host process confined by Landlock and seccomp.
 
     Writes are allowed only below the workspace and a private temporary directory

@@ -28,7 +28,7 @@ from typing import Any, Mapping
 
 from teragent.errors import SandboxUnavailableError
 from teragent.security.processes import OutputBuffer, OutputCallback, PosixControl, run_process
-from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, SandboxResult
+from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, SandboxBackend, SandboxResult
 
 from teragent_sandbox_microvm.initramfs import cached_initramfs, find_busybox, find_kernel
 
@@ -77,7 +77,7 @@ def _probe() -> tuple[bool, str]:
     return True, f"{binary} microvm, kernel {kernel}"
 
 
-class MicroVMSandbox:
+class MicroVMSandbox(SandboxBackend):
     """Level 2: a throw-away Linux virtual machine per command (QEMU ``microvm``).
 
     Args:

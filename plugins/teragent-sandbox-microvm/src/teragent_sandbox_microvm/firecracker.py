@@ -95,7 +95,7 @@ import httpx
 
 from teragent.errors import RunError, SandboxUnavailableError
 from teragent.security.processes import OutputBuffer, OutputCallback, PosixControl, spawn
-from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, SandboxResult
+from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, SandboxBackend, SandboxResult
 
 from teragent_sandbox_microvm.initramfs import find_busybox
 
@@ -473,7 +473,7 @@ def parse_console(console: str, nonce: str) -> tuple[int, str, int] | None:
 # --- the backend ----------------------------------------------------------------------
 
 
-class FirecrackerSandbox:
+class FirecrackerSandbox(SandboxBackend):
     """Level 2: a throw-away Firecracker microVM per command (preferred over QEMU).
 
     Args:

@@ -36,7 +36,8 @@ from teragent.errors import SandboxUnavailableError
 from teragent.security.processes import CTRL_BREAK_EVENT as _CTRL_BREAK_EVENT
 from teragent.security.processes import OutputBuffer, clean_environment
 from teragent.security.processes import spawn as _kernel_spawn
-from teragent.security.sandbox import ProcessSandbox, execute_in_sandbox
+from teragent.security.sandbox import execute_in_sandbox
+from teragent_sandbox_process.backend import ProcessSandbox
 from teragent.tools.base import ProgressCallback, ToolResult
 
 from teragent_tools._common import TerAgentTool, ToolFailure
@@ -131,8 +132,9 @@ class BashTool(TerAgentTool):
                               f"got {timeout}.")
         if not self.workspace.is_dir():
             raise ToolFailure(f"The workspace {str(self.workspace)!r} is not a directory.")
-        # The kernel's process backend, with this tool's grace periods; it is also what
-        # runs when the platform is Windows or the caller pinned "process".
+        # The level-0 process backend (teragent-sandbox-process, a dependency), with this
+        # tool's grace periods; it is also what runs when the platform is Windows or the
+        # caller pinned "process".
         process = ProcessSandbox(kill_grace=self.kill_grace, drain_grace=self.drain_grace,
                                  platform=self.platform, spawner=_indirect_spawn)
         if self.platform == "win32" or self.sandbox == "process":

@@ -11,14 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import teragent_sandbox_process
 
 from teragent import hookimpl
 from teragent.errors import MissingPluginError, SandboxUnavailableError, UnknownComponentError
 from teragent.security import SandboxResult, execute_in_sandbox
 from teragent.security.processes import CTRL_BREAK_EVENT
-from teragent.security.sandbox import Limits, ProcessSandbox, list_sandboxes, select_sandbox
+from teragent.security.sandbox import (
+    Limits, SandboxBackend, list_sandboxes, select_sandbox,
+)
 from teragent.testing.escape import assert_claims, run_escape_suite
 from teragent.testing.hosts import isolated_host
+from teragent_sandbox_process.backend import ProcessSandbox
 
 posix = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shell")
 
@@ -27,14 +31,21 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-class FakeBackend:
+def host(*plugins: Any) -> Any:
+    """A host with the kernel, this plugin and ``plugins``."""
+    return isolated_host(teragent_sandbox_process, *plugins)
+
+
+class FakeBackend(SandboxBackend):
     def __init__(self, name: str, ok: bool) -> None:
         self.name, self.ok = name, ok
 
     def available(self) -> tuple[bool, str]:
         return self.ok, "fine" if self.ok else f"{self.name} is missing its tool"
 
-    async def run(self, cmd: str, workdir: str, timeout: float, env: Any) -> SandboxResult:
+    async def run(self, cmd: str, workdir: str, timeout: float, env: Any, *,
+                  max_output: int = 0, on_output: Any = None) -> SandboxResult:
+        # Ignores max_output on purpose: the kernel still caps what it returns.
         return SandboxResult(0, f"{self.name}:{cmd}:{'x' * 50}")
 
 
@@ -50,7 +61,7 @@ def plugin(**backends: tuple[bool, int, int]) -> types.SimpleNamespace:
 
 @posix
 def test_documented_call_unpacks_and_runs_a_real_shell(tmp_path: Path) -> None:
-    with isolated_host():
+    with host():
         exit_code, output = run(execute_in_sandbox(
             cmd="echo hi | tr a-z A-Z > f && cat f && pwd; exit 3", workdir=str(tmp_path),
             level=0, timeout=10))
@@ -65,7 +76,7 @@ def test_rlimits_and_scrubbed_environment(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("OPENAI_API_KEY", "sk-parent-secret-123")
     limits = Limits(address_space=512 * 1024 ** 2, file_size=4096, open_files=64)
     backend = ProcessSandbox(limits)
-    with isolated_host():
+    with host():
         res = run(execute_in_sandbox(
             "ulimit -v; ulimit -f; ulimit -n; ulimit -c; env; head -c 10000 /dev/zero > big",
             tmp_path, timeout=10, backend=backend, env={"VISIBLE": "1"}))
@@ -78,7 +89,7 @@ def test_rlimits_and_scrubbed_environment(tmp_path: Path, monkeypatch: pytest.Mo
 
 @posix
 def test_timeout_kills_the_process_group_and_output_is_capped(tmp_path: Path) -> None:
-    with isolated_host():
+    with host():
         res = run(execute_in_sandbox("sleep 30 & echo started; wait", tmp_path, timeout=0.5))
         big = run(execute_in_sandbox("seq 1 20000", tmp_path, timeout=10, max_output=500))
     assert res.timed_out and res.exit_code != 0 and "started" in res.output
@@ -87,7 +98,7 @@ def test_timeout_kills_the_process_group_and_output_is_capped(tmp_path: Path) ->
 
 
 def test_bad_arguments(tmp_path: Path) -> None:
-    with isolated_host():
+    with host():
         with pytest.raises(Exception, match="not an existing directory"):
             run(execute_in_sandbox("true", tmp_path / "missing"))
         with pytest.raises(Exception, match="timeout must be"):
@@ -97,7 +108,7 @@ def test_bad_arguments(tmp_path: Path) -> None:
 def test_selection_by_level_priority_and_name(tmp_path: Path) -> None:
     fakes = plugin(strong=(True, 0, 90), weak=(True, 0, 10), vm=(False, 2, 50),
                    box=(True, 1, 10))
-    with isolated_host(fakes):
+    with host(fakes):
         assert run(execute_in_sandbox("a", tmp_path)).backend == "strong"
         assert run(execute_in_sandbox("a", tmp_path, backend="weak")).backend == "weak"
         assert run(execute_in_sandbox("a", tmp_path, level=1)).backend == "box"
@@ -107,7 +118,7 @@ def test_selection_by_level_priority_and_name(tmp_path: Path) -> None:
 
 
 def test_unavailable_is_an_error_unless_a_fallback_is_configured(tmp_path: Path) -> None:
-    with isolated_host(plugin(vm=(False, 2, 50), box=(True, 1, 10))):
+    with host(plugin(vm=(False, 2, 50), box=(True, 1, 10))):
         with pytest.raises(SandboxUnavailableError, match="vm is missing its tool") as err:
             run(execute_in_sandbox("a", tmp_path, level=2))
         assert "fallback" in str(err.value) and err.value.tried
@@ -120,7 +131,7 @@ def test_unavailable_is_an_error_unless_a_fallback_is_configured(tmp_path: Path)
 
 
 def test_unknown_and_uninstalled_backends_say_what_to_install(tmp_path: Path) -> None:
-    with isolated_host():
+    with host():
         with pytest.raises(MissingPluginError, match="pip install teragent-sandbox-bwrap"):
             select_sandbox(backend="bwrap")
         with pytest.raises(UnknownComponentError, match="Did you mean 'process'"):
@@ -128,7 +139,7 @@ def test_unknown_and_uninstalled_backends_say_what_to_install(tmp_path: Path) ->
 
 
 def test_third_party_backend_output_is_capped_by_the_kernel(tmp_path: Path) -> None:
-    with isolated_host(plugin(plain=(True, 0, 5))):
+    with host(plugin(plain=(True, 0, 5))):
         res = run(execute_in_sandbox("a", tmp_path, backend="plain", max_output=20))
     assert res.truncated and "output truncated" in res.output
 
