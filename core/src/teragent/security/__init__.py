@@ -9,10 +9,10 @@ __all__ = ["resolve_workspace_path", "is_case_insensitive_platform",
 # Transactional writes (the ``teragent-tools`` plugin), approvals and the permission
 # manager (``teragent-permissions``), imported on first use.
 _LAZY_EXPORTS = {
-    "write_files_safely": ("teragent.security.file_safety", None),
-    "atomic_write_file": ("teragent.security.file_safety", None),
-    "recover": ("teragent.security.file_safety", None),
-    "FileReadTracker": ("teragent.security.file_safety", None),
+    "write_files_safely": ("teragent_tools.file_safety", "teragent-tools"),
+    "atomic_write_file": ("teragent_tools.file_safety", "teragent-tools"),
+    "recover": ("teragent_tools.file_safety", "teragent-tools"),
+    "FileReadTracker": ("teragent_tools.file_safety", "teragent-tools"),
     "ApprovalGate": ("teragent_permissions.approval", "teragent-permissions"),
     "ApprovalRequest": ("teragent_permissions.approval", "teragent-permissions"),
     "ApprovalDecision": ("teragent_permissions.approval", "teragent-permissions"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from teragent.security import resolve_workspace_path
 from teragent.security.policy import PathPolicy
 from teragent.tools.base import BaseTool, ProgressCallback, ToolResult
 
-__all__ = ["ToolFailure", "TerAgentTool", "WorkspaceTool", "looks_binary", "atomic_write"]
+__all__ = ["ToolFailure", "TerAgentTool", "WorkspaceTool", "looks_binary"]
 
 #: Bytes inspected to decide whether a file is binary.
 SNIFF_BYTES = 8192
@@ -132,43 +131,3 @@ def looks_binary(head: bytes) -> bool:
     text_bytes = bytes(range(0x20, 0x7F)) + b"\t\n\r\f\b"
     odd = sum(1 for b in head if b not in text_bytes and b < 0x80)
     return odd / len(head) > 0.3
-
-
-def _default_file_mode() -> int:
-    mask = 0o022
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    mask = int(line.split()[1], 8)
-                    break
-    except OSError:
-        pass
-    return 0o666 & ~mask
-
-
-def atomic_write(path: Path, text: str) -> int:
-    """Write ``text`` (UTF-8, newlines untouched) to ``path`` via a temporary file in the
-    same directory and :func:`os.replace`; readers see the old or the new file, never a
-    half-written one. Keeps an existing file's mode. Returns the bytes written."""
-    data = text.encode("utf-8")
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        mode = _default_file_mode()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return len(data)
-

@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 from teragent.core.types import ToolSafety
 from teragent.tools.base import ProgressCallback, ToolResult
 
-from teragent_tools._common import SNIFF_BYTES, ToolFailure, WorkspaceTool, atomic_write, \
-    looks_binary
+from teragent_tools._common import SNIFF_BYTES, ToolFailure, WorkspaceTool, looks_binary
+from teragent_tools.file_safety import replace_atomically
 
 __all__ = ["ReadFileTool", "WriteFileTool", "EditFileTool", "ListDirectoryTool"]
 
@@ -213,7 +213,7 @@ class WriteFileTool(WorkspaceTool):
             path.parent.mkdir(parents=True, exist_ok=True)
             # A symlink may have appeared while the directories were made: check again.
             path = self.resolve(str(path), "write")
-        written = atomic_write(path, content)
+        written = replace_atomically(path, content)
         lines = content.count("\n") + (1 if content and not content.endswith("\n") else 0)
         verb = "Overwrote" if existed else "Created"
         return self.ok(f"{verb} {shown} ({written} bytes, {lines} lines).",
@@ -282,7 +282,7 @@ class EditFileTool(WorkspaceTool):
                 "lines to make it unique, or set replace_all to true to replace every "
                 "occurrence.")
         updated = text.replace(old, new) if replace_all else text.replace(old, new, 1)
-        atomic_write(path, updated)
+        replace_atomically(path, updated)
         replaced = count if replace_all else 1
         return self.ok(f"Replaced {replaced} occurrence{'s' if replaced > 1 else ''} in "
                        f"{shown}.", path=shown, replacements=replaced)

@@ -49,10 +49,10 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from teragent.errors import PermissionDenied
 from teragent.security.paths import resolve_workspace_path
 
-__all__ = ["write_files_safely", "atomic_write_file", "recover", "FileReadTracker",
-           "FileWriteResult", "JOURNAL_DIR"]
+__all__ = ["write_files_safely", "atomic_write_file", "replace_atomically", "recover",
+           "FileReadTracker", "FileWriteResult", "JOURNAL_DIR"]
 
-logger = logging.getLogger("teragent.security.file_safety")
+logger = logging.getLogger("teragent_tools.file_safety")
 
 #: Where journals live, relative to the workspace root.
 JOURNAL_DIR = os.path.join(".teragent", "txn")
@@ -122,18 +122,27 @@ def _replace(src: str, dst: str) -> None:
 
 
 def _default_mode() -> int:
+    # /proc first: os.umask() sets the process-wide mask for an instant, which races
+    # with other threads creating files.
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except OSError:
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
 
 
-def atomic_write_file(path: str | os.PathLike[str], content: str | bytes, *,
-                      encoding: str = "utf-8", mode: int | None = None) -> bool:
-    """Replace ``path`` with ``content`` atomically (temp file, fsync, rename, fsync dir).
+def replace_atomically(path: str | os.PathLike[str], content: str | bytes, *,
+                       encoding: str = "utf-8", mode: int | None = None) -> int:
+    """Replace ``path`` with ``content`` atomically (temp file, fsync, rename, fsync dir)
+    and return the bytes written; raises :class:`OSError` (nothing is left behind).
 
-    Returns ``True`` on success and ``False`` (with a logged warning) when the file
-    system refused; a reader sees the old or the new content, never a mix. The file
-    keeps its permission bits (a new one gets the umask's default).
+    A reader sees the old or the new content, never a mix. The file keeps its permission
+    bits (a new one gets the umask's default). The write tools use this.
     """
     target = os.path.abspath(os.fspath(path))
     data = content.encode(encoding) if isinstance(content, str) else bytes(content)
@@ -143,12 +152,23 @@ def atomic_write_file(path: str | os.PathLike[str], content: str | bytes, *,
         keep = os.stat(target).st_mode & 0o7777 if os.path.exists(target) else None
         _write_fsync(tmp, data, mode if mode is not None else (keep or _default_mode()))
         _replace(tmp, target)
-        _fsync_dir(directory)
-        return True
-    except OSError as exc:
-        logger.warning("atomic write of %s failed: %s", target, exc)
+    except BaseException:
         with contextlib.suppress(OSError):
             os.remove(tmp)
+        raise
+    _fsync_dir(directory)
+    return len(data)
+
+
+def atomic_write_file(path: str | os.PathLike[str], content: str | bytes, *,
+                      encoding: str = "utf-8", mode: int | None = None) -> bool:
+    """:func:`replace_atomically`, returning ``True`` on success and ``False`` (with a
+    logged warning) when the file system refused."""
+    try:
+        replace_atomically(path, content, encoding=encoding, mode=mode)
+        return True
+    except OSError as exc:
+        logger.warning("atomic write of %s failed: %s", os.path.abspath(os.fspath(path)), exc)
         return False
 
 

@@ -1,6 +1,6 @@
 """Crash test: children SIGKILLed at random points during multi-file commits; after
-recovery every commit is all-or-nothing. The same harness runs at scale as
-``bench/crash_writes.py --commits 500``."""
+recovery every commit is all-or-nothing. The harness is ``crash_harness.py`` beside
+this file; it runs at scale as ``bench/crash_writes.py --commits 500``."""
 
 from __future__ import annotations
 
@@ -13,21 +13,21 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin",
                                 reason="needs fork() and SIGKILL (Linux)")
 
 
 def _harness():
-    spec = importlib.util.spec_from_file_location("crash_writes", ROOT / "bench" / "crash_writes.py")
+    spec = importlib.util.spec_from_file_location(
+        "crash_harness", Path(__file__).with_name("crash_harness.py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
 def test_sigkill_during_commits_is_all_or_nothing(tmp_path, caplog):
-    caplog.set_level(logging.ERROR, logger="teragent.security.file_safety")
+    caplog.set_level(logging.ERROR, logger="teragent_tools.file_safety")
     seed = int(os.environ.get("TERAGENT_CRASH_SEED", random.SystemRandom().randint(0, 2**31)))
     try:
         stats = _harness().run(60, workdir=str(tmp_path), seed=seed)

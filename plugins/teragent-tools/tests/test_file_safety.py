@@ -8,7 +8,7 @@ import os
 
 import pytest
 from teragent.security import FileReadTracker, atomic_write_file, recover, write_files_safely
-from teragent.security import file_safety as fs
+from teragent_tools import file_safety as fs
 
 
 def listing(root):
@@ -260,3 +260,37 @@ def test_forged_journal_cannot_move_files_outside_the_workspace(tmp_path):
     assert outside.read_text() == "precious" and evil.read_text() == "pwned"
     assert write_files_safely([{"path": "ok.txt", "content": "fine"}], ws)[0]
     assert outside.read_text() == "precious"
+
+
+def test_write_tools_write_through_file_safety(tmp_path, monkeypatch):
+    """One atomic write: write_file and edit_file use file_safety's, and the documented
+    ``from teragent.security import write_files_safely, atomic_write_file`` is this
+    module's."""
+    import asyncio
+
+    import teragent.security
+    from teragent_tools import files
+
+    assert teragent.security.write_files_safely is fs.write_files_safely
+    assert teragent.security.atomic_write_file is fs.atomic_write_file
+    calls = []
+
+    def spy(path, content, **kw):
+        calls.append(os.path.basename(path))
+        return fs.replace_atomically(path, content, **kw)
+
+    monkeypatch.setattr(files, "replace_atomically", spy)
+    assert asyncio.run(files.WriteFileTool(tmp_path).execute(
+        {"path": "a.txt", "content": "one two\n"})).success
+    assert asyncio.run(files.EditFileTool(tmp_path).execute(
+        {"path": "a.txt", "old_string": "two", "new_string": "three"})).success
+    assert calls == ["a.txt", "a.txt"]
+    assert (tmp_path / "a.txt").read_text() == "one three\n"
+
+
+def test_replace_atomically_raises_and_leaves_nothing(tmp_path):
+    missing = tmp_path / "no" / "such" / "dir" / "f.txt"
+    with pytest.raises(FileNotFoundError):
+        fs.replace_atomically(missing, "x")
+    assert atomic_write_file(missing, "x") is False
+    assert list(tmp_path.iterdir()) == []
