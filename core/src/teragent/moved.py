@@ -50,6 +50,7 @@ MOVED: dict[str, tuple[str, str]] = {
     "teragent.core.compilers.minimax_m3": ("teragent_minimax.compiler", "teragent-minimax"),
     "teragent.hooks": ("teragent_hooks.api", "teragent-hooks"),
     "teragent.config.hooks_config": ("teragent_hooks.config", "teragent-hooks"),
+    "teragent.config.api_key_security": ("teragent_doctor.keys", "teragent-doctor"),
     "teragent.orchestration": ("teragent_orchestration", "teragent-orchestration"),
     "teragent.orchestration.": ("teragent_orchestration", "teragent-orchestration"),
     "teragent.config.orchestration_config": ("teragent_orchestration.orchestration_config",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from teragent.config.api_key_security import (
+from teragent_doctor.keys import (
     ApiKeyVault,
     SecurityFinding,
     audit_config_security,

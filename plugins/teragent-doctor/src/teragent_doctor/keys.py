@@ -1,5 +1,8 @@
 """``ApiKeyVault``: API keys from the environment and ``.env`` files, masked, audited.
 
+The documented ``teragent.config.api_key_security`` is this module
+(:data:`teragent.moved.MOVED`); ``teragent doctor`` runs its audits.
+
 Keys are *named* in configuration (``api_key_env = "OPENAI_API_KEY"``) and resolved at
 run time from the process environment, then ``.env`` files
 (:func:`teragent.config.secrets.dotenv_paths`). The audits find keys that were pasted
@@ -25,8 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from teragent.config.secrets import dotenv_paths, mask, read_dotenv
+from teragent.config.secrets import dotenv_entries, dotenv_paths, mask, read_dotenv
 from teragent.errors import MissingCredentialsError, UserError
+from teragent.secrets import is_secret_name
 
 __all__ = ["ApiKeyVault", "SecurityFinding", "VENDOR_KEY_PATTERNS", "audit_config_security",
            "audit_env_file", "find_vendor_keys"]
@@ -52,8 +56,6 @@ VENDOR_KEY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 _VENDOR_OF_VAR = {"OPENAI": "OpenAI", "ANTHROPIC": "Anthropic", "GEMINI": "Google",
                   "GOOGLE": "Google", "GROQ": "Groq", "XAI": "xAI", "HF": "Hugging Face",
                   "HUGGINGFACE": "Hugging Face", "GITHUB": "GitHub", "AWS": "AWS"}
-_SECRET_NAME = re.compile(r"(?i)(^|_)(api_?key|secret|token|password|passwd|credential|"
-                          r"private_?key|access_?key)$")
 _PLACEHOLDER = re.compile(r"(?i)^(?:your[-_ ].*|xxx+|changeme|<.*>|\.\.\.|todo|replace[-_ ]?me)$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -198,8 +200,8 @@ def _key_findings(file: str, line: int | None, key: str, value: str) -> list[Sec
             "high", file, line, key,
             f"api_key_env must name an environment variable, not hold a value ({mask(value)})",
             "set api_key_env to the variable's name, e.g. \"OPENAI_API_KEY\""))
-    elif _SECRET_NAME.search(last) and last.lower() != "api_key_env" and value \
-            and not _PLACEHOLDER.match(value) and not value.startswith("$"):
+    elif is_secret_name(last, strict=True) and value and not _PLACEHOLDER.match(value) \
+            and not value.startswith("$"):
         out.append(SecurityFinding(
             "high", file, line, key,
             f"a literal secret is written under {last!r} ({mask(value)})",
@@ -324,23 +326,13 @@ def audit_env_file(path: str | os.PathLike[str]) -> list[SecurityFinding]:
             "can be committed", "add '.env' to .gitignore (and rotate any key already "
             "committed)"))
     seen: dict[str, int] = {}
-    text = p.read_text(encoding="utf-8", errors="replace")
-    for n, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[7:].lstrip()
-        key, sep, value = line.partition("=")
-        key, value = key.strip(), value.strip().strip("\"'")
-        if not sep:
-            continue
+    for n, key, value in dotenv_entries(p):
         if key in seen:
             findings.append(SecurityFinding(
                 "low", name, n, key, f"is defined again (first on line {seen[key]}); the "
                 "last one wins", "keep one definition"))
         seen.setdefault(key, n)
-        if _SECRET_NAME.search(key) and _PLACEHOLDER.match(value):
+        if is_secret_name(key, strict=True) and _PLACEHOLDER.match(value):
             findings.append(SecurityFinding("low", name, n, key, "holds a placeholder, "
                                             "not a key", "paste the real key or remove it"))
         expected = next((v for prefix, v in _VENDOR_OF_VAR.items()
