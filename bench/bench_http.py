@@ -29,7 +29,7 @@ from typing import Any, Awaitable, Callable, Iterator
 
 SERVER_CODE = """
 import sys
-from teragent.testing.fake_openai import FakeOpenAIServer, ScriptedReply, serve_in_thread
+from teragent_testing.fake_openai import FakeOpenAIServer, ScriptedReply, serve_in_thread
 
 TOOL = ScriptedReply(tool_calls=[("read_file", {"path": "notes.txt"}, "call_1")],
                      usage={"prompt_tokens": 40, "completion_tokens": 10})

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from teragent.security.sandbox import get_sandbox, list_sandboxes
-from teragent.testing.escape import assert_claims, render_markdown, run_escape_suite
+from teragent_testing.escape import assert_claims, render_markdown, run_escape_suite
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "sandboxes.md"
 BEGIN, END = "<!-- ESCAPE-TABLE:BEGIN -->", "<!-- ESCAPE-TABLE:END -->"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from teragent.testing.fake_openai import FakeOpenAIServer, ScriptedReply, serve_in_thread
+from teragent_testing.fake_openai import FakeOpenAIServer, ScriptedReply, serve_in_thread
 
 pytest.importorskip("teragent_openai")
 pytest.importorskip("teragent_tools")

@@ -1,4 +1,5 @@
-"""Each model-family plugin installs alone, with only the kernel, and loads.
+"""Each model-family plugin installs alone, with only the kernel and the protocol
+plugins it declares (teragent-openai, teragent-anthropic: the wire codecs), and loads.
 
 Packaging tier: one fresh virtualenv (``--without-pip``, filled by the running
 interpreter's pip through ``pip --python``, the recipe of test_plugin_template.py) gets
@@ -30,19 +31,20 @@ IGNORE = shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", ".
                                 "tests", ".hypothesis")
 
 FAMILIES = {
-    "anthropic": {"compilers": ["anthropic"], "adapters": ["anthropic_native"],
+    "anthropic": {"compilers": ["anthropic"], "adapters": ["anthropic_native"], "needs": [],
                   "shims": {"compilers.anthropic": "AnthropicCompiler",
                             "adapters.anthropic_native": "AnthropicNativeAdapter"}},
     "glm": {"compilers": ["glm", "glm_5", "glm_52", "glm_5v_turbo"],
-            "adapters": ["glm_native"],
+            "adapters": ["glm_native"], "needs": ["openai"],
             "shims": {"compilers.glm": "GLMCompiler", "compilers.glm_5": "GLM5Compiler",
                       "compilers.glm_52": "GLM52Compiler",
                       "compilers.glm_5v_turbo": "GLM5VTurboCompiler",
                       "adapters.glm_native": "GLMNativeAdapter"}},
-    "deepseek": {"compilers": ["deepseek", "deepseek_v4"], "adapters": [],
+    "deepseek": {"compilers": ["deepseek", "deepseek_v4"], "adapters": [], "needs": ["openai"],
                  "shims": {"compilers.deepseek": "DeepSeekCompiler",
                            "compilers.deepseek_v4": "DeepSeekV4Compiler"}},
     "minimax": {"compilers": ["minimax_m3"], "adapters": ["minimax_native"],
+                "needs": ["openai", "anthropic"],
                 "shims": {"compilers.minimax_m3": "MiniMaxM3Compiler",
                           "adapters.minimax_native": "MiniMaxRateLimitInfo"}},
 }
@@ -94,7 +96,7 @@ def test_each_family_plugin_installs_alone_and_loads(tmp_path: Path) -> None:
     if (major, minor) < (22, 3):
         pytest.skip("pip >= 22.3 is needed for 'pip --python'")
     shutil.copytree(ROOT / "core", tmp_path / "core", ignore=IGNORE)
-    for family in FAMILIES:
+    for family in [*FAMILIES, "openai"]:
         shutil.copytree(ROOT / "plugins" / f"teragent-{family}",
                         tmp_path / f"teragent-{family}", ignore=IGNORE)
     venv = tmp_path / "venv"
@@ -106,9 +108,11 @@ def test_each_family_plugin_installs_alone_and_loads(tmp_path: Path) -> None:
 
     for family, spec in FAMILIES.items():
         dist = f"teragent-{family}"
-        _run([*pip, "install", "--quiet", str(tmp_path / dist)])
+        needs = [f"teragent-{n}" for n in spec["needs"]]
+        _run([*pip, "install", "--quiet", *(str(tmp_path / d) for d in [dist, *needs])])
         records = {r["name"]: r for r in json.loads(_run([str(teragent), "plugins", "--json"]))}
-        assert set(records) == {"builtin", family}, f"{dist} is not alone: {sorted(records)}"
+        assert set(records) == {"builtin", family, *spec["needs"]}, \
+            f"{dist} is not alone: {sorted(records)}"
         record = records[family]
         assert record["status"] == "loaded", record
         assert (record["distribution"], record["version"]) == (dist, "0.1.0")
@@ -119,7 +123,7 @@ def test_each_family_plugin_installs_alone_and_loads(tmp_path: Path) -> None:
         assert data["shims"] == spec["shims"], data
         assert set(spec["compilers"]) <= set(data["types"]), data["types"]
 
-        _run([*pip, "uninstall", "--quiet", "--yes", dist])
+        _run([*pip, "uninstall", "--quiet", "--yes", dist, *needs])
         gone = json.loads(_run([str(python), "-c", CHECK, json.dumps(spec)]))
         for module, message in gone["shims"].items():
             assert message.startswith("missing: ") and f"pip install {dist}" in message, (

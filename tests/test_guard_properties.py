@@ -252,7 +252,7 @@ def test_ordinary_shell_commands_still_run(tmp_path):
 @pytest.mark.parametrize("entry", ["library", "build_agent"])
 def test_retry_after_is_honoured_by_default(stream, entry, tmp_path, monkeypatch):
     pytest.importorskip("teragent_openai")
-    from teragent.testing.fake_openai import FakeOpenAIServer, ScriptedReply, serve_in_thread
+    from teragent_testing.fake_openai import FakeOpenAIServer, ScriptedReply, serve_in_thread
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("TERAGENT_CONFIG", raising=False)

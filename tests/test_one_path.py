@@ -348,7 +348,7 @@ def _cli_project(tmp: Path, url: str, extra: str = "") -> tuple[Path, dict[str, 
 @pytest.mark.parametrize("command", [FORK_BOMB, CURL_SH], ids=["fork_bomb", "curl_sh"])
 def test_cli_refuses_and_audits(command, tmp_path):
     pytest.importorskip("teragent_openai")
-    from teragent.testing.fake_openai import FakeOpenAIServer, ScriptedReply, serve_in_thread
+    from teragent_testing.fake_openai import FakeOpenAIServer, ScriptedReply, serve_in_thread
 
     server = FakeOpenAIServer(strict=True).script(
         ScriptedReply(tool_calls=[("bash", {"command": f"{command}; touch RAN"})]),
@@ -366,7 +366,7 @@ def test_cli_refuses_and_audits(command, tmp_path):
 
 def test_cli_breaker_from_agent_toml_stops_retries(tmp_path):
     pytest.importorskip("teragent_openai")
-    from teragent.testing.fake_openai import FakeOpenAIServer, ScriptedReply, serve_in_thread
+    from teragent_testing.fake_openai import FakeOpenAIServer, ScriptedReply, serve_in_thread
 
     server = FakeOpenAIServer().script(*[ScriptedReply(status=500) for _ in range(5)])
     with serve_in_thread(server) as url:
@@ -381,7 +381,7 @@ def test_cli_breaker_from_agent_toml_stops_retries(tmp_path):
 
 def test_cli_permission_ask_without_a_human_denies(tmp_path):
     pytest.importorskip("teragent_openai")
-    from teragent.testing.fake_openai import FakeOpenAIServer, ScriptedReply, serve_in_thread
+    from teragent_testing.fake_openai import FakeOpenAIServer, ScriptedReply, serve_in_thread
 
     server = FakeOpenAIServer().script(
         ScriptedReply(tool_calls=[("bash", {"command": "touch RAN"})]),

@@ -116,7 +116,10 @@ def fresh_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests"))
     venv = base / "venv"
     python = venv / BIN / ("python.exe" if sys.platform == "win32" else "python")
-    targets = [str(core), *(f"{p}[test]" for p in projects.values())]
+    testing = base / "teragent-testing"  # the contract suites the rendered tests run
+    shutil.copytree(ROOT / "plugins" / "teragent-testing", testing, ignore=shutil.ignore_patterns(
+        "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests"))
+    targets = [str(core), str(testing), *(f"{p}[test]" for p in projects.values())]
     if _pip_supports_python_option():
         run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
         pip = [sys.executable, "-m", "pip", "--python", str(python)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from teragent.core.compilers.default import DefaultCompiler
-from teragent.testing.compiler_contract import CompilerContract
+from teragent_testing.compiler_contract import CompilerContract
 
 
 class TestDefaultCompiler(CompilerContract):

@@ -23,8 +23,8 @@ from teragent.errors import (
 from teragent.reliability import (
     AdaptiveRateLimiter, CircuitBreakerManager, RateLimitConfig, RecoveryManager, RecoveryType,
 )
-from teragent.testing.fake_openai import FakeOpenAIServer, ScriptedReply
-from teragent.testing.fault_server import Fault, FaultServer
+from teragent_testing.fake_openai import FakeOpenAIServer, ScriptedReply
+from teragent_testing.fault_server import Fault, FaultServer
 from teragent.tools import tool
 
 

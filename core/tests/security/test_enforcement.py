@@ -8,7 +8,7 @@ import asyncio
 
 from teragent import AgentLoop
 from teragent.testing import ScriptedModel, call_tool, reply
-from teragent.testing.security import security_fixture
+from teragent_testing.security import security_fixture
 from teragent.tools.orchestrator import ToolOrchestrator
 
 

@@ -14,8 +14,8 @@ from teragent.core.types import ThinkingDelta, ToolCallReady, UsageUpdate
 from teragent_anthropic.request import build_messages_body, convert_messages
 from teragent_anthropic.stream import MessagesStreamAssembler
 from teragent.errors import IncompatiblePromptError, StreamError
-from teragent.testing.fake_anthropic import FakeAnthropicServer
-from teragent.testing.fake_openai import ScriptedReply
+from teragent_testing.fake_anthropic import FakeAnthropicServer
+from teragent_testing.fake_openai import ScriptedReply
 from teragent_anthropic.adapter import AnthropicNativeAdapter
 from teragent_anthropic.compiler import AnthropicCompiler
 

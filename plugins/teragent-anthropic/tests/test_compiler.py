@@ -9,8 +9,8 @@ import pytest
 
 from teragent.core.tap import MultimodalContent, TAPRequest
 from teragent.errors import IncompatiblePromptError
-from teragent.testing.compiler_contract import CompilerContract
-from teragent.testing.golden import assert_golden
+from teragent_testing.compiler_contract import CompilerContract
+from teragent_testing.golden import assert_golden
 from teragent_anthropic.compiler import AnthropicCompiler, xml_escape_tag
 
 GOLDEN = Path(__file__).parent / "golden"

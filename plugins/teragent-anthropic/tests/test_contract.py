@@ -1,37 +1,13 @@
-"""The kernel's adapter contract suite, in-process and against the loopback fake server."""
+"""The adapter contract suite, in-process and on loopback (httpx's pool and aiohttp)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
-from teragent.testing.contract import AdapterContract, AdapterHarness
-from teragent.testing.fake_anthropic import FakeAnthropicServer
+from teragent_anthropic.adapter import AnthropicNativeAdapter
+from teragent_testing.contract import AdapterContract, anthropic_tool_results
+from teragent_testing.fake_anthropic import FakeAnthropicServer
 
 
-class TestInProcess(AdapterContract):
-    @pytest.fixture
-    def harness(self, in_process: AdapterHarness) -> AdapterHarness:
-        return in_process
-
-
-class TestLoopback(AdapterContract):
-    """A real uvicorn server on 127.0.0.1 (httpx's own pool)."""
-
-    @pytest.fixture
-    def harness(self, loopback: tuple[FakeAnthropicServer, str],
-                make_harness: Any) -> AdapterHarness:
-        server, base_url = loopback
-        return make_harness(server, base_url, "httpx", loopback=True)
-
-
-class TestLoopbackAiohttp(AdapterContract):
-    """The same, through the default aiohttp transport."""
-
-    @pytest.fixture
-    def harness(self, loopback: tuple[FakeAnthropicServer, str],
-                make_harness: Any) -> AdapterHarness:
-        pytest.importorskip("httpx_aiohttp")
-        server, base_url = loopback
-        return make_harness(server, base_url, "aiohttp", loopback=True)
+class TestContract(AdapterContract):
+    adapter_class, server_class = AnthropicNativeAdapter, FakeAnthropicServer
+    auth_header = "x-api-key"
+    tool_results = staticmethod(anthropic_tool_results)  # type: ignore[assignment]

@@ -13,8 +13,8 @@ from teragent.core.tap import CompiledPrompt
 from teragent.errors import (
     ContextOverflowError, ModelAPIError, QuotaExceededError, RateLimitError, StreamError,
 )
-from teragent.testing.fake_anthropic import FakeAnthropicServer
-from teragent.testing.fake_openai import ScriptedReply
+from teragent_testing.fake_anthropic import FakeAnthropicServer
+from teragent_testing.fake_openai import ScriptedReply
 from teragent_anthropic.adapter import AnthropicNativeAdapter
 
 PROMPT = CompiledPrompt(system_prompt="s", user_message="hi")

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 
 from teragent.core.tap import CompiledPrompt
-from teragent.testing.fake_anthropic import FakeAnthropicServer
-from teragent.testing.fake_openai import ScriptedReply
+from teragent_testing.fake_anthropic import FakeAnthropicServer
+from teragent_testing.fake_openai import ScriptedReply
 from teragent_anthropic.adapter import AnthropicNativeAdapter
 
 TOOLS = [{"type": "function", "function": {

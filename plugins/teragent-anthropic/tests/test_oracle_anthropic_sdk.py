@@ -14,8 +14,8 @@ import pytest
 
 from teragent.core.tap import CompiledPrompt
 from teragent_anthropic.response import STOP_REASONS
-from teragent.testing.fake_anthropic import FakeAnthropicServer
-from teragent.testing.fake_openai import ScriptedReply
+from teragent_testing.fake_anthropic import FakeAnthropicServer
+from teragent_testing.fake_openai import ScriptedReply
 from teragent_anthropic.adapter import AnthropicNativeAdapter
 
 anthropic = pytest.importorskip("anthropic")

@@ -12,8 +12,8 @@ from teragent.core.sse import SSEDecoder
 from teragent.core.types import StreamFinished
 from teragent_anthropic.response import parse_message
 from teragent_anthropic.stream import MessagesStreamAssembler
-from teragent.testing.fake_anthropic import encode_message, encode_message_stream
-from teragent.testing.fake_openai import ScriptedReply
+from teragent_testing.fake_anthropic import encode_message, encode_message_stream
+from teragent_testing.fake_openai import ScriptedReply
 
 REPLY = ScriptedReply(text="héllo wörld ✓ 你好", reasoning="thinking…", chunk_size=3,
                       tool_calls=[("a", {"x": [1, 2]}), ("b", {"y": "z"})],

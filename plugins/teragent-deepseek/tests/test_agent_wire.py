@@ -27,9 +27,9 @@ import pytest
 
 import teragent
 from teragent import AgentLoop, AgentLoopConfig, ToolRegistry
-from teragent.testing.fake_deepseek import FakeDeepSeekServer
-from teragent.testing.fake_openai import ScriptedReply, serve_in_thread
-from teragent.tools import tool
+from teragent_testing.fake_deepseek import FakeDeepSeekServer
+from teragent_testing.fake_openai import ScriptedReply, serve_in_thread
+from teragent_testing.agent_harness import alpha_note, isolate_config, zeta_lookup
 from teragent_deepseek.compilers import VARIANTS
 
 SYSTEM = "You are a wire test. Use the tools, then answer."
@@ -102,26 +102,6 @@ def keys_sorted(value: Any) -> bool:
     return True
 
 
-@tool
-def zeta_lookup(key: str) -> str:
-    """Look a key up.
-
-    Args:
-        key: The key.
-    """
-    return f"{key} is Z"
-
-
-@tool
-def alpha_note(text: str) -> str:
-    """Note some text.
-
-    Args:
-        text: The text.
-    """
-    return f"noted {text}"
-
-
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[FakeDeepSeekServer, RawBodies, str]]:
     server = FakeDeepSeekServer()
@@ -136,11 +116,7 @@ def wire(served: tuple[FakeDeepSeekServer, RawBodies, str], tmp_path: Any,
     """``run(compiler, compiler_options, stream)`` → the raw request bodies of one
     agent run with two tool turns."""
     server, raw, base_url = served
-    config = tmp_path / "agent.toml"
-    config.write_text("")
-    monkeypatch.setenv("TERAGENT_CONFIG", str(config))  # no user/project agent.toml
-    monkeypatch.setenv(KEY_ENV, "sk-wire-test")
-    monkeypatch.chdir(tmp_path)
+    isolate_config(tmp_path, monkeypatch, KEY_ENV, "sk-wire-test")
 
     def run(compiler: str, compiler_options: dict[str, Any], stream: bool) -> list[str]:
         server.reset()

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from teragent.core.tap import MultimodalContent, TAPRequest
 from teragent.errors import IncompatiblePromptError, UserError
-from teragent.testing.compiler_contract import CompilerContract
-from teragent.testing.golden import assert_golden
+from teragent_testing.compiler_contract import CompilerContract
+from teragent_testing.golden import assert_golden
 from teragent_deepseek.compilers import DeepSeekCompiler, DeepSeekV4Compiler
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -11,8 +11,8 @@ from typing import Any, Iterator
 import pytest
 
 from teragent.core.tap import CompiledPrompt
-from teragent.testing.fake_deepseek import REASONING_REQUIRED, FakeDeepSeekServer
-from teragent.testing.fake_openai import ScriptedReply, serve_in_thread
+from teragent_testing.fake_deepseek import REASONING_REQUIRED, FakeDeepSeekServer
+from teragent_testing.fake_openai import ScriptedReply, serve_in_thread
 from teragent_openai.adapter import OpenAICompatibleAdapter
 
 openai = pytest.importorskip("openai")

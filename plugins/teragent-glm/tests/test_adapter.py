@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from teragent.core.tap import CompiledPrompt, TAPRequest
-from teragent.testing.fake_glm import FakeGLMServer
-from teragent.testing.fake_openai import ScriptedReply
+from teragent_testing.fake_glm import FakeGLMServer
+from teragent_testing.fake_openai import ScriptedReply
 from teragent_glm.adapter import GLMNativeAdapter
 from teragent_glm.compilers import GLM52Compiler
 

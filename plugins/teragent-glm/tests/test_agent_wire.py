@@ -26,32 +26,12 @@ import pytest
 
 import teragent
 from teragent import AgentLoop, AgentLoopConfig, ToolRegistry
-from teragent.testing.fake_glm import FakeGLMServer
-from teragent.testing.fake_openai import ScriptedReply
-from teragent.tools import tool
+from teragent_testing.fake_glm import FakeGLMServer
+from teragent_testing.fake_openai import ScriptedReply
+from teragent_testing.agent_harness import alpha_note, isolate_config, zeta_lookup
 
 SYSTEM = "You are a wire test. Use the tools, then answer."
 KEY_ENV = "TERAGENT_GLM_WIRE_TEST_KEY"
-
-
-@tool
-def zeta_lookup(key: str) -> str:
-    """Look a key up.
-
-    Args:
-        key: The key.
-    """
-    return f"{key} is Z"
-
-
-@tool
-def alpha_note(text: str) -> str:
-    """Note some text.
-
-    Args:
-        text: The text.
-    """
-    return f"noted {text}"
 
 
 @pytest.fixture
@@ -60,11 +40,7 @@ def wire(loopback: tuple[FakeGLMServer, str], tmp_path: Any,
     """``run(compiler, compiler_options, stream)`` → the request bodies of one agent
     run with two tool turns."""
     server, base_url = loopback
-    config = tmp_path / "agent.toml"
-    config.write_text("")
-    monkeypatch.setenv("TERAGENT_CONFIG", str(config))  # no user/project agent.toml
-    monkeypatch.setenv(KEY_ENV, "glm-wire-test")
-    monkeypatch.chdir(tmp_path)
+    isolate_config(tmp_path, monkeypatch, KEY_ENV, "glm-wire-test")
 
     def run(compiler: str, compiler_options: dict[str, Any], stream: bool
             ) -> list[dict[str, Any]]:

@@ -12,8 +12,8 @@ import pytest
 import teragent
 from teragent.core.tap import TAPRequest
 from teragent.errors import ContextOverflowError, ModelAPIError, QuotaExceededError
-from teragent.testing.fake_glm import FakeGLMServer
-from teragent.testing.fake_openai import ScriptedReply
+from teragent_testing.fake_glm import FakeGLMServer
+from teragent_testing.fake_openai import ScriptedReply
 
 ERRORS = {
     "1261": ScriptedReply(status=400, error_body={"error": {

@@ -10,8 +10,8 @@ import pytest
 from teragent.core.multimodal import MultimodalContentError
 from teragent.core.tap import LongHorizonConfig, MultimodalContent, TAPRequest
 from teragent.errors import IncompatiblePromptError
-from teragent.testing.compiler_contract import CompilerContract, prompt_texts
-from teragent.testing.golden import assert_golden
+from teragent_testing.compiler_contract import CompilerContract, prompt_texts
+from teragent_testing.golden import assert_golden
 from teragent_glm.compilers import (
     GLM5Compiler, GLM5VTurboCompiler, GLM52Compiler, GLMCompiler, compress_context,
 )

@@ -1,24 +1,12 @@
-"""The kernel's adapter contract suite for ``glm_native``, in-process and on loopback."""
+"""The adapter contract suite for ``glm_native``, in-process and on loopback."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
-from teragent.testing.contract import AdapterContract, AdapterHarness
-from teragent.testing.fake_glm import FakeGLMServer
+from teragent_glm.adapter import GLMNativeAdapter
+from teragent_testing.contract import AdapterContract
+from teragent_testing.fake_glm import FakeGLMServer
 
 
-class TestInProcess(AdapterContract):
-    @pytest.fixture
-    def harness(self, in_process: AdapterHarness) -> AdapterHarness:
-        return in_process
-
-
-class TestLoopback(AdapterContract):
-    @pytest.fixture
-    def harness(self, loopback: tuple[FakeGLMServer, str],
-                make_harness: Any) -> AdapterHarness:
-        server, base_url = loopback
-        return make_harness(server, base_url, "httpx", loopback=True)
+class TestContract(AdapterContract):
+    adapter_class, server_class = GLMNativeAdapter, FakeGLMServer
+    base_path = "/api/paas/v4"

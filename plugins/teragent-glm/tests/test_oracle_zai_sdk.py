@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from teragent.core.tap import CompiledPrompt
-from teragent.testing.fake_glm import FakeGLMServer
-from teragent.testing.fake_openai import ScriptedReply
+from teragent_testing.fake_glm import FakeGLMServer
+from teragent_testing.fake_openai import ScriptedReply
 from teragent_glm.adapter import GLMNativeAdapter
 
 zai = pytest.importorskip("zai", reason="pip install zai-sdk (requirements-dev.txt)")

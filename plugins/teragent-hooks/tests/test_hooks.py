@@ -25,7 +25,7 @@ from teragent.hooks import (
     read_audit_log,
 )
 from teragent.testing.hosts import isolated_host
-from teragent.testing.security import security_fixture
+from teragent_testing.security import security_fixture
 from teragent.tools.orchestrator import ToolOrchestrator
 
 CTX = {"tool_name": "bash", "params": {"command": "ls"}, "tool_call_id": "c1"}

@@ -12,8 +12,8 @@ import pytest
 
 from teragent.core.tap import CompiledPrompt, MultimodalContent, TAPRequest
 from teragent.errors import RateLimitError, UserError
-from teragent.testing.fake_minimax import FakeMiniMaxServer
-from teragent.testing.fake_openai import ScriptedReply
+from teragent_testing.fake_minimax import FakeMiniMaxServer
+from teragent_testing.fake_openai import ScriptedReply
 from teragent_minimax.adapter import MiniMaxNativeAdapter, MiniMaxRateLimitInfo, parse_reset
 from teragent_minimax.compiler import MiniMaxM3Compiler
 

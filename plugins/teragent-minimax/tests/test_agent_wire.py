@@ -23,33 +23,13 @@ import pytest
 
 import teragent
 from teragent import AgentLoop, AgentLoopConfig, ToolRegistry
-from teragent.testing.fake_minimax import FakeMiniMaxServer
-from teragent.testing.fake_openai import ScriptedReply
-from teragent.tools import tool
+from teragent_testing.fake_minimax import FakeMiniMaxServer
+from teragent_testing.fake_openai import ScriptedReply
+from teragent_testing.agent_harness import alpha_note, isolate_config, zeta_lookup
 from teragent_minimax.compiler import MiniMaxM3Compiler
 
 SYSTEM = "You are a wire test. Use the tools, then answer."
 KEY_ENV = "TERAGENT_MINIMAX_WIRE_TEST_KEY"
-
-
-@tool
-def zeta_lookup(key: str) -> str:
-    """Look a key up.
-
-    Args:
-        key: The key.
-    """
-    return f"{key} is Z"
-
-
-@tool
-def alpha_note(text: str) -> str:
-    """Note some text.
-
-    Args:
-        text: The text.
-    """
-    return f"noted {text}"
 
 
 @pytest.fixture
@@ -58,11 +38,7 @@ def wire(loopback: tuple[FakeMiniMaxServer, str], tmp_path: Any,
     """``run(compiler, interface, stream)`` → (request bodies, compile_conversation
     calls) of one agent run with two tool turns."""
     server, base_url = loopback
-    config = tmp_path / "agent.toml"
-    config.write_text("")
-    monkeypatch.setenv("TERAGENT_CONFIG", str(config))  # no user/project agent.toml
-    monkeypatch.setenv(KEY_ENV, "minimax-wire-test")
-    monkeypatch.chdir(tmp_path)
+    isolate_config(tmp_path, monkeypatch, KEY_ENV, "minimax-wire-test")
 
     def run(compiler: str, interface: str, stream: bool
             ) -> tuple[list[dict[str, Any]], int]:

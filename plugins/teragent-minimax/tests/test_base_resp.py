@@ -13,8 +13,8 @@ import pytest
 
 from teragent.core.tap import CompiledPrompt
 from teragent.errors import ModelAPIError, QuotaExceededError, RateLimitError
-from teragent.testing.fake_minimax import FakeMiniMaxServer
-from teragent.testing.fake_openai import ScriptedReply
+from teragent_testing.fake_minimax import FakeMiniMaxServer
+from teragent_testing.fake_openai import ScriptedReply
 from teragent_minimax.adapter import MiniMaxNativeAdapter
 
 PROMPT = CompiledPrompt(messages=[{"role": "user", "content": "hi"}])

@@ -10,8 +10,8 @@ import pytest
 from teragent.core.multimodal import MultimodalContentError
 from teragent.core.tap import MultimodalContent, TAPRequest
 from teragent.errors import UserError
-from teragent.testing.compiler_contract import CompilerContract, prompt_texts
-from teragent.testing.golden import assert_golden
+from teragent_testing.compiler_contract import CompilerContract, prompt_texts
+from teragent_testing.golden import assert_golden
 from teragent_minimax.compiler import DESKTOP_ACTIONS, MiniMaxM3Compiler
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -1,34 +1,25 @@
-"""The kernel's adapter contract suite for ``minimax_native``, on both interfaces."""
+"""The adapter contract suite for ``minimax_native``, on both interfaces."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-import httpx
-import pytest
-
-from teragent.testing.contract import AdapterContract, AdapterHarness
-from teragent.testing.fake_minimax import FakeMiniMaxServer
+from teragent_minimax.adapter import MiniMaxNativeAdapter
+from teragent_testing.contract import AdapterContract, anthropic_tool_results
+from teragent_testing.fake_minimax import FakeMiniMaxServer
 
 
-class TestOpenAIInProcess(AdapterContract):
-    @pytest.fixture
-    def harness(self, server: FakeMiniMaxServer, make_harness: Any) -> AdapterHarness:
-        return make_harness(server, "http://fake.test/v1",
-                           lambda: httpx.ASGITransport(app=server), loopback=False)
+class TestOpenAIInterface(AdapterContract):
+    adapter_class, server_class = MiniMaxNativeAdapter, FakeMiniMaxServer
+    transports = ("asgi", "httpx")
 
 
-class TestOpenAILoopback(AdapterContract):
-    @pytest.fixture
-    def harness(self, loopback: tuple[FakeMiniMaxServer, str],
-                make_harness: Any) -> AdapterHarness:
-        server, base_url = loopback
-        return make_harness(server, base_url, "httpx", loopback=True)
+class TestAnthropicInterface(AdapterContract):
+    adapter_class, server_class = MiniMaxNativeAdapter, FakeMiniMaxServer
+    adapter_options = {"interface": "anthropic"}
+    auth_header = "x-api-key"
+    transports = ("httpx",)
+    tool_results = staticmethod(anthropic_tool_results)  # type: ignore[assignment]
 
-
-class TestAnthropicInterfaceLoopback(AdapterContract):
-    @pytest.fixture
-    def harness(self, loopback: tuple[FakeMiniMaxServer, str],
-                make_harness: Any) -> AdapterHarness:
-        server, base_url = loopback
-        return make_harness(server, base_url, "httpx", loopback=True, interface="anthropic")
+    def disconnect_waiter(self, server: Any) -> Callable[[float], bool]:
+        return lambda timeout: server.wait_for_disconnect(timeout, interface="anthropic")

@@ -10,7 +10,7 @@ import pytest
 
 from teragent.core.tap import CompiledPrompt
 from teragent.errors import ModelAPIError, ModelTimeoutError
-from teragent.testing.fake_openai import FakeOpenAIServer, ScriptedReply
+from teragent_testing.fake_openai import FakeOpenAIServer, ScriptedReply
 from teragent_openai.adapter import OpenAICompatibleAdapter
 
 KEY = "sk-unit-test-key-abcdef123456"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from teragent.core.tap import CompiledPrompt
-from teragent.testing.fake_openai import FakeOpenAIServer, ScriptedReply
+from teragent_testing.fake_openai import FakeOpenAIServer, ScriptedReply
 from teragent_openai.adapter import OpenAICompatibleAdapter
 
 openai = pytest.importorskip("openai")

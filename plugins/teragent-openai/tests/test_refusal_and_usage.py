@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import teragent
 from teragent_openai.stream import ThinkSplitter, split_think
 from teragent.errors import QuotaExceededError, RateLimitError
-from teragent.testing.fake_openai import FakeOpenAIServer, ScriptedReply
+from teragent_testing.fake_openai import FakeOpenAIServer, ScriptedReply
 
 REFUSAL = "I'm sorry, I can't help with that."
 
@@ -49,7 +49,7 @@ def test_refusal_surfaces(stream: bool) -> None:
 
 def test_refusal_matches_the_openai_sdk() -> None:
     openai = pytest.importorskip("openai")
-    from teragent.testing.fake_openai import serve_in_thread
+    from teragent_testing.fake_openai import serve_in_thread
 
     server = FakeOpenAIServer().script(ScriptedReply(refusal=REFUSAL))
     with serve_in_thread(server) as base_url:

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from teragent.core.types import ToolCallReady
-from teragent.testing.fake_openai import ScriptedReply, encode_stream
+from teragent_testing.fake_openai import ScriptedReply, encode_stream
 
 from .helpers import stream_response
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from teragent.errors import ModelAPIError, RateLimitError, StreamError
-from teragent.testing.fake_openai import ScriptedReply, encode_stream
+from teragent_testing.fake_openai import ScriptedReply, encode_stream
 
 from .helpers import stream_response
 

@@ -1,6 +1,6 @@
 """Every orchestration path takes the guarded tool path: a DESTRUCTIVE tool under
 default settings is refused in each pattern and after a handoff, and the audit log
-shows the refusal (teragent.testing.security fixture). Also: approvals, guardrails."""
+shows the refusal (teragent_testing.security fixture). Also: approvals, guardrails."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from teragent.orchestration import (
     Agent, ApprovalGate, Guardrail, Orchestrator, input_guardrail, output_guardrail,
 )
 from teragent.testing import ScriptedModel, call_tool, reply
-from teragent.testing.security import security_fixture
+from teragent_testing.security import security_fixture
 
 WIPE = ("wipe_directory", {"path": "important"})
 

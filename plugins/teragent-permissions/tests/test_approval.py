@@ -7,7 +7,7 @@ import threading
 
 from teragent.security import ApprovalGate
 from teragent_permissions.approval import ApprovalDecision, ApprovalResult
-from teragent.testing.security import security_fixture
+from teragent_testing.security import security_fixture
 from teragent.tools.orchestrator import SafetyGate, ToolOrchestrator
 
 

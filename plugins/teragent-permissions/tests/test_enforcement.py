@@ -11,7 +11,7 @@ from teragent import AgentLoop, AgentLoopConfig, hookimpl
 from teragent.security import EnhancedPermissionManager, PermissionLevel
 from teragent.testing import ScriptedModel, call_tool, call_tools, reply
 from teragent.testing.hosts import isolated_host
-from teragent.testing.security import security_fixture
+from teragent_testing.security import security_fixture
 from teragent.tools.orchestrator import ToolOrchestrator
 
 

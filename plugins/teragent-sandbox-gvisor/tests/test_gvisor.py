@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from teragent.testing.escape import assert_claims, run_escape_suite
+from teragent_testing.escape import assert_claims, run_escape_suite
 from teragent_sandbox_gvisor.backend import GVisorSandbox, oci_spec
 
 backend = GVisorSandbox()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from teragent.testing.escape import assert_claims, run_escape_suite
+from teragent_testing.escape import assert_claims, run_escape_suite
 from teragent_sandbox_microvm.backend import MicroVMSandbox, qemu_argv
 from teragent_sandbox_microvm.initramfs import build_initramfs, find_busybox, find_kernel
 

@@ -20,7 +20,7 @@ from teragent.security.processes import CTRL_BREAK_EVENT
 from teragent.security.sandbox import (
     Limits, SandboxBackend, list_sandboxes, select_sandbox,
 )
-from teragent.testing.escape import assert_claims, run_escape_suite
+from teragent_testing.escape import assert_claims, run_escape_suite
 from teragent.testing.hosts import isolated_host
 from teragent_sandbox_process.backend import ProcessSandbox
 

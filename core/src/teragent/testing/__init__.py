@@ -1,6 +1,14 @@
-"""Test doubles shipped with TerAgent: a scripted model, fake vendor servers, the
-adapter contract suite and pytest fixtures. Importing this package is cheap; each
-double is imported on first use."""
+"""Small test doubles shipped with the kernel (like httpx's ``MockTransport``).
+
+- :class:`ScriptedModel` (:mod:`teragent.testing.scripted`): a model that plays scripted
+  steps and fails on unexpected or unconsumed ones;
+- :func:`isolated_host` (:mod:`teragent.testing.hosts`): a plugin host that loads only
+  what a test asks for.
+
+Fake vendor servers, contract suites and the pytest fixtures are in the
+``teragent-testing`` distribution (:mod:`teragent_testing`). Importing this package is
+cheap; each double is imported on first use.
+"""
 
 from __future__ import annotations
 
@@ -16,19 +24,6 @@ _EXPORTS = {
     "call_tool": "teragent.testing.scripted",
     "call_tools": "teragent.testing.scripted",
     "isolated_host": "teragent.testing.hosts",
-    "security_fixture": "teragent.testing.security",
-    "SecurityFixture": "teragent.testing.security",
-    "DestructiveTool": "teragent.testing.security",
-    "FakeOpenAIServer": "teragent.testing.fake_openai",
-    "ScriptedReply": "teragent.testing.fake_openai",
-    "serve_in_thread": "teragent.testing.fake_openai",
-    "FakeAnthropicServer": "teragent.testing.fake_anthropic",
-    "FakeGLMServer": "teragent.testing.fake_glm",
-    "FakeMiniMaxServer": "teragent.testing.fake_minimax",
-    "FaultServer": "teragent.testing.fault_server",
-    "Fault": "teragent.testing.fault_server",
-    "AdapterContract": "teragent.testing.contract",
-    "AdapterHarness": "teragent.testing.contract",
 }
 
 __all__ = sorted(_EXPORTS)

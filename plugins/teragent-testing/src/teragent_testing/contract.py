@@ -1,28 +1,25 @@
 """The adapter contract suite: every adapter plugin runs it against itself.
 
-Subclass :class:`AdapterContract` in a plugin's tests and provide one fixture,
-``harness``, returning an :class:`AdapterHarness` bound to that vendor's fake server::
+The opt-in is a subclass naming the adapter and its vendor's fake server; the suite
+builds its own harness and runs every test in-process (``httpx.ASGITransport``) and
+against the fake on a loopback port through httpx's pool and through aiohttp::
 
-    from teragent.testing.contract import AdapterContract, AdapterHarness
+    from teragent_testing.contract import AdapterContract
 
     class TestMyAdapter(AdapterContract):
-        @pytest.fixture
-        def harness(self):
-            server = FakeMyVendorServer()
-            return AdapterHarness(
-                make_adapter=lambda api_key=None: MyAdapter(
-                    base_url="http://fake/v1", api_key=api_key,
-                    transport=httpx.ASGITransport(app=server)),
-                script=server.script,
-                requests=lambda: [r.body for r in server.requests],
-            )
+        adapter_class, server_class = MyAdapter, FakeMyVendorServer
+
+Optional class attributes: ``base_path`` (where the fake serves, default ``/v1``),
+``adapter_options`` (extra constructor arguments), ``auth_header``, ``transports``
+(a subset of ``("asgi", "httpx", "aiohttp")``); override :meth:`tool_results` for a
+request shape that is not OpenAI's and :meth:`disconnect_waiter` for a fake with
+several interfaces. A plugin that needs another set-up instead overrides the
+``harness`` fixture and returns an :class:`AdapterHarness`.
 
 Replies are scripted with the vendor-neutral
-:class:`~teragent.testing.fake_openai.ScriptedReply`; a vendor whose request shape is
-not OpenAI's overrides :meth:`AdapterHarness.tool_results`. The tests are synchronous
-and drive each scenario with :func:`asyncio.run`, so they need no asyncio plugin.
-
-This module imports pytest; the rest of :mod:`teragent.testing` does not.
+:class:`~teragent_testing.fake_openai.ScriptedReply`. The tests are synchronous and
+drive each scenario with :func:`asyncio.run`, so they need no asyncio plugin.
+:func:`serve_fixtures` gives a plugin's conftest the same loopback server as fixtures.
 """
 
 from __future__ import annotations
@@ -30,8 +27,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, ClassVar, Iterator, TypeVar
 
+import httpx
 import pytest
 
 from teragent.core.adapter import TAPAdapter
@@ -40,9 +38,10 @@ from teragent.core.types import (
     StreamFinished, TextDelta, ToolCallDelta, ToolCallReady, ToolCallStarted, UsageUpdate,
 )
 from teragent.errors import ModelAPIError, RateLimitError
-from teragent.testing.fake_openai import ScriptedReply
+from teragent_testing.fake_openai import ScriptedReply, serve_in_thread
 
-__all__ = ["AdapterHarness", "AdapterContract", "collect_stream"]
+__all__ = ["AdapterHarness", "AdapterContract", "collect_stream", "serve_fixtures",
+           "anthropic_tool_results"]
 
 T = TypeVar("T")
 
@@ -52,6 +51,15 @@ SECRET = "sk-contract-SECRET-0123456789abcdef"
 def _openai_tool_results(body: dict[str, Any]) -> list[tuple[str, str]]:
     return [(str(m.get("tool_call_id")), str(m.get("content")))
             for m in body.get("messages") or [] if m.get("role") == "tool"]
+
+
+def anthropic_tool_results(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(tool_use_id, content)`` of every ``tool_result`` block in a Messages request
+    (Anthropic, and MiniMax's Anthropic-compatible interface)."""
+    return [(str(b["tool_use_id"]), str(b["content"]))
+            for m in body.get("messages") or []
+            if m.get("role") == "user" and isinstance(m.get("content"), list)
+            for b in m["content"] if b.get("type") == "tool_result"]
 
 
 @dataclass
@@ -121,12 +129,93 @@ def _summary(response: TAPResponse) -> dict[str, Any]:
     }
 
 
-class AdapterContract:
-    """Tests every adapter must pass. Subclasses provide the ``harness`` fixture."""
+def serve_fixtures(server_class: Callable[[], Any], path: str = "/v1") -> tuple[Any, Any]:
+    """``loopback_server, loopback = serve_fixtures(FakeX)`` in a conftest: a fake served
+    on a loopback port once per session, and ``loopback`` → ``(server, base_url)``, reset
+    before and after each test."""
+
+    @pytest.fixture(scope="session")
+    def loopback_server() -> Iterator[tuple[Any, str]]:
+        server = server_class()
+        with serve_in_thread(server, path=path) as base_url:
+            yield server, base_url
 
     @pytest.fixture
-    def harness(self) -> AdapterHarness:
-        raise NotImplementedError("provide a 'harness' fixture returning an AdapterHarness")
+    def loopback(loopback_server: tuple[Any, str]) -> Iterator[tuple[Any, str]]:
+        server, _ = loopback_server
+        server.reset()
+        yield loopback_server
+        server.reset()
+
+    return loopback_server, loopback
+
+
+class AdapterContract:
+    """Tests every adapter must pass (see the module docstring for the opt-in)."""
+
+    adapter_class: ClassVar[Callable[..., TAPAdapter] | None] = None
+    server_class: ClassVar[Callable[[], Any] | None] = None
+    base_path: ClassVar[str] = "/v1"
+    adapter_options: ClassVar[dict[str, Any]] = {}
+    auth_header: ClassVar[str] = "authorization"
+    transports: ClassVar[tuple[str, ...]] = ("asgi", "httpx", "aiohttp")
+
+    def tool_results(self, body: dict[str, Any]) -> list[tuple[str, str]]:
+        """``(tool_call_id, content)`` pairs of a request body (OpenAI's shape)."""
+        return _openai_tool_results(body)
+
+    def disconnect_waiter(self, server: Any) -> Callable[[float], bool]:
+        return server.wait_for_disconnect  # type: ignore[no-any-return]
+
+    def make_harness(self, server: Any, base_url: str, transport: Any, *,
+                     loopback: bool) -> AdapterHarness:
+        """A harness for ``adapter_class`` pointed at ``server`` (a ``transport`` that is
+        callable is called per adapter, e.g. a fresh ``httpx.ASGITransport``)."""
+        factory = self.adapter_class
+        assert factory is not None, "set adapter_class or override the harness fixture"
+        options = dict(self.adapter_options)
+
+        def make_adapter(api_key: str | None = None) -> TAPAdapter:
+            chosen = transport() if callable(transport) else transport
+            return factory(base_url=base_url, api_key=api_key, transport=chosen,
+                           timeout=10.0, **options)
+
+        return AdapterHarness(
+            make_adapter=make_adapter, script=server.script,
+            requests=lambda: [r.body for r in server.requests],
+            headers=lambda: [r.headers for r in server.requests],
+            tool_results=self.tool_results, auth_header=self.auth_header,
+            supports_hold_open=loopback, wait_for_disconnect=self.disconnect_waiter(server))
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "contract_transport" in metafunc.fixturenames:
+            metafunc.parametrize("contract_transport", self.transports)
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def contract_loopback(cls) -> Iterator[tuple[Any, str]]:
+        assert cls.server_class is not None, "set server_class"
+        server = cls.server_class()
+        with serve_in_thread(server, path=cls.base_path) as base_url:
+            yield server, base_url
+
+    @pytest.fixture
+    def harness(self, request: pytest.FixtureRequest,
+                contract_transport: str) -> Iterator[AdapterHarness]:
+        if self.adapter_class is None or self.server_class is None:
+            raise NotImplementedError("set adapter_class and server_class, or provide a "
+                                      "'harness' fixture returning an AdapterHarness")
+        if contract_transport == "asgi":
+            server = self.server_class()
+            yield self.make_harness(server, "http://fake.test" + self.base_path,
+                                    lambda: httpx.ASGITransport(app=server), loopback=False)
+            return
+        if contract_transport == "aiohttp":
+            pytest.importorskip("aiohttp")
+        server, base_url = request.getfixturevalue("contract_loopback")
+        server.reset()
+        yield self.make_harness(server, base_url, contract_transport, loopback=True)
+        server.reset()
 
     # --- helpers ------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 DeepSeek speaks OpenAI's chat-completions protocol (the ``openai_compatible`` adapter
 drives it). :class:`FakeDeepSeekServer` wraps a
-:class:`~teragent.testing.fake_openai.FakeOpenAIServer` and adds what DeepSeek's
+:class:`~teragent_testing.fake_openai.FakeOpenAIServer` and adds what DeepSeek's
 documentation (api-docs.deepseek.com, "Thinking Mode") says:
 
 - thinking mode is **on by default**; ``{"thinking": {"type": "enabled"|"disabled"}}``
@@ -30,11 +30,11 @@ import threading
 from collections import deque
 from typing import Any, Callable, cast
 
-from teragent.testing._asgi import read_body, send_json
-from teragent.testing.fake_openai import (
+from teragent_testing._asgi import read_body, send_json
+from teragent_testing.fake_openai import (
     FakeOpenAIServer, ReasoningLedger, RecordedRequest, ScriptedReply,
 )
-from teragent.testing.fake_openai import generated_reasoning as _trace
+from teragent_testing.fake_openai import generated_reasoning as _trace
 
 __all__ = ["FakeDeepSeekServer", "REASONING_REQUIRED", "EFFORTS"]
 

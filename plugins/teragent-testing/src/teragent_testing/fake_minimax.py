@@ -2,14 +2,14 @@
 
 Routes (``serve_in_thread(FakeMiniMaxServer(), path="/v1")``):
 
-- ``POST /v1/chat/completions`` → a :class:`~teragent.testing.fake_openai.FakeOpenAIServer`;
+- ``POST /v1/chat/completions`` → a :class:`~teragent_testing.fake_openai.FakeOpenAIServer`;
 - ``POST /anthropic/v1/messages`` → a
-  :class:`~teragent.testing.fake_anthropic.FakeAnthropicServer`;
+  :class:`~teragent_testing.fake_anthropic.FakeAnthropicServer`;
 - ``POST /v1/desktop/command`` → the next scripted desktop answer
   (:meth:`FakeMiniMaxServer.script_desktop`), or 404 when ``desktop=False``.
 
 Both chat interfaces answer from one shared queue of
-:class:`~teragent.testing.fake_openai.ScriptedReply` (:meth:`FakeMiniMaxServer.script`).
+:class:`~teragent_testing.fake_openai.ScriptedReply` (:meth:`FakeMiniMaxServer.script`).
 With ``rate_limit=N`` every response carries ``x-ratelimit-limit-requests``,
 ``x-ratelimit-remaining-requests`` and ``x-ratelimit-reset-requests`` (seconds), and the
 request after the N-th in a window is refused with 429 and ``Retry-After``.
@@ -24,7 +24,7 @@ of ``content``. The docs require the whole assistant message back in multi-turn 
 calls; the fake refuses (HTTP 400, ``base_resp`` 2013) a tool-calling turn sent back
 without its reasoning (as ``reasoning_details`` or the ``<think>`` block). The
 Anthropic interface answers with signed thinking blocks (see
-:mod:`teragent.testing.fake_anthropic`).
+:mod:`teragent_testing.fake_anthropic`).
 
 HTTP-200 errors: ``ScriptedReply(raw_body={"base_resp": {"status_code": 1008,
 "status_msg": "insufficient balance"}})`` answers exactly that, for streamed requests
@@ -40,9 +40,9 @@ import time
 from collections import deque
 from typing import Any, Callable, cast
 
-from teragent.testing._asgi import read_body
-from teragent.testing.fake_anthropic import FakeAnthropicServer
-from teragent.testing.fake_openai import (
+from teragent_testing._asgi import read_body
+from teragent_testing.fake_anthropic import FakeAnthropicServer
+from teragent_testing.fake_openai import (
     FakeOpenAIServer, ReasoningLedger, RecordedRequest, ScriptedReply, generated_reasoning,
 )
 

@@ -1,6 +1,6 @@
 """A fake Zhipu GLM server: the OpenAI fake server plus Zhipu's dialect, by composition.
 
-:class:`FakeGLMServer` wraps a :class:`~teragent.testing.fake_openai.FakeOpenAIServer`
+:class:`FakeGLMServer` wraps a :class:`~teragent_testing.fake_openai.FakeOpenAIServer`
 (reachable as :attr:`FakeGLMServer.inner`; scripting and recording go through it) and
 adds what Zhipu does differently:
 
@@ -36,11 +36,11 @@ import threading
 from collections import deque
 from typing import Any, Callable, cast
 
-from teragent.testing._asgi import read_body
-from teragent.testing.fake_openai import (
+from teragent_testing._asgi import read_body
+from teragent_testing.fake_openai import (
     FakeOpenAIServer, ReasoningLedger, RecordedRequest, ScriptedReply,
 )
-from teragent.testing.fake_openai import generated_reasoning as _trace
+from teragent_testing.fake_openai import generated_reasoning as _trace
 
 __all__ = ["FakeGLMServer", "call_asgi"]
 

@@ -1,9 +1,9 @@
 """A fake Anthropic Messages API server: an ASGI app speaking the real wire format.
 
-Scripted with the same vendor-neutral :class:`~teragent.testing.fake_openai.ScriptedReply`
+Scripted with the same vendor-neutral :class:`~teragent_testing.fake_openai.ScriptedReply`
 as the fake OpenAI server, usable in-process (``httpx.ASGITransport(app=server)``, base
 URL ``http://fake/v1``) or on loopback (``serve_in_thread(server)`` from
-:mod:`teragent.testing.fake_openai`)::
+:mod:`teragent_testing.fake_openai`)::
 
     server = FakeAnthropicServer()
     server.script(ScriptedReply(tool_calls=[("read_file", {"path": "a"})]))
@@ -35,8 +35,8 @@ import threading
 from collections import deque
 from typing import Any, Callable
 
-from teragent.testing._asgi import read_body, send_json, serve_lifespan
-from teragent.testing.fake_openai import (
+from teragent_testing._asgi import read_body, send_json, serve_lifespan
+from teragent_testing.fake_openai import (
     ReasoningLedger, RecordedRequest, ScriptedReply, _pieces,
 )
 

@@ -24,7 +24,7 @@ Probes (each is bounded: it cannot harm the host even when it escapes):
 
 Usage in a backend's tests::
 
-    from teragent.testing.escape import run_escape_suite, assert_claims
+    from teragent_testing.escape import run_escape_suite, assert_claims
 
     report = asyncio.run(run_escape_suite(MyBackend()))
     assert_claims(report)

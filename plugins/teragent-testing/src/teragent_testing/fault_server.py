@@ -1,7 +1,7 @@
 """A fault-injecting OpenAI-compatible server on loopback, for reliability tests.
 
 :class:`FaultServer` is a small HTTP/1.1 server (asyncio, in a thread, port 0) in
-front of a :class:`~teragent.testing.fake_openai.FakeOpenAIServer`: requests without a
+front of a :class:`~teragent_testing.fake_openai.FakeOpenAIServer`: requests without a
 scripted fault are passed to that ASGI app unchanged, so replies, streaming and
 recording are the fake server's own. It does not use uvicorn because some faults need
 the socket itself (a TCP reset, a stream cut off mid-chunk)::
@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Iterator
 
-from teragent.testing.fake_openai import (
+from teragent_testing.fake_openai import (
     FakeOpenAIServer, ScriptedReply, encode_completion, encode_stream,
 )
 

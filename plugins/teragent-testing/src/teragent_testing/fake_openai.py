@@ -35,7 +35,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from teragent.testing._asgi import read_body, send_json, serve_lifespan
+from teragent_testing._asgi import read_body, send_json, serve_lifespan
 
 __all__ = [
     "ScriptedReply",
