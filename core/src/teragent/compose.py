@@ -310,9 +310,10 @@ def build_agent(
     tools.bind_path_policy(runtime.path_policy)
     if provider is None:
         provider = _provider(cfg, model)
-    client = getattr(getattr(provider, "adapter", None), "_get_client", None)
-    if callable(client):
-        client()  # the HTTP stack loads now, at build, not inside the first task
+    adapter = getattr(provider, "adapter", None)
+    prepare = getattr(adapter, "prepare", None) or getattr(adapter, "_get_client", None)
+    if callable(prepare):
+        prepare()  # the HTTP stack loads now, at build, not inside the first task
     if runtime.rate_limiter is not None and getattr(provider, "rate_limiter", None) is None:
         provider.rate_limiter = runtime.rate_limiter
     return AgentLoop(provider, tools, loop_cfg, workspace=ws, bus=bus, runtime=runtime,

@@ -25,6 +25,7 @@ from for 401/403 messages. Every wire codec (in the family plugins) uses these.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import os
@@ -270,14 +271,14 @@ def _cause_names(exc: BaseException) -> set[str]:
 
 
 def map_http_error(
-    exc: Exception,
+    exc: BaseException,
     *,
     provider: str = "",
     model: str = "",
     during_stream: bool = False,
     secrets: Iterable[str] = (),
 ) -> ModelAPIError:
-    """The :mod:`teragent.errors` exception for an httpx (transport) exception.
+    """The :mod:`teragent.errors` exception for an httpx or aiohttp (transport) exception.
 
     Timeouts → :class:`ModelTimeoutError`; connection and protocol errors → retryable
     :class:`ModelAPIError` (a :class:`StreamError` when the body was being read).
@@ -290,7 +291,8 @@ def map_http_error(
     # socket included) to ConnectTimeout; look through to the real cause.
     disconnected = bool(causes & {"ServerDisconnectedError", "ClientOSError",
                                   "ClientConnectorError", "ClientPayloadError"})
-    if isinstance(exc, httpx.TimeoutException) and not disconnected:
+    # asyncio.TimeoutError: aiohttp's timeouts (adapters that speak aiohttp directly).
+    if isinstance(exc, (httpx.TimeoutException, asyncio.TimeoutError)) and not disconnected:
         return ModelTimeoutError(f"The request{where} timed out ({text}).",
                                  provider=provider, model=model, retryable=True)
     if during_stream:

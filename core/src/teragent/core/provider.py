@@ -111,18 +111,24 @@ class ModelProvider:
 
     def _hook_limiter_headers(self) -> None:
         # Limiters learn from response headers (x-ratelimit-*, retry-after). Adapters
-        # built on httpx expose their client; its response hook sees every response.
+        # that offer add_response_hook call it on every transport; others built on httpx
+        # expose their client, whose response hook sees every response.
         self._limiter_hooked = True
-        get_client = getattr(self.adapter, "_get_client", None)
-        client = get_client() if callable(get_client) else None
-        hooks = getattr(client, "event_hooks", None)
-        if not isinstance(hooks, dict):
-            return
 
         async def on_response(response: Any) -> None:
             limiter = self.rate_limiter
             if limiter is not None:
                 limiter.update_from_headers(response.headers, response.status_code)
+
+        add_hook = getattr(self.adapter, "add_response_hook", None)
+        if callable(add_hook):
+            add_hook(on_response)
+            return
+        get_client = getattr(self.adapter, "_get_client", None)
+        client = get_client() if callable(get_client) else None
+        hooks = getattr(client, "event_hooks", None)
+        if not isinstance(hooks, dict):
+            return
 
         hooks.setdefault("response", []).append(on_response)
 

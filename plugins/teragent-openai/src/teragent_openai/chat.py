@@ -30,8 +30,10 @@ servers send one token per chunk) and an estimate of the prompt, and marks the a
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
-from typing import Any, AsyncIterator, ClassVar, Mapping
+from typing import Any, AsyncIterator, Callable, ClassVar, Mapping
 
 import httpx
 
@@ -44,6 +46,9 @@ from teragent.core.sse import SSEDecoder
 from teragent.core.tap import CompiledPrompt, TAPResponse, estimate_tokens
 from teragent.core.types import StreamEvent, StreamFinished, ToolCall, UsageUpdate
 from teragent.errors import ModelAPIError, StreamError, redact
+from teragent_openai._wire import (
+    AiohttpExchange, AiohttpPool, HttpxExchange, encode_json, wants_aiohttp,
+)
 from teragent_openai.stream import StreamAssembler, count_prompt_tokens, details_text, \
     int_usage, replay, split_think
 
@@ -113,6 +118,12 @@ class ChatCompletionsAdapter(TAPAdapter):
         self.require_done = require_done
         self.include_usage = include_usage
         self._client: httpx.AsyncClient | None = None
+        self._pool: AiohttpPool | None = None  # the direct aiohttp path, when chosen
+        self._native = wants_aiohttp(transport)
+        #: Called with every response (``status_code``, ``headers``) before its body is
+        #: read, on either transport: how a client-side rate limiter learns the
+        #: vendor's rate-limit headers (see :meth:`add_response_hook`).
+        self.response_hooks: list[Callable[[Any], Any]] = []
 
     @property
     def capabilities(self) -> dict[str, Any]:
@@ -121,29 +132,80 @@ class ChatCompletionsAdapter(TAPAdapter):
 
     # --- HTTP -------------------------------------------------------------------------
 
+    def _default_headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json", **self._headers}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
     def _get_client(self) -> httpx.AsyncClient:
+        """The pooled httpx client (injected transports and ``transport="httpx"``)."""
         if self._client is None:
-            headers = {"Accept": "application/json", **self._headers}
-            if self._api_key:
-                headers["Authorization"] = f"Bearer {self._api_key}"
             base = str(self.base_url).rstrip("/") + "/"
-            self._client = make_async_client(base, timeout=self.timeout, headers=headers,
+            self._client = make_async_client(base, timeout=self.timeout,
+                                             headers=self._default_headers(),
                                              transport=self.transport)
         return self._client
 
+    def prepare(self) -> None:
+        """Load the HTTP stack now (at build) rather than inside the first request."""
+        if self._native:
+            import aiohttp  # noqa: F401
+        else:
+            self._get_client()
+
+    def add_response_hook(self, hook: Callable[[Any], Any]) -> None:
+        """Call ``hook(response)`` (sync or async) with every response's status and
+        headers, on either transport."""
+        self.response_hooks.append(hook)
+
+    async def _open(self, body: dict[str, Any], compiled: CompiledPrompt, *,
+                    stream: bool) -> HttpxExchange | AiohttpExchange:
+        content = encode_json(body)
+        headers = {"Content-Type": "application/json"}
+        if stream:
+            headers["Accept"] = "text/event-stream"
+        timeout = self.request_timeout(compiled)
+        if self._native:
+            if self._pool is None:
+                self._pool = AiohttpPool(str(self.base_url), self._default_headers(),
+                                         self.timeout)
+            return await AiohttpExchange.open(self._pool, self.path, content, headers,
+                                              timeout, stream)
+        return await HttpxExchange.open(self._get_client(), self.path, content, headers,
+                                        timeout, stream)
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        if self._native:
+            import aiohttp
+
+            return (aiohttp.ClientError, asyncio.TimeoutError)
+        return (httpx.HTTPError,)
+
+    async def _observe(self, exchange: HttpxExchange | AiohttpExchange) -> None:
+        self.observe_response(exchange)
+        for hook in self.response_hooks:
+            outcome = hook(exchange)
+            if inspect.isawaitable(outcome):
+                await outcome
+
     async def aclose(self) -> None:
         client, self._client = self._client, None
+        pool, self._pool = self._pool, None
         if client is not None:
             await client.aclose()
+        if pool is not None:
+            await pool.close()
 
     def _secrets(self) -> list[str]:
         return [self._api_key] if self._api_key else []
 
-    def _map(self, exc: Exception, model: str, *, during_stream: bool = False) -> ModelAPIError:
+    def _map(self, exc: BaseException, model: str, *,
+             during_stream: bool = False) -> ModelAPIError:
         return map_http_error(exc, provider=self.name, model=model,
                               during_stream=during_stream, secrets=self._secrets())
 
-    def _status_error(self, response: httpx.Response, body: bytes, model: str) -> ModelAPIError:
+    def _status_error(self, response: Any, body: bytes, model: str) -> ModelAPIError:
         text = body.decode("utf-8", "replace")
         try:
             data: Any = json.loads(text)
@@ -190,7 +252,8 @@ class ChatCompletionsAdapter(TAPAdapter):
 
     def observe_response(self, response: httpx.Response) -> None:
         """Called with every HTTP response (errors included) before its body is read;
-        subclasses read vendor headers (rate limits, request ids) here."""
+        subclasses read vendor headers (rate limits, request ids) here. On the aiohttp
+        path ``response`` is an exchange with the same ``status_code`` and ``headers``."""
 
     def record_result(self, result: TAPResponse) -> TAPResponse:
         """Called with every successful answer (sent or streamed); returns it."""
@@ -199,12 +262,6 @@ class ChatCompletionsAdapter(TAPAdapter):
     def request_timeout(self, compiled: CompiledPrompt) -> float | None:
         """A per-request timeout overriding ``timeout`` (``None``: the default)."""
         return None
-
-    def _timeout_kw(self, compiled: CompiledPrompt) -> dict[str, Any]:
-        seconds = self.request_timeout(compiled)
-        if seconds is None:
-            return {}
-        return {"timeout": httpx.Timeout(seconds, connect=min(seconds, 30.0))}
 
     # --- request bodies ---------------------------------------------------------------
 
@@ -237,14 +294,17 @@ class ChatCompletionsAdapter(TAPAdapter):
 
     async def send(self, compiled: CompiledPrompt, model: str) -> TAPResponse:
         body = self.build_body(compiled, model, stream=False)
-        client = self._get_client()
+        errors = self._errors()
+        response: HttpxExchange | AiohttpExchange | None = None
         try:
-            response = await client.post(self.path, json=body,
-                                         **self._timeout_kw(compiled))
-            content = response.content
-        except httpx.HTTPError as exc:
+            response = await self._open(body, compiled, stream=False)
+            content = await response.read()
+        except errors as exc:
             raise self._map(exc, model) from None
-        self.observe_response(response)
+        finally:
+            if response is not None:
+                await response.close()
+        await self._observe(response)
         if response.status_code >= 400:
             raise self._status_error(response, content, model)
         try:
@@ -323,29 +383,27 @@ class ChatCompletionsAdapter(TAPAdapter):
         assembler = StreamAssembler(provider=self.name, model=model,
                                     require_done=self.require_done, check=check)
         decoder = SSEDecoder()
-        request = client.build_request("POST", self.path, json=body,
-                                       headers={"Accept": "text/event-stream"},
-                                       **self._timeout_kw(compiled))
+        errors = self._errors()
         try:
-            response = await client.send(request, stream=True)
-        except httpx.HTTPError as exc:
+            response = await self._open(body, compiled, stream=True)
+        except errors as exc:
             raise self._map(exc, model) from None
-        self.observe_response(response)
         try:
+            await self._observe(response)
             if response.status_code >= 400:
                 try:
-                    content = await response.aread()
-                except httpx.HTTPError as exc:
+                    content = await response.read()
+                except errors as exc:
                     raise self._map(exc, model) from None
                 raise self._status_error(response, content, model)
-            headers_seen.update(response.headers)
+            headers_seen.update((k.lower(), v) for k, v in response.headers.items())
             if "json" in response.headers.get("content-type", "").lower():
                 # An answer as a JSON body instead of an event stream: MiniMax's
                 # HTTP-200 base_resp errors, gateways' error objects, or a server that
                 # ignores "stream" and sends the whole completion.
                 try:
-                    content = await response.aread()
-                except httpx.HTTPError as exc:
+                    content = await response.read()
+                except errors as exc:
                     raise self._map(exc, model, during_stream=True) from None
                 try:
                     data = json.loads(content)
@@ -360,13 +418,13 @@ class ChatCompletionsAdapter(TAPAdapter):
                     yield out
                 return
             try:
-                async for chunk in response.aiter_bytes():
+                async for chunk in response.chunks():
                     for event in decoder.feed(chunk):
                         for out in self._on_sse(assembler, event.event, event.data):
                             yield out
                     if assembler.done:
                         break
-            except httpx.HTTPError as exc:
+            except errors as exc:
                 raise self._map(exc, model, during_stream=True) from None
             if not assembler.done:
                 for event in decoder.flush():
@@ -382,7 +440,7 @@ class ChatCompletionsAdapter(TAPAdapter):
                     self.record_result(out.response)
                 yield out
         finally:
-            await response.aclose()
+            await response.close()
 
     def _on_sse(self, assembler: StreamAssembler, event: str, data: str) -> list[StreamEvent]:
         if event == "error":
