@@ -57,12 +57,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.command:
             parser.print_help()
             return 0
-        if args.config:
-            import os
-
-            os.environ["TERAGENT_CONFIG"] = args.config
         handler = handlers[args.command].resolve()
-        return int(handler(args) or 0)
+        if not args.config:
+            return int(handler(args) or 0)
+        import os
+
+        # --config for this command only: restored after, so a caller that runs main()
+        # in-process (tests, embedding) does not keep reading that file.
+        previous = os.environ.get("TERAGENT_CONFIG")
+        os.environ["TERAGENT_CONFIG"] = args.config
+        try:
+            return int(handler(args) or 0)
+        finally:
+            if previous is None:
+                os.environ.pop("TERAGENT_CONFIG", None)
+            else:
+                os.environ["TERAGENT_CONFIG"] = previous
     except TerAgentError as exc:
         if debug:
             raise
