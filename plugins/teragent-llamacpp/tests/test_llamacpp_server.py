@@ -82,20 +82,25 @@ def test_streamed_usage_is_counted_when_the_server_sends_none(server: str) -> No
     streamed delta (the server sends one token a chunk) and estimates the prompt, so a
     streamed local run no longer reports zero tokens. The same prompt, sent whole,
     gives the server's exact counts to compare with."""
-    messages = [{"role": "user", "content": "Say hello in one sentence."}]
+    # With a system message of our own: SmolLM2's chat template injects a default one
+    # (~20 tokens) into a conversation that has none, which no client can see.
+    messages = [{"role": "system", "content": "You are a friendly assistant."},
+                {"role": "user", "content": "Say hello in one sentence."}]
 
-    async def scenario() -> tuple[Any, Any]:
+    async def scenario() -> tuple[Any, Any, int]:
         async with _provider(server) as provider:
             sent = await provider.complete(messages, max_tokens=24, temperature=0)
             events = [e async for e in provider.stream_chat(messages, max_tokens=24,
                                                             temperature=0)]
-            return sent, events[-1].response
+            deltas = sum(1 for e in events if isinstance(e, TextDelta))
+            return sent, events[-1].response, deltas
 
-    sent, streamed = run(scenario())
-    assert streamed.raw_text == sent.raw_text
+    # The streamed and the whole answer may differ in wording (llama.cpp reuses its
+    # prompt cache between the two), so each count is checked against its own truth.
+    sent, streamed, deltas = run(scenario())
     if streamed.usage_estimated:  # the server sent none
-        assert abs(streamed.completion_tokens - sent.completion_tokens) <= 1
+        assert abs(streamed.completion_tokens - deltas) <= 1  # one token per chunk
         assert 0.5 * sent.prompt_tokens <= streamed.prompt_tokens <= 2 * sent.prompt_tokens
     else:
-        assert streamed.completion_tokens == sent.completion_tokens
+        assert streamed.prompt_tokens == sent.prompt_tokens
     assert streamed.total_tokens > 0
