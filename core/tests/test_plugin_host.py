@@ -190,3 +190,41 @@ def test_a_misspelled_added_hook_still_fails_loudly(monkeypatch):
     monkeypatch.delenv("TERAGENT_PLUGINS", raising=False)
     with pytest.raises(PluginValidationError, match="teragent_register_widgets"):
         PluginHost()
+
+
+def test_registration_goes_through_pluggy_order_and_keeps_provenance():
+    """tryfirst/trylast apply to registration hooks (dispatched through pluggy), and
+    each component records the plugin that registered it."""
+    calls = []
+
+    def early(register):
+        calls.append("early")
+        register("from_early", "x.y:Z")
+
+    def late(register):
+        calls.append("late")
+        register("from_late", "x.y:Z")
+
+    first = types.ModuleType("first_plugin")
+    first.teragent_register_compilers = hookimpl(trylast=True)(late)
+    second = types.ModuleType("second_plugin")
+    second.teragent_register_compilers = hookimpl(tryfirst=True)(early)
+    host = PluginHost(load_entrypoints=False)
+    host.add_plugin(first, name="first_plugin")
+    host.add_plugin(second, name="second_plugin")
+    reg = host.registry("compilers")
+    assert calls == ["early", "late"]
+    assert reg.entry("from_early").plugin == "second_plugin"
+    assert reg.entry("from_late").plugin == "first_plugin"
+
+
+def test_registration_hook_wrappers_are_refused():
+    def wrapping(register):
+        yield
+
+    plugin = types.ModuleType("wrapping_plugin")
+    plugin.teragent_register_tools = hookimpl(wrapper=True)(wrapping)
+    host = PluginHost(load_entrypoints=False)
+    host.add_plugin(plugin, name="wrapping_plugin")
+    with pytest.raises(PluginValidationError, match="wrapping_plugin.*wrapper"):
+        host.registry("tools")

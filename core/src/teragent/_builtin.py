@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from teragent.hookspecs import Register, hookimpl
+from teragent.hookspecs import Register, RegisterCommand, RegisterPrompt, hookimpl
 
 DEFAULT_PROMPTS = {
     "design": "You are a software architect. Produce a clear, concrete design: "
@@ -39,7 +39,7 @@ def teragent_register_adapters(register: Register) -> None:
 
 
 @hookimpl
-def teragent_register_prompts(register: Register) -> None:
+def teragent_register_prompts(register: RegisterPrompt) -> None:
     for intent, prompt in DEFAULT_PROMPTS.items():
         register(intent, "default", prompt)
 
@@ -65,7 +65,7 @@ def teragent_build_reliability(config: dict[str, Any], loop_config: Any, bus: An
 
 
 @hookimpl
-def teragent_register_commands(register: Register) -> None:
+def teragent_register_commands(register: RegisterCommand) -> None:
     cmds = "teragent.cli.commands"
     register("plugins", f"{cmds}:cmd_plugins", help="List installed plugins and their hooks",
              add_arguments=f"{cmds}:args_plugins")

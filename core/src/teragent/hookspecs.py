@@ -29,7 +29,7 @@ A plugin module looks like::
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import pluggy
 
@@ -38,7 +38,37 @@ PROJECT = "teragent"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-Register = Callable[..., None]
+
+class Register(Protocol):
+    """``register(name, target, **options)``: the callback of most registration hooks.
+
+    ``target`` is the component or an import string (``"pkg.module:Name"``, imported on
+    first use); ``description`` and the hook's documented options (``priority``,
+    ``level``, ``order``, ...) go in ``options``."""
+
+    def __call__(self, name: str, target: Any, /, **options: Any) -> None: ...
+
+
+class RegisterTool(Protocol):
+    """``register(tool, *, name=None, **options)``: a tool class, instance or import
+    string; its name is the tool's ``name`` unless given."""
+
+    def __call__(self, tool: Any, /, *, name: str | None = None, **options: Any) -> None: ...
+
+
+class RegisterPrompt(Protocol):
+    """``register(intent, compiler_type, prompt)``: one system prompt of the catalog."""
+
+    def __call__(self, intent: str, compiler_type: str, prompt: str, /) -> None: ...
+
+
+class RegisterCommand(Protocol):
+    """``register(name, handler, *, help="", add_arguments=None)``: a CLI sub-command;
+    ``handler(args) -> int`` and ``add_arguments(parser)`` may be import strings."""
+
+    def __call__(self, name: str, handler: Any, /, *, help: str = "",
+                 add_arguments: Any = None) -> None: ...
+
 
 # --- the plugin host ----------------------------------------------------------------
 
@@ -98,7 +128,7 @@ def teragent_register_adapters(register: Register) -> None:
 
 
 @hookspec
-def teragent_register_prompts(register: Register) -> None:
+def teragent_register_prompts(register: RegisterPrompt) -> None:
     """Registration: contribute system prompts for (intent, compiler type) pairs.
 
     Args:
@@ -132,7 +162,7 @@ def teragent_default_driver(config: dict[str, Any]) -> dict[str, Any] | None:
 
 
 @hookspec
-def teragent_register_tools(register: Register) -> None:
+def teragent_register_tools(register: RegisterTool) -> None:
     """Registration: contribute tools and tool packs.
 
     Args:
@@ -295,26 +325,7 @@ def teragent_register_circuit_breakers(register: Register) -> None:
 
 
 @hookspec
-def teragent_register_tracers(register: Register) -> None:
-    """Registration: contribute tracers / event sinks that observe runs.
-
-    Args:
-        register: ``register(name, sink)``; ``sink`` is a class or import string with an
-            ``on_event(name: str, payload: dict) -> None`` method.
-
-    Returns:
-        Nothing.
-
-    Called once per plugin host. Sinks are observers: their exceptions are logged and
-    swallowed, and they must never block (hand work to a thread or queue).
-    """
-
-
-# --- CLI and configuration -----------------------------------------------------------
-
-
-@hookspec
-def teragent_register_commands(register: Register) -> None:
+def teragent_register_commands(register: RegisterCommand) -> None:
     """Registration: contribute ``teragent`` CLI sub-commands.
 
     Args:

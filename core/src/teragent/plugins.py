@@ -72,7 +72,6 @@ REGISTRATION_HOOKS = {
     "tool_guards": "teragent_register_tool_guards",
     "sandboxes": "teragent_register_sandboxes",
     "circuit_breakers": "teragent_register_circuit_breakers",
-    "tracers": "teragent_register_tracers",
     "commands": "teragent_register_commands",
 }
 
@@ -330,27 +329,40 @@ class PluginHost:
         with self._lock:
             if self._collected:
                 return
-            for name, plugin in self.pm.list_name_plugin():
-                self._collect_from(plugin, name)
+            for kind, hook_name in list(self.registration_hooks.items()):
+                self._dispatch(kind, hook_name)
             self._collected = True
 
     def _collect_from(self, plugin: Any, plugin_name: str,
                       hooks: dict[str, str] | None = None) -> None:
         for kind, hook_name in (hooks or self.registration_hooks).items():
-            impl = getattr(plugin, hook_name, None)
-            if impl is None or not hasattr(impl, f"{hookspecs.PROJECT}_impl"):
+            self._dispatch(kind, hook_name, only=plugin)
+
+    def _dispatch(self, kind: str, hook_name: str, only: Any = None) -> None:
+        """Call every implementation of a registration hook in pluggy's own order
+        (``tryfirst``/``trylast`` honoured), each with a ``register`` callback bound to
+        its plugin, so every component knows which plugin registered it."""
+        caller = getattr(self.pm.hook, hook_name, None)
+        if caller is None:
+            return
+        registry = self.registries[kind]
+        for impl in reversed(caller.get_hookimpls()):  # pluggy calls the last one first
+            if only is not None and impl.plugin is not only:
                 continue
-            registry = self.registries[kind]
+            plugin_name = impl.plugin_name
+            record = self.records.get(plugin_name, PluginRecord(plugin_name))
+            if impl.hookwrapper or impl.wrapper:
+                raise PluginValidationError(
+                    f"Plugin {plugin_name!r} implements {hook_name} as a wrapper; "
+                    "registration hooks take plain implementations (drop wrapper=True / "
+                    "hookwrapper=True).", plugin=plugin_name,
+                    distribution=record.distribution, version=record.version)
             register = _make_register(kind, registry, plugin_name)
-            # Call this plugin's impl alone (not the whole hook) so a late-registered
-            # plugin adds only its own components. Pluggy lets impls take a subset of
-            # the spec's arguments.
             try:
-                impl(register) if _takes_args(impl) else impl()
+                impl.function(**{arg: register for arg in impl.argnames})
             except PluginError:
                 raise
             except Exception as exc:  # noqa: BLE001 - wrapped with the plugin's name
-                record = self.records.get(plugin_name, PluginRecord(plugin_name))
                 raise PluginError(
                     f"Plugin {plugin_name!r} failed in {hook_name}: "
                     f"{type(exc).__name__}: {exc}",
@@ -382,14 +394,6 @@ class PluginHost:
     def list_plugins(self) -> list[PluginRecord]:
         self._collect()
         return sorted(self.records.values(), key=lambda r: (r.name != BUILTIN, r.name))
-
-
-def _takes_args(func: Callable[..., Any]) -> bool:
-    code = getattr(func, "__code__", None)
-    if code is None:
-        return True
-    n: int = code.co_argcount - (1 if hasattr(func, "__self__") else 0)
-    return n > 0
 
 
 def _make_register(kind: str, registry: ComponentRegistry[Any], plugin: str) -> Callable[..., None]:

@@ -6,7 +6,7 @@ Only hookimpls live here; the components are imported on first use.
 from __future__ import annotations
 
 from teragent import hookimpl
-from teragent.hookspecs import Register
+from teragent.hookspecs import Register, RegisterPrompt
 
 
 @hookimpl
@@ -22,7 +22,7 @@ def teragent_register_adapters(register: Register) -> None:
 
 
 @hookimpl
-def teragent_register_prompts(register: Register) -> None:
+def teragent_register_prompts(register: RegisterPrompt) -> None:
     from teragent_anthropic.prompts import PROMPTS
 
     for intent, prompt in PROMPTS.items():

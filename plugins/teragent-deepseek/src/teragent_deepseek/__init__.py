@@ -7,7 +7,7 @@ DeepSeek speaks the OpenAI protocol, so these compilers pair with the
 from __future__ import annotations
 
 from teragent import hookimpl
-from teragent.hookspecs import Register
+from teragent.hookspecs import Register, RegisterPrompt
 
 
 @hookimpl
@@ -19,7 +19,7 @@ def teragent_register_compilers(register: Register) -> None:
 
 
 @hookimpl
-def teragent_register_prompts(register: Register) -> None:
+def teragent_register_prompts(register: RegisterPrompt) -> None:
     from teragent_deepseek.prompts import PROMPTS
 
     for compiler_type, prompts in PROMPTS.items():

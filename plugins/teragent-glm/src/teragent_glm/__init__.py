@@ -7,7 +7,7 @@ Only hookimpls live here; the components are imported on first use.
 from __future__ import annotations
 
 from teragent import hookimpl
-from teragent.hookspecs import Register
+from teragent.hookspecs import Register, RegisterPrompt
 
 _COMPILERS = {
     "glm": ("GLMCompiler", "GLM: recency effect, key instruction last"),
@@ -31,7 +31,7 @@ def teragent_register_adapters(register: Register) -> None:
 
 
 @hookimpl
-def teragent_register_prompts(register: Register) -> None:
+def teragent_register_prompts(register: RegisterPrompt) -> None:
     from teragent_glm.prompts import PROMPTS
 
     for compiler_type, prompts in PROMPTS.items():

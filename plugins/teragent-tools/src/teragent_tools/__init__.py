@@ -6,11 +6,11 @@ Only the hookimpl lives here; each tool module is imported on first use.
 from __future__ import annotations
 
 from teragent import hookimpl
-from teragent.hookspecs import Register
+from teragent.hookspecs import RegisterTool
 
 
 @hookimpl
-def teragent_register_tools(register: Register) -> None:
+def teragent_register_tools(register: RegisterTool) -> None:
     register("teragent_tools.files:ReadFileTool", name="read_file")
     register("teragent_tools.files:WriteFileTool", name="write_file")
     register("teragent_tools.files:EditFileTool", name="edit_file")
