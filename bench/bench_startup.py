@@ -21,6 +21,14 @@ CASES = {
     "import + discover + create_provider(openai_compatible)": (
         "import teragent; teragent.create_provider(adapter='openai_compatible', "
         "model='m', base_url='http://127.0.0.1:1')"),
+    # issue "A minimal kernel": import + discovery + an agent with every first-party
+    # plugin's tools and guards, no model call (the provider is built, not called).
+    "import + discover + build_agent (all plugins, no model call)": (
+        "import os, tempfile, teragent; os.environ['BENCH_KEY'] = 'x'; "
+        "d = tempfile.mkdtemp(); "
+        "p = teragent.create_provider(adapter='openai_compatible', model='m', "
+        "base_url='http://127.0.0.1:1', api_key_env='BENCH_KEY'); "
+        "a = teragent.build_agent({}, workspace=d, provider=p)"),
 }
 
 
