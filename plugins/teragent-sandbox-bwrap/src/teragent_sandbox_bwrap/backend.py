@@ -11,7 +11,9 @@ from typing import Any, Callable, Mapping
 
 from teragent.errors import SandboxUnavailableError
 from teragent.security.processes import OutputCallback, PosixControl, run_process
-from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, Limits, SandboxBackend, SandboxResult
+from teragent.security.sandbox import (
+    DEFAULT_MAX_OUTPUT, Limits, SandboxBackend, SandboxResult, protected_paths,
+)
 
 __all__ = ["BwrapSandbox", "find_bwrap"]
 
@@ -137,8 +139,16 @@ class BwrapSandbox(SandboxBackend):
             if not dropped and not prefix.startswith(("/usr", "/opt")):
                 args += ["--ro-bind-try", prefix, prefix]
         args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-                 "--bind", workdir, workdir, "--chdir", workdir]
-        return args + ["--", "/bin/sh", "-c", cmd]
+                 "--bind", workdir, workdir]
+        # The run's protected paths (.env*, .teragent/, .git/hooks/, DENY rules): hidden
+        # when reading is refused, read-only otherwise. Later mounts win in bwrap.
+        for path, ops in protected_paths(workdir):
+            if "read" in ops:
+                args += ["--tmpfs", path] if os.path.isdir(path) else \
+                    ["--ro-bind", "/dev/null", path]
+            else:
+                args += ["--ro-bind", path, path]
+        return args + ["--chdir", workdir, "--", "/bin/sh", "-c", cmd]
 
     async def run(self, cmd: str, workdir: str, timeout: float,
                   env: Mapping[str, str] | None, *, max_output: int = DEFAULT_MAX_OUTPUT,
