@@ -94,7 +94,52 @@ def test_render_kind(tmp_path: Path, kind: str) -> None:
     assert (project / "tests" / "test_adapter.py").exists() == (kind == "adapter")
     assert (project / "tests" / "test_adapter_contract.py").exists() == (kind == "adapter")
     assert (project / "tests" / "test_compiler.py").exists() == (kind == "compiler")
-    assert "{{" not in "".join(p.read_text() for p in project.rglob("*") if p.is_file())
+    assert (project / "tests" / "test_compiler_contract.py").exists() == (kind == "compiler")
+    # Every Jinja expression rendered; GitHub Actions' own ${{ ... }} stay.
+    rendered = "".join(p.read_text() for p in project.rglob("*") if p.is_file())
+    assert not re.search(r"(?<!\$)\{\{|\{%", rendered)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_render_ships_ci_publishing_license_and_gitignore(tmp_path: Path, kind: str) -> None:
+    yaml = pytest.importorskip("yaml")
+    project = render(tmp_path, "my-tools", kind)
+    license_text = (project / "LICENSE").read_text()
+    assert license_text.startswith("Apache License")
+    assert "Version 2.0, January 2004" in license_text
+    assert re.search(r"Copyright \d{4} Your Name", license_text)
+    ignored = (project / ".gitignore").read_text().splitlines()
+    for pattern in ("__pycache__/", "dist/", "*.egg-info/", ".venv/", ".env"):
+        assert pattern in ignored
+
+    workflows = project / ".github" / "workflows"
+    test_wf = yaml.safe_load((workflows / "test.yml").read_text())
+    # PyYAML reads the bare key `on` as the boolean True (YAML 1.1).
+    triggers = test_wf.get("on", test_wf.get(True))
+    assert {"push", "pull_request", "workflow_call"} <= set(triggers)
+    steps = test_wf["jobs"]["test"]["steps"]
+    runs = "\n".join(step.get("run", "") for step in steps)
+    assert "pip install -e '.[test]'" in runs
+    assert "python -m pytest" in runs
+    assert "r['my-tools']['status'] == 'loaded'" in runs
+    assert test_wf["jobs"]["test"]["strategy"]["matrix"]["python-version"][0] == "3.10"
+    # The contract suite for the kind is among the tests that workflow runs.
+    contract = {"adapter": "test_adapter_contract.py",
+                "compiler": "test_compiler_contract.py"}.get(kind)
+    if contract:
+        assert "Contract(" in (project / "tests" / contract).read_text()
+
+    publish = yaml.safe_load((workflows / "publish.yml").read_text())
+    assert publish.get("on", publish.get(True)) == {"release": {"types": ["published"]}}
+    jobs = publish["jobs"]
+    assert jobs["test"]["uses"] == "./.github/workflows/test.yml"
+    assert jobs["publish"]["needs"] == "build"
+    assert jobs["publish"]["permissions"] == {"id-token": "write"}
+    assert jobs["publish"]["environment"]["url"].endswith("/teragent-my-tools/")
+    assert any(step.get("uses", "").startswith("pypa/gh-action-pypi-publish")
+               for step in jobs["publish"]["steps"])
+    # Trusted publishing: no token or password is read from secrets.
+    assert "secrets." not in (workflows / "publish.yml").read_text()
 
 
 @pytest.mark.parametrize("bad", ["Hello", "my tools", "1st", "my--tools", "-x"])
@@ -194,5 +239,6 @@ def test_rendered_tests_pass_in_the_fresh_venv(fresh_env: dict[str, Any], kind: 
     # Installed, so the entry-point test runs instead of skipping.
     assert "not installed" not in proc.stdout, proc.stdout
     passed = int(re.search(r"(\d+) passed", proc.stdout).group(1))  # type: ignore[union-attr]
-    # The adapter kind also runs the kernel's adapter contract suite (~20 tests).
-    assert passed >= {"tool": 5, "compiler": 8, "adapter": 25}[kind], proc.stdout
+    # The adapter and compiler kinds also run teragent-testing's contract suite for their
+    # kind (~20 adapter tests, 6 compiler properties).
+    assert passed >= {"tool": 5, "compiler": 14, "adapter": 25}[kind], proc.stdout

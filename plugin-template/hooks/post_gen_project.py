@@ -8,7 +8,8 @@ MODULE = Path("src") / "{{ cookiecutter.module }}"
 ONLY_FOR = {
     "adapter": [MODULE / "adapter.py", Path("tests") / "test_adapter.py",
                 Path("tests") / "test_adapter_contract.py"],
-    "compiler": [MODULE / "compiler.py", Path("tests") / "test_compiler.py"],
+    "compiler": [MODULE / "compiler.py", Path("tests") / "test_compiler.py",
+                 Path("tests") / "test_compiler_contract.py"],
 }
 
 for kind, paths in ONLY_FOR.items():
