@@ -74,3 +74,12 @@ def teragent_register_commands(register: RegisterCommand) -> None:
              add_arguments=f"{cmds}:args_run")
     register("chat", f"{cmds}:cmd_chat", help="Chat interactively with an agent",
              add_arguments=f"{cmds}:args_chat")
+    setup = "teragent.cli.setup_cmds"
+    for name, help_text in (
+            ("models", "List the models installed plugins offer (-m PROVIDER:MODEL)"),
+            ("keys", "Store API keys: keys set|list|remove NAME (a 0600 file)"),
+            ("init", "Write a commented agent.toml here"),
+            ("install", "Install packages (plugins) with pip into TerAgent's environment"),
+            ("uninstall", "Uninstall packages with pip from TerAgent's environment")):
+        register(name, f"{setup}:cmd_{name}", help=help_text,
+                 add_arguments=f"{setup}:args_{name}")

@@ -221,6 +221,11 @@ def _provider(config: Mapping[str, Any], model: str | None) -> Any:
     if model and model in drivers:
         return create_provider_from_config(drivers[model])
     if model:
+        from teragent.model_refs import resolve_model_ref
+
+        ref = resolve_model_ref(model)  # PROVIDER:MODEL, through the family plugins
+        if ref is not None:
+            return create_provider(**ref)
         base = get_host().hook.teragent_default_driver(config=config)
         if base is None:
             raise UserError(f"model {model!r} is not a driver in agent.toml (have: "
@@ -267,8 +272,9 @@ def build_agent(
         workspace: The agent's directory (default: the current one). Must exist.
         provider: A :class:`~teragent.ModelProvider`; default: ``model``, else
             ``[agent] driver``, else the only driver, else the local model.
-        model: A driver name from ``agent.toml`` (``adapter.identity``) or a model for
-            the default driver (e.g. a ``.gguf`` path).
+        model: A driver name from ``agent.toml`` (``adapter.identity``), a
+            ``PROVIDER:MODEL`` reference (``openai:gpt-4o-mini``; ``teragent models``
+            lists them) or a model for the default driver (e.g. a ``.gguf`` path).
         tools: A :class:`~teragent.ToolRegistry` or a list of tools; default: every
             installed tool plugin's tools (``tool_names`` picks some).
         offer_all_tools: Offer tools the run's permissions will refuse too.

@@ -178,7 +178,8 @@ class MissingCredentialsError(UserError):
         who = f" for {provider}" if provider else ""
         super().__init__(
             f"No API key found{who}: the environment variable {env_var} is not set. "
-            f"Set it (export {env_var}=...) or add '{env_var}=...' to a .env file."
+            f"Store one with: teragent keys set {env_var} (or export {env_var}=..., or "
+            f"add '{env_var}=...' to a .env file)."
         )
 
 

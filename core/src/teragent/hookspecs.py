@@ -142,6 +142,31 @@ def teragent_register_prompts(register: RegisterPrompt) -> None:
     """
 
 
+@hookspec
+def teragent_register_models(register: Register) -> None:
+    """Registration: contribute model providers, the ``PROVIDER`` of ``PROVIDER:MODEL``.
+
+    Args:
+        register: ``register(provider, adapter, *, compiler="default", base_url=None,
+            base_url_env=(), base_url_path="", key_env=(), models={},
+            description="")``. ``provider`` is the prefix users type (``openai`` in
+            ``openai:gpt-4o-mini``); ``adapter``
+            the name of a registered adapter (not an import string); ``compiler`` the
+            compiler for models not listed; ``base_url_env`` and ``key_env`` the
+            vendor's conventional environment variables, first set wins
+            (``OPENAI_BASE_URL``, ``OPENAI_API_KEY``; ``base_url_path``, e.g.
+            ``/v1``, completes a value that lacks it); an empty ``key_env`` means no
+            key is needed; ``models`` maps known model names to their compiler
+            (``None``: the default one). Other model names are accepted too.
+
+    Returns:
+        Nothing.
+
+    Called once per plugin host; ``teragent models`` lists what was registered.
+    Must not import the adapter or compiler modules, nor read keys.
+    """
+
+
 @hookspec(firstresult=True)
 def teragent_default_driver(config: dict[str, Any]) -> dict[str, Any] | None:
     """Resolution: the driver to use when neither flags nor ``agent.toml`` choose one.

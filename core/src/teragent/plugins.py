@@ -66,6 +66,7 @@ REGISTRATION_HOOKS = {
     "compilers": "teragent_register_compilers",
     "adapters": "teragent_register_adapters",
     "prompts": "teragent_register_prompts",
+    "models": "teragent_register_models",
     "tools": "teragent_register_tools",
     "permission_layers": "teragent_register_permission_layers",
     "command_checks": "teragent_register_command_checks",
@@ -408,6 +409,12 @@ def _make_register(kind: str, registry: ComponentRegistry[Any], plugin: str) -> 
                               intent=intent, compiler_type=compiler_type, replace=True,
                               literal=True)
         return register_prompt
+
+    if kind == "models":
+        def register_model(name: str, target: Any, **options: Any) -> None:
+            # the target names an adapter in its registry: a name, not an import string
+            registry.register(name, target, plugin=plugin, literal=True, **options)
+        return register_model
 
     def register(name: str, target: Any, **options: Any) -> None:
         registry.register(name, target, plugin=plugin, **options)

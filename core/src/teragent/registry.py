@@ -37,6 +37,15 @@ KNOWN_DISTRIBUTIONS: dict[str, dict[str, str]] = {
         "deepseek_v4": "teragent-deepseek",
         "minimax_m3": "teragent-minimax",
     },
+    "model": {  # the PROVIDER of ``teragent run -m PROVIDER:MODEL``
+        "openai": "teragent-openai",
+        "ollama": "teragent-openai",
+        "anthropic": "teragent-anthropic",
+        "deepseek": "teragent-deepseek",
+        "glm": "teragent-glm",
+        "minimax": "teragent-minimax",
+        "llamacpp": "teragent-llamacpp",
+    },
     "pattern": {
         "sequential": "teragent-orchestration",
         "swarm": "teragent-orchestration",

@@ -60,8 +60,9 @@ def _agent_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-steps", type=int, default=None, help="step budget (default 12)")
     p.add_argument("--workspace", default=None, help="directory the agent works in "
                    "(default: the current directory)")
-    p.add_argument("--model", default=None, help="a driver from agent.toml "
-                   "(adapter.identity), or a model for the default driver (e.g. a .gguf path)")
+    p.add_argument("-m", "--model", default=None, help="PROVIDER:MODEL (e.g. "
+                   "openai:gpt-4o-mini; `teragent models` lists them), a driver from "
+                   "agent.toml (adapter.identity), or a .gguf path")
     p.add_argument("--no-stream", action="store_true", help="do not stream the model's output")
     p.add_argument("--allow-writes", action="store_true", help="let tools write files")
     p.add_argument("--allow-shell", action="store_true", help="let tools run shell commands")

@@ -1,6 +1,9 @@
 """API keys: resolved from environment variables, then ``.env`` files; never logged.
 
-This is the one place ``.env`` files are read (with python-dotenv).
+This is the one place ``.env`` files and the key file are read (``.env`` with
+python-dotenv). The key file is ``keys.json`` in the user config directory, written by
+``teragent keys set NAME`` with mode 0600 (like llm's ``keys.json``); it is consulted
+after the environment and the ``.env`` files.
 
 Search order for ``.env``: the current directory, ``~/.env``, then the project root
 (the nearest parent with ``.git`` or ``pyproject.toml``). The process environment
@@ -15,7 +18,7 @@ from pathlib import Path
 from teragent.errors import MissingCredentialsError
 
 __all__ = ["resolve_api_key", "read_dotenv", "dotenv_entries", "dotenv_paths", "mask",
-           "project_root"]
+           "project_root", "keys_path", "read_keys", "store_key", "remove_key"]
 
 
 def project_root(start: Path | None = None) -> Path | None:
@@ -74,9 +77,71 @@ def resolve_api_key(env_var: str | None, *, required: bool = True,
         value = read_dotenv(path).get(env_var)
         if value:
             return value
+    value = read_keys().get(env_var)
+    if value:
+        return value
     if required:
         raise MissingCredentialsError(env_var, provider)
     return None
+
+
+def keys_path() -> Path:
+    """``keys.json`` in the user config directory (it may not exist)."""
+    from teragent.config.loader import user_config_dir
+
+    return user_config_dir() / "keys.json"
+
+
+def read_keys() -> dict[str, str]:
+    """The stored keys, ``{NAME: value}``; a missing or unreadable file has none."""
+    import json
+
+    try:
+        data = json.loads(keys_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, str) and v}
+
+
+def _write_keys(keys: dict[str, str]) -> Path:
+    import json
+
+    path = keys_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    # created 0600 from the start: the value is never readable by others, not even briefly
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(dict(sorted(keys.items())), fh, indent=2)
+        fh.write("\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return path
+
+
+def store_key(name: str, value: str) -> Path:
+    """Store ``value`` as the key ``name`` (an environment variable name); returns the
+    file. The file is mode 0600."""
+    if not name or not all(c.isalnum() or c == "_" for c in name):
+        from teragent.errors import UserError
+
+        raise UserError(f"{name!r} is not a key name; use the environment variable's "
+                        "name, e.g. teragent keys set OPENAI_API_KEY")
+    keys = read_keys()
+    keys[name] = value
+    return _write_keys(keys)
+
+
+def remove_key(name: str) -> bool:
+    """Forget the stored key ``name``; ``False`` when there was none."""
+    keys = read_keys()
+    if name not in keys:
+        return False
+    del keys[name]
+    _write_keys(keys)
+    return True
 
 
 def mask(secret: str | None) -> str:

@@ -22,6 +22,18 @@ def teragent_register_adapters(register: Register) -> None:
 
 
 @hookimpl
+def teragent_register_models(register: Register) -> None:
+    register("anthropic", "anthropic_native", compiler="anthropic",
+             base_url="https://api.anthropic.com/v1", base_url_env=("ANTHROPIC_BASE_URL",),
+             base_url_path="/v1",  # the SDK's ANTHROPIC_BASE_URL has no version
+             key_env=("ANTHROPIC_API_KEY",),
+             models={m: None for m in ("claude-sonnet-4-20250514", "claude-opus-4-20250514",
+                                       "claude-sonnet-4-5", "claude-haiku-4-5",
+                                       "claude-3-5-haiku-latest")},
+             description="Anthropic Claude (Messages API)")
+
+
+@hookimpl
 def teragent_register_prompts(register: RegisterPrompt) -> None:
     from teragent_anthropic.prompts import PROMPTS
 

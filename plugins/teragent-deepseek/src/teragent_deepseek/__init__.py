@@ -19,6 +19,16 @@ def teragent_register_compilers(register: Register) -> None:
 
 
 @hookimpl
+def teragent_register_models(register: Register) -> None:
+    register("deepseek", "openai_compatible", compiler="deepseek_v4",
+             base_url="https://api.deepseek.com", base_url_env=("DEEPSEEK_BASE_URL",),
+             key_env=("DEEPSEEK_API_KEY",),
+             models={"deepseek-v4-flash": "deepseek_v4", "deepseek-v4-pro": "deepseek_v4",
+                     "deepseek-chat": "deepseek", "deepseek-reasoner": "deepseek"},
+             description="DeepSeek (OpenAI protocol, teragent-openai's adapter)")
+
+
+@hookimpl
 def teragent_register_prompts(register: RegisterPrompt) -> None:
     from teragent_deepseek.prompts import PROMPTS
 

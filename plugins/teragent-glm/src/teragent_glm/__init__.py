@@ -31,6 +31,17 @@ def teragent_register_adapters(register: Register) -> None:
 
 
 @hookimpl
+def teragent_register_models(register: Register) -> None:
+    # GLM_API_KEY is the variable this plugin documents; ZHIPUAI_API_KEY is Zhipu's SDK's
+    register("glm", "glm_native", compiler="glm_5",
+             base_url="https://open.bigmodel.cn/api/paas/v4", base_url_env=("GLM_BASE_URL",),
+             key_env=("GLM_API_KEY", "ZHIPUAI_API_KEY"),
+             models={"glm-5": "glm_5", "glm-5.2": "glm_52", "glm-5v-turbo": "glm_5v_turbo",
+                     "glm-4.6": "glm", "glm-4.5": "glm"},
+             description="Zhipu GLM (native chat/completions dialect)")
+
+
+@hookimpl
 def teragent_register_prompts(register: RegisterPrompt) -> None:
     from teragent_glm.prompts import PROMPTS
 

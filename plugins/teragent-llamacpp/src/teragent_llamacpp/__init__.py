@@ -20,6 +20,14 @@ def teragent_register_adapters(register: Register) -> None:
 
 
 @hookimpl
+def teragent_register_models(register: Register) -> None:
+    from teragent_llamacpp.models import ALIASES  # a table of names; no llama_cpp import
+
+    register("llamacpp", "llamacpp", models={name: None for name in ALIASES},
+             description="A GGUF file run in-process (llamacpp:ALIAS or a .gguf path)")
+
+
+@hookimpl
 def teragent_default_driver(config: dict[str, Any]) -> dict[str, Any] | None:
     """Offer the embedded SmolLM2 model when its file is installed (metadata lookup only)."""
     from teragent_llamacpp.models import find_alias

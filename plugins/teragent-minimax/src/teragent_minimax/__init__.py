@@ -23,6 +23,14 @@ def teragent_register_adapters(register: Register) -> None:
 
 
 @hookimpl
+def teragent_register_models(register: Register) -> None:
+    register("minimax", "minimax_native", compiler="minimax_m3",
+             base_url="https://api.minimaxi.com/v1", base_url_env=("MINIMAX_BASE_URL",),
+             key_env=("MINIMAX_API_KEY",), models={"MiniMax-M3": "minimax_m3"},
+             description="MiniMax M3 (OpenAI interface)")
+
+
+@hookimpl
 def teragent_register_prompts(register: RegisterPrompt) -> None:
     from teragent_minimax.prompts import PROMPTS
 
