@@ -1,0 +1,172 @@
+"""The tools: ``http_get`` (status, headers and body of one GET) and ``fetch_url`` (a
+web page as readable text).
+
+Both declare their URL parameter (:attr:`BaseTool.url_params`), so the guard chain
+sees the URL as a URL, not as a path, and every other argument is declared as data.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from typing import Any, ClassVar
+
+import httpx
+
+from teragent.tools import BaseTool, ToolResult, ToolSafety
+from teragent_webtools.fetch import FetchRefused, FetchResult, WebSettings, fetch
+
+__all__ = ["HttpGetTool", "FetchUrlTool", "http_get", "fetch_url", "html_to_text"]
+
+_SHOWN_HEADERS = ("content-type", "content-length", "last-modified", "etag", "location")
+
+
+class _WebTool(BaseTool):
+    category: ClassVar[str] = "web"
+    _safety: ClassVar[ToolSafety] = ToolSafety.READ_ONLY
+    _concurrency_safe: ClassVar[bool] = True
+    url_params: ClassVar[tuple[str, ...]] = ("url",)
+
+    def __init__(self, settings: WebSettings | None = None) -> None:
+        #: ``None``: the plugin's settings in force (``[plugins.webtools]``).
+        self.settings = settings
+
+    async def _fetch(self, url: str, headers: dict[str, str] | None = None
+                     ) -> FetchResult | ToolResult:
+        try:
+            return await fetch(url, headers=headers, conf=self.settings)
+        except FetchRefused as exc:
+            return ToolResult(success=False, error=f"refused: {exc}",
+                              metadata={"refused": True})
+        except TimeoutError:
+            return ToolResult(success=False, error=f"timed out fetching {url}")
+        except httpx.HTTPError as exc:
+            return ToolResult(success=False,
+                              error=f"request failed: {type(exc).__name__}: {exc}")
+
+
+class HttpGetTool(_WebTool):
+    name: ClassVar[str] = "http_get"
+    description: ClassVar[str] = (
+        "HTTP GET one URL and return its status, main headers and body as text (cut at a "
+        "size limit). Public http/https addresses only.")
+    keywords: ClassVar[tuple[str, ...]] = ("http", "get", "api", "url", "request", "json")
+    data_params: ClassVar[tuple[str, ...]] = ("headers", "max_chars")
+    parameters_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "url": {"type": "string", "description": "The http or https URL."},
+            "headers": {"type": "object", "additionalProperties": {"type": "string"},
+                        "description": "Extra request headers, e.g. Accept."},
+            "max_chars": {"type": "integer", "minimum": 1,
+                          "description": "Most characters of the body returned "
+                                         "(default 20000)."},
+        },
+        "required": ["url"],
+        "additionalProperties": False,
+    }
+
+    async def execute(self, params: dict[str, Any], progress_callback: Any = None
+                      ) -> ToolResult:
+        result = await self._fetch(params["url"], params.get("headers"))
+        if isinstance(result, ToolResult):
+            return result
+        max_chars = int(params.get("max_chars") or 20_000)
+        text = result.text()
+        return ToolResult(success=result.status < 400, data={
+            "url": result.url,
+            "status": result.status,
+            "headers": {k: v for k, v in result.headers.items() if k in _SHOWN_HEADERS},
+            "body": text[:max_chars],
+            "truncated": result.truncated or len(text) > max_chars,
+            "redirects": result.redirects,
+        }, error=None if result.status < 400 else f"HTTP {result.status}")
+
+
+class FetchUrlTool(_WebTool):
+    name: ClassVar[str] = "fetch_url"
+    description: ClassVar[str] = (
+        "Fetch a web page and return its title and readable text (HTML tags, scripts "
+        "and styles removed). Public http/https addresses only.")
+    keywords: ClassVar[tuple[str, ...]] = ("web", "page", "fetch", "url", "read", "website")
+    data_params: ClassVar[tuple[str, ...]] = ("max_chars",)
+    parameters_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "url": {"type": "string", "description": "The http or https URL of the page."},
+            "max_chars": {"type": "integer", "minimum": 1,
+                          "description": "Most characters of text returned (default 20000)."},
+        },
+        "required": ["url"],
+        "additionalProperties": False,
+    }
+
+    async def execute(self, params: dict[str, Any], progress_callback: Any = None
+                      ) -> ToolResult:
+        result = await self._fetch(params["url"])
+        if isinstance(result, ToolResult):
+            return result
+        if result.status >= 400:
+            return ToolResult(success=False, error=f"HTTP {result.status} for {result.url}")
+        max_chars = int(params.get("max_chars") or 20_000)
+        raw = result.text()
+        if "html" in result.content_type or raw.lstrip()[:15].lower().startswith(
+                ("<!doctype html", "<html")):
+            title, text = html_to_text(raw)
+        else:
+            title, text = "", raw
+        truncated = result.truncated or len(text) > max_chars
+        header = f"# {title}\n\n" if title else ""
+        return ToolResult(success=True, data=header + text[:max_chars]
+                          + ("\n\n[truncated]" if truncated else ""),
+                          metadata={"url": result.url, "status": result.status,
+                                    "truncated": truncated})
+
+
+class _TextExtractor(HTMLParser):
+    _SKIP = {"script", "style", "noscript", "template", "svg", "head"}
+    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section",
+              "article", "header", "footer", "pre", "blockquote", "table", "ul", "ol"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title: list[str] = []
+        self._skip = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag == "title":
+            self._in_title = True
+        elif tag in self._SKIP:
+            self._skip += 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        elif tag in self._SKIP and self._skip:
+            self._skip -= 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title.append(data)
+        elif not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> tuple[str, str]:
+    """``(title, text)`` of an HTML document: tags dropped, whitespace tidied."""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    text = re.sub(r"[ \t\r\f\v]+", " ", "".join(parser.parts))
+    text = re.sub(r"\n\s*\n+", "\n\n", re.sub(r" *\n *", "\n", text)).strip()
+    return " ".join("".join(parser.title).split()), text
+
+
+http_get = HttpGetTool()
+fetch_url = FetchUrlTool()
