@@ -66,6 +66,8 @@ def _agent_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-stream", action="store_true", help="do not stream the model's output")
     p.add_argument("--allow-writes", action="store_true", help="let tools write files")
     p.add_argument("--allow-shell", action="store_true", help="let tools run shell commands")
+    p.add_argument("-y", "--yes", action="store_true", help="approve every call that would "
+                   "be asked about (ask rules, writes, shell commands): for scripts")
     p.add_argument("--tools", default=None,
                    help="comma-separated tool names to offer (default: all installed)")
 
@@ -102,15 +104,70 @@ def build_agent(args: argparse.Namespace) -> Any:
     names = None
     if args.tools is not None:
         names = [n.strip() for n in args.tools.split(",") if n.strip()]
+    approver = args.approver = _approver(args, config, config_overrides)
+    manager = _permission_manager(args, config, config_overrides)
+    if manager is not None:
+        # `ask` rules become the approver's question; without anyone to answer only
+        # when there are such rules (a handler makes the manager offer refused tools)
+        if getattr(manager, "ask_handler", False) is None and (
+                approver.interactive or approver.yes or _has_ask_rules(config)):
+            manager.ask_handler = approver
+        config_overrides["permission_manager"] = manager
     return compose(config, workspace=args.workspace, model=args.model, tool_names=names,
-                   **config_overrides)
+                   approval_gate=approver, **config_overrides)
+
+
+def _has_ask_rules(config: dict[str, Any]) -> bool:
+    rules = (config.get("permission") or {}).get("rules") or {}
+    if isinstance(rules, dict):
+        return bool(rules.get("ask"))
+    return any(isinstance(r, dict) and str(r.get("effect", "")).lower() == "ask"
+               for r in rules)
+
+
+def _interactive(args: argparse.Namespace) -> bool:
+    return bool(sys.stdin.isatty()) and not getattr(args, "json", False)
+
+
+def _approver(args: argparse.Namespace, config: dict[str, Any],
+              overrides: dict[str, Any]) -> Any:
+    """The run's terminal approver. When someone can answer (a TTY) or ``--yes`` answers
+    for them, the tool kinds the flags do not allow are allowed subject to a yes."""
+    from teragent.cli.approvals import TerminalApprover
+    from teragent.core.types import ToolSafety
+
+    interactive = _interactive(args)
+    agent = config.get("agent") or {}
+    ask = []
+    if args.yes or interactive:
+        for flag, safety in (("allow_writes", ToolSafety.SAFE_WRITE),
+                             ("allow_shell", ToolSafety.HIGH_RISK)):
+            if not overrides.get(flag) and not agent.get(flag):
+                ask.append(safety)
+                overrides[flag] = True  # the decider lets them through; the approver asks
+    return TerminalApprover(ask_safety=ask, yes=args.yes, interactive=interactive)
+
+
+def _permission_manager(args: argparse.Namespace, config: dict[str, Any],
+                        overrides: dict[str, Any]) -> Any:
+    """The plugin-offered permission manager, made here (not in build_agent) so its
+    ``ask_handler`` is set before the tools to offer are chosen."""
+    from teragent.compose import loop_config_from
+    from teragent.plugins import get_host
+
+    workspace = os.path.realpath(args.workspace or os.getcwd())
+    if not os.path.isdir(workspace):
+        return None  # build_agent reports it
+    return get_host().hook.teragent_default_permission_manager(
+        config=config, loop_config=loop_config_from(config, **overrides),
+        workspace=workspace)
 
 
 class _Renderer:
     """Shows the run as it happens: streamed text on stdout, tool calls and a spinner
     on stderr."""
 
-    def __init__(self, loop: Any, quiet: bool) -> None:
+    def __init__(self, loop: Any, quiet: bool, args: Any = None) -> None:
         from rich.console import Console
 
         self.out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
@@ -118,6 +175,13 @@ class _Renderer:
         self.quiet = quiet
         self.status: Any = None
         self.streamed = False
+        self.loop = loop
+        self.shown: set[str] = set()  # tool call ids already reported
+        self.interactive = bool(args is not None and _interactive(args))
+        self.yes = bool(getattr(args, "yes", False))
+        approver = getattr(args, "approver", None)
+        if approver is not None:
+            approver.before_prompt = self.stop_spinner
         if quiet:
             return
         bus = loop.bus
@@ -167,6 +231,7 @@ class _Renderer:
 
     def tool_end(self, tool_name: str, success: bool, duration: float, output: str = "",
                  **kw: Any) -> None:
+        self.shown.add(str(kw.get("tool_call_id")))
         mark = "[green]✓[/green]" if success else "[red]✗[/red]"
         preview = output.strip().replace("\n", " ⏎ ")
         if len(preview) > 160:
@@ -178,7 +243,29 @@ class _Renderer:
     def tool_denied(self, tool_name: str, reason: str, **kw: Any) -> None:
         from rich.markup import escape
 
-        self.err.print(f"  [yellow]⚠ {tool_name} refused:[/yellow] {escape(reason)}")
+        from teragent.cli.approvals import refusal_hint
+
+        self.stop_spinner()
+        self.shown.add(str(kw.get("tool_call_id")))
+        tool = self.loop.tools.find(tool_name) if hasattr(self.loop.tools, "find") else None
+        hint = refusal_hint(reason, getattr(tool, "safety", None),
+                            interactive=self.interactive, yes=self.yes)
+        fix = f" [dim]→ {escape(hint)}[/dim]" if hint else ""
+        self.err.print(f"  [yellow]⚠ {tool_name} refused:[/yellow] {escape(reason)}{fix}")
+
+    def unshown_failures(self, result: Any) -> None:
+        """Calls that failed before running (unknown tool, invalid arguments) publish
+        no event: show them after the turn, each with its reason."""
+        from rich.markup import escape
+
+        for o in getattr(result, "tool_outcomes", []):
+            if o.success or str(o.call.id) in self.shown:
+                continue
+            self.shown.add(str(o.call.id))
+            error = str(getattr(o.result, "error", "") or "failed").replace("\n", " ")
+            if len(error) > 300:
+                error = error[:300] + "…"
+            self.err.print(f"  [red]✗ {escape(o.call.name)}:[/red] {escape(error)}")
 
 
 async def _run_once(loop: Any, task: str, renderer: _Renderer, history: Any = None) -> Any:
@@ -201,7 +288,7 @@ async def _run_once(loop: Any, task: str, renderer: _Renderer, history: Any = No
 
 def cmd_run(args: argparse.Namespace) -> int:
     loop = build_agent(args)
-    renderer = _Renderer(loop, quiet=args.json)
+    renderer = _Renderer(loop, quiet=args.json, args=args)
 
     async def go() -> Any:
         try:
@@ -220,6 +307,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         payload["model"] = loop.model.name
         print(json.dumps(payload, ensure_ascii=False, default=str))
     else:
+        renderer.unshown_failures(result)
         if not renderer.streamed or loop.config.stream is False:
             print(result.final_text)
         refused = sum(1 for o in result.tool_outcomes if o.denied)
@@ -291,12 +379,14 @@ def _slash(loop: Any, line: str, renderer: _Renderer) -> bool | None:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     loop = build_agent(args)
-    renderer = _Renderer(loop, quiet=False)
+    renderer = _Renderer(loop, quiet=False, args=args)
     renderer.err.print(f"[dim]TerAgent chat with {loop.model.name}. /help lists commands; "
                        "Ctrl+C cancels a turn, or quits at an empty prompt.[/dim]")
 
     async def go() -> None:
         lines = _Lines(asyncio.get_running_loop())
+        if args.approver is not None:
+            args.approver.read_line = lines.next  # answers come from the chat's input
         try:
             while True:
                 renderer.err.print("you> ", end="")
@@ -315,6 +405,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     continue
                 try:
                     result = await _run_once(loop, line, renderer)
+                    renderer.unshown_failures(result)
                     if not renderer.streamed:
                         print(result.final_text)
                 except asyncio.CancelledError:
