@@ -40,11 +40,6 @@ PENDING = {
     # long-horizon tasks and desktop automation: not yet an issue of their own
     "teragent.long_horizon": "long-horizon", "teragent.long_horizon.checkpoint": "long-horizon",
     "teragent.long_horizon.progress": "long-horizon", "teragent.tools.desktop": "desktop",
-    # issue "A minimal kernel" (the configuration table)
-    "teragent.config.file_safety_config": "kernel", "teragent.config.model_fallback_config":
-    "kernel", "teragent.config.permission_config": "kernel",
-    "teragent.config.recovery_config": "kernel", "teragent.config.streaming_config": "kernel",
-    "teragent.config.teragent_config": "kernel", "teragent.config.tools_config": "kernel",
 }
 
 

@@ -93,8 +93,8 @@ def test_chat_slash_commands_and_type_ahead(project, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("line, expected", [
-    ("max_stepz = 3", "agent.toml:5: [agent.max_stepz] unknown key; did you mean 'max_steps'?"),
-    ('max_steps = "ten"', "agent.toml:5: [agent.max_steps] Input should be a valid integer"),
+    ("max_stepz = 3", "agent.toml:5: [agent] max_stepz: unknown key; did you mean 'max_steps'?"),
+    ('max_steps = "ten"', "agent.toml:5: [agent] max_steps: Input should be a valid integer"),
 ])
 def test_bad_agent_table_is_one_line_with_file_line_and_fix(project, capsys, line, expected):
     (project / "agent.toml").write_text(f'[drivers.mock.local]\nmodel = "m"\n\n[agent]\n{line}\n')

@@ -73,7 +73,7 @@ def test_bad_driver_value_names_file_line_and_key(in_tmp):
     with pytest.raises(ConfigError) as info:
         load_full_config()
     msg = str(info.value)
-    assert "agent.toml:6" in msg and "[drivers.mock.b.timeout]" in msg
+    assert "agent.toml:6" in msg and "[drivers.mock.b] timeout:" in msg
 
 
 def test_inline_api_key_is_refused(in_tmp):

@@ -58,6 +58,36 @@ def teragent_register_circuit_breakers(register: Register) -> None:
 
 
 @hookimpl
+def teragent_register_config_tables(register: Register) -> None:
+    cfg = "teragent.config"
+    register("drivers", f"{cfg}.driver_config:DriverConfig",
+             description="[drivers.<adapter>.<identity>]: one model driver each")
+    register("agent", f"{cfg}.teragent_config:AgentTable", description="The agent loop")
+    register("audit", f"{cfg}.teragent_config:AuditConfig", description="The audit log")
+    register("workspace", f"{cfg}.teragent_config:WorkspaceConfig",
+             description="Protected paths of the workspace")
+    register("streaming", f"{cfg}.streaming_config:StreamingConfig",
+             description="Streaming the model's answer")
+    register("tools", f"{cfg}.tools_config:ToolsConfig", description="Which tools are offered")
+    register("model_fallback", f"{cfg}.model_fallback_config:ModelFallbackConfig",
+             description="The driver (or chain) that takes over from a failing model")
+    # The router's tables (teragent.router reads them).
+    register("routing", "teragent.router.table:RoutingTable",
+             description="Model routing: intents, modalities, budget")
+    register("execution", "teragent.router.config:ExecutionConfig",
+             description="[execution.pipeline]: the driver of each stage")
+    register("pipeline", "teragent.router.config:PipelineConfig",
+             description="[pipeline.profiles.<name>]: named stage-driver profiles")
+    # The reliability layer's tables, registered beside teragent_build_reliability.
+    register("circuit_breaker", f"{cfg}.circuit_breaker_config:CircuitBreakerConfig",
+             description="Budget, failure, latency and stall breakers")
+    register("recovery", "teragent.reliability.recovery_config:RecoveryConfig",
+             description="Retries, continuations, compaction, fallback")
+    register("rate_limit", "teragent.reliability.rate_limit:RateLimitConfig",
+             description="Client-side rate limiting of model calls")
+
+
+@hookimpl
 def teragent_build_reliability(config: dict[str, Any], loop_config: Any, bus: Any) -> Any:
     from teragent.reliability.wiring import build_reliability
 
@@ -69,6 +99,9 @@ def teragent_register_commands(register: RegisterCommand) -> None:
     cmds = "teragent.cli.commands"
     register("plugins", f"{cmds}:cmd_plugins", help="List installed plugins and their hooks",
              add_arguments=f"{cmds}:args_plugins")
+    register("config", "teragent.cli.config_cmd:cmd_config",
+             help="Check agent.toml, or show the resolved configuration",
+             add_arguments="teragent.cli.config_cmd:args_config")
     register("version", f"{cmds}:cmd_version", help="Show the versions of TerAgent and plugins")
     register("run", f"{cmds}:cmd_run", help="Run an agent on a task in this directory",
              add_arguments=f"{cmds}:args_run")

@@ -67,14 +67,56 @@ def _config(config: Any) -> dict[str, Any]:
 
 def loop_config_from(config: Mapping[str, Any], **overrides: Any) -> Any:
     """The :class:`~teragent.AgentLoopConfig` of ``[agent]`` with ``overrides``
-    (``None`` values ignored)."""
+    (``None`` values ignored).
+
+    ``[streaming]`` (``enabled``, ``retries``) and ``[tools]`` (``timeout``,
+    ``max_output_chars``) fill the fields they stand for; ``[agent]`` wins where both
+    set one, and ``overrides`` win over both."""
     from teragent.config.agent_loop_config import AgentLoopConfig
     from teragent.config.loader import validate_table
 
+    inherited: dict[str, Any] = {}
+    if config.get("streaming"):
+        from teragent.config.streaming_config import StreamingConfig
+
+        inherited.update(validate_table(config, "streaming", StreamingConfig).loop_fields())
+    if config.get("tools"):
+        inherited.update(_tools_config(config).loop_fields())
     tables = dict(config)
-    tables["agent"] = {k: v for k, v in (config.get("agent") or {}).items() if k != "driver"}
+    tables["agent"] = {**inherited, **{k: v for k, v in (config.get("agent") or {}).items()
+                                       if k != "driver"}}
     return validate_table(tables, "agent", AgentLoopConfig,
                           {k: v for k, v in overrides.items() if v is not None})
+
+
+def _tools_config(config: Mapping[str, Any]) -> Any:
+    from teragent.config.loader import validate_table
+    from teragent.config.tools_config import ToolsConfig
+
+    return validate_table(config, "tools", ToolsConfig)
+
+
+def _link_fallbacks(config: Mapping[str, Any], provider: Any) -> None:
+    """``[model_fallback]``: each driver becomes the fallback of the one before it."""
+    if not config.get("model_fallback"):
+        return
+    from teragent.config.loader import validate_table
+    from teragent.config.model_fallback_config import ModelFallbackConfig
+    from teragent.core.provider import create_provider_from_config
+
+    drivers = config.get("drivers") or {}
+    current = provider
+    for name in validate_table(config, "model_fallback", ModelFallbackConfig).drivers:
+        if name not in drivers:
+            from teragent.errors import ConfigError
+
+            raise ConfigError(f"{name!r} is not a driver; define [drivers.{name}] or use one "
+                              f"of: {', '.join(drivers) or '(none)'}", table="model_fallback")
+        if name == getattr(provider, "name", None):
+            continue  # the agent's own model is no fallback of itself
+        nxt = create_provider_from_config(drivers[name])
+        current.set_fallback(nxt)
+        current = nxt
 
 
 def _path_policy(config: Mapping[str, Any], workspace: str, manager: Any) -> Any:
@@ -276,7 +318,8 @@ def build_agent(
             ``PROVIDER:MODEL`` reference (``openai:gpt-4o-mini``; ``teragent models``
             lists them) or a model for the default driver (e.g. a ``.gguf`` path).
         tools: A :class:`~teragent.ToolRegistry` or a list of tools; default: every
-            installed tool plugin's tools (``tool_names`` picks some).
+            installed tool plugin's tools (``tool_names`` picks some, as does
+            ``[tools] enabled``; ``[tools] disabled`` leaves some out).
         offer_all_tools: Offer tools the run's permissions will refuse too.
         bus: The :class:`~teragent.EventBus` (one is created if omitted).
         **options: ``AgentLoopConfig`` fields (``max_steps=``, ``allow_shell=``, ...)
@@ -308,14 +351,23 @@ def build_agent(
     runtime = build_runtime(cfg, workspace=ws, loop_config=loop_cfg, bus=bus, **runtime_args)
     if tools is None:
         names = list(tool_names) if tool_names is not None else None
-        tools = ToolRegistry.from_plugins(names, workspace=str(ws))
-        if names is None and not offer_all_tools:
+        explicit = names is not None
+        if cfg.get("tools"):  # [tools] enabled / disabled
+            from teragent.plugins import get_host
+
+            chosen = _tools_config(cfg)
+            explicit = explicit or chosen.enabled is not None
+            host = runtime_args.get("host") or get_host()
+            names = chosen.choose(host.registry("tools").names(), names)
+        tools = ToolRegistry.from_plugins(names, workspace=str(ws), config=cfg)
+        if not explicit and not offer_all_tools:
             tools = _offered(tools, runtime)
     elif not isinstance(tools, ToolRegistry):
         tools = ToolRegistry(list(tools))
     tools.bind_path_policy(runtime.path_policy)
     if provider is None:
         provider = _provider(cfg, model)
+        _link_fallbacks(cfg, provider)
     adapter = getattr(provider, "adapter", None)
     prepare = getattr(adapter, "prepare", None) or getattr(adapter, "_get_client", None)
     if callable(prepare):

@@ -119,10 +119,14 @@ class UserError(TerAgentError):
 class ConfigError(UserError):
     """A configuration file is invalid.
 
+    With ``table``, the message reads ``agent.toml:LINE: [table] key: what is wrong,
+    how to fix``; without it, ``agent.toml:LINE: [dotted.key] ...``.
+
     Attributes:
         path: The file, when known.
         line: The 1-based line, when known.
-        key: The dotted key, when known.
+        key: The dotted key, when known (inside ``table`` when that is given).
+        table: The table the key belongs to, when known.
     """
 
     def __init__(
@@ -132,15 +136,18 @@ class ConfigError(UserError):
         path: str | None = None,
         line: int | None = None,
         key: str | None = None,
+        table: str | None = None,
     ) -> None:
-        self.path, self.line, self.key = path, line, key
+        self.path, self.line, self.key, self.table = path, line, key, table
         where = ""
         if path:
             where = f"{path}"
             if line:
                 where += f":{line}"
             where += ": "
-        if key:
+        if table:
+            where += f"[{table}] " + (f"{key}: " if key else "")
+        elif key:
             where += f"[{key}] "
         super().__init__(f"{where}{message}")
 

@@ -307,6 +307,30 @@ def teragent_register_sandboxes(register: Register) -> None:
     """
 
 
+# --- configuration ------------------------------------------------------------------
+
+
+@hookspec
+def teragent_register_config_tables(register: Register) -> None:
+    """Registration: contribute the ``agent.toml`` tables a plugin reads.
+
+    Args:
+        register: ``register(table, model, *, description="", many=False)``;
+            ``table`` is the top-level table name (``"permission"``), ``model`` a
+            pydantic model with ``extra="forbid"`` or a dataclass (or an import string
+            naming one) that validates the table; ``many=True`` for an array of tables
+            (``[[hooks]]``), each item validated by ``model``.
+
+    Returns:
+        Nothing.
+
+    Called once per plugin host. :func:`teragent.load_full_config` validates every
+    table of ``agent.toml`` against these models: a table nobody registered is an error
+    (naming ``pip install <distribution>`` when a known plugin owns it). Register by
+    import string so discovery does not import pydantic models.
+    """
+
+
 # --- reliability --------------------------------------------------------------------
 
 

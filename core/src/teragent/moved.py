@@ -57,6 +57,10 @@ MOVED: dict[str, tuple[str, str]] = {
                                              "teragent-orchestration"),
     "teragent.config.agent_config": ("teragent_orchestration.agent_config",
                                      "teragent-orchestration"),
+    "teragent.config.permission_config": ("teragent_permissions.config",
+                                          "teragent-permissions"),
+    "teragent.config.file_safety_config": ("teragent_tools.file_safety_config",
+                                           "teragent-tools"),
 }
 
 

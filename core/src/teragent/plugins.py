@@ -74,6 +74,7 @@ REGISTRATION_HOOKS = {
     "sandboxes": "teragent_register_sandboxes",
     "circuit_breakers": "teragent_register_circuit_breakers",
     "commands": "teragent_register_commands",
+    "config_tables": "teragent_register_config_tables",
 }
 
 

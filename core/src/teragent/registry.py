@@ -53,6 +53,15 @@ KNOWN_DISTRIBUTIONS: dict[str, dict[str, str]] = {
         "conditional": "teragent-orchestration",
         "loop": "teragent-orchestration",
     },
+    "config_table": {  # top-level agent.toml tables (teragent_register_config_tables)
+        "permission": "teragent-permissions",
+        "hooks": "teragent-hooks",
+        "orchestration": "teragent-orchestration",
+        "file_safety": "teragent-tools",
+        "circuit_breaker": "teragent-reliability",
+        "recovery": "teragent-reliability",
+        "rate_limit": "teragent-reliability",
+    },
 }
 
 

@@ -64,17 +64,20 @@ def is_secret_name(name: str, *, strict: bool = False) -> bool:
     return any(_secret_word(w) for w in words)
 
 
-def redact_fields(value: Any, secrets: Iterable[str] = ()) -> Any:
+def redact_fields(value: Any, secrets: Iterable[str] = (), *, strict: bool = False) -> Any:
     """A copy of ``value`` with secret-named fields masked (``"***"``) and secret-shaped
-    strings redacted (:func:`teragent.errors.redact`, plus the exact ``secrets``)."""
+    strings redacted (:func:`teragent.errors.redact`, plus the exact ``secrets``).
+    ``strict``: names judged by their last word (config keys: ``api_key`` is masked,
+    ``api_key_env`` and ``token_budget`` are not; see :func:`is_secret_name`)."""
     from teragent.errors import redact
 
     secrets = tuple(secrets)
     if isinstance(value, dict):
-        return {k: ("***" if isinstance(k, str) and is_secret_name(k) and v not in (None, "")
-                    else redact_fields(v, secrets)) for k, v in value.items()}
+        return {k: ("***" if isinstance(k, str) and is_secret_name(k, strict=strict)
+                    and v not in (None, "") else redact_fields(v, secrets, strict=strict))
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact_fields(v, secrets) for v in value]
+        return [redact_fields(v, secrets, strict=strict) for v in value]
     if isinstance(value, str):
         return redact(value, secrets)
     return value

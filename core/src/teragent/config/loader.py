@@ -18,7 +18,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from pydantic import ValidationError
 
@@ -139,7 +139,7 @@ def _parse_drivers(data: dict[str, Any], sources: dict[str, dict[str, str]]) -> 
                 line = _line_of(src.get("text", ""), ["drivers", adapter, identity], key)
                 msg = err["msg"].removeprefix("Value error, ")
                 raise ConfigError(msg, path=src.get("path"), line=line,
-                                  key=f"drivers.{name}" + (f".{key}" if key else "")) from None
+                                  table=f"drivers.{name}", key=key) from None
     return drivers
 
 
@@ -152,6 +152,11 @@ def load_full_config(path: str | Path | None = None) -> dict[str, Any]:
     Returns:
         The merged tables, with ``"drivers"`` mapping ``"adapter.identity"`` to
         :class:`DriverConfig` and ``"__files__"`` listing the files read.
+
+    Raises:
+        ConfigError: a syntax error, or a table or key that its owner's model rejects
+            (:class:`~teragent.config.teragent_config.TerAgentConfig`), as
+            ``agent.toml:LINE: [table] key: what is wrong, how to fix``.
     """
     explicit = path or os.environ.get("TERAGENT_CONFIG")
     files = [Path(explicit)] if explicit else [p for p in config_search_paths() if p.is_file()]
@@ -172,13 +177,17 @@ def load_full_config(path: str | Path | None = None) -> dict[str, Any]:
     merged["drivers"] = _parse_drivers(merged, sources)
     merged["__files__"] = [str(f) for f in files]
     merged["__sources__"] = tables
+    from teragent.config.teragent_config import validate_config
     from teragent.plugins import get_host
 
+    # Every table and key checked against its owner's model (TerAgentConfig), before
+    # any plugin sees the configuration.
+    validate_config(merged, host=get_host())
     get_host().hook.teragent_configure.call_historic(kwargs={"config": merged})
     return merged
 
 
-def validate_table(config: dict[str, Any], table: str, model: Any,
+def validate_table(config: Mapping[str, Any], table: str, model: Any,
                    overrides: dict[str, Any] | None = None) -> Any:
     """``model(**config[table], **overrides)``, with a validation error turned into a
     :class:`ConfigError` naming the file, line and key, and "did you mean" for a
@@ -205,7 +214,7 @@ def validate_table(config: dict[str, Any], table: str, model: Any,
             if "input" in err and not isinstance(err["input"], dict):
                 msg += f" (got {err['input']!r})"
         if not from_file:
-            raise ConfigError(msg, key=f"{table}.{key}" if key else table) from None
+            raise ConfigError(msg, table=table, key=key) from None
         line = _line_of(src.get("text", ""), [table], key)
-        raise ConfigError(msg, path=src.get("path"), line=line,
-                          key=f"{table}.{key}" if key else table) from None
+        raise ConfigError(msg, path=src.get("path"), line=line, table=table,
+                          key=key) from None

@@ -38,4 +38,7 @@ def build_reliability(config: dict[str, Any], loop_config: Any, bus: Any) -> Rel
         from teragent.reliability.rate_limit import RateLimitConfig, create_rate_limiter
 
         limiter = create_rate_limiter(RateLimitConfig(**config["rate_limit"]))
-    return Reliability([breaker], RecoveryManager(**table), limiter)
+    from teragent.reliability.recovery_config import RecoveryConfig
+
+    recovery = RecoveryManager(**RecoveryConfig.model_validate(table).manager_kwargs())
+    return Reliability([breaker], recovery, limiter)

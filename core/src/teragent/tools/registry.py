@@ -71,12 +71,13 @@ class ToolRegistry:
     @classmethod
     def from_plugins(
         cls, names: Iterable[str] | None = None, host: Any = None, *,
-        workspace: str | None = None,
+        workspace: str | None = None, config: Any = None,
     ) -> "ToolRegistry":
         """A registry holding the tools plugins contributed (all, or only ``names``).
 
         Tool classes are instantiated here; those whose constructor takes
-        ``workspace`` get ``workspace``.
+        ``workspace`` get ``workspace``, those taking ``config`` the loaded
+        ``agent.toml`` (a tool reads its plugin's table, e.g. ``[file_safety]``).
         """
         from teragent.plugins import get_host
 
@@ -87,8 +88,11 @@ class ToolRegistry:
             obj = reg.get(name)
             if isinstance(obj, type):
                 kwargs = {}
-                if workspace is not None and "workspace" in inspect.signature(obj).parameters:
+                params = inspect.signature(obj).parameters
+                if workspace is not None and "workspace" in params:
                     kwargs["workspace"] = workspace
+                if config is not None and "config" in params:
+                    kwargs["config"] = config
                 obj = obj(**kwargs)
             out.register(obj, replace=True)
         return out

@@ -18,3 +18,9 @@ def teragent_register_tool_guards(register: Register) -> None:
     # guards, before approvals (90). The guard also observes (post_execute,
     # execute_denied hooks; an ``audit`` hook replaces the kernel's audit log).
     register("hooks", "teragent_hooks.api:user_hooks_guard", order=80)
+
+
+@hookimpl
+def teragent_register_config_tables(register: Register) -> None:
+    register("hooks", "teragent_hooks.config:HookConfig", many=True,
+             description="[[hooks]]: shell, python, audit and command-check hooks")

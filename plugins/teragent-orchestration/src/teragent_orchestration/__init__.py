@@ -55,3 +55,9 @@ def __getattr__(name: str) -> Any:
     from teragent_orchestration import api
 
     return getattr(api, name)
+
+
+@hookimpl
+def teragent_register_config_tables(register: Register) -> None:
+    register("orchestration", "teragent_orchestration.orchestration_config:OrchestrationConfig",
+             description="Multi-agent orchestration: pattern, agents and their settings")

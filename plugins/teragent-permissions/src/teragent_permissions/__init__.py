@@ -39,3 +39,9 @@ def teragent_default_permission_manager(config: dict[str, Any], loop_config: Any
     flags = {k: bool(getattr(loop_config, k, False))
              for k in ("allow_writes", "allow_shell", "allow_destructive")}
     return EnhancedPermissionManager.from_settings(config or {}, workspace=workspace, **flags)
+
+
+@hookimpl
+def teragent_register_config_tables(register: Register) -> None:
+    register("permission", "teragent_permissions.config:PermissionConfig",
+             description="Permission mode and allow/deny/ask rules")

@@ -245,45 +245,52 @@ class EnhancedPermissionManager:
     def load_from_config(self, config: Mapping[str, Any]) -> int:
         """Load ``[permission]`` (the whole ``agent.toml`` dict or just that table).
 
-        Recognised: ``mode`` (a level), ``default_effect``, and ``rules`` as
-        ``{allow = [...], deny = [...], ask = [...]}`` of ``"tool:path"`` strings or a
-        list of tables ``{effect, tool, path, description}``. Rules are added with
+        Validated by :class:`~teragent_permissions.config.PermissionConfig`: ``mode``
+        (a level), ``default_effect``, and ``rules`` as ``{allow = [...], deny = [...],
+        ask = [...]}`` of ``"tool:path"`` strings or a list of tables ``{effect, tool,
+        path, description, safety}``. Rules are added with
         source ``config``, replacing config rules loaded before. Returns how many.
         """
-        table = config.get("permission", config) if isinstance(config, Mapping) else None
+        from pydantic import ValidationError
+        from teragent.config.teragent_config import explain
+
+        from teragent_permissions.config import PermissionConfig, RuleLists
+
+        table: Any = None
+        if isinstance(config, Mapping):
+            if "permission" in config:
+                table = config["permission"]
+            elif set(config) <= set(PermissionConfig.model_fields):
+                table = config  # the [permission] table itself
+            else:
+                table = {}  # a whole agent.toml without [permission]
         if not isinstance(table, Mapping):
             raise ConfigError("must be a table: [permission] mode = \"...\"", key="permission")
+
+        try:
+            cfg = PermissionConfig.model_validate(dict(table))
+        except ValidationError as exc:
+            loc, message = explain(exc, PermissionConfig, "permission")
+            raise ConfigError(message, table="permission",
+                              key=".".join(str(p) for p in loc) or None) from None
         new: list[PermissionRule] = []
         try:
-            raw = table.get("rules", {})
-            if isinstance(raw, Mapping):
-                for effect in ("deny", "ask", "allow"):
-                    items = raw.get(effect, [])
-                    if isinstance(items, str):
-                        items = [items]
-                    for item in items:
-                        new.append(parse_rule_string(item, effect, source="config"))
-                unknown = set(raw) - {"allow", "deny", "ask"}
-                if unknown:
-                    raise ValueError(f"unknown rule list(s) {sorted(unknown)}; use allow, "
-                                     "deny and ask")
-            elif isinstance(raw, list):
-                for item in raw:
-                    if not isinstance(item, Mapping):
-                        raise ValueError("each rule must be a table {effect, tool, path}")
-                    new.append(PermissionRule(
-                        effect=PermissionEffect(str(item.get("effect", "deny")).lower()),
-                        tool_pattern=str(item.get("tool", item.get("tool_pattern", "*"))),
-                        path_pattern=str(item.get("path", item.get("path_pattern", ""))),
-                        description=str(item.get("description", "")),
-                        source="config", safety=tuple(item.get("safety", ()))))
+            if isinstance(cfg.rules, RuleLists):
+                for name in ("deny", "ask", "allow"):
+                    for item in cfg.rules.items(name):
+                        new.append(parse_rule_string(item, name, source="config"))
             else:
-                raise ValueError("rules must be a table {allow = [...], deny = [...]}")
-            level = PermissionLevel.parse(table["mode"]) if "mode" in table else None
-            effect = (PermissionEffect(str(table["default_effect"]).lower())
-                      if "default_effect" in table else None)
+                for rule in cfg.rules:
+                    new.append(PermissionRule(
+                        effect=PermissionEffect(rule.effect),
+                        tool_pattern=rule.tool or rule.tool_pattern or "*",
+                        path_pattern=rule.path or rule.path_pattern or "",
+                        description=rule.description, source="config",
+                        safety=tuple(rule.safety)))  # type: ignore[arg-type]
         except ValueError as exc:
-            raise ConfigError(str(exc), key="permission") from None
+            raise ConfigError(str(exc), table="permission", key="rules") from None
+        level = PermissionLevel.parse(cfg.mode) if cfg.mode else None
+        effect = PermissionEffect(cfg.default_effect) if cfg.default_effect else None
         with self._lock:
             self.remove_rules_by_source("config")
             flags = [r for r in getattr(self, "_flag_rules", []) if r.source == "config"]

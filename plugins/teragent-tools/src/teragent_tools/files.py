@@ -11,13 +11,14 @@ import asyncio
 import os
 import stat
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 
 from teragent.core.types import ToolSafety
 from teragent.tools.base import ProgressCallback, ToolResult
 
 from teragent_tools._common import SNIFF_BYTES, ToolFailure, WorkspaceTool, looks_binary
 from teragent_tools.file_safety import replace_atomically
+from teragent_tools.file_safety_config import FileSafetyConfig
 
 __all__ = ["ReadFileTool", "WriteFileTool", "EditFileTool", "ListDirectoryTool"]
 
@@ -63,6 +64,14 @@ def _read_text(path: Path, shown: str, max_bytes: int) -> str:
         raise ToolFailure(f"{shown!r} is a binary file; these tools only handle text. "
                           "Inspect it with bash (for example `file` or `xxd | head`).")
     return data.decode("utf-8", errors="replace")
+
+
+def _check_size(content: str, limit: int, shown: str) -> None:
+    size = len(content.encode("utf-8"))
+    if size > limit:
+        raise ToolFailure(f"Refused to write {shown!r}: {_human(size)} is over the "
+                          f"{_human(limit)} limit ([file_safety] max_write_bytes). Write "
+                          "a smaller file, or raise the limit in agent.toml.")
 
 
 class ReadFileTool(WorkspaceTool):
@@ -196,6 +205,12 @@ class WriteFileTool(WorkspaceTool):
     _safety: ClassVar[ToolSafety] = ToolSafety.SAFE_WRITE
     _concurrency_safe: ClassVar[bool] = False
 
+    def __init__(self, workspace: str | Path | None = None, *,
+                 config: Mapping[str, Any] | None = None) -> None:
+        super().__init__(workspace)
+        #: ``[file_safety]`` of the agent's ``agent.toml``.
+        self.safety_config = FileSafetyConfig.from_config(config)
+
     async def run(self, params: dict[str, Any],
                   progress_callback: ProgressCallback | None) -> ToolResult:
         path = self.resolve(params["path"], "write")
@@ -205,11 +220,16 @@ class WriteFileTool(WorkspaceTool):
         shown = self.display(path)
         if path.is_dir():
             raise ToolFailure(f"{shown!r} is a directory; give a file path inside it.")
+        _check_size(content, self.safety_config.max_write_bytes, shown)
         existed = path.exists()
         if not path.parent.is_dir():
             if path.parent.exists():
                 raise ToolFailure(f"Cannot create {shown!r}: "
                                   f"{self.display(path.parent)!r} is a file, not a directory.")
+            if not self.safety_config.create_directories:
+                raise ToolFailure(f"Cannot create {shown!r}: the directory "
+                                  f"{self.display(path.parent)!r} does not exist, and "
+                                  "[file_safety] create_directories is false.")
             path.parent.mkdir(parents=True, exist_ok=True)
             # A symlink may have appeared while the directories were made: check again.
             path = self.resolve(str(path), "write")
@@ -247,9 +267,13 @@ class EditFileTool(WorkspaceTool):
     _concurrency_safe: ClassVar[bool] = False
 
     def __init__(self, workspace: str | Path | None = None, *,
-                 max_bytes: int = 5_000_000) -> None:
+                 max_bytes: int | None = None,
+                 config: Mapping[str, Any] | None = None) -> None:
         super().__init__(workspace)
-        self.max_bytes = max_bytes
+        #: ``[file_safety]`` of the agent's ``agent.toml``.
+        self.safety_config = FileSafetyConfig.from_config(config)
+        self.max_bytes = max_bytes if max_bytes is not None else \
+            self.safety_config.max_edit_bytes
 
     async def run(self, params: dict[str, Any],
                   progress_callback: ProgressCallback | None) -> ToolResult:
@@ -282,6 +306,7 @@ class EditFileTool(WorkspaceTool):
                 "lines to make it unique, or set replace_all to true to replace every "
                 "occurrence.")
         updated = text.replace(old, new) if replace_all else text.replace(old, new, 1)
+        _check_size(updated, self.safety_config.max_write_bytes, shown)
         replace_atomically(path, updated)
         replaced = count if replace_all else 1
         return self.ok(f"Replaced {replaced} occurrence{'s' if replaced > 1 else ''} in "
