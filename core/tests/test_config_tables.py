@@ -218,6 +218,25 @@ def test_a_plugin_registers_its_own_table(tmp_path):
             load_full_config(path)
 
 
+def test_plugin_settings_tables_need_a_loaded_plugin(tmp_path):
+    from teragent import hookimpl
+    from teragent.testing.hosts import isolated_host
+
+    class Web:
+        @hookimpl
+        def teragent_register_tools(self, register):
+            pass
+
+    path = _write(tmp_path, "[plugins.webtools]\ntimeout = 3\n")
+    with isolated_host() as host:
+        host.add_plugin(Web(), name="webtools")
+        assert load_full_config(path)["plugins"]["webtools"]["timeout"] == 3
+        _write(tmp_path, "[plugins.webtool]\ntimeout = 3\n")
+        with pytest.raises(ConfigError, match=r":1: \[plugins\] webtool: no loaded plugin is "
+                                              r"named 'webtool'; did you mean \[plugins.webtools\]"):
+            load_full_config(path)
+
+
 def test_array_tables_are_checked_item_by_item(tmp_path):
     with _with("teragent_hooks"):
         msg = _error(tmp_path, '[[hooks]]\ntype = "audit"\n\n[[hooks]]\ntype = "shell"\n'

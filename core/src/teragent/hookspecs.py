@@ -319,7 +319,9 @@ def teragent_register_config_tables(register: Register) -> None:
             ``table`` is the top-level table name (``"permission"``), ``model`` a
             pydantic model with ``extra="forbid"`` or a dataclass (or an import string
             naming one) that validates the table; ``many=True`` for an array of tables
-            (``[[hooks]]``), each item validated by ``model``.
+            (``[[hooks]]``), each item validated by ``model``. A plugin's own
+            settings under ``[plugins.<plugin>]`` are checked when it registers
+            ``"plugins.<plugin>"``; unregistered, only the plugin's name is checked.
 
     Returns:
         Nothing.

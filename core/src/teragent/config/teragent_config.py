@@ -299,6 +299,32 @@ def _check_driver_name(config: Mapping[str, Any], table: str, path: list[Any],
         f"[drivers.{name}] or use one of: {', '.join(drivers) or '(none)'}"))
 
 
+def _check_plugin_settings(config: Mapping[str, Any], value: Any, host: Any,
+                           registry: Any) -> dict[str, Any]:
+    """``[plugins.<name>]``: a plugin's own settings (see ``teragent_configure``). The
+    plugin must be loaded; the table is validated when the plugin registered a model
+    for ``"plugins.<name>"``, else the plugin checks it itself."""
+    if not isinstance(value, Mapping):
+        raise _fail(config, "plugins", ["plugins"],
+                    "must be a table of tables: write [plugins.<name>]")
+    loaded = [r.name for r in host.list_plugins() if r.status == "loaded"]
+    out: dict[str, Any] = {}
+    for name, table in value.items():
+        if name not in loaded:
+            close = difflib.get_close_matches(name, loaded, n=1, cutoff=0.6)
+            hint = f"did you mean [plugins.{close[0]}]? " if close else ""
+            raise _fail(config, "plugins", ["plugins", name], (
+                f"no loaded plugin is named {name!r}; {hint}`teragent plugins` lists them "
+                "(install the plugin, or remove the table)"))
+        key = f"plugins.{name}"
+        if key in registry:
+            validated, loc, message = _check_table(key, table, registry.entry(key).resolve())
+            if message:
+                raise _fail(config, "plugins", ["plugins", name, *loc], message)
+            out[key] = validated
+    return out
+
+
 def validate_config(config: Mapping[str, Any], *, host: Any = None) -> TerAgentConfig:
     """Validate every table of ``config`` (see the module docstring)."""
     if host is None:
@@ -311,6 +337,9 @@ def validate_config(config: Mapping[str, Any], *, host: Any = None) -> TerAgentC
     plugin_tables: dict[str, Any] = {}
     for table, value in config.items():
         if table.startswith("__") or table == "drivers":
+            continue
+        if table == "plugins":
+            plugin_tables.update(_check_plugin_settings(config, value, host, registry))
             continue
         if table not in registry:
             raise _missing_table(config, table, registry.names())
