@@ -137,15 +137,16 @@ def _approver(args: argparse.Namespace, config: dict[str, Any],
     from teragent.core.types import ToolSafety
 
     interactive = _interactive(args)
+    yes = bool(getattr(args, "yes", False))  # callers may build their own Namespace
     agent = config.get("agent") or {}
     ask = []
-    if args.yes or interactive:
+    if yes or interactive:
         for flag, safety in (("allow_writes", ToolSafety.SAFE_WRITE),
                              ("allow_shell", ToolSafety.HIGH_RISK)):
             if not overrides.get(flag) and not agent.get(flag):
                 ask.append(safety)
                 overrides[flag] = True  # the decider lets them through; the approver asks
-    return TerminalApprover(ask_safety=ask, yes=args.yes, interactive=interactive)
+    return TerminalApprover(ask_safety=ask, yes=yes, interactive=interactive)
 
 
 def _permission_manager(args: argparse.Namespace, config: dict[str, Any],
