@@ -6,6 +6,7 @@ nanoseconds per call. Limiters are measured with capacity to spare (the cost of
 saying yes), and ``wait_and_acquire`` inside a running event loop.
 
 Run: .venv/bin/python bench/bench_reliability.py [--calls 20000 --repeats 7]
+(needs the teragent-reliability and teragent-router plugins, which ``./dev`` installs).
 """
 
 from __future__ import annotations
@@ -45,10 +46,12 @@ def main() -> None:
     n, r = args.calls, args.repeats
 
     from teragent import LongHorizonConfig, MultimodalContent, TAPRequest
-    from teragent.reliability import CircuitBreakerManager, RateLimitConfig, create_rate_limiter
-    from teragent.reliability.breakers import BUILTIN_BREAKERS
-    from teragent.reliability.budget import CrossModelCostTracker, MonthlyBudgetConfig
-    from teragent.router import ModelRouter
+    from teragent_reliability import (
+        CircuitBreakerManager, RateLimitConfig, create_rate_limiter,
+    )
+    from teragent_reliability.breakers import BUILTIN_BREAKERS
+    from teragent_reliability.budget import CrossModelCostTracker, MonthlyBudgetConfig
+    from teragent_router import ModelRouter
 
     import json
 

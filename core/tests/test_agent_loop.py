@@ -11,7 +11,7 @@ from teragent import AgentLoop, AgentLoopConfig, ToolRegistry
 from teragent.core.types import ToolSafety
 from teragent.errors import RunCancelled, UserError
 from teragent.events import EventBus
-from teragent.reliability.budget import StepBudget
+from teragent.budget import StepBudget
 from teragent.testing import ScriptedModel, ScriptError, Step, call_tool, call_tools, reply
 from teragent.tools import BaseTool, ToolResult, tool
 

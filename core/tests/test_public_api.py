@@ -43,5 +43,4 @@ def test_documented_import_paths():
     from teragent.core.compilers.default import DefaultCompiler  # noqa: F401
     from teragent.core.adapters.mock import MockAdapter  # noqa: F401
     from teragent.tools import BaseTool, ToolResult, ToolRegistry, ToolOrchestrator  # noqa: F401
-    from teragent.reliability import StepBudget  # noqa: F401
-    from teragent.reliability.budget import StepBudget as SB  # noqa: F401
+    from teragent.budget import StepBudget  # noqa: F401

@@ -58,8 +58,8 @@ _EXPORTS: dict[str, str] = {
     "tool": "teragent.tools.base",
     "ToolRegistry": "teragent.tools.registry",
     "ToolOrchestrator": "teragent.tools.orchestrator",
-    # reliability
-    "StepBudget": "teragent.reliability.budget",
+    # budgets and retries
+    "StepBudget": "teragent.budget",
     "retry_with_backoff": "teragent.pipeline.retry",
     # plugins
     "get_host": "teragent.plugins",
@@ -104,7 +104,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from teragent.core.types import ToolCall, ToolSafety
     from teragent.events import EventBus
     from teragent.plugins import PluginHost, get_host
-    from teragent.reliability.budget import StepBudget
+    from teragent.budget import StepBudget
     from teragent.pipeline.retry import retry_with_backoff
     from teragent.tools.base import BaseTool, ToolPack, ToolResult, tool
     from teragent.tools.orchestrator import ToolOrchestrator

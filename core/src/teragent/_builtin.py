@@ -3,8 +3,6 @@ third-party plugin's."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from teragent.hookspecs import Register, RegisterCommand, RegisterPrompt, hookimpl
 
 DEFAULT_PROMPTS = {
@@ -45,19 +43,6 @@ def teragent_register_prompts(register: RegisterPrompt) -> None:
 
 
 @hookimpl
-def teragent_register_circuit_breakers(register: Register) -> None:
-    mod = "teragent.reliability.breakers"
-    register("cost_budget", f"{mod}:CostBudgetTracker",
-             description="Token budget: advisory 70%, critical 90%, optional hard stop")
-    register("consecutive_failure", f"{mod}:ConsecutiveFailureBreaker",
-             description="Opens after N failed calls in a row; half-open after cooldown")
-    register("latency", f"{mod}:LatencyBreaker",
-             description="Advisory warning when recent calls are all slow")
-    register("progress", f"{mod}:ProgressDetector",
-             description="Stall warning when most recent agent steps had no effect")
-
-
-@hookimpl
 def teragent_register_config_tables(register: Register) -> None:
     cfg = "teragent.config"
     register("drivers", f"{cfg}.driver_config:DriverConfig",
@@ -71,27 +56,6 @@ def teragent_register_config_tables(register: Register) -> None:
     register("tools", f"{cfg}.tools_config:ToolsConfig", description="Which tools are offered")
     register("model_fallback", f"{cfg}.model_fallback_config:ModelFallbackConfig",
              description="The driver (or chain) that takes over from a failing model")
-    # The router's tables (teragent.router reads them).
-    register("routing", "teragent.router.table:RoutingTable",
-             description="Model routing: intents, modalities, budget")
-    register("execution", "teragent.router.config:ExecutionConfig",
-             description="[execution.pipeline]: the driver of each stage")
-    register("pipeline", "teragent.router.config:PipelineConfig",
-             description="[pipeline.profiles.<name>]: named stage-driver profiles")
-    # The reliability layer's tables, registered beside teragent_build_reliability.
-    register("circuit_breaker", f"{cfg}.circuit_breaker_config:CircuitBreakerConfig",
-             description="Budget, failure, latency and stall breakers")
-    register("recovery", "teragent.reliability.recovery_config:RecoveryConfig",
-             description="Retries, continuations, compaction, fallback")
-    register("rate_limit", "teragent.reliability.rate_limit:RateLimitConfig",
-             description="Client-side rate limiting of model calls")
-
-
-@hookimpl
-def teragent_build_reliability(config: dict[str, Any], loop_config: Any, bus: Any) -> Any:
-    from teragent.reliability.wiring import build_reliability
-
-    return build_reliability(config, loop_config, bus)
 
 
 @hookimpl

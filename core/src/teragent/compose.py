@@ -28,11 +28,11 @@ Observers: the audit log (:mod:`teragent.audit`: ``[audit] path``, default
 not added when a hook manager or plugin guard audits already), then every guard that
 also has ``observe(outcome)`` (hook managers, plugin guards).
 
-Reliability comes from ``teragent_build_reliability`` (the reliability layer answers
-it): circuit breakers from ``[circuit_breaker]``, a recovery manager from
+Reliability comes from ``teragent_build_reliability``. The teragent-reliability plugin
+answers it with circuit breakers from ``[circuit_breaker]``, a recovery manager from
 ``[recovery]`` (retries honouring ``Retry-After``, stream retry then batch, compaction
 on overflow, the fallback provider) and, when ``[rate_limit]`` is present, a rate
-limiter on the provider.
+limiter on the provider. With no plugin answering, an agent has none of them.
 """
 
 from __future__ import annotations
@@ -241,6 +241,17 @@ def build_runtime(
     if log is not None:
         observers.insert(0, log)
     kit = host.hook.teragent_build_reliability(config=cfg, loop_config=loop_config, bus=bus)
+    if kit is None:
+        # Configured protection must not silently vanish (tables an argument replaces
+        # do not count).
+        asked = [t for t, given in (("circuit_breaker", circuit_breaker),
+                                    ("recovery", recovery_manager), ("rate_limit", None))
+                 if cfg.get(t) and given is None]
+        if asked:
+            from teragent.errors import MissingPluginError
+
+            raise MissingPluginError(f"The [{asked[0]}] table of agent.toml",
+                                     "teragent-reliability")
     breakers: list[Any] = []
     if circuit_breaker is None:
         breakers.extend(getattr(kit, "breakers", None) or [])

@@ -352,7 +352,7 @@ def teragent_build_reliability(config: dict[str, Any], loop_config: Any, bus: An
         ``record_agent_step``), ``recovery`` (an object with ``call_model`` and the
         documented ``RecoveryManager`` queries, or ``None``) and ``rate_limiter`` (or
         ``None``); ``None`` to decline. With no implementer an agent runs without
-        breakers or retries.
+        breakers or retries. The teragent-reliability plugin implements it.
 
     Called once per agent built by the composition root. Must not do I/O.
     """
@@ -363,7 +363,9 @@ def teragent_register_circuit_breakers(register: Register) -> None:
     """Registration: contribute circuit breakers the agent loop and providers obey.
 
     Args:
-        register: ``register(name, breaker)``; a class or import string.
+        register: ``register(name, breaker)``; a class or import string. The
+            teragent-reliability plugin's ``CircuitBreakerManager`` builds every
+            registered breaker (its own four register here too).
 
     Returns:
         Nothing.

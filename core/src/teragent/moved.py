@@ -61,6 +61,16 @@ MOVED: dict[str, tuple[str, str]] = {
                                           "teragent-permissions"),
     "teragent.config.file_safety_config": ("teragent_tools.file_safety_config",
                                            "teragent-tools"),
+    "teragent.reliability": ("teragent_reliability", "teragent-reliability"),
+    "teragent.reliability.": ("teragent_reliability", "teragent-reliability"),
+    "teragent.config.circuit_breaker_config": ("teragent_reliability.config",
+                                               "teragent-reliability"),
+    "teragent.config.recovery_config": ("teragent_reliability.recovery_config",
+                                        "teragent-reliability"),
+    "teragent.router": ("teragent_router", "teragent-router"),
+    "teragent.router.": ("teragent_router", "teragent-router"),
+    "teragent.intent": ("teragent_router.intent", "teragent-router"),
+    "teragent.intent.": ("teragent_router.intent", "teragent-router"),
 }
 
 

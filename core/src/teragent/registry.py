@@ -61,6 +61,9 @@ KNOWN_DISTRIBUTIONS: dict[str, dict[str, str]] = {
         "circuit_breaker": "teragent-reliability",
         "recovery": "teragent-reliability",
         "rate_limit": "teragent-reliability",
+        "routing": "teragent-router",
+        "execution": "teragent-router",
+        "pipeline": "teragent-router",
     },
 }
 

@@ -33,7 +33,7 @@ from teragent.agent.calls import ModelCalls
 from teragent.config.agent_loop_config import AgentLoopConfig
 from teragent.errors import RunCancelled, UserError
 from teragent.events import EventBus
-from teragent.reliability.budget import StepBudget
+from teragent.budget import StepBudget
 from teragent.runtime import AgentRuntime, current_runtime, running
 from teragent.tools.orchestrator import ToolCallOutcome, ToolOrchestrator
 from teragent.tools.registry import ToolRegistry
@@ -108,11 +108,14 @@ class AgentLoop(ModelCalls):
             ``(outcomes, response, stats)``; on a stream failure the loop falls back to
             a batch call and the tool orchestrator.
         hook_manager: Optional pre/post tool hooks (added to the guard chain).
-        recovery_manager: The :class:`~teragent.reliability.RecoveryManager`
-            (default: one from ``[recovery]``): retries transient failures with backoff
-            honouring ``Retry-After``, compacts the context on overflow, switches to
-            the fallback provider, bounds continuations and stream retries, and adds
-            repair hints to failed tool calls.
+        recovery_manager: Optional; an object with ``call_model`` and the
+            ``RecoveryManager`` queries (default: whatever ``teragent_build_reliability``
+            answers; the teragent-reliability plugin's ``RecoveryManager`` from
+            ``[recovery]`` retries transient failures with backoff honouring
+            ``Retry-After``, compacts the context on overflow, switches to the fallback
+            provider, bounds continuations and stream retries, and adds repair hints to
+            failed tool calls). Without one, a broken stream is still retried
+            (``streaming_retries``, then a batch call); other failures end the run.
         session: Optional persistence with ``save_message(session_id, message)``.
         orchestrator: Optional multi-agent orchestrator for CREATE_PROJECT intents.
         bus: The :class:`~teragent.EventBus` events go to (one is created if omitted).

@@ -40,8 +40,9 @@ class ModelProvider:
         #: Objects with ``check_before_call()``/``record_*`` (circuit breakers); a
         #: verdict that is not ``allowed`` refuses the call.
         self.breakers: list[Any] = []
-        #: A rate limiter shared by every task using this provider (see
-        #: :mod:`teragent.reliability.rate_limit`); awaited before each HTTP call.
+        #: A rate limiter shared by every task using this provider (``[rate_limit]``,
+        #: built by the teragent-reliability plugin): ``await wait_and_acquire()``
+        #: before each HTTP call, ``update_from_headers(headers, status)`` after it.
         self.rate_limiter: Any = None
         self._limiter_hooked = False
 

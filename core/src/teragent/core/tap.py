@@ -9,9 +9,9 @@ TAPCompiler` into a :class:`CompiledPrompt` (a vendor's prompt shape), which an
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any, Iterable, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from teragent.core.types import ToolCall
 
@@ -23,6 +23,7 @@ __all__ = [
     "CompiledPrompt",
     "TAPCostRecord",
     "CostTracker",
+    "price_call",
     "estimate_tokens",
 ]
 
@@ -198,11 +199,34 @@ class CompiledPrompt(BaseModel):
         return out
 
 
-class TAPCostRecord(BaseModel):
-    """The tokens (and optional cost) of one model call."""
+def price_call(price: Mapping[str, float] | None, prompt_tokens: int,
+               completion_tokens: int, cache_hit_tokens: int = 0) -> tuple[float, float]:
+    """``(cost, saved)`` of one call at ``price`` (``{"input", "output", "cache_hit"}``
+    per million tokens): cached prompt tokens at ``cache_hit`` (else ``input``), and
+    what the cache saved against ``input``. No price: ``(0.0, 0.0)``."""
+    if not price:
+        return 0.0, 0.0
+    inp = float(price.get("input", 0.0))
+    cache = float(price.get("cache_hit", inp))
+    out = float(price.get("output", 0.0))
+    cached = max(0, min(cache_hit_tokens, prompt_tokens))
+    cost = ((prompt_tokens - cached) * inp + cached * cache + completion_tokens * out) / 1e6
+    return cost, cached * (inp - cache) / 1e6
 
-    provider: str
-    model: str
+
+class TAPCostRecord(BaseModel):
+    """The tokens and cost of one model call.
+
+    The one cost record of TerAgent: :class:`~teragent.ModelProvider` keeps one per call,
+    and the reliability plugin's monthly budget keeps the same class as its documented
+    ``CostRecord``, which spells three fields its own way: ``driver_name`` for
+    ``provider``, ``cost_cny`` for ``cost`` and ``cost_saved_cny`` for ``cost_saved``
+    (accepted as arguments and readable as properties).
+    """
+
+    provider: str = Field(validation_alias=AliasChoices("provider", "driver_name"))
+    model: str = ""
+    compiler: str = ""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cache_hit_tokens: int = 0
@@ -210,56 +234,93 @@ class TAPCostRecord(BaseModel):
     success: bool = True
     task_id: str | None = None
     intent: str | None = None
-    cost: float = 0.0
+    cost: float = Field(default=0.0, validation_alias=AliasChoices("cost", "cost_cny"))
+    cost_saved: float = Field(default=0.0,
+                              validation_alias=AliasChoices("cost_saved", "cost_saved_cny"))
     timestamp: float = Field(default_factory=time.time)
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    @property
+    def driver_name(self) -> str:
+        return self.provider
+
+    @property
+    def cost_cny(self) -> float:
+        return self.cost
+
+    @property
+    def cost_saved_cny(self) -> float:
+        return self.cost_saved
+
+    @property
+    def date_str(self) -> str:
+        """The local date of the call, ``YYYY-MM-DD``."""
+        return time.strftime("%Y-%m-%d", time.localtime(self.timestamp))
+
+    @property
+    def month_str(self) -> str:
+        return self.date_str[:7]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TAPCostRecord":
+        """From :meth:`to_dict` (or the older ``driver_name``/``cost_cny`` spelling);
+        unknown keys are ignored."""
+        return cls.model_validate(dict(data))
+
 
 class CostTracker:
     """Collects :class:`TAPCostRecord` s and sums them by provider/model.
 
     Args:
-        pricing: Optional ``{model: {"input": per_million, "output": per_million,
-            "cache_hit": per_million}}``; with it, records get a ``cost``.
+        pricing: Optional ``{name: {"input": per_million, "output": per_million,
+            "cache_hit": per_million}}`` keyed by provider (driver) or model name; with
+            it, records that carry no cost get one (:func:`price_call`).
     """
 
-    def __init__(self, pricing: dict[str, dict[str, float]] | None = None) -> None:
-        self.pricing = pricing or {}
+    def __init__(self, pricing: Mapping[str, Mapping[str, float]] | None = None) -> None:
+        self.pricing: dict[str, Mapping[str, float]] = dict(pricing or {})
         self.records: list[TAPCostRecord] = []
 
     def add(self, record: TAPCostRecord) -> TAPCostRecord:
-        price = self.pricing.get(record.model)
+        price = self.pricing.get(record.provider) or self.pricing.get(record.model)
         if price and not record.cost:
-            uncached = max(0, record.prompt_tokens - record.cache_hit_tokens)
-            record.cost = (
-                uncached * price.get("input", 0.0)
-                + record.cache_hit_tokens * price.get("cache_hit", price.get("input", 0.0))
-                + record.completion_tokens * price.get("output", 0.0)
-            ) / 1_000_000
+            record.cost, record.cost_saved = price_call(
+                price, record.prompt_tokens, record.completion_tokens,
+                record.cache_hit_tokens)
         self.records.append(record)
         return record
 
+    @staticmethod
+    def totals(records: Iterable[TAPCostRecord]) -> dict[str, Any]:
+        """Sums over ``records``: calls, failures, tokens, cost, cost saved, latency."""
+        t: dict[str, Any] = {"calls": 0, "failures": 0, "prompt_tokens": 0,
+                             "completion_tokens": 0, "cache_hit_tokens": 0, "total_tokens": 0,
+                             "cost": 0.0, "cost_saved": 0.0, "latency_ms": 0.0}
+        for r in records:
+            t["calls"] += 1
+            t["failures"] += 0 if r.success else 1
+            t["prompt_tokens"] += r.prompt_tokens
+            t["completion_tokens"] += r.completion_tokens
+            t["cache_hit_tokens"] += r.cache_hit_tokens
+            t["total_tokens"] += r.total_tokens
+            t["cost"] += r.cost
+            t["cost_saved"] += r.cost_saved
+            t["latency_ms"] += r.latency_ms
+        return t
+
     def summary(self) -> dict[str, Any]:
-        by: dict[str, dict[str, Any]] = {}
+        by: dict[str, list[TAPCostRecord]] = {}
         for r in self.records:
-            key = f"{r.provider}:{r.model}"
-            s = by.setdefault(key, {"calls": 0, "failures": 0, "prompt_tokens": 0,
-                                    "completion_tokens": 0, "cache_hit_tokens": 0,
-                                    "total_tokens": 0, "cost": 0.0, "latency_ms": 0.0})
-            s["calls"] += 1
-            s["failures"] += 0 if r.success else 1
-            s["prompt_tokens"] += r.prompt_tokens
-            s["completion_tokens"] += r.completion_tokens
-            s["cache_hit_tokens"] += r.cache_hit_tokens
-            s["total_tokens"] += r.total_tokens
-            s["cost"] += r.cost
-            s["latency_ms"] += r.latency_ms
+            by.setdefault(f"{r.provider}:{r.model}", []).append(r)
         return {
             "total_calls": len(self.records),
             "total_tokens": sum(r.total_tokens for r in self.records),
             "total_cost": sum(r.cost for r in self.records),
-            "by_provider": by,
+            "by_provider": {key: self.totals(records) for key, records in by.items()},
         }

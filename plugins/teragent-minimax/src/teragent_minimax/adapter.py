@@ -43,15 +43,14 @@ from typing import Any, AsyncIterator, ClassVar, Mapping
 import httpx
 
 from teragent.core.adapter import TAPAdapter
-from teragent.core.http import parse_retry_after
+from teragent.core.http import parse_rate_limit_headers, typed_error
 from teragent.core.tap import CompiledPrompt, TAPRequest, TAPResponse
 from teragent.core.types import StreamEvent
 from teragent_anthropic.adapter import MessagesAdapter
 from teragent_openai.chat import ChatCompletionsAdapter
-from teragent.core.http import typed_error
 from teragent.errors import ModelAPIError, UserError
 
-__all__ = ["MiniMaxNativeAdapter", "MiniMaxRateLimitInfo", "parse_reset", "BASE_RESP_CODES"]
+__all__ = ["MiniMaxNativeAdapter", "MiniMaxRateLimitInfo", "BASE_RESP_CODES"]
 
 #: ``base_resp.status_code`` → error kind (``None``: a plain error, retried when listed
 #: in ``_RETRY_CODES``). From MiniMax's error-code page, plus 1028/1030/2061 (quota and
@@ -61,32 +60,6 @@ BASE_RESP_CODES: dict[int, str | None] = {
     2061: "quota", 1039: None, 1026: None, 1027: None,
 }
 _RETRY_CODES = {1000, 1001, 1024, 1033}
-
-_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?"
-                       r"(?:(\d+(?:\.\d+)?)ms)?$")
-
-
-def parse_reset(value: str | None, *, now: float | None = None) -> float | None:
-    """A reset header as a Unix timestamp: epoch seconds (or ms), delta seconds, or a
-    duration such as ``"6m0s"`` / ``"250ms"``."""
-    if value is None or not value.strip():
-        return None
-    now = time.time() if now is None else now
-    text = value.strip()
-    try:
-        number = float(text)
-    except ValueError:
-        match = _DURATION.match(text)
-        if not match or not any(match.groups()):
-            return None
-        h, m, s, ms = (float(g) if g else 0.0 for g in match.groups())
-        return now + h * 3600 + m * 60 + s + ms / 1000
-    if number > 1e12:  # epoch milliseconds
-        return number / 1000
-    if number > 1e9:  # epoch seconds
-        return number
-    return now + number
-
 
 @dataclass
 class MiniMaxRateLimitInfo:
@@ -111,34 +84,21 @@ class MiniMaxRateLimitInfo:
         return max(0.0, self.reset - time.time()) if self.reset else 0.0
 
     def update(self, headers: Mapping[str, str], status: int = 200) -> bool:
-        """Read ``x-ratelimit-*`` headers (``-requests`` suffixed or not); returns
-        whether any was present."""
-        def first(*names: str) -> str | None:
-            for name in names:
-                if headers.get(name) is not None:
-                    return headers[name]
-            return None
-
-        limit = first("x-ratelimit-limit-requests", "x-ratelimit-limit")
-        remaining = first("x-ratelimit-remaining-requests", "x-ratelimit-remaining")
-        reset = first("x-ratelimit-reset-requests", "x-ratelimit-reset")
+        """Read the rate-limit headers (``x-ratelimit-*``, ``-requests`` suffixed or not,
+        through the kernel's :func:`~teragent.core.http.parse_rate_limit_headers`);
+        returns whether any was present."""
+        h = parse_rate_limit_headers(headers)
         seen = False
-        try:
-            if limit is not None:
-                self.limit, seen = int(float(limit)), True
-            if remaining is not None:
-                self.remaining, seen = int(float(remaining)), True
-        except ValueError:
-            pass
-        when = parse_reset(reset)
-        if when is not None:
-            self.reset, seen = when, True
+        if h.limit is not None:
+            self.limit, seen = h.limit, True
+        if h.remaining is not None:
+            self.remaining, seen = h.remaining, True
+        if h.reset_at is not None:
+            self.reset, seen = h.reset_at, True
         if status == 429:
             self.remaining = 0
-            retry = first("retry-after")
-            when = parse_reset(retry) if retry else None
-            if when is not None:
-                self.reset = max(self.reset, when)
+            if h.retry_after is not None:
+                self.reset = max(self.reset, time.time() + h.retry_after)
             seen = True
         return seen
 
@@ -311,7 +271,7 @@ class MiniMaxNativeAdapter(TAPAdapter):
                 self._rate_limit.update(headers, 429)
         return typed_error(kind, text, provider=self.name, model=model, status=status,
                            body=json.dumps(data, ensure_ascii=False)[:2000],
-                           retry_after=parse_retry_after(headers.get("retry-after")),
+                           retry_after=parse_rate_limit_headers(headers).retry_after,
                            retryable=code in _RETRY_CODES)
 
     def _bill(self, result: TAPResponse) -> TAPResponse:

@@ -1,0 +1,35 @@
+"""Reliability tests: an isolated plugin host holding the kernel's built-in plugin, this
+one and the openai_compatible adapter (so what is tested is the registration through the
+hooks, not an import)."""
+
+from __future__ import annotations
+
+import pytest
+
+import teragent_reliability
+from teragent.testing.hosts import isolated_host
+
+
+@pytest.fixture(autouse=True)
+def reliability_host():
+    teragent_openai = pytest.importorskip("teragent_openai")
+    with isolated_host(teragent_reliability, teragent_openai) as host:
+        yield host
+
+
+class FakeClock:
+    """A monotonic clock tests move by hand (cooldowns without sleeping)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
