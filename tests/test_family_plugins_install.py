@@ -72,6 +72,33 @@ CHECK = textwrap.dedent("""
 """)
 
 
+KERNEL_ONLY = textwrap.dedent("""
+    import asyncio, tempfile, teragent
+    from teragent.testing import ScriptedModel, call_tool, reply
+    from teragent.tools import tool
+
+    @tool
+    def add(a: int, b: int) -> int:
+        \"\"\"Add two integers.\"\"\"
+        return a + b
+
+    async def main():
+        ws = tempfile.mkdtemp()
+        model = ScriptedModel([call_tool("add", {"a": 2, "b": 3}), reply("5")])
+        result = await teragent.build_agent({}, workspace=ws, provider=model,
+                                            tools=[add]).run("2 + 3?")
+        assert result.final_text == "5", result.as_dict()
+        assert result.tool_outcomes[0].result.data == 5, result.as_dict()
+        mock = teragent.create_provider(adapter="mock", model="m")
+        echoed = await teragent.build_agent({}, workspace=ws, provider=mock,
+                                            tools=[]).run("hello")
+        assert echoed.stop_reason == "completed", echoed.as_dict()
+        print("kernel-only ok")
+
+    asyncio.run(main())
+""")
+
+
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("TERAGENT_") and k not in ("PYTHONPATH", "PYTHONHOME",
@@ -105,6 +132,11 @@ def test_each_family_plugin_installs_alone_and_loads(tmp_path: Path) -> None:
     pip = [sys.executable, "-m", "pip", "--python", str(python), "--disable-pip-version-check"]
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
     _run([*pip, "install", "--quiet", str(tmp_path / "core")])
+    # The kernel alone (no plugin at all) runs an agent: the scripted model with a tool,
+    # and the mock adapter, through the same composition root as everything else.
+    assert [r["name"] for r in json.loads(_run([str(teragent), "plugins", "--json"]))] \
+        == ["builtin"]
+    assert "kernel-only ok" in _run([str(python), "-c", KERNEL_ONLY])
 
     for family, spec in FAMILIES.items():
         dist = f"teragent-{family}"
