@@ -85,6 +85,36 @@ def _line_of(text: str, table: list[str], key: str | None) -> int | None:
     return None
 
 
+_TOML_HEADER = re.compile(r"""^\s*\[\[?\s*([\w\-."' ]+?)\s*\]\]?\s*(#.*)?$""")
+_TOML_KEY = re.compile(r"""^\s*([\w\-]+|"[^"]*"|'[^']*')\s*[=.]""")
+
+
+def _table_and_key_at(text: str, line: int | None) -> tuple[str | None, str | None]:
+    """The table in effect at ``line`` and the key written on it, as far as a file
+    that does not parse shows them (for syntax errors)."""
+    if not line:
+        return None, None
+    lines = text.splitlines()
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    m = _TOML_HEADER.match(here)
+    if m:
+        return m.group(1).replace(" ", ""), None
+    if here.lstrip().startswith("["):  # a broken header: the name it starts with
+        name = re.match(r"\s*\[+\s*([\w\-.]*)", here)
+        return (name.group(1) or None) if name else None, None
+    table = None
+    for prev in reversed(lines[:line - 1]):
+        m = _TOML_HEADER.match(prev)
+        if m:
+            table = m.group(1).replace(" ", "")
+            break
+    k = _TOML_KEY.match(here)
+    key = k.group(1).strip("\"'") if k else None
+    if table is None and key is not None:
+        return key, None  # a top-level key: shown as its table
+    return table, key
+
+
 def load_toml(path: str | Path) -> dict[str, Any]:
     """Parse one TOML file; syntax errors become :class:`ConfigError` with the line."""
     path = Path(path)
@@ -99,8 +129,10 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
-        raise ConfigError(f"invalid TOML: {exc}", path=str(path),
-                          line=int(m.group(1)) if m else None) from None
+        line = int(m.group(1)) if m else None
+        table, key = _table_and_key_at(text, line)
+        raise ConfigError(f"invalid TOML: {exc}", path=str(path), line=line,
+                          table=table, key=key) from None
     data["__source__"] = {"path": str(path), "text": text}
     return data
 
@@ -120,24 +152,41 @@ def _parse_drivers(data: dict[str, Any], sources: dict[str, dict[str, str]]) -> 
     raw = data.get("drivers", {})
     if not isinstance(raw, dict):
         src = sources.get("drivers", {})
-        raise ConfigError("must be a table of [drivers.<adapter>.<identity>] tables",
-                          path=src.get("path"), key="drivers")
+        raise ConfigError("must be a table of tables: write [drivers.<adapter>.<identity>]",
+                          path=src.get("path"), line=_line_of(src.get("text", ""), [],
+                                                                "drivers"),
+                          table="drivers")
     for adapter, identities in raw.items():
         if not isinstance(identities, dict):
-            raise ConfigError("must be a table of identities, e.g. [drivers.%s.main]" % adapter,
-                              key=f"drivers.{adapter}")
+            src = sources.get("drivers", {})
+            raise ConfigError(
+                f"must be a table of identities: write [drivers.{adapter}.<identity>], "
+                f"e.g. [drivers.{adapter}.main]", path=src.get("path"),
+                line=_line_of(src.get("text", ""), ["drivers"], adapter)
+                or _line_of(src.get("text", ""), [], "drivers"),
+                table="drivers", key=adapter)
         for identity, table in identities.items():
             name = f"{adapter}.{identity}"
             src = sources.get(name, {})
             if not isinstance(table, dict):
-                raise ConfigError("must be a table", path=src.get("path"), key=f"drivers.{name}")
+                src = src or sources.get("drivers", {})
+                raise ConfigError(
+                    f"must be a table: write [drivers.{name}] and key = value lines under it",
+                    path=src.get("path"),
+                    line=_line_of(src.get("text", ""), ["drivers", adapter], identity),
+                    table="drivers", key=name)
             try:
                 drivers[name] = DriverConfig(adapter=adapter, identity=identity, **table)
             except ValidationError as exc:
-                err = exc.errors()[0]
-                key = ".".join(str(p) for p in err["loc"]) or None
-                line = _line_of(src.get("text", ""), ["drivers", adapter, identity], key)
-                msg = err["msg"].removeprefix("Value error, ")
+                from teragent.config.teragent_config import explain
+
+                loc, msg = explain(exc, DriverConfig, f"drivers.{name}")
+                key = ".".join(str(p) for p in loc) or None
+                if key is None:  # a whole-table check: blame the key it names
+                    named = re.search(r"'(\w+)'", msg)
+                    key = named.group(1) if named and named.group(1) in table else None
+                line = _line_of(src.get("text", ""), ["drivers", adapter, identity], key) \
+                    or _line_of(src.get("text", ""), ["drivers", adapter, identity], None)
                 raise ConfigError(msg, path=src.get("path"), line=line,
                                   table=f"drivers.{name}", key=key) from None
     return drivers
@@ -168,11 +217,15 @@ def load_full_config(path: str | Path | None = None) -> dict[str, Any]:
         src = data.pop("__source__")
         for table in data:
             tables[table] = src  # the last file that sets a table is the one to blame
-        for adapter, ids in (data.get("drivers") or {}).items():
+        raw_drivers = data.get("drivers")
+        for adapter, ids in (raw_drivers if isinstance(raw_drivers, dict) else {}).items():
             if isinstance(ids, dict):
                 for identity in ids:
                     sources[f"{adapter}.{identity}"] = src
-        sources.setdefault("drivers", src)
+        if "drivers" in data:
+            sources["drivers"] = src  # the last file that sets it is the one to blame
+        else:
+            sources.setdefault("drivers", src)
         merged = _merge(merged, data)
     merged["drivers"] = _parse_drivers(merged, sources)
     merged["__files__"] = [str(f) for f in files]

@@ -274,10 +274,32 @@ def _missing_table(config: Mapping[str, Any], table: str, known: list[str]) -> C
         f"{', '.join(sorted(known))}"))
 
 
-def _check_drivers(config: Mapping[str, Any]) -> dict[str, DriverConfig]:
+def _check_component(config: Mapping[str, Any], host: Any, kind: str, name: str,
+                     path: list[Any]) -> None:
+    """An adapter or compiler name no installed plugin provides and no known plugin
+    would (those fail at build time naming ``pip install``): the file's line."""
+    from teragent.registry import KNOWN_DISTRIBUTIONS
+
+    registry = host.registry(f"{kind}s")
+    if name in registry or name in KNOWN_DISTRIBUTIONS.get(kind, {}):
+        return
+    known = sorted({*registry.names(), *KNOWN_DISTRIBUTIONS.get(kind, {})})
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise _fail(config, "drivers", path, (
+        f"unknown {kind} {name!r}; {hint}the {kind}s of installed and known plugins are: "
+        f"{', '.join(known)}"))
+
+
+def _check_drivers(config: Mapping[str, Any], host: Any = None) -> dict[str, DriverConfig]:
     drivers = dict(config.get("drivers") or {})
     known = [n for n in DriverConfig.model_fields if n not in ("adapter", "identity")]
     for name, driver in drivers.items():
+        if host is not None and isinstance(driver, DriverConfig):
+            _check_component(config, host, "adapter", driver.adapter,
+                             ["drivers", driver.adapter, driver.identity])
+            _check_component(config, host, "compiler", driver.compiler,
+                             ["drivers", driver.adapter, driver.identity, "compiler"])
         for key in (getattr(driver, "model_extra", None) or {}):
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
             if close:  # other unknown keys are adapter options, by design
@@ -332,7 +354,7 @@ def validate_config(config: Mapping[str, Any], *, host: Any = None) -> TerAgentC
 
         host = get_host()
     registry = host.registry("config_tables")
-    drivers = _check_drivers(config)
+    drivers = _check_drivers(config, host)
     kernel: dict[str, Any] = {}
     plugin_tables: dict[str, Any] = {}
     for table, value in config.items():
