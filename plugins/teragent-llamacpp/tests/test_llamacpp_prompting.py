@@ -13,7 +13,7 @@ from teragent.core.tap import CompiledPrompt
 from teragent.core.types import TextDelta, ToolCallDelta, ToolCallReady, ToolCallStarted
 from teragent_llamacpp.adapter import LlamaCppAdapter
 from teragent_llamacpp.prompting import (
-    ANSWER_NUDGE, ReplyParser, build_reply_schema, render_messages, select_tools,
+    ANSWER_NUDGE, ANSWER_PATTERN, ReplyParser, build_reply_schema, render_messages, select_tools,
     tighten_schema, tool_instructions,
 )
 
@@ -46,7 +46,7 @@ def test_reply_schema_offers_each_tool_and_an_answer() -> None:
         ["get_time", "read_file", None]
     assert alts[1]["required"] == ["tool", "arguments"]
     assert alts[1]["properties"]["arguments"]["properties"]["path"]["maxLength"] == 200
-    assert alts[2] == {"type": "object", "properties": {"answer": {"type": "string"}},
+    assert alts[2] == {"type": "object", "properties": {"answer": ANSWER},
                        "required": ["answer"]}
     only_tools = build_reply_schema(TOOLS, allow_answer=False)
     assert all("tool" in a["properties"] for a in only_tools["oneOf"])
@@ -178,7 +178,7 @@ def test_plan_withdraws_tools_after_max_tool_rounds() -> None:
          "type": "function", "function": {"name": "read_file", "arguments": "{}"}}]},
         {"role": "tool", "tool_call_id": "call_1", "content": "text"}]
     plan = adapter.plan(_prompt(after), "smollm2-135m-instruct")
-    assert plan.schema == {"type": "object", "properties": {"answer": {"type": "string"}},
+    assert plan.schema == {"type": "object", "properties": {"answer": ANSWER},
                            "required": ["answer"]}
     assert plan.turns[0]["content"] == ANSWER_NUDGE
     assert plan.call_id == "call_2"
@@ -225,3 +225,20 @@ def test_repeat_penalty_defaults_and_per_call_override():
     assert adapter.plan(CompiledPrompt(messages=msgs), "m").repeat_penalty == 1.3
     plan = adapter.plan(CompiledPrompt(messages=msgs, extra={"repeat_penalty": 1.0}), "m")
     assert plan.repeat_penalty == 1.0
+
+
+ANSWER = {"type": "string", "pattern": ANSWER_PATTERN}
+
+
+def test_the_placeholder_can_never_be_the_answer() -> None:
+    """SmolLM2 copied the reply format's placeholder ("<text>") as its answer in two of
+    three traced demo runs: the instructions show none, and the answer's grammar
+    refuses a placeholder-shaped answer."""
+    import re
+
+    text = tool_instructions([{"type": "function", "function": {"name": "t"}}])
+    assert "<text>" not in text and "<text>" not in ANSWER_NUDGE
+    for placeholder in ("<text>", "<answer>", "...", " <text>"):
+        assert re.fullmatch(ANSWER_PATTERN, placeholder) is None, placeholder
+    for answer in ("The first line is '# Demo'.", "5", "Paris.", "README.md"):
+        assert re.fullmatch(ANSWER_PATTERN, answer), answer

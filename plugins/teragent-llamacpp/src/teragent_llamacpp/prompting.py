@@ -6,7 +6,7 @@ offered the model must answer with one JSON object, and llama.cpp's grammar samp
 enforces it (the schema is turned into a GBNF grammar)::
 
     {"tool": "<name>", "arguments": {...that tool's parameters...}}   # a tool call
-    {"answer": "<text>"}                                               # a reply
+    {"answer": "..."}                                                  # a reply
 
 Each alternative is a branch of a ``oneOf``; the arguments branch is the tool's own
 parameter schema, tightened so generation terminates (string ``maxLength``, array
@@ -43,7 +43,11 @@ MAX_STRING_LENGTH = 200
 MAX_ARRAY_ITEMS = 16
 
 ANSWER_NUDGE = ("The tool results you need are in the conversation. Answer the user's "
-                'question now: reply {"answer": "<text>"}.')
+                'question now: reply {"answer": "..."} with your answer in place of the dots.')
+
+#: An answer may not start like a placeholder ("<text>", "...") or with a space: a small
+#: model otherwise copies the reply format's placeholder as its answer.
+ANSWER_PATTERN = r"^[^<. ].*$"
 
 
 def tool_name(tool: dict[str, Any]) -> str:
@@ -168,8 +172,8 @@ def build_reply_schema(tools: list[dict[str, Any]], *, allow_answer: bool = True
             "required": ["tool", "arguments"],
         })
     if allow_answer or not alternatives:
-        alternatives.append({"type": "object", "properties": {"answer": {"type": "string"}},
-                             "required": ["answer"]})
+        alternatives.append({"type": "object", "properties": {
+            "answer": {"type": "string", "pattern": ANSWER_PATTERN}}, "required": ["answer"]})
     schema: dict[str, Any] = {"oneOf": alternatives} if len(alternatives) > 1 \
         else dict(alternatives[0])
     if defs:
@@ -197,7 +201,8 @@ def tool_instructions(tools: list[dict[str, Any]], *, allow_answer: bool = True)
         desc = desc.splitlines()[0] if desc else ""
         lines.append(f"- {_signature(tool)}" + (f": {desc}" if desc else ""))
     lines.append('To use a tool reply {"tool": "<tool name>", "arguments": {...}}.'
-                 + (' Otherwise reply {"answer": "<text>"}.' if allow_answer else ""))
+                 + (' Otherwise reply {"answer": "..."} with your answer in place of the '
+                    'dots.' if allow_answer else ""))
     return "\n".join(lines)
 
 
