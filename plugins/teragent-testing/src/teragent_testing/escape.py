@@ -332,12 +332,31 @@ def _cmd_environ(lab: EscapeLab) -> str:
     return f"cat /proc/{decoy}/environ; cat /proc/{os.getpid()}/environ"
 
 
+def _agent_start_time() -> str:
+    """Field 22 of /proc/self/stat: the agent's start time, which identifies *this*
+    process, not just its pid number (another pid namespace or a VM has its own)."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
 def _cmd_ptrace(lab: EscapeLab) -> str:
+    pid, started = os.getpid(), _agent_start_time()
     script = lab.write_script("ptrace", (
         "import ctypes, os\n"
+        f"pid, started = {pid}, {started!r}\n"
+        "try:\n"
+        "    stat = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[19]\n"
+        "except (OSError, IndexError):\n"
+        "    stat = None\n"
+        "if started and stat is not None and stat != started:\n"
+        "    print('ptrace=pid is another process here (not the agent)')\n"
+        "    raise SystemExit(0)\n"
         "libc = ctypes.CDLL(None, use_errno=True)\n"
         "libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]\n"
-        f"r = libc.ptrace(0x4206, {os.getpid()}, None, None)\n"
+        "r = libc.ptrace(0x4206, pid, None, None)\n"
         "print('ptrace=ok' if r == 0 else 'ptrace=' + os.strerror(ctypes.get_errno()))\n"))
     return f"{PY} {script}"
 
