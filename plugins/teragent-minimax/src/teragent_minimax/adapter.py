@@ -43,7 +43,8 @@ from typing import Any, AsyncIterator, ClassVar, Mapping
 import httpx
 
 from teragent.core.adapter import TAPAdapter
-from teragent.core.http import parse_rate_limit_headers, typed_error
+from teragent.core.headers import parse_rate_limit_headers
+from teragent.core.http import typed_error
 from teragent.core.tap import CompiledPrompt, TAPRequest, TAPResponse
 from teragent.core.types import StreamEvent
 from teragent_anthropic.adapter import MessagesAdapter

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Mapping, Union
 
-from teragent.core.http import parse_rate_limit_headers
+from teragent.core.headers import parse_rate_limit_headers
 
 __all__ = [
     "RateLimitStrategy",

@@ -345,7 +345,7 @@ class RateLimitHandler:
                                   body: Any = None) -> RateLimitInfo:
         """Read OpenAI-style ``x-ratelimit-*``, Anthropic ``anthropic-ratelimit-*``,
         ``retry-after(-ms)`` headers and vendor codes in the body."""
-        from teragent.core.http import parse_rate_limit_headers
+        from teragent.core.headers import parse_rate_limit_headers
 
         h = parse_rate_limit_headers(headers, now=self.clock())
         info = RateLimitInfo(model_name=model_name, status_code=status_code,
