@@ -18,7 +18,6 @@ were bypassed.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from typing import Any, Iterator
@@ -28,11 +27,13 @@ import pytest
 import teragent
 from teragent import AgentLoop, AgentLoopConfig, ToolRegistry
 from teragent_testing.fake_deepseek import FakeDeepSeekServer
-from teragent_testing.fake_openai import ScriptedReply, serve_in_thread
-from teragent_testing.agent_harness import alpha_note, isolate_config, zeta_lookup
+from teragent_testing.fake_openai import serve_in_thread
+from teragent_testing.agent_harness import (
+    WIRE_SYSTEM, isolate_config, run_wire_agent, script_wire_turns,
+)
 from teragent_deepseek.compilers import VARIANTS
 
-SYSTEM = "You are a wire test. Use the tools, then answer."
+SYSTEM = WIRE_SYSTEM
 KEY_ENV = "TERAGENT_DEEPSEEK_WIRE_TEST_KEY"
 
 
@@ -119,32 +120,14 @@ def wire(served: tuple[FakeDeepSeekServer, RawBodies, str], tmp_path: Any,
     isolate_config(tmp_path, monkeypatch, KEY_ENV, "sk-wire-test")
 
     def run(compiler: str, compiler_options: dict[str, Any], stream: bool) -> list[str]:
-        server.reset()
         raw.bodies.clear()
-        server.script(
-            ScriptedReply(tool_calls=[("zeta_lookup", {"key": "zeta"}, "call_zeta")]),
-            ScriptedReply(tool_calls=[("alpha_note", {"text": "alpha"}, "call_alpha")]),
-            ScriptedReply(text="zeta is Z; alpha is noted."))
-
-        async def main() -> Any:
-            provider = teragent.create_provider(
-                compiler=compiler, adapter="openai_compatible", model="deepseek-v4-flash",
-                base_url=base_url, api_key_env=KEY_ENV, timeout=10.0,
-                compiler_options=compiler_options)
-            try:
-                # Registration order is deliberately not the canonical (by name) order.
-                loop = AgentLoop(provider, ToolRegistry([zeta_lookup, alpha_note]),
-                                 AgentLoopConfig(stream=stream, max_steps=8,
-                                                 system_prompt=SYSTEM),
-                                 workspace=tmp_path)
-                return await loop.run("Look up zeta, note alpha, then answer.")
-            finally:
-                await provider.close()
-
-        result = asyncio.run(main())
-        assert result.stop_reason == "completed", server.rejected
-        assert result.final_text == "zeta is Z; alpha is noted."
-        assert [o.call.name for o in result.tool_outcomes] == ["zeta_lookup", "alpha_note"]
+        script_wire_turns(server)
+        # The harness registers zeta_lookup before alpha_note: not the canonical
+        # (by name) order the cache-aware compiler must produce.
+        run_wire_agent(teragent.create_provider(
+            compiler=compiler, adapter="openai_compatible", model="deepseek-v4-flash",
+            base_url=base_url, api_key_env=KEY_ENV, timeout=10.0,
+            compiler_options=compiler_options), stream=stream, workspace=tmp_path)
         assert server.rejected == [] and server.unconsumed == 0
         assert len(raw.bodies) == 3, "two tool turns and the answer"
         return list(raw.bodies)

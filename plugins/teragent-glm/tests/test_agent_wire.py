@@ -18,7 +18,6 @@ The same run through the ``default`` compiler sends neither ``thinking`` nor
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -27,10 +26,11 @@ import pytest
 import teragent
 from teragent import AgentLoop, AgentLoopConfig, ToolRegistry
 from teragent_testing.fake_glm import FakeGLMServer
-from teragent_testing.fake_openai import ScriptedReply
-from teragent_testing.agent_harness import alpha_note, isolate_config, zeta_lookup
+from teragent_testing.agent_harness import (
+    WIRE_SYSTEM, isolate_config, run_wire_agent, script_wire_turns,
+)
 
-SYSTEM = "You are a wire test. Use the tools, then answer."
+SYSTEM = WIRE_SYSTEM
 KEY_ENV = "TERAGENT_GLM_WIRE_TEST_KEY"
 
 
@@ -44,29 +44,11 @@ def wire(loopback: tuple[FakeGLMServer, str], tmp_path: Any,
 
     def run(compiler: str, compiler_options: dict[str, Any], stream: bool
             ) -> list[dict[str, Any]]:
-        server.reset()
-        server.script(
-            ScriptedReply(tool_calls=[("zeta_lookup", {"key": "zeta"}, "call_zeta")]),
-            ScriptedReply(tool_calls=[("alpha_note", {"text": "alpha"}, "call_alpha")]),
-            ScriptedReply(text="zeta is Z; alpha is noted."))
-
-        async def main() -> Any:
-            provider = teragent.create_provider(
-                compiler=compiler, adapter="glm_native", model="glm-5.2",
-                base_url=base_url, api_key_env=KEY_ENV, timeout=10.0,
-                compiler_options=compiler_options)
-            try:
-                loop = AgentLoop(provider, ToolRegistry([zeta_lookup, alpha_note]),
-                                 AgentLoopConfig(stream=stream, max_steps=8,
-                                                 system_prompt=SYSTEM),
-                                 workspace=tmp_path)
-                return await loop.run("Look up zeta, note alpha, then answer.")
-            finally:
-                await provider.close()
-
-        result = asyncio.run(main())
-        assert result.stop_reason == "completed", server.rejected
-        assert result.final_text == "zeta is Z; alpha is noted."
+        script_wire_turns(server)
+        run_wire_agent(teragent.create_provider(
+            compiler=compiler, adapter="glm_native", model="glm-5.2", base_url=base_url,
+            api_key_env=KEY_ENV, timeout=10.0, compiler_options=compiler_options),
+            stream=stream, workspace=tmp_path)
         assert server.rejected == [] and server.unconsumed == 0
         bodies = [r.body for r in server.requests]
         assert len(bodies) == 3, "two tool turns and the answer"

@@ -16,7 +16,6 @@ called once per request.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -24,11 +23,12 @@ import pytest
 import teragent
 from teragent import AgentLoop, AgentLoopConfig, ToolRegistry
 from teragent_testing.fake_minimax import FakeMiniMaxServer
-from teragent_testing.fake_openai import ScriptedReply
-from teragent_testing.agent_harness import alpha_note, isolate_config, zeta_lookup
+from teragent_testing.agent_harness import (
+    WIRE_SYSTEM, isolate_config, run_wire_agent, script_wire_turns,
+)
 from teragent_minimax.compiler import MiniMaxM3Compiler
 
-SYSTEM = "You are a wire test. Use the tools, then answer."
+SYSTEM = WIRE_SYSTEM
 KEY_ENV = "TERAGENT_MINIMAX_WIRE_TEST_KEY"
 
 
@@ -42,40 +42,21 @@ def wire(loopback: tuple[FakeMiniMaxServer, str], tmp_path: Any,
 
     def run(compiler: str, interface: str, stream: bool
             ) -> tuple[list[dict[str, Any]], int]:
-        server.reset()
-        server.script(
-            ScriptedReply(tool_calls=[("zeta_lookup", {"key": "zeta"}, "call_zeta")]),
-            ScriptedReply(tool_calls=[("alpha_note", {"text": "alpha"}, "call_alpha")]),
-            ScriptedReply(text="zeta is Z; alpha is noted."))
+        script_wire_turns(server)
         calls = 0
+        provider = teragent.create_provider(
+            compiler=compiler, adapter="minimax_native", model="MiniMax-M3",
+            base_url=base_url, api_key_env=KEY_ENV, timeout=10.0,
+            adapter_options={"interface": interface})
+        compile_conversation = provider.compiler.compile_conversation
 
-        async def main() -> Any:
+        def spy(conversation: Any) -> Any:
             nonlocal calls
-            provider = teragent.create_provider(
-                compiler=compiler, adapter="minimax_native", model="MiniMax-M3",
-                base_url=base_url, api_key_env=KEY_ENV, timeout=10.0,
-                adapter_options={"interface": interface})
-            compile_conversation = provider.compiler.compile_conversation
+            calls += 1
+            return compile_conversation(conversation)
 
-            def spy(conversation: Any) -> Any:
-                nonlocal calls
-                calls += 1
-                return compile_conversation(conversation)
-
-            provider.compiler.compile_conversation = spy  # type: ignore[method-assign]
-            try:
-                loop = AgentLoop(provider, ToolRegistry([zeta_lookup, alpha_note]),
-                                 AgentLoopConfig(stream=stream, max_steps=8,
-                                                 system_prompt=SYSTEM),
-                                 workspace=tmp_path)
-                return await loop.run("Look up zeta, note alpha, then answer.")
-            finally:
-                await provider.close()
-
-        result = asyncio.run(main())
-        assert result.stop_reason == "completed", server.rejected
-        assert result.final_text == "zeta is Z; alpha is noted."
-        assert [o.call.name for o in result.tool_outcomes] == ["zeta_lookup", "alpha_note"]
+        provider.compiler.compile_conversation = spy  # type: ignore[method-assign]
+        run_wire_agent(provider, stream=stream, workspace=tmp_path)
         assert server.rejected == [] and not server.replies
         bodies = [r.body for r in server.requests]
         assert len(bodies) == 3, "two tool turns and the answer"

@@ -94,12 +94,13 @@ def alpha_note(text: str) -> str:
     return f"noted {text}"
 
 
-def script_wire_turns(server: Any) -> None:
-    """Queue ``zeta_lookup``, ``alpha_note`` and the answer on ``server`` (reset first)."""
+def script_wire_turns(server: Any, *, id_prefix: str = "call_") -> None:
+    """Queue ``zeta_lookup``, ``alpha_note`` and the answer on ``server`` (reset first);
+    call ids are ``<id_prefix>zeta`` and ``<id_prefix>alpha``."""
     server.reset()
     server.script(
-        ScriptedReply(tool_calls=[("zeta_lookup", {"key": "zeta"}, "call_zeta")]),
-        ScriptedReply(tool_calls=[("alpha_note", {"text": "alpha"}, "call_alpha")]),
+        ScriptedReply(tool_calls=[("zeta_lookup", {"key": "zeta"}, f"{id_prefix}zeta")]),
+        ScriptedReply(tool_calls=[("alpha_note", {"text": "alpha"}, f"{id_prefix}alpha")]),
         ScriptedReply(text=WIRE_ANSWER))
 
 
@@ -129,4 +130,5 @@ def run_wire_agent(provider: Any, *, stream: bool, workspace: Path) -> Any:
     result = asyncio.run(main())
     assert result.stop_reason == "completed", result.as_dict()
     assert result.final_text == WIRE_ANSWER
+    assert [o.call.name for o in result.tool_outcomes] == ["zeta_lookup", "alpha_note"]
     return result
