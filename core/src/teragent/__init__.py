@@ -6,14 +6,14 @@ plugins are discovered on first use of a component.
 
 from __future__ import annotations
 
-import importlib
-
 # Not `from typing import TYPE_CHECKING`: importing typing costs ~10 ms at start-up.
 TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
-# Documented module paths whose code ships in plugins (teragent.moved) resolve lazily.
+# Public names resolve on first use (teragent.lazy); documented module paths whose code
+# ships in plugins resolve through teragent.moved.
+from teragent import lazy as _lazy
 from teragent import moved as _moved
 
 _moved.install()
@@ -70,13 +70,8 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 
-def __getattr__(name: str) -> "Any":
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'teragent' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy.lazy_exports(__name__, _EXPORTS, globals())
+
 
 
 def __dir__() -> list[str]:

@@ -1,5 +1,6 @@
 """Security checks shared by every tool: the workspace path guard."""
 
+from teragent.lazy import lazy_exports
 from teragent.security.paths import is_case_insensitive_platform, resolve_workspace_path
 from teragent.security.sandbox import SandboxResult, execute_in_sandbox
 
@@ -28,19 +29,4 @@ _LAZY_EXPORTS = {
 __all__ += sorted(_LAZY_EXPORTS)
 
 
-def __getattr__(name: str) -> object:
-    import importlib
-
-    spec = _LAZY_EXPORTS.get(name)
-    if spec is None:
-        raise AttributeError(f"module 'teragent.security' has no attribute {name!r}")
-    module_name, distribution = spec
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if distribution is None or exc.name not in (module_name, module_name.split(".")[0]):
-            raise
-        from teragent.errors import MissingPluginError
-
-        raise MissingPluginError(f"teragent.security.{name}", distribution) from None
-    return getattr(module, name)
+__getattr__ = lazy_exports(__name__, _LAZY_EXPORTS, globals())

@@ -12,8 +12,7 @@ cheap; each double is imported on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from teragent.lazy import lazy_exports
 
 _EXPORTS = {
     "ScriptedModel": "teragent.testing.scripted",
@@ -29,8 +28,5 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'teragent.testing' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
+

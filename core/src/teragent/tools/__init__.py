@@ -1,6 +1,7 @@
 """Tools: base classes, the registry and the orchestrator that runs tool calls."""
 
 from teragent.core.types import ToolSafety
+from teragent.lazy import lazy_exports
 from teragent.tools.base import BaseTool, FunctionTool, ToolPack, ToolResult, tool, validate_arguments
 from teragent.tools.registry import ToolInfo, ToolRegistry
 
@@ -9,9 +10,6 @@ __all__ = ["BaseTool", "FunctionTool", "ToolPack", "ToolResult", "ToolSafety", "
            "ToolCallOutcome"]
 
 
-def __getattr__(name: str):  # type: ignore[no-untyped-def]
-    if name in ("ToolOrchestrator", "ToolCallOutcome"):
-        from teragent.tools import orchestrator
-
-        return getattr(orchestrator, name)
-    raise AttributeError(name)
+__getattr__ = lazy_exports(__name__, {"ToolOrchestrator": "teragent.tools.orchestrator",
+                                      "ToolCallOutcome": "teragent.tools.orchestrator"},
+                           globals())

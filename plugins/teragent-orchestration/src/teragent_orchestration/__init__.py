@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from teragent import hookimpl
+from teragent.lazy import lazy_exports
 from teragent.hookspecs import Register
 
 from teragent_orchestration import hookspecs
@@ -48,13 +49,10 @@ def teragent_register_patterns(register: Register) -> None:
              description="Generator-critic rounds until an exit condition or a bound")
 
 
-def __getattr__(name: str) -> Any:
-    # Only the public names: the host probes this module for hook names it lacks.
-    if name not in __all__:
-        raise AttributeError(f"module 'teragent_orchestration' has no attribute {name!r}")
-    from teragent_orchestration import api
+# Only the public names: the host probes this module for hook names it lacks.
+__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "teragent_orchestration.api"),
+                           globals())
 
-    return getattr(api, name)
 
 
 @hookimpl

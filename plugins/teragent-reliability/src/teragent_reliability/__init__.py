@@ -7,10 +7,10 @@ its names are imported on first use, so discovering this plugin stays cheap.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from teragent import hookimpl
+from teragent.lazy import lazy_exports
 from teragent.hookspecs import Register
 
 _BREAKERS = "teragent_reliability.breakers"
@@ -84,11 +84,6 @@ def teragent_build_reliability(config: dict[str, Any], loop_config: Any, bus: An
     return build_reliability(config, loop_config, bus)
 
 
-def __getattr__(name: str) -> Any:
-    # Only the public names: the host probes this module for hook names it lacks.
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'teragent.reliability' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+# Only the public names: the host probes this module for hook names it lacks.
+__getattr__ = lazy_exports("teragent.reliability", _EXPORTS, globals())
+

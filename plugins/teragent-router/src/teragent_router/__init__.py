@@ -11,10 +11,10 @@ imported on first use, so discovering the plugin stays cheap.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from teragent import hookimpl
+from teragent.lazy import lazy_exports
 from teragent.hookspecs import Register
 
 _EXPORTS: dict[str, str] = {
@@ -40,11 +40,6 @@ def teragent_register_config_tables(register: Register) -> None:
              description="[pipeline.profiles.<name>]: named stage-driver profiles")
 
 
-def __getattr__(name: str) -> Any:
-    # Only the public names: the host probes this module for hook names it lacks.
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'teragent.router' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+# Only the public names: the host probes this module for hook names it lacks.
+__getattr__ = lazy_exports("teragent.router", _EXPORTS, globals())
+
