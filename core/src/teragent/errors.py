@@ -64,6 +64,7 @@ __all__ = [
     "GuardrailTripped",
     "PermissionDenied",
     "RunCancelled",
+    "counts_against_breakers",
     "did_you_mean",
     "redact",
 ]
@@ -295,6 +296,15 @@ class ModelAPIError(RunError):
 
 class RateLimitError(ModelAPIError):
     """HTTP 429: the provider is rate limiting us."""
+
+
+def counts_against_breakers(exc: BaseException) -> bool:
+    """Whether a failed model call counts toward the circuit breakers.
+
+    A retryable rate limit (HTTP 429) is back-pressure from a healthy server: the
+    limiter and the backoff deal with it, and opening the circuit would turn a short
+    wait into a minute-long outage. Every other failure counts."""
+    return not (isinstance(exc, RateLimitError) and exc.retryable)
 
 
 class QuotaExceededError(ModelAPIError):

@@ -237,6 +237,37 @@ def test_breaker_on_the_provider_is_obeyed_too(fault, clock):
     assert len(server.requests) == 1
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["batch", "stream"])
+@pytest.mark.parametrize("where", ["loop", "provider"])
+def test_rate_limits_do_not_open_the_circuit_but_errors_do(fault, clock, where, stream):
+    """A 429 is back-pressure from a healthy server: the backoff waits it out. Six in a
+    row must not open a breaker that opens after two failures; two 503s must."""
+    server, base_url = fault
+    cb = CircuitBreakerManager(config=CircuitBreakerConfig(
+        max_consecutive_failures=2, cooldown_seconds=30), clock=clock)
+    loop_breaker = cb if where == "loop" else None
+
+    def agent_run() -> Any:
+        provider = provider_for(base_url)
+        if where == "provider":
+            provider.breakers.append(cb)
+        return asyncio.run(run_agent(base_url, counter, stream=stream, provider=provider,
+                                     breaker=loop_breaker, rec=recovery(max_retries=8)))
+
+    counter = Counter()
+    server.inject(*[Fault.rate_limited(retry_after=0.001) for _ in range(6)])
+    result = agent_run()
+    assert result.stop_reason == "completed" and counter.executions == {"alpha": 1}
+    assert server.pending_faults == 0
+    assert cb.failures.state.value == "closed"
+    assert "circuit_open" not in cb.get_status()["events"]
+
+    server.inject(*[Fault.error(503) for _ in range(4)])
+    with pytest.raises(CircuitOpenError):
+        agent_run()
+    assert cb.failures.state.value == "open"
+
+
 def test_token_budget_hard_stop_stops_the_run(fault):
     server, base_url = fault
     cb = CircuitBreakerManager(config=CircuitBreakerConfig(token_budget=30, hard_stop=True))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from teragent.core.tap import TAPResponse
 from teragent.core.types import StreamFinished, TextDelta, ThinkingDelta, ToolCallReady
-from teragent.errors import BudgetExceeded, ModelAPIError, StreamError
+from teragent.errors import BudgetExceeded, ModelAPIError, StreamError, counts_against_breakers
 from teragent.events import EventBus
 from teragent.runtime import AgentRuntime
 
@@ -65,6 +65,10 @@ class ModelCalls:
             if fn is not None and not any(cb is b for b in own):
                 fn(*args, **kwargs)
 
+    def _failed(self, exc: BaseException) -> None:
+        if counts_against_breakers(exc):
+            self._feed("record_failure", str(exc))
+
     # --- model calls -------------------------------------------------------------------
 
     async def _call_model(self, messages: list[dict[str, Any]],
@@ -103,7 +107,7 @@ class ModelCalls:
                     response = await self._stream_once(messages, tools, model)
                     break
                 except (StreamError, ModelAPIError) as exc:
-                    self._feed("record_failure", str(exc))
+                    self._failed(exc)
                     if isinstance(exc, ModelAPIError) and not exc.retryable:
                         raise
                     if recovery is not None and exc.retry_after is not None:
@@ -119,7 +123,7 @@ class ModelCalls:
             try:
                 response = await model.complete(messages, tools)
             except Exception as exc:
-                self._feed("record_failure", str(exc))
+                self._failed(exc)
                 raise
         await self._model_succeeded(response, result, started)
         return response
@@ -170,7 +174,7 @@ class ModelCalls:
             outcomes, response, _stats = await self.streaming_executor.execute_streaming(
                 stream=self.model.stream_chat(messages, schemas), on_text_delta=on_text)
         except (StreamError, ModelAPIError) as exc:
-            self._feed("record_failure", str(exc))
+            self._failed(exc)
             await self.bus.emit("stream_failed", attempt=1, error=str(exc))
             fallback = getattr(self.streaming_executor, "execute_batch_fallback", None)
             if fallback is None:

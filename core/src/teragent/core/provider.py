@@ -11,6 +11,7 @@ from teragent.core.tap import CompiledPrompt, CostTracker, TAPCostRecord, TAPReq
 from teragent.core.types import StreamEvent, StreamFinished, TextDelta
 from teragent.errors import (
     BudgetExceeded, IncompatiblePromptError, ModelAPIError, RateLimitError, UserError,
+    counts_against_breakers,
 )
 
 __all__ = ["ModelProvider", "create_provider", "create_provider_from_config", "default_provider"]
@@ -134,7 +135,8 @@ class ModelProvider:
         hooks.setdefault("response", []).append(on_response)
 
     def _record(self, response: TAPResponse | None, started: float, ok: bool,
-                request: TAPRequest | None = None) -> None:
+                request: TAPRequest | None = None, *,
+                error: BaseException | None = None) -> None:
         latency = (time.perf_counter() - started) * 1000
         usage = response.usage if response else {}
         self._costs.add(TAPCostRecord(
@@ -153,7 +155,7 @@ class ModelProvider:
                     breaker.record_model_call(
                         prompt_tokens=response.prompt_tokens,
                         completion_tokens=response.completion_tokens, latency_ms=latency)
-            else:
+            elif error is None or counts_against_breakers(error):
                 breaker.record_failure(f"model call to {self.name} failed")
 
     def _check_mode(self, compiled: CompiledPrompt) -> CompiledPrompt:
@@ -183,8 +185,8 @@ class ModelProvider:
         started = time.perf_counter()
         try:
             response = await self.adapter.send(compiled, self.model)
-        except Exception:
-            self._record(None, started, False, request)
+        except Exception as exc:
+            self._record(None, started, False, request, error=exc)
             raise
         self._record(response, started, True, request)
         await self._trace_response(response, request, trace_id)
@@ -209,8 +211,8 @@ class ModelProvider:
                 if isinstance(event, StreamFinished):
                     final = event.response
                 yield event
-        except Exception:
-            self._record(None, started, False, request)
+        except Exception as exc:
+            self._record(None, started, False, request, error=exc)
             raise
         self._record(final, started, final is not None, request)
         if final is not None and request is not None:
@@ -258,8 +260,8 @@ class ModelProvider:
         started = time.perf_counter()
         try:
             response = await self.adapter.send(compiled, self.model)
-        except Exception:
-            self._record(None, started, False)
+        except Exception as exc:
+            self._record(None, started, False, error=exc)
             raise
         self._record(response, started, True)
         return response
