@@ -27,7 +27,7 @@ import types
 import typing
 from typing import Any, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, ValidationError
 
 from teragent.config.agent_loop_config import AgentLoopConfig
 from teragent.config.driver_config import DriverConfig
@@ -178,6 +178,9 @@ def _walk(model: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
     clean: list[Any] = []
     current, parent = model, model
     for part in loc:
+        if isinstance(current, type) and issubclass(current, RootModel):
+            # [table.NAME] tables: a RootModel[dict[str, Model]] validates the names
+            current = current.model_fields["root"].annotation
         members = [a for a in typing.get_args(current) if a is not type(None)] \
             if typing.get_origin(current) in _UNIONS else []
         tagged = [a for a in members if isinstance(part, str) and (
