@@ -28,6 +28,10 @@ Observers: the audit log (:mod:`teragent.audit`: ``[audit] path``, default
 not added when a hook manager or plugin guard audits already), then every guard that
 also has ``observe(outcome)`` (hook managers, plugin guards).
 
+Observation comes from ``teragent_observe_agent``: a plugin may subscribe to the
+agent's event bus (teragent-otel's spans) and return a tracer that records every model
+call of the run (teragent-traces' ``TAPTracer`` from ``[traces]``).
+
 Reliability comes from ``teragent_build_reliability``. The teragent-reliability plugin
 answers it with circuit breakers from ``[circuit_breaker]``, a recovery manager from
 ``[recovery]`` (retries honouring ``Retry-After``, stream retry then batch, compaction
@@ -260,9 +264,24 @@ def build_runtime(
     if recovery_manager is None:
         recovery_manager = getattr(kit, "recovery", None)
     rate_limiter = getattr(kit, "rate_limiter", None)
-    return AgentRuntime(chain=GuardChain([g for _, _, g in ordered], observers),
+    tracers: list[Any] = []
+    for tracer in host.hook.teragent_observe_agent(config=cfg, workspace=ws, bus=bus):
+        if tracer is not None and not any(tracer is t for t in tracers):
+            tracers.append(tracer)
+    return AgentRuntime(tracers=tracers, chain=GuardChain([g for _, _, g in ordered], observers),
                         breakers=breakers, recovery=recovery_manager or None,
-                        path_policy=policy, bus=bus, rate_limiter=rate_limiter)
+                        path_policy=policy, bus=bus, rate_limiter=rate_limiter,
+                        sandbox_env=_sandbox_env(cfg))
+
+
+def _sandbox_env(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """``[sandbox] env``: the variable names sandboxed commands may inherit."""
+    if not config.get("sandbox"):
+        return ()
+    from teragent.config.loader import validate_table
+    from teragent.config.sandbox_config import SandboxConfig
+
+    return tuple(validate_table(config, "sandbox", SandboxConfig).env)
 
 
 def _provider(config: Mapping[str, Any], model: str | None) -> Any:

@@ -378,6 +378,28 @@ def teragent_register_circuit_breakers(register: Register) -> None:
 
 
 @hookspec
+def teragent_observe_agent(config: dict[str, Any], workspace: str, bus: Any) -> Any:
+    """Notification: an agent was built; watch it (its events, its model calls).
+
+    Args:
+        config: The loaded ``agent.toml`` (the plugin reads its own table).
+        workspace: The agent's workspace directory.
+        bus: The agent's :class:`~teragent.EventBus` (``None`` when built without
+            one); subscribe to ``agent_start``/``model_start``/``model_end``/
+            ``tool_start``/``tool_end``/``agent_done``/``agent_error`` here.
+
+    Returns:
+        A tracer that records every model call of the agent's runs (async
+        ``record_request(request, *, compiled, provider, model) -> trace_id`` and
+        ``record_response(response, *, task_id, trace_id)``, see
+        :meth:`teragent.ModelProvider.set_tracer`), or ``None``. Every answer counts.
+
+    Called once per agent built by the composition root (every entry point). Must be
+    cheap and do no network I/O; observers and tracers never break a run.
+    """
+
+
+@hookspec
 def teragent_register_commands(register: RegisterCommand) -> None:
     """Registration: contribute ``teragent`` CLI sub-commands.
 

@@ -9,8 +9,8 @@ While a run executes, its runtime is the *current* one (a context variable, so i
 follows the run into every task it starts). An agent run that starts inside it (an
 agent used as a tool, a nested orchestration, a delegated run, a pattern's agent)
 runs under :meth:`AgentRuntime.nested`: its own guards *after* the parent's, its
-breakers *and* the parent's, the parent's observers (audit log, event bus) too. A
-nested run may be stricter; it can never drop a guard.
+breakers *and* the parent's, the parent's observers (audit log, event bus) and
+tracers too. A nested run may be stricter; it can never drop a guard.
 """
 
 from __future__ import annotations
@@ -49,6 +49,11 @@ class AgentRuntime:
     depth: int = 0
     #: A client-side rate limiter for the provider (``[rate_limit]``), or ``None``.
     rate_limiter: Any = None
+    #: Tracers that record every model call of the run (``teragent_observe_agent``;
+    #: the provider asks :func:`current_runtime` for them, see ``set_tracer``).
+    tracers: list[Any] = field(default_factory=list)
+    #: Variable names ``[sandbox] env`` lets sandboxed commands inherit.
+    sandbox_env: tuple[str, ...] = ()
 
     def nested(self, own: "AgentRuntime") -> "AgentRuntime":
         """The runtime of a run started inside this one: ``own`` added to this."""
@@ -57,9 +62,12 @@ class AgentRuntime:
         chain = chain.extended(own.chain.guards, own.chain.observers)
         breakers = list(self.breakers)
         breakers.extend(b for b in own.breakers if not any(b is x for x in breakers))
-        return replace(own, chain=chain, breakers=breakers,
+        tracers = list(self.tracers)
+        tracers.extend(t for t in own.tracers if not any(t is x for x in tracers))
+        return replace(own, chain=chain, breakers=breakers, tracers=tracers,
                        recovery=own.recovery or self.recovery,
-                       path_policy=own.path_policy or self.path_policy, depth=self.depth + 1)
+                       path_policy=own.path_policy or self.path_policy, depth=self.depth + 1,
+                       sandbox_env=own.sandbox_env or self.sandbox_env)
 
 
 _CURRENT: ContextVar[AgentRuntime | None] = ContextVar("teragent_runtime", default=None)

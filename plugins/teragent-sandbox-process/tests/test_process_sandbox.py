@@ -217,3 +217,36 @@ def test_windows_normal_exit_still_kills_the_tree(tmp_path: Path) -> None:
     assert res.exit_code == 0 and res.output.startswith("hello")
     assert calls[1][0] == ("taskkill", "/F", "/T", "/PID", "4242")
     assert calls[0][2].signals == [] and calls[0][2].closed
+
+
+@posix
+def test_environment_is_an_allow_list_plus_sandbox_env(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from teragent.compose import build_runtime
+    from teragent.runtime import running
+
+    monkeypatch.setenv("GH_PAT", "ghp_unlisted_secret_1")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:hunter2@db/x")
+    monkeypatch.setenv("MY_TOOL_HOME", "/opt/tool")
+    with host():
+        plain = run(execute_in_sandbox("env", tmp_path, timeout=10, env={"GIVEN": "1"}))
+        runtime = build_runtime({"sandbox": {"env": ["MY_TOOL_HOME"]}}, workspace=tmp_path)
+
+        async def inside() -> Any:
+            with running(runtime):
+                return await execute_in_sandbox("env", tmp_path, timeout=10)
+
+        listed = run(inside())
+    for res in (plain, listed):
+        assert "ghp_unlisted_secret_1" not in res.output and "hunter2" not in res.output
+        assert "PATH=" in res.output
+    assert "GIVEN=1" in plain.output and "MY_TOOL_HOME" not in plain.output
+    assert "MY_TOOL_HOME=/opt/tool" in listed.output
+
+
+def test_sandbox_env_names_are_validated(tmp_path: Path) -> None:
+    from teragent.compose import build_runtime
+    from teragent.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="env"):
+        build_runtime({"sandbox": {"env": ["NOT-A-NAME"]}}, workspace=tmp_path)

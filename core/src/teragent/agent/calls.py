@@ -96,7 +96,8 @@ class ModelCalls:
         model = provider if provider is not None else self.model
         recovery = self.recovery_manager
         self._check_breaker(messages, result)
-        await self.bus.emit("model_start", step=result.steps, at=time.perf_counter())
+        await self.bus.emit("model_start", step=result.steps, at=time.perf_counter(),
+                            model=model, messages=messages, tools=tools)
         started = time.perf_counter()
         response: TAPResponse | None = None
         if self.config.stream:
@@ -168,7 +169,8 @@ class ModelCalls:
         async def on_text(text: str) -> None:
             await self.bus.emit("text_delta", text=text)
 
-        await self.bus.emit("model_start", step=result.steps, at=time.perf_counter())
+        await self.bus.emit("model_start", step=result.steps, at=time.perf_counter(),
+                            model=self.model, messages=messages, tools=schemas)
         started = time.perf_counter()
         try:
             outcomes, response, _stats = await self.streaming_executor.execute_streaming(

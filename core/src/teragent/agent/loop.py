@@ -391,6 +391,10 @@ class AgentLoop(ModelCalls):
             result.stop_reason = "cancelled"
             await self.bus.emit("agent_cancelled", steps=result.steps)
             raise
+        except Exception as exc:
+            result.stop_reason = result.stop_reason or "error"
+            await self.bus.emit("agent_error", error=exc, steps=result.steps)
+            raise
         finally:
             result[:] = messages
             result.duration = time.perf_counter() - started

@@ -78,7 +78,16 @@ class ModelProvider:
         return caps
 
     def set_tracer(self, tracer: Any) -> None:
-        """Attach a tracer with async ``record_request``/``record_response``."""
+        """Attach a tracer (e.g. ``teragent.TAPTracer``) that records every call of
+        this provider: single-shot TAP calls and every call of an agent run.
+
+        The tracer protocol: ``await record_request(request, *, compiled, provider,
+        model) -> trace_id`` (``request`` is the :class:`TAPRequest` or, for a
+        conversation, the :class:`~teragent.core.compiler.Conversation`;
+        ``compiled`` the :class:`CompiledPrompt` sent) and ``await
+        record_response(response, *, task_id, trace_id)``. Inside an agent run the
+        run's tracers (``AgentRuntime.tracers``, from ``agent.toml``) record too.
+        Tracer errors never break a call."""
         self._tracer = tracer
 
     def set_fallback(self, fallback_provider: "ModelProvider | None") -> None:
@@ -180,7 +189,8 @@ class ModelProvider:
         """Compile ``request`` and send it."""
         compiled = self.compile(request)
         self._check_breakers(request.estimate_prompt_tokens())
-        trace_id = await self._trace_request(request)
+        tracers = self._tracers()
+        traced = await self._trace_request(tracers, request, compiled) if tracers else None
         await self._acquire_rate_limit()
         started = time.perf_counter()
         try:
@@ -189,7 +199,8 @@ class ModelProvider:
             self._record(None, started, False, request, error=exc)
             raise
         self._record(response, started, True, request)
-        await self._trace_response(response, request, trace_id)
+        if traced:
+            await self._trace_response(traced, response, request)
         return response
 
     async def stream_tap(self, request: TAPRequest) -> AsyncIterator[str]:
@@ -199,12 +210,17 @@ class ModelProvider:
                 yield event.text
 
     async def stream_compiled(self, compiled: CompiledPrompt, *,
-                              request: TAPRequest | None = None) -> AsyncIterator[StreamEvent]:
-        """Stream typed events for an already compiled prompt."""
-        self._check_breakers(request.estimate_prompt_tokens() if request else 0)
+                              request: "TAPRequest | Conversation | None" = None
+                              ) -> AsyncIterator[StreamEvent]:
+        """Stream typed events for an already compiled prompt (``request``: what it
+        was compiled from, for the breakers' estimate and the tracers)."""
+        single = request if isinstance(request, TAPRequest) else None
+        self._check_breakers(single.estimate_prompt_tokens() if single else 0)
         await self._acquire_rate_limit()
         started = time.perf_counter()
-        trace_id = await self._trace_request(request) if request else None
+        tracers = self._tracers()
+        traced = await self._trace_request(tracers, request, compiled) \
+            if tracers and request is not None else None
         final: TAPResponse | None = None
         try:
             async for event in self.adapter.stream_events(compiled, self.model):
@@ -212,11 +228,11 @@ class ModelProvider:
                     final = event.response
                 yield event
         except Exception as exc:
-            self._record(None, started, False, request, error=exc)
+            self._record(None, started, False, single, error=exc)
             raise
-        self._record(final, started, final is not None, request)
-        if final is not None and request is not None:
-            await self._trace_response(final, request, trace_id)
+        self._record(final, started, final is not None, single)
+        if final is not None and traced:
+            await self._trace_response(traced, final, request)
 
     async def execute_tap_with_retry(self, request: TAPRequest, max_retries: int = 2,
                                      *, base_delay: float = 0.5,
@@ -239,11 +255,13 @@ class ModelProvider:
         return self._check_mode(compiled)
 
     def _conversation(self, messages: list[dict[str, Any]],
-                      tools: list[dict[str, Any]] | None, options: dict[str, Any]) -> CompiledPrompt:
+                      tools: list[dict[str, Any]] | None,
+                      options: dict[str, Any]) -> tuple[Conversation, CompiledPrompt]:
         known = {k: options.pop(k) for k in ("thinking_mode", "cache_preference", "intent",
                                              "purpose") if k in options}
-        return self.compile_conversation(Conversation(
-            messages=list(messages), tools=tools or None, extra=options, **known))
+        conversation = Conversation(messages=list(messages), tools=tools or None,
+                                    extra=options, **known)
+        return conversation, self.compile_conversation(conversation)
 
     async def complete(self, messages: list[dict[str, Any]],
                        tools: list[dict[str, Any]] | None = None,
@@ -254,8 +272,10 @@ class ModelProvider:
         Keyword arguments ``thinking_mode``, ``cache_preference``, ``intent`` and
         ``purpose`` go to the compiler (see :class:`~teragent.core.compiler.Conversation`);
         any other keyword is a request parameter (``temperature=0``)."""
-        compiled = self._conversation(messages, tools, extra)
+        conversation, compiled = self._conversation(messages, tools, extra)
         self._check_breakers()
+        tracers = self._tracers()
+        traced = await self._trace_request(tracers, conversation, compiled) if tracers else None
         await self._acquire_rate_limit()
         started = time.perf_counter()
         try:
@@ -264,6 +284,8 @@ class ModelProvider:
             self._record(None, started, False, error=exc)
             raise
         self._record(response, started, True)
+        if traced:
+            await self._trace_response(traced, response, conversation)
         return response
 
     async def stream_chat(self, messages: list[dict[str, Any]],
@@ -271,7 +293,8 @@ class ModelProvider:
                           **extra: Any) -> AsyncIterator[StreamEvent]:
         """Stream a conversation as typed events (last: :class:`StreamFinished`);
         compiled like :meth:`complete`."""
-        async for event in self.stream_compiled(self._conversation(messages, tools, extra)):
+        conversation, compiled = self._conversation(messages, tools, extra)
+        async for event in self.stream_compiled(compiled, request=conversation):
             yield event
 
     async def chat(self, messages: list[dict[str, Any]],
@@ -299,23 +322,37 @@ class ModelProvider:
 
     # --- tracing ------------------------------------------------------------------------
 
-    async def _trace_request(self, request: TAPRequest | None) -> str | None:
-        if self._tracer is None or request is None:
-            return None
-        try:
-            return await self._tracer.record_request(request)  # type: ignore[no-any-return]
-        except Exception:  # noqa: BLE001 - tracers never break a run
-            return None
+    def _tracers(self) -> list[Any]:
+        """This provider's tracer and the current agent run's (none: no cost)."""
+        from teragent.runtime import current_runtime
 
-    async def _trace_response(self, response: TAPResponse, request: TAPRequest,
-                              trace_id: str | None) -> None:
+        runtime = current_runtime()
+        run = runtime.tracers if runtime is not None else ()
         if self._tracer is None:
-            return
-        try:
-            await self._tracer.record_response(response, task_id=request.meta.get("task_id"),
-                                               trace_id=trace_id)
-        except Exception:  # noqa: BLE001
-            pass
+            return list(run)
+        return [self._tracer, *(t for t in run if t is not self._tracer)]
+
+    async def _trace_request(self, tracers: list[Any], request: Any,
+                             compiled: CompiledPrompt) -> list[tuple[Any, Any]]:
+        out = []
+        for tracer in tracers:
+            try:
+                trace_id = await tracer.record_request(request, compiled=compiled,
+                                                       provider=self.name, model=self.model)
+            except Exception:  # noqa: BLE001 - tracers never break a run
+                continue
+            out.append((tracer, trace_id))
+        return out
+
+    async def _trace_response(self, traced: list[tuple[Any, Any]], response: TAPResponse,
+                              request: Any) -> None:
+        meta = getattr(request, "meta", None) or {}
+        for tracer, trace_id in traced:
+            try:
+                await tracer.record_response(response, task_id=meta.get("task_id"),
+                                             trace_id=trace_id)
+            except Exception:  # noqa: BLE001
+                pass
 
     # --- lifecycle ----------------------------------------------------------------------
 

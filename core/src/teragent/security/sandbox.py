@@ -56,7 +56,7 @@ from teragent.errors import (
     UnknownComponentError,
     UserError,
 )
-from teragent.security.processes import OutputCallback, ProcessOutcome, clean_environment
+from teragent.security.processes import OutputCallback, ProcessOutcome
 
 __all__ = [
     "SandboxResult",
@@ -68,6 +68,8 @@ __all__ = [
     "get_sandbox",
     "select_sandbox",
     "protected_paths",
+    "sandbox_environment",
+    "ENV_ALLOWED",
     "DEFAULT_MAX_OUTPUT",
 ]
 
@@ -240,6 +242,37 @@ def protected_paths(workdir: str) -> list[tuple[str, frozenset[str]]]:
     return sorted(found.items())
 
 
+#: The host variables every sandboxed command inherits (when set). Everything else is
+#: dropped, whatever its name (``GH_PAT``, ``DATABASE_URL``...), unless ``[sandbox] env``
+#: in ``agent.toml`` names it or the caller passes it explicitly (``env=``).
+ENV_ALLOWED: tuple[str, ...] = ("PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE",
+                                "LC_MESSAGES", "TERM", "TZ", "USER", "LOGNAME", "SHELL",
+                                "TMPDIR")
+#: Set for every command: no pager, no interactive git prompt.
+ENV_FIXED: dict[str, str] = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0"}
+
+
+def sandbox_environment(extra: Mapping[str, str] | None = None, *,
+                        base: Mapping[str, str] | None = None,
+                        allow: Sequence[str] = ()) -> dict[str, str]:
+    """The environment a sandboxed command gets: an allow list, not a deny list.
+
+    :data:`ENV_ALLOWED` plus ``allow`` plus the current run's ``[sandbox] env`` names,
+    taken from ``base`` (default ``os.environ``), then :data:`ENV_FIXED`, then ``extra``
+    (the caller's explicit choice, kept as given). The one place every backend's
+    environment comes from: :func:`execute_in_sandbox` calls it.
+    """
+    from teragent.runtime import current_runtime
+
+    source = os.environ if base is None else base
+    runtime = current_runtime()
+    names = set(ENV_ALLOWED) | set(allow) | set(getattr(runtime, "sandbox_env", ()) or ())
+    env = {k: source[k] for k in sorted(names) if k in source}
+    env.update(ENV_FIXED)
+    env.update(extra or {})
+    return env
+
+
 # --- selection ------------------------------------------------------------------------
 
 
@@ -392,8 +425,9 @@ async def execute_in_sandbox(
         timeout: Wall-clock seconds; then every process the command started is killed.
         backend: Pin a backend by name (or pass an instance).
         fallback: Backends or levels to try in order when the first is unavailable.
-        env: Extra variables on top of the scrubbed environment (no variable whose name
-            looks like a secret is inherited).
+        env: Extra variables on top of the allow-listed environment
+            (:func:`sandbox_environment`: nothing outside :data:`ENV_ALLOWED` and
+            ``[sandbox] env`` is inherited, whatever its name).
         max_output: Characters of output kept (head and tail).
         on_output: Called with each output chunk as it arrives.
 
@@ -411,7 +445,7 @@ async def execute_in_sandbox(
     directory = _resolve_workdir(workdir)
     chosen = select_sandbox(level, backend, fallback)
     name = getattr(chosen, "name", type(chosen).__name__)
-    full_env = clean_environment(extra=env)
+    full_env = sandbox_environment(extra=env)
     started = time.monotonic()
     result = await chosen.run(cmd, directory, timeout, full_env, max_output=max_output,
                               on_output=on_output)
