@@ -390,8 +390,7 @@ def teragent_observe_agent(config: dict[str, Any], workspace: str, bus: Any) -> 
 
     Returns:
         A tracer that records every model call of the agent's runs (async
-        ``record_request(request, *, compiled, provider, model) -> trace_id`` and
-        ``record_response(response, *, task_id, trace_id)``, see
+        ``record_request``/``record_response``, the protocol of
         :meth:`teragent.ModelProvider.set_tracer`), or ``None``. Every answer counts.
 
     Called once per agent built by the composition root (every entry point). Must be

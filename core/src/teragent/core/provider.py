@@ -81,11 +81,12 @@ class ModelProvider:
         """Attach a tracer (e.g. ``teragent.TAPTracer``) that records every call of
         this provider: single-shot TAP calls and every call of an agent run.
 
-        The tracer protocol: ``await record_request(request, *, compiled, provider,
-        model) -> trace_id`` (``request`` is the :class:`TAPRequest` or, for a
-        conversation, the :class:`~teragent.core.compiler.Conversation`;
-        ``compiled`` the :class:`CompiledPrompt` sent) and ``await
-        record_response(response, *, task_id, trace_id)``. Inside an agent run the
+        The tracer protocol: ``await record_request(request) -> trace_id``
+        (``request`` is the :class:`TAPRequest` or, for a conversation, the
+        :class:`~teragent.core.compiler.Conversation`) and ``await
+        record_response(response, *, task_id, trace_id)``. A tracer whose
+        ``wants_call_context`` is true also gets ``compiled`` (the
+        :class:`CompiledPrompt` sent), ``provider`` and ``model`` as keywords. Inside an agent run the
         run's tracers (``AgentRuntime.tracers``, from ``agent.toml``) record too.
         Tracer errors never break a call."""
         self._tracer = tracer
@@ -336,9 +337,10 @@ class ModelProvider:
                              compiled: CompiledPrompt) -> list[tuple[Any, Any]]:
         out = []
         for tracer in tracers:
+            context = {"compiled": compiled, "provider": self.name, "model": self.model} \
+                if getattr(tracer, "wants_call_context", False) else {}
             try:
-                trace_id = await tracer.record_request(request, compiled=compiled,
-                                                       provider=self.name, model=self.model)
+                trace_id = await tracer.record_request(request, **context)
             except Exception:  # noqa: BLE001 - tracers never break a run
                 continue
             out.append((tracer, trace_id))
