@@ -26,9 +26,8 @@ DOCUMENTED = [line.strip() for line in
 
 PENDING = {
     # issue "Sessions, context and memory"
-    "teragent.context": "sessions", "teragent.session": "sessions",
+    "teragent.context": "sessions",
     "teragent.config.context_management_config": "sessions",
-    "teragent.config.session_config": "sessions",
     # issue "Traces you can learn from" (pipeline primitives)
     "teragent.pipeline.checklist": "traces", "teragent.pipeline.extractor": "traces",
     "teragent.pipeline.prompt_builder": "traces", "teragent.pipeline.tracing": "traces",

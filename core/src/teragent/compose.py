@@ -51,7 +51,7 @@ from teragent.guards import (
 )
 from teragent.runtime import AgentRuntime
 
-__all__ = ["build_agent", "build_runtime", "loop_config_from"]
+__all__ = ["build_agent", "build_runtime", "loop_config_from", "open_session"]
 
 
 def _config(config: Any) -> dict[str, Any]:
@@ -355,6 +355,10 @@ def build_agent(
         **options: ``AgentLoopConfig`` fields (``max_steps=``, ``allow_shell=``, ...)
             and :func:`build_runtime` arguments (``permission_manager=``,
             ``approval_gate=``, ``guards=``, ``audit=``, ``circuit_breaker=``, ...).
+            Sessions: ``session_id=`` continues (or starts) that session,
+            ``session=`` gives the store, ``session_intent=`` labels a new one; with
+            ``[session]`` in ``agent.toml`` every agent is saved (see
+            :func:`open_session`).
 
     Returns:
         An :class:`~teragent.AgentLoop`; use it with ``await agent.run(task)`` and close
@@ -372,13 +376,16 @@ def build_agent(
     runtime_args = {k: options.pop(k) for k in (
         "permission_manager", "hook_manager", "guards", "approval_gate", "circuit_breaker",
         "recovery_manager", "audit", "host") if k in options}
-    loop_args = {k: options.pop(k) for k in (
+    loop_args: dict[str, Any] = {k: options.pop(k) for k in (
         "step_budget", "context_window", "auto_compactor", "intent_classifier",
         "confirmation_gate", "streaming_executor", "session", "session_id",
         "orchestrator") if k in options}
+    session_intent = str(options.pop("session_intent", None) or "run")
     loop_cfg = loop_config_from(cfg, **options)
     bus = bus or EventBus()
     runtime = build_runtime(cfg, workspace=ws, loop_config=loop_cfg, bus=bus, **runtime_args)
+    history = open_session(cfg, ws, loop_args, intent=session_intent, bus=bus,
+                           host=runtime_args.get("host"))
     if tools is None:
         names = list(tool_names) if tool_names is not None else None
         explicit = names is not None
@@ -404,5 +411,51 @@ def build_agent(
         prepare()  # the HTTP stack loads now, at build, not inside the first task
     if runtime.rate_limiter is not None and getattr(provider, "rate_limiter", None) is None:
         provider.rate_limiter = runtime.rate_limiter
-    return AgentLoop(provider, tools, loop_cfg, workspace=ws, bus=bus, runtime=runtime,
-                     **loop_args)
+    agent = AgentLoop(provider, tools, loop_cfg, workspace=ws, bus=bus, runtime=runtime,
+                      **loop_args)
+    if history:
+        agent.history = history
+    return agent
+
+
+def open_session(config: Mapping[str, Any], workspace: str | os.PathLike[str],
+                 loop_args: dict[str, Any], *, intent: str = "run", bus: Any = None,
+                 host: Any = None) -> list[dict[str, Any]] | None:
+    """Sessions: resolve the store and id of ``loop_args`` (``session``/``session_id``)
+    in place, and return the history a continued session brings back.
+
+    Sessions are on when a store or id is given, or ``[session]`` is in ``agent.toml``
+    (unless ``enabled = false``). The store is the given one or what
+    ``teragent_build_session_store`` answers; ``store.resume(id, intent=...)`` creates
+    or continues the session (a fresh id when none is given), and ``store.attach(bus,
+    id)`` lets it record the run's events. Returns ``None`` when sessions are off."""
+    store, sid = loop_args.get("session"), loop_args.get("session_id")
+    table = config.get("session")
+    configured = "session" in config and not (
+        isinstance(table, Mapping) and table.get("enabled", True) is False)
+    if store is None and sid is None and not configured:
+        return None
+    if store is None:
+        if host is None:
+            from teragent.plugins import get_host
+
+            host = get_host()
+        store = host.hook.teragent_build_session_store(config=dict(config),
+                                                       workspace=os.fspath(workspace))
+        if store is None:
+            from teragent.errors import MissingPluginError
+
+            raise MissingPluginError("Sessions (session_id=, --session or [session] in "
+                                     "agent.toml)", "teragent-sessions")
+    resume = getattr(store, "resume", None)
+    history: list[dict[str, Any]] | None = None
+    if callable(resume):
+        sid, history = resume(sid, intent=intent)
+        attach = getattr(store, "attach", None)
+        if callable(attach) and bus is not None:
+            attach(bus, sid)
+    elif sid is None:
+        raise UserError("a session store without resume() needs a session_id; pass "
+                        "session_id=... or a store with resume(session_id, *, intent).")
+    loop_args["session"], loop_args["session_id"] = store, sid
+    return history

@@ -374,6 +374,31 @@ def teragent_register_circuit_breakers(register: Register) -> None:
     """
 
 
+# --- sessions -----------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def teragent_build_session_store(config: dict[str, Any], workspace: str) -> Any:
+    """Resolution: the session store an agent saves its conversation to.
+
+    Args:
+        config: The loaded ``agent.toml`` (``[session]`` is the table a session plugin
+            reads; ``backend`` names the store, e.g. ``"sqlite"``).
+        workspace: The agent's directory (relative store paths resolve against it).
+
+    Returns:
+        A store (see ``teragent_sessions.store.SessionStore``: ``create``,
+        ``save_message``, ``restore``, ``list_sessions``, ``resume(session_id, *,
+        intent) -> (session_id, history)`` and optionally ``attach(bus, session_id)``),
+        or ``None`` to decline (e.g. ``backend`` names another plugin's store). The
+        teragent-sessions plugin answers for ``backend = "sqlite"``.
+
+    Called by the composition root when an agent is built with ``session=``/
+    ``session_id=`` or ``[session]`` is configured, and by the CLI's session commands.
+    Must not import heavy modules at plugin import time.
+    """
+
+
 # --- observability ------------------------------------------------------------------
 
 

@@ -64,6 +64,7 @@ KNOWN_DISTRIBUTIONS: dict[str, dict[str, str]] = {
         "routing": "teragent-router",
         "execution": "teragent-router",
         "pipeline": "teragent-router",
+        "session": "teragent-sessions",
     },
 }
 
