@@ -34,8 +34,6 @@ PENDING = {
     "teragent.extract_files_from_response": "traces",
     "teragent.run_deterministic_checks": "traces",
     "teragent.config.execution_pipeline_config": "traces",
-    # issue "MCP client and server, OpenAPI toolsets"
-    "teragent.config.mcp_config": "mcp",
     # long-horizon tasks and desktop automation: not yet an issue of their own
     "teragent.long_horizon": "long-horizon", "teragent.long_horizon.checkpoint": "long-horizon",
     "teragent.long_horizon.progress": "long-horizon", "teragent.tools.desktop": "desktop",

@@ -74,6 +74,7 @@ MOVED: dict[str, tuple[str, str]] = {
     "teragent.router.": ("teragent_router", "teragent-router"),
     "teragent.intent": ("teragent_router.intent", "teragent-router"),
     "teragent.intent.": ("teragent_router.intent", "teragent-router"),
+    "teragent.config.mcp_config": ("teragent_mcp.config", "teragent-mcp"),
 }
 
 

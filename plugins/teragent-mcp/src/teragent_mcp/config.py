@@ -1,0 +1,163 @@
+"""``MCPServerConfig``: one ``[mcp.servers.NAME]`` table of ``agent.toml`` (documented as
+``teragent.config.mcp_config``), and ``MCPConfig``, the whole ``[mcp]`` table::
+
+    [mcp]
+    max_connections = 8            # the pool's size (least recently used idle ones go)
+
+    [mcp.servers.time]             # stdio: a command and its arguments
+    command = "mcp-server-time"
+    args = ["--local-timezone", "UTC"]
+    env = { TZ = "UTC" }
+
+    [mcp.servers.docs]             # streamable HTTP (or transport = "sse")
+    url = "http://127.0.0.1:8931/mcp"
+    headers = { Authorization = "Bearer ${DOCS_TOKEN}" }
+    call_timeout = 60
+
+Values of ``env`` and ``headers`` may reference environment variables as ``${NAME}``;
+they are resolved when the connection opens and never logged. (The auth seam: a
+header is plain text here; an ``AuthManager`` can supply it later through ``headers``.)
+
+Safety comes from the server's tool annotations, read as claims: ``readOnlyHint`` makes
+a tool read-only; otherwise ``destructiveHint`` (true when absent, as the MCP spec says)
+makes it destructive, else it writes. A tool without annotations is destructive.
+``trust = "none"`` ignores the annotations (every tool destructive unless
+``tool_safety`` names it). No claim lifts a DENY rule of ``[permission]``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["MCPServerConfig", "MCPConfig", "resolve_env_refs", "Transport", "ParamKind"]
+
+Transport = Literal["stdio", "sse", "streamable_http"]
+Safety = Literal["read_only", "safe_write", "destructive", "high_risk"]
+#: What a tool's parameter holds: a path (and what is done to it), a URL, a shell
+#: command, or plain data that is never opened.
+ParamKind = Literal["read", "write", "delete", "unknown", "url", "command", "data"]
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def resolve_env_refs(value: str, where: str) -> str:
+    """``${NAME}`` → the environment variable's value; a missing one is an error naming
+    the variable and where it was used (never the value)."""
+    from teragent.errors import UserError
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in os.environ:
+            raise UserError(f"{where} refers to ${{{name}}}, which is not set; export "
+                            f"{name} or remove the reference.")
+        return os.environ[name]
+
+    return _REF.sub(sub, value)
+
+
+class MCPServerConfig(BaseModel):
+    """How to reach one MCP server and how to treat its tools.
+
+    Attributes:
+        transport: ``stdio`` (with ``command``), ``streamable_http`` or ``sse`` (with
+            ``url``); inferred from ``command``/``url`` when omitted.
+        command, args, env, cwd: The server process (stdio).
+        url, headers: The server endpoint (HTTP transports).
+        connect_timeout: Seconds to start/connect and finish the handshake.
+        call_timeout: Seconds one call may take.
+        health_interval: Seconds between health checks of an idle connection
+            (0 turns them off).
+        max_output_chars: A tool result longer than this is cut, saying so.
+        tool_prefix: Prepended to the server's tool names (default ``"NAME_"``), so a
+            server cannot shadow another server's or a built-in tool.
+        tools, exclude_tools: Which of the server's tools to offer (default all).
+        trust: ``annotations`` (the server's safety hints set the level) or ``none``.
+        tool_safety: Per-tool safety overriding the annotations (server tool names).
+        params: Per-tool parameter kinds, ``{tool = {param = "read"|"write"|"delete"|
+            "unknown"|"url"|"command"|"data"}}``; undeclared string arguments are checked
+            as paths of unknown effect.
+        resources: Offer ``PREFIXlist_resources``/``PREFIXread_resource`` tools when
+            the server has resources.
+        enabled: ``false`` keeps the table but connects nothing.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    transport: Transport | None = None
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    connect_timeout: float = Field(30.0, gt=0)
+    call_timeout: float = Field(120.0, gt=0)
+    health_interval: float = Field(30.0, ge=0)
+    max_output_chars: int = Field(50_000, ge=100)
+    tool_prefix: str | None = None
+    tools: list[str] | None = None
+    exclude_tools: list[str] = Field(default_factory=list)
+    trust: Literal["annotations", "none"] = "annotations"
+    tool_safety: dict[str, Safety] = Field(default_factory=dict)
+    params: dict[str, dict[str, ParamKind]] = Field(default_factory=dict)
+    resources: bool = True
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("url must be an http:// or https:// address such as "
+                             "'http://127.0.0.1:8931/mcp'")
+        return value
+
+    @field_validator("tool_prefix")
+    @classmethod
+    def _prefix(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^[A-Za-z0-9_-]*$", value):
+            raise ValueError("tool_prefix may hold only letters, digits, '_' and '-'")
+        return value
+
+    @model_validator(mode="after")
+    def _one_endpoint(self) -> "MCPServerConfig":
+        if self.command and self.url:
+            raise ValueError("give either command (a stdio server) or url (an HTTP "
+                             "server), not both")
+        if not self.command and not self.url:
+            raise ValueError("needs command = \"...\" (a stdio server) or url = "
+                             "\"http://...\" (an HTTP server)")
+        if self.transport is None:
+            self.transport = "stdio" if self.command else "streamable_http"
+        elif self.transport == "stdio" and not self.command:
+            raise ValueError("transport = \"stdio\" needs command = \"...\"")
+        elif self.transport != "stdio" and not self.url:
+            raise ValueError(f"transport = \"{self.transport}\" needs url = \"http://...\"")
+        if self.url is None and self.headers:
+            raise ValueError("headers apply to HTTP servers only (this one has a command)")
+        return self
+
+    def prefix_for(self, name: str) -> str:
+        return f"{name}_" if self.tool_prefix is None else self.tool_prefix
+
+
+class MCPConfig(BaseModel):
+    """The ``[mcp]`` table: the servers and the connection pool's size."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    servers: dict[str, MCPServerConfig] = Field(default_factory=dict)
+    max_connections: int = Field(16, ge=1)
+
+    @field_validator("servers")
+    @classmethod
+    def _names(cls, value: dict[str, MCPServerConfig]) -> dict[str, MCPServerConfig]:
+        for name in value:
+            if not _NAME.match(name):
+                raise ValueError(f"server name {name!r} may hold only letters, digits, '_' "
+                                 "and '-' (at most 40): rename [mcp.servers." + name + "]")
+        return value

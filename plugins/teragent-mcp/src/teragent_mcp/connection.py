@@ -1,0 +1,487 @@
+"""``MCPConnection`` and ``MCPConnectionPool``: MCP sessions shared by every agent.
+
+The SDK's client is an anyio context manager that must be entered and left by one task,
+while TerAgent agents run in many event loops (each ``asyncio.run`` of the CLI, each
+test, each orchestration worker) and are built synchronously. So every connection lives
+in one place: the pool's own event loop, in a daemon thread. An *owner task* there enters
+the SDK ``Client`` and holds it open; calls from any loop are sent over with
+``run_coroutine_threadsafe`` and awaited with ``wrap_future``, which also carries a
+cancellation across (cancelling the caller cancels the request, and the SDK tells the
+server). Tools can then be listed at build time (synchronously) on the same connection
+the calls use later.
+
+The pool keeps at most ``max_connections`` open; opening one more closes the least
+recently used idle one. A connection found dead (process exited, stream closed, a
+failed health check) is dropped and reopened on next use. Health checks run in the
+pool's loop every ``health_interval`` seconds per idle connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import collections
+import concurrent.futures
+import logging
+import tempfile
+import threading
+import time
+from typing import Any, Awaitable, Callable, TypeVar
+
+from teragent.errors import TerAgentError
+
+from teragent_mcp.config import MCPServerConfig, resolve_env_refs
+
+__all__ = ["MCPConnection", "MCPConnectionPool", "MCPConnectError", "MCPCallError"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class MCPConnectError(TerAgentError):
+    """A server could not be started or reached (the message says which and why)."""
+
+
+class MCPCallError(TerAgentError):
+    """A request failed at the protocol or connection level.
+
+    Attributes:
+        connection_lost: The connection died during the request.
+    """
+
+    def __init__(self, message: str, *, connection_lost: bool = False) -> None:
+        super().__init__(message)
+        self.connection_lost = connection_lost
+
+
+class _LoopThread:
+    """An asyncio loop running in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="teragent-mcp-pool",
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def submit(self, coro: Awaitable[T]) -> "concurrent.futures.Future[T]":
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
+
+    def in_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
+
+    async def run(self, coro: Awaitable[T]) -> T:
+        """Await ``coro`` in this loop from any loop (cancellation crosses over)."""
+        if self.in_loop():
+            return await coro
+        return await asyncio.wrap_future(self.submit(coro))
+
+    def run_sync(self, coro: Awaitable[T], timeout: float | None = None) -> T:
+        """Run ``coro`` in this loop and wait for it from synchronous code."""
+        if self.in_loop():
+            raise RuntimeError("run_sync called from the pool's own loop")
+        return self.submit(coro).result(timeout)
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    import anyio
+
+    if isinstance(exc, (anyio.ClosedResourceError, anyio.BrokenResourceError,
+                        anyio.EndOfStream, ConnectionError, EOFError)):
+        return True
+    try:
+        from mcp.shared.exceptions import MCPError
+        from mcp_types import CONNECTION_CLOSED
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, MCPError) and getattr(exc, "code", None) == CONNECTION_CLOSED
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+class MCPConnection:
+    """One open session with one MCP server, owned by a task in the pool's loop.
+
+    Args:
+        name: The server's name (``[mcp.servers.NAME]``).
+        config: How to reach it.
+    """
+
+    def __init__(self, name: str, config: MCPServerConfig) -> None:
+        self.name, self.config = name, config
+        self.client: Any = None
+        self.alive = False
+        self.in_flight = 0
+        self.last_used = time.monotonic()
+        self.last_ok = time.monotonic()
+        self.protocol_version: str | None = None
+        self.server_info: Any = None
+        self.capabilities: Any = None
+        self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") \
+            if config.transport == "stdio" else None
+
+    # --- opening and closing (in the pool's loop) ------------------------------------
+
+    def _transport(self) -> Any:
+        cfg = self.config
+        where = f"[mcp.servers.{self.name}]"
+        if cfg.transport == "stdio":
+            from mcp.client.stdio import StdioServerParameters, stdio_client
+
+            env = {k: resolve_env_refs(v, f"{where} env.{k}") for k, v in cfg.env.items()}
+            params = StdioServerParameters(command=cfg.command or "", args=list(cfg.args),
+                                           env=env or None, cwd=cfg.cwd)
+            return stdio_client(params, errlog=self._stderr)  # type: ignore[arg-type]
+        headers = {k: resolve_env_refs(v, f"{where} headers.{k}")
+                   for k, v in cfg.headers.items()}
+        if cfg.transport == "sse":
+            from mcp.client.sse import sse_client
+
+            return sse_client(cfg.url or "", headers=headers or None,
+                              timeout=cfg.connect_timeout,
+                              sse_read_timeout=max(300.0, cfg.call_timeout))
+        import httpx2
+        from mcp.client.streamable_http import streamable_http_client
+        from mcp.shared._httpx_utils import create_mcp_http_client
+
+        http = create_mcp_http_client(headers=headers or None, timeout=httpx2.Timeout(
+            cfg.connect_timeout, read=max(300.0, cfg.call_timeout)))
+        return _OwnedHTTP(streamable_http_client(cfg.url or "", http_client=http), http)
+
+    async def open(self) -> None:
+        """Start the owner task and wait for the handshake (``connect_timeout``)."""
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        self._stop = asyncio.Event()
+        self._task = loop.create_task(self._own(ready), name=f"mcp:{self.name}")
+        try:
+            await asyncio.wait_for(asyncio.shield(ready), self.config.connect_timeout)
+        except asyncio.TimeoutError:
+            await self.close()
+            raise MCPConnectError(self._explain(
+                f"did not finish connecting within {self.config.connect_timeout:g} s "
+                "(connect_timeout)")) from None
+        except MCPConnectError:
+            await self.close()
+            raise
+
+    async def _own(self, ready: asyncio.Future[None]) -> None:
+        from mcp import Client
+        from mcp_types import Implementation
+
+        try:
+            async with Client(self._transport(), cache=None,
+                              read_timeout_seconds=self.config.call_timeout,
+                              client_info=Implementation(name="teragent", version="0.1.0"),
+                              ) as client:
+                self.client = client
+                self.protocol_version = client.protocol_version
+                self.server_info = client.server_info
+                self.capabilities = client.server_capabilities
+                self.alive = True
+                self.last_ok = time.monotonic()
+                if not ready.done():
+                    ready.set_result(None)
+                assert self._stop is not None
+                await self._stop.wait()
+        except BaseException as exc:  # noqa: BLE001 - reported to whoever waits
+            if not ready.done():
+                ready.set_exception(MCPConnectError(self._explain(
+                    f"failed to connect: {type(_leaf(exc)).__name__}: {_leaf(exc)}")))
+            elif not (self._stop is not None and self._stop.is_set()):
+                logger.info("MCP server %r: connection ended (%s)", self.name,
+                            type(_leaf(exc)).__name__)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+        finally:
+            self.alive = False
+            self.client = None
+
+    async def close(self) -> None:
+        """Leave the session (the SDK stops a stdio server's process)."""
+        self.alive = False
+        if self._stop is not None:
+            self._stop.set()
+        task = self._task
+        if task is not None and not task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(task), 10)
+            except (asyncio.TimeoutError, Exception):  # noqa: BLE001
+                task.cancel()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+    def stderr_tail(self, lines: int = 5) -> str:
+        """The last lines a stdio server wrote to its standard error."""
+        if self._stderr is None or self._stderr.closed:
+            return ""
+        try:
+            self._stderr.flush()
+            self._stderr.seek(0)
+            text = self._stderr.read()
+        except (OSError, ValueError):
+            return ""
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+    def _explain(self, what: str) -> str:
+        cfg = self.config
+        target = f"command {cfg.command!r}" if cfg.transport == "stdio" else f"url {cfg.url!r}"
+        tail = self.stderr_tail()
+        msg = f"MCP server {self.name!r} ({cfg.transport}, {target}) {what}"
+        if tail:
+            msg += f"; its stderr ends with: {tail}"
+        return msg + f". Check [mcp.servers.{self.name}] in agent.toml."
+
+    # --- requests (in the pool's loop) -------------------------------------------------
+
+    async def request(self, fn: Callable[[Any], Awaitable[T]], what: str,
+                      timeout: float | None = None) -> T:
+        """Run ``fn(client)``; connection-level failures mark this connection dead."""
+        if not self.alive or self.client is None:
+            raise MCPCallError(f"MCP server {self.name!r} is not connected",
+                               connection_lost=True)
+        self.in_flight += 1
+        self.last_used = time.monotonic()
+        try:
+            out = await asyncio.wait_for(fn(self.client), timeout or self.config.call_timeout)
+            self.last_ok = time.monotonic()
+            return out
+        except asyncio.TimeoutError:
+            raise MCPCallError(f"{what} on MCP server {self.name!r} timed out after "
+                               f"{timeout or self.config.call_timeout:g} s (call_timeout in "
+                               f"[mcp.servers.{self.name}])") from None
+        except BaseException as exc:
+            leaf = _leaf(exc)
+            if _is_connection_error(leaf) or not self.alive:
+                self.alive = False
+                raise MCPCallError(self._explain(f"lost the connection during {what}"),
+                                   connection_lost=True) from None
+            raise
+        finally:
+            self.in_flight -= 1
+            self.last_used = time.monotonic()
+
+
+class _OwnedHTTP:
+    """A transport context that also closes the HTTP client it was given."""
+
+    def __init__(self, inner: Any, http: Any) -> None:
+        self.inner, self.http = inner, http
+
+    async def __aenter__(self) -> Any:
+        await self.http.__aenter__()
+        try:
+            return await self.inner.__aenter__()
+        except BaseException:
+            await self.http.__aexit__(None, None, None)
+            raise
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        try:
+            return await self.inner.__aexit__(*exc)
+        finally:
+            await self.http.__aexit__(None, None, None)
+
+
+class MCPConnectionPool:
+    """Open MCP connections, shared by every agent of the process.
+
+    Args:
+        max_connections: At most this many open; the least recently used idle one is
+            closed to make room.
+
+    ``MCPConnectionPool.shared()`` is the process-wide pool the toolsets use by default.
+    """
+
+    _shared: "MCPConnectionPool | None" = None
+    _shared_lock = threading.Lock()
+
+    def __init__(self, max_connections: int = 16) -> None:
+        self.max_connections = max_connections
+        self._loop = _LoopThread()
+        self._conns: collections.OrderedDict[tuple[str, str], MCPConnection] = \
+            collections.OrderedDict()
+        self._opening: dict[tuple[str, str], asyncio.Future[MCPConnection]] = {}
+        self._health_task: asyncio.Future[None] | None = None
+        self.stats = {"opened": 0, "evicted": 0, "reconnected": 0, "health_failures": 0}
+
+    @classmethod
+    def shared(cls, max_connections: int | None = None) -> "MCPConnectionPool":
+        """The process-wide pool (created on first use; ``[mcp] max_connections``
+        raises its size, never lowers it)."""
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls(max_connections or 16)
+                atexit.register(cls._shared.close_sync)
+            elif max_connections and max_connections > cls._shared.max_connections:
+                cls._shared.max_connections = max_connections
+            return cls._shared
+
+    # --- running in the pool's loop ----------------------------------------------------
+
+    async def run(self, coro: Awaitable[T]) -> T:
+        return await self._loop.run(coro)
+
+    def run_sync(self, coro: Awaitable[T], timeout: float | None = None) -> T:
+        return self._loop.run_sync(coro, timeout)
+
+    @staticmethod
+    def key(name: str, config: MCPServerConfig) -> tuple[str, str]:
+        return name, config.model_dump_json()
+
+    def connections(self) -> list[MCPConnection]:
+        return list(self._conns.values())
+
+    async def acquire(self, name: str, config: MCPServerConfig) -> MCPConnection:
+        """The open connection to ``name`` (opened, or reopened when dead). Runs in the
+        pool's loop."""
+        if not self._loop.in_loop():
+            return await self.run(self.acquire(name, config))
+        key = self.key(name, config)
+        conn = self._conns.get(key)
+        if conn is not None and conn.alive:
+            self._conns.move_to_end(key)
+            return conn
+        if conn is not None:  # dead: drop it and open a new one
+            self._conns.pop(key, None)
+            await conn.close()
+            self.stats["reconnected"] += 1
+        pending = self._opening.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        fut: asyncio.Future[MCPConnection] = asyncio.get_running_loop().create_future()
+        self._opening[key] = fut
+        try:
+            await self._make_room()
+            conn = MCPConnection(name, config)
+            await conn.open()
+            self._conns[key] = conn
+            self.stats["opened"] += 1
+            self._ensure_health_task()
+            fut.set_result(conn)
+            return conn
+        except BaseException as exc:
+            fut.set_exception(exc)
+            fut.exception()  # retrieved: waiters get it, nobody else has to
+            raise
+        finally:
+            self._opening.pop(key, None)
+
+    async def _make_room(self) -> None:
+        while len(self._conns) >= self.max_connections:
+            idle = [k for k, c in self._conns.items() if c.in_flight == 0]
+            if not idle:
+                logger.warning("MCP pool: all %d connections are busy; opening one more",
+                               len(self._conns))
+                return
+            victim = self._conns.pop(idle[0])  # OrderedDict: least recently used first
+            self.stats["evicted"] += 1
+            await victim.close()
+
+    async def request(self, name: str, config: MCPServerConfig,
+                      fn: Callable[[Any], Awaitable[T]], what: str, *,
+                      timeout: float | None = None, retry: bool = False) -> T:
+        """``fn(client)`` on the connection to ``name``, from any loop. With ``retry``
+        a call whose connection died is sent once more on a new connection (only for
+        requests that are safe to repeat)."""
+        async def go() -> T:
+            conn = await self.acquire(name, config)
+            try:
+                return await conn.request(fn, what, timeout)
+            except MCPCallError as exc:
+                if not (exc.connection_lost and retry):
+                    raise
+            conn = await self.acquire(name, config)
+            return await conn.request(fn, what, timeout)
+
+        return await self.run(go())
+
+    # --- health -------------------------------------------------------------------------
+
+    def _ensure_health_task(self) -> None:
+        if self._health_task is None or self._health_task.done():
+            self._health_task = asyncio.ensure_future(self._health_loop())
+
+    async def _health_loop(self) -> None:
+        while self._conns:
+            intervals = [c.config.health_interval for c in self._conns.values()
+                         if c.config.health_interval > 0]
+            if not intervals:
+                return
+            await asyncio.sleep(max(1.0, min(intervals) / 2))
+            await self._check(due_only=True)
+
+    async def _check(self, *, due_only: bool) -> dict[str, bool]:
+        out: dict[str, bool] = {}
+        now = time.monotonic()
+        for key, conn in list(self._conns.items()):
+            interval = conn.config.health_interval
+            if due_only and (interval <= 0 or conn.in_flight
+                             or now - max(conn.last_ok, conn.last_used) < interval):
+                out[conn.name] = conn.alive
+                continue
+            ok = conn.alive
+            if ok:
+                try:
+                    await conn.request(lambda c: c.list_tools(cache_mode="bypass"),
+                                       "a health check", timeout=10.0)
+                except Exception:  # noqa: BLE001 - any failure means unhealthy
+                    ok = False
+            if not ok:
+                self.stats["health_failures"] += 1
+                logger.info("MCP server %r failed its health check; it reconnects on "
+                            "next use", conn.name)
+                self._conns.pop(key, None)
+                await conn.close()
+            out[conn.name] = ok
+        return out
+
+    async def health_check(self) -> dict[str, bool]:
+        """Check every open connection now: ``{server name: healthy}``. Unhealthy ones
+        are closed (and reopened on next use)."""
+        return await self.run(self._check(due_only=False))
+
+    # --- closing --------------------------------------------------------------------------
+
+    async def _close_all(self) -> None:
+        conns = list(self._conns.values())
+        self._conns.clear()
+        for conn in conns:
+            await conn.close()
+        if self._health_task is not None:
+            self._health_task.cancel()
+
+    async def aclose(self) -> None:
+        """Close every connection (the pool stays usable: connections reopen)."""
+        await self.run(self._close_all())
+
+    async def close_server(self, name: str) -> None:
+        """Close the connections to ``name``."""
+        async def go() -> None:
+            for key in [k for k in self._conns if k[0] == name]:
+                conn = self._conns.pop(key)
+                await conn.close()
+
+        await self.run(go())
+
+    def close_sync(self) -> None:
+        """Close every connection from synchronous code (``atexit`` does this)."""
+        if self._loop.in_loop() or not self._loop.thread.is_alive():
+            return
+        try:
+            self.run_sync(self._close_all(), timeout=15)
+        except Exception:  # noqa: BLE001 - best effort at exit
+            logger.debug("closing MCP connections failed", exc_info=True)

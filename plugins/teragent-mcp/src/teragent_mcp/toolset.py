@@ -1,0 +1,422 @@
+"""``MCPToolset``: one MCP server's tools as ordinary TerAgent tools.
+
+Each server tool becomes an :class:`MCPTool` (a :class:`~teragent.tools.BaseTool`), so
+every call takes the guarded path of any tool: the decider (permissions or the safety
+gate), protected paths, command checks, plugin guards, approvals, and the audit log.
+
+- **Safety** comes from the tool's annotations, read as claims (see
+  :func:`safety_from_annotations`): the cautious level when a hint is missing, and no
+  claim lifts a DENY rule, since rules are matched on the tool's name.
+- **Effects**: parameters named like paths (``path``, ``repo_path``, ``file``...) are
+  declared as paths (read for read-only tools, write otherwise), ``url``/``uri`` as
+  URLs; ``[mcp.servers.NAME] params`` overrides; any other string argument is checked
+  as a path of unknown effect.
+- **Output** is text for the model, cut at ``max_output_chars``. It goes back as the
+  tool's result (data in a tool message), never as a model turn, so a server cannot
+  make the agent call a tool by what it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import re
+from typing import Any, Mapping
+
+from teragent.core.types import ToolSafety
+from teragent.errors import UserError
+from teragent.tools.base import BaseTool, ToolPack, ToolResult
+
+from teragent_mcp.config import MCPServerConfig
+from teragent_mcp.connection import MCPCallError, MCPConnectError, MCPConnectionPool
+
+__all__ = ["MCPToolset", "MCPTool", "safety_from_annotations", "result_text"]
+
+_PATHLIKE = re.compile(r"(?:^|_)(?:path|paths|file|files|filename|filepath|dir|dirs|"
+                       r"directory|folder|cwd|root|dest|destination|source|src)$", re.I)
+_URLLIKE = re.compile(r"(?:^|_)(?:url|urls|uri|href|endpoint)$", re.I)
+_TOOL_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]")
+MAX_DESCRIPTION = 2000  # a server's description is prompt text: keep it bounded
+_MAX_PAGES = 100
+
+
+def safety_from_annotations(annotations: Any, *, trust: str = "annotations",
+                            override: str | None = None) -> ToolSafety:
+    """The safety level of an MCP tool from its annotations (claims by the server).
+
+    ``readOnlyHint`` true → read-only; else ``destructiveHint`` (true when absent, the
+    MCP default) → destructive, false → a write. No annotations, or ``trust = "none"``,
+    → destructive. ``override`` (``tool_safety`` in the config) wins.
+    """
+    if override:
+        return ToolSafety(override)
+    if trust == "none" or annotations is None:
+        return ToolSafety.DESTRUCTIVE
+    if getattr(annotations, "read_only_hint", None) is True:
+        return ToolSafety.READ_ONLY
+    destructive = getattr(annotations, "destructive_hint", None)
+    return ToolSafety.SAFE_WRITE if destructive is False else ToolSafety.DESTRUCTIVE
+
+
+def result_text(result: Any, max_chars: int, where: str = "") -> tuple[str, bool]:
+    """A ``CallToolResult`` (or resource/prompt contents) as text for the model, cut at
+    ``max_chars`` with a note. Returns ``(text, truncated)``."""
+    parts: list[str] = []
+    for block in getattr(result, "content", None) or getattr(result, "contents", None) or []:
+        parts.append(_block_text(block))
+    structured = getattr(result, "structured_content", None)
+    if not parts and structured is not None:
+        parts.append(json.dumps(structured, ensure_ascii=False, default=str))
+    text = "\n".join(p for p in parts if p)
+    if len(text) > max_chars:
+        note = (f"\n[output cut: {len(text)} characters, the first {max_chars} shown; "
+                f"max_output_chars{' in ' + where if where else ''}]")
+        return text[:max_chars] + note, True
+    return text, False
+
+
+def _block_text(block: Any) -> str:
+    kind = getattr(block, "type", None)
+    if kind == "text" or (kind is None and hasattr(block, "text")):
+        return str(getattr(block, "text", ""))
+    if kind in ("image", "audio"):
+        data = getattr(block, "data", "") or ""
+        return f"[{kind} {getattr(block, 'mime_type', '?')}, {len(data) * 3 // 4} bytes]"
+    if kind == "resource":
+        res = getattr(block, "resource", None)
+        text = getattr(res, "text", None)
+        uri = getattr(res, "uri", "?")
+        return f"[resource {uri}]\n{text}" if text is not None else f"[binary resource {uri}]"
+    if kind == "resource_link":
+        return f"[resource link {getattr(block, 'uri', '?')} ({getattr(block, 'name', '')})]"
+    if hasattr(block, "text") and getattr(block, "text", None) is not None:  # resource contents
+        return str(block.text)
+    if hasattr(block, "blob"):
+        return f"[binary {getattr(block, 'mime_type', None) or 'data'} {getattr(block, 'uri', '')}]"
+    return f"[{kind or type(block).__name__} content]"
+
+
+def tool_name(prefix: str, name: str) -> str:
+    """``prefix + name`` made a valid tool name (letters, digits, ``_``, ``-``; ≤ 64)."""
+    return _TOOL_NAME_BAD.sub("_", f"{prefix}{name}")[:64]
+
+
+def _schema(raw: Any) -> dict[str, Any]:
+    schema = dict(raw or {})
+    schema.setdefault("type", "object")
+    schema.setdefault("properties", {})
+    return schema
+
+
+def _deliver(callback: Any, text: str) -> None:
+    out = callback(text)
+    if inspect.isawaitable(out):
+        asyncio.ensure_future(out)
+
+
+class MCPTool(BaseTool):
+    """One tool of an MCP server (see the module docstring)."""
+
+    category = "mcp"
+
+    def __init__(self, toolset: "MCPToolset", mcp_tool: Any, name: str) -> None:
+        cfg = toolset.config
+        self.toolset = toolset
+        self.server = toolset.server
+        self.mcp_name: str = mcp_tool.name
+        self.name = name  # type: ignore[misc]
+        desc = (mcp_tool.description or mcp_tool.title or mcp_tool.name).strip()
+        self.description = (f"{desc[:MAX_DESCRIPTION]} (MCP server "  # type: ignore[misc]
+                            f"{self.server!r})")
+        self.parameters_schema = _schema(mcp_tool.input_schema)  # type: ignore[misc]
+        self.annotations = mcp_tool.annotations
+        self._safety = safety_from_annotations(  # type: ignore[misc]
+            mcp_tool.annotations, trust=cfg.trust, override=cfg.tool_safety.get(mcp_tool.name))
+        ann = mcp_tool.annotations if cfg.trust == "annotations" else None
+        self.idempotent = bool(getattr(ann, "idempotent_hint", False))
+        self._concurrency_safe = self._safety == ToolSafety.READ_ONLY  # type: ignore[misc]
+        self._declare(cfg.params.get(mcp_tool.name, {}))
+
+    def _declare(self, given: Mapping[str, str]) -> None:
+        props = self.parameters_schema.get("properties") or {}
+        default_op = "read" if self._safety == ToolSafety.READ_ONLY else "write"
+        paths: dict[str, str] = {}
+        urls: list[str] = []
+        commands: list[str] = []
+        data: list[str] = []
+        for pname, sub in props.items():
+            kind = given.get(pname)
+            if kind is None:
+                fmt = (sub or {}).get("format") if isinstance(sub, dict) else None
+                if _URLLIKE.search(pname) or fmt in ("uri", "url"):
+                    kind = "url"
+                elif _PATHLIKE.search(pname):
+                    kind = default_op
+            if kind in ("read", "write", "delete", "unknown"):
+                paths[pname] = kind
+            elif kind == "url":
+                urls.append(pname)
+            elif kind == "command":
+                commands.append(pname)
+            elif kind == "data":
+                data.append(pname)
+        self.path_params = paths  # type: ignore[misc]
+        self.url_params = tuple(urls)  # type: ignore[misc]
+        self.command_params = tuple(commands)  # type: ignore[misc]
+        self.data_params = tuple(data)  # type: ignore[misc]
+
+    async def execute(self, params: dict[str, Any],
+                      progress_callback: Any = None) -> ToolResult:
+        cfg = self.toolset.config
+        on_progress = None
+        if progress_callback is not None:
+            caller = asyncio.get_running_loop()
+
+            async def on_progress(progress: float, total: float | None,
+                                  message: str | None) -> None:
+                text = f"{progress:g}/{total:g}" if total else f"{progress:g}"
+                if message:
+                    text += f" {message}"
+                caller.call_soon_threadsafe(_deliver, progress_callback, text)
+
+        name = self.mcp_name
+        try:
+            result = await self.toolset.pool.request(
+                self.server, cfg,
+                lambda c: c.call_tool(name, params, read_timeout_seconds=cfg.call_timeout,
+                                      progress_callback=on_progress),
+                f"tools/call {name!r}",
+                retry=self._safety == ToolSafety.READ_ONLY and self.idempotent)
+        except (MCPCallError, MCPConnectError) as exc:
+            return ToolResult(success=False, error=str(exc), safety=self.safety)
+        except Exception as exc:  # noqa: BLE001 - the server's protocol error, for the model
+            return ToolResult(success=False, safety=self.safety, error=(
+                f"MCP server {self.server!r} refused tools/call {name!r}: {exc}"))
+        text, cut = result_text(result, cfg.max_output_chars,
+                                f"[mcp.servers.{self.server}]")
+        meta = {"mcp_server": self.server, "mcp_tool": name, "truncated": cut}
+        if getattr(result, "is_error", False):
+            return ToolResult(success=False, error=text or "the tool reported an error",
+                              safety=self.safety, metadata=meta)
+        return ToolResult(success=True, data=text, safety=self.safety, metadata=meta)
+
+
+class _ResourceTool(BaseTool):
+    category = "mcp"
+    _concurrency_safe = True
+
+    def __init__(self, toolset: "MCPToolset", name: str, kind: str) -> None:
+        self.toolset, self.kind = toolset, kind
+        self.name = name  # type: ignore[misc]
+        if kind == "list":
+            self.description = (f"List the resources MCP server {toolset.server!r} "  # type: ignore[misc]
+                                "offers (URI, name, type).")
+            self.parameters_schema = {"type": "object", "properties": {},  # type: ignore[misc]
+                                      "additionalProperties": False}
+        else:
+            self.description = (f"Read one resource of MCP server {toolset.server!r} "  # type: ignore[misc]
+                                "by its URI.")
+            self.parameters_schema = {  # type: ignore[misc]
+                "type": "object", "required": ["uri"], "additionalProperties": False,
+                "properties": {"uri": {"type": "string", "description": "The resource URI"}}}
+
+    async def execute(self, params: dict[str, Any],
+                      progress_callback: Any = None) -> ToolResult:
+        cfg = self.toolset.config
+        try:
+            if self.kind == "list":
+                items = await self.toolset.list_resources()
+                data = [{"uri": str(r.uri), "name": r.name, "mime_type": r.mime_type}
+                        for r in items]
+                text = json.dumps(data, ensure_ascii=False)[:cfg.max_output_chars]
+                return ToolResult(success=True, data=text)
+            res = await self.toolset.read_resource(params["uri"])
+        except (MCPCallError, MCPConnectError) as exc:
+            return ToolResult(success=False, error=str(exc))
+        except Exception as exc:  # noqa: BLE001
+            return ToolResult(success=False, error=f"MCP server {self.toolset.server!r} "
+                              f"refused the request: {exc}")
+        text, cut = result_text(res, cfg.max_output_chars, f"[mcp.servers.{self.toolset.server}]")
+        return ToolResult(success=True, data=text, metadata={"truncated": cut})
+
+
+class MCPToolset(ToolPack):
+    """The tools (and resources and prompts) of one MCP server.
+
+    Args:
+        server: The server's name (its tools are named ``PREFIX + tool``).
+        config: An :class:`~teragent_mcp.config.MCPServerConfig`, a dict of its
+            fields, or ``None`` with the fields as keyword arguments
+            (``MCPToolset("time", command="mcp-server-time")``).
+        pool: The connection pool (default: the process-wide one).
+
+    Example::
+
+        toolset = MCPToolset("time", command="mcp-server-time")
+        agent = teragent.build_agent({}, provider=model, tools=toolset.get_tools())
+    """
+
+    def __init__(self, server: str, config: MCPServerConfig | Mapping[str, Any] | None = None,
+                 *, pool: MCPConnectionPool | None = None, **fields: Any) -> None:
+        super().__init__([])
+        if config is None:
+            config = MCPServerConfig(**fields)
+        elif not isinstance(config, MCPServerConfig):
+            config = MCPServerConfig(**dict(config), **fields)
+        self.server = server
+        self.name = f"mcp:{server}"  # type: ignore[misc]
+        self.config: MCPServerConfig = config
+        self.pool = pool or MCPConnectionPool.shared()
+        self._loaded = False
+
+    # --- tools --------------------------------------------------------------------------
+
+    async def _list_tools_raw(self) -> list[Any]:
+        async def go(client: Any) -> list[Any]:
+            out: list[Any] = []
+            cursor = None
+            for _ in range(_MAX_PAGES):
+                page = await client.list_tools(cursor=cursor, cache_mode="bypass")
+                out.extend(page.tools)
+                cursor = page.next_cursor
+                if not cursor:
+                    break
+            return out
+
+        return await self.pool.request(self.server, self.config, go, "tools/list",
+                                       timeout=self.config.connect_timeout, retry=True)
+
+    def _build(self, raw: list[Any], capabilities: Any) -> list[BaseTool]:
+        cfg = self.config
+        prefix = cfg.prefix_for(self.server)
+        wanted = set(cfg.tools) if cfg.tools is not None else None
+        tools: list[BaseTool] = []
+        for t in raw:
+            if (wanted is not None and t.name not in wanted) or t.name in cfg.exclude_tools:
+                continue
+            tools.append(MCPTool(self, t, tool_name(prefix, t.name)))
+        if wanted:
+            missing = sorted(wanted - {t.name for t in raw})
+            if missing:
+                raise UserError(f"[mcp.servers.{self.server}] tools names {missing} that the "
+                                f"server does not offer; it offers: "
+                                f"{', '.join(t.name for t in raw) or '(none)'}")
+        if cfg.resources and getattr(capabilities, "resources", None) is not None:
+            tools.append(_ResourceTool(self, tool_name(prefix, "list_resources"), "list"))
+            tools.append(_ResourceTool(self, tool_name(prefix, "read_resource"), "read"))
+        return tools
+
+    async def load(self) -> list[BaseTool]:
+        """Connect and list the server's tools (again)."""
+        raw = await self._list_tools_raw()
+        conn = await self.pool.acquire(self.server, self.config)
+        self._tools = self._build(raw, conn.capabilities)
+        self._loaded = True
+        return list(self._tools)
+
+    def load_sync(self) -> list[BaseTool]:
+        """:meth:`load` from synchronous code (what building an agent does)."""
+        async def go() -> list[BaseTool]:
+            return await self.load()
+
+        return self.pool.run_sync(go(), timeout=self.config.connect_timeout * 2 + 5)
+
+    def get_tools(self) -> list[BaseTool]:
+        """The server's tools (connecting and listing them on first use)."""
+        if not self._loaded:
+            self.load_sync()
+        return list(self._tools)
+
+    async def on_start(self) -> None:
+        await self.pool.acquire(self.server, self.config)
+
+    async def on_stop(self) -> None:
+        """Nothing: the connection belongs to the shared pool, other agents use it."""
+
+    async def call(self, tool: str, arguments: dict[str, Any] | None = None, *,
+                   progress_callback: Any = None) -> Any:
+        """Call a server tool directly (no guards: for code, not for agents) and return
+        the SDK's ``CallToolResult``."""
+        return await self.pool.request(
+            self.server, self.config,
+            lambda c: c.call_tool(tool, arguments or {}, progress_callback=progress_callback),
+            f"tools/call {tool!r}")
+
+    # --- resources and prompts -----------------------------------------------------------
+
+    async def list_resources(self) -> list[Any]:
+        async def go(client: Any) -> list[Any]:
+            out: list[Any] = []
+            cursor = None
+            for _ in range(_MAX_PAGES):
+                page = await client.list_resources(cursor=cursor, cache_mode="bypass")
+                out.extend(page.resources)
+                cursor = page.next_cursor
+                if not cursor:
+                    break
+            return out
+
+        return await self.pool.request(self.server, self.config, go, "resources/list",
+                                       retry=True)
+
+    async def read_resource(self, uri: str) -> Any:
+        return await self.pool.request(self.server, self.config,
+                                       lambda c: c.read_resource(uri), "resources/read",
+                                       retry=True)
+
+    async def list_prompts(self) -> list[Any]:
+        async def go(client: Any) -> list[Any]:
+            return list((await client.list_prompts(cache_mode="bypass")).prompts)
+
+        return await self.pool.request(self.server, self.config, go, "prompts/list",
+                                       retry=True)
+
+    async def get_prompt(self, name: str, arguments: dict[str, str] | None = None) -> Any:
+        return await self.pool.request(
+            self.server, self.config, lambda c: c.get_prompt(name, arguments or {}),
+            "prompts/get", retry=True)
+
+    async def server_info(self) -> dict[str, Any]:
+        conn = await self.pool.acquire(self.server, self.config)
+        info = conn.server_info
+        return {"name": getattr(info, "name", None), "version": getattr(info, "version", None),
+                "protocol_version": conn.protocol_version}
+
+
+class MCPServers(ToolPack):
+    """Every ``[mcp.servers.NAME]`` of ``agent.toml`` as one pack (registered as the tool
+    plugin entry ``mcp``, so every agent the composition root builds gets them).
+
+    Args:
+        config: The loaded ``agent.toml``.
+        workspace: The agent's directory (a stdio server's working directory unless
+            ``cwd`` is set).
+    """
+
+    name = "mcp"
+
+    def __init__(self, config: Mapping[str, Any] | None = None,
+                 workspace: str | None = None) -> None:
+        from teragent_mcp.config import MCPConfig
+
+        super().__init__([])
+        table = (config or {}).get("mcp") or {}
+        mcp = table if isinstance(table, MCPConfig) else MCPConfig(**table)
+        pool = MCPConnectionPool.shared(mcp.max_connections)
+        self.toolsets: list[MCPToolset] = []
+        seen: dict[str, str] = {}
+        for server, scfg in mcp.servers.items():
+            if not scfg.enabled:
+                continue
+            if scfg.transport == "stdio" and scfg.cwd is None and workspace:
+                scfg = scfg.model_copy(update={"cwd": str(workspace)})
+            ts = MCPToolset(server, scfg, pool=pool)
+            for t in ts.get_tools():
+                if t.name in seen:
+                    raise UserError(f"tool {t.name!r} is offered by MCP servers "
+                                    f"{seen[t.name]!r} and {server!r}; set tool_prefix in "
+                                    f"[mcp.servers.{server}] to tell them apart.")
+                seen[t.name] = server
+                self._tools.append(t)
+            self.toolsets.append(ts)
