@@ -1,0 +1,169 @@
+"""The service's state: settings, the conversation store, the transcripts
+(:class:`teragent_sessions.SessionPersistence`), the per-session lane queue
+(:class:`teragent_sessions.lanes.LaneQueue`) and the conversations in memory.
+
+Every conversation's agent comes from :func:`teragent.build_agent` (the composition
+root): the conversation's workspace, the same guard chain, audit log and reliability as
+every other entry point, and the conversation's approval gate last in the chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from teragent.errors import UserError
+
+from teragent_service.presets import PRESETS, preset_prompt
+from teragent_service.runner import ConversationRuntime
+from teragent_service.settings import ServiceSettings
+from teragent_service.store import ConversationMeta, ConversationStore
+
+__all__ = ["AgentService"]
+
+
+def _sessions() -> Any:
+    try:
+        import teragent_sessions
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        from teragent.errors import MissingPluginError
+
+        raise MissingPluginError("The agent service's transcripts and lanes",
+                                 "teragent-sessions") from exc
+    return teragent_sessions
+
+
+def _user_dir(user: str) -> str:
+    """A directory name for ``user``: readable when the name is plain, never a path."""
+    if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", user):
+        return user
+    return "u-" + hashlib.sha256(user.encode()).hexdigest()[:24]
+
+
+class AgentService:
+    """One running service (see the module docstring)."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        settings.workspace_root.mkdir(parents=True, exist_ok=True)
+        self.store = ConversationStore(settings.database)
+        sessions = _sessions()
+        from teragent_sessions.lanes import LaneQueue
+
+        self.persistence = sessions.SessionPersistence(db_path=settings.database)
+        self.lanes = LaneQueue()
+        self._continuable = sessions.continuable
+        self.runtimes: dict[str, ConversationRuntime] = {}
+        self._lock = asyncio.Lock()
+
+    # --- conversations -------------------------------------------------------------------
+
+    def continuable(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return list(self._continuable(list(messages)))
+
+    def workspace_for(self, meta: ConversationMeta) -> Path:
+        return self.settings.workspace_root / _user_dir(meta.owner) / meta.id
+
+    def user_root(self, user: str) -> Path:
+        return self.settings.workspace_root / _user_dir(user)
+
+    def create(self, user: str, *, preset: str = "default", enable_teams: bool = False,
+               enable_tracing: bool = False, enable_approval: bool = False,
+               title: str = "") -> ConversationMeta:
+        if preset not in PRESETS:
+            raise UserError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)} "
+                            "(GET /api/presets lists them)")
+        meta = self.store.create(user, title=title, preset=preset, enable_teams=enable_teams,
+                                 enable_tracing=enable_tracing,
+                                 enable_approval=enable_approval)
+        sid = self.persistence.create(title=title or "conversation", intent="service")
+        meta.session_id = str(getattr(sid, "id", sid))
+        self.store.set_session(meta.id, meta.session_id)
+        self.workspace_for(meta).mkdir(parents=True, exist_ok=True)
+        return meta
+
+    def get(self, user: str, cid: str) -> ConversationMeta | None:
+        return self.store.get(user, cid)
+
+    async def runtime(self, meta: ConversationMeta) -> ConversationRuntime:
+        async with self._lock:
+            rt = self.runtimes.get(meta.id)
+            if rt is None:
+                history: list[dict[str, Any]] = []
+                if meta.session_id:
+                    history = self.continuable(self.persistence.restore(meta.session_id))
+                ws = self.workspace_for(meta)
+                ws.mkdir(parents=True, exist_ok=True)
+                rt = ConversationRuntime(self, meta, ws, history)
+                self.runtimes[meta.id] = rt
+            return rt
+
+    def transcript(self, meta: ConversationMeta) -> list[dict[str, Any]]:
+        if not meta.session_id:
+            return []
+        return list(self.persistence.restore(meta.session_id))
+
+    async def delete(self, user: str, cid: str) -> bool:
+        meta = self.store.get(user, cid)
+        if meta is None:
+            return False
+        rt = self.runtimes.pop(cid, None)
+        if rt is not None:
+            await rt.close()
+        if meta.session_id:
+            self.persistence.delete(meta.session_id)
+        self.store.delete(user, cid)
+        ws = self.workspace_for(meta)
+        if ws.is_dir() and ws.resolve().is_relative_to(self.settings.workspace_root):
+            shutil.rmtree(ws, ignore_errors=True)
+        return True
+
+    # --- agents --------------------------------------------------------------------------
+
+    def tool_registry(self, rt: ConversationRuntime | None = None) -> Any:
+        """The tools of a conversation (plugins' tools plus the service's own)."""
+        from teragent.tools.registry import ToolRegistry
+
+        from teragent_service.toolkit import service_tools
+
+        ws = str(rt.workspace) if rt is not None else str(self.settings.workspace_root)
+        tools = ToolRegistry.from_plugins(workspace=ws, config=dict(self.settings.config))
+        for tool in service_tools(self, rt):
+            tools.register(tool, replace=True)
+        return tools
+
+    async def build_conversation_agent(self, rt: ConversationRuntime) -> Any:
+        from teragent.compose import build_agent
+        from teragent.events import EventBus
+
+        from teragent_service.tracing import TracingProvider
+
+        settings = self.settings
+        meta = rt.meta
+        provider = settings.provider_factory(meta) if settings.provider_factory else None
+        shell = settings.allow_shell or meta.enable_approval
+        agent = build_agent(
+            dict(settings.config), workspace=rt.workspace, provider=provider,
+            model=settings.model if provider is None else None,
+            tools=self.tool_registry(rt), bus=EventBus(),
+            approval_gate=rt.approver, allow_writes=True, allow_shell=shell,
+            system_prompt=preset_prompt(meta.preset), max_steps=settings.max_steps,
+            session=self.persistence, session_id=meta.session_id)
+        if meta.enable_tracing:
+            agent.model = TracingProvider(agent.model, rt.log)
+        return agent
+
+    async def aclose(self) -> None:
+        for rt in list(self.runtimes.values()):
+            try:
+                await rt.close()
+            except Exception:  # noqa: BLE001 - closing the rest matters more
+                pass
+        self.runtimes.clear()
+        await self.lanes.close()
+        self.persistence.close()
+        self.store.close()

@@ -1,0 +1,86 @@
+"""A real service on loopback (uvicorn in a thread) whose conversations get a
+:class:`~teragent.testing.ScriptedModel` each, scripted by the test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+from teragent.testing import ScriptedModel
+
+from teragent_service.app import create_app
+from teragent_service.loopback import serve_in_thread
+from teragent_service.settings import ServiceSettings, parse_tokens
+
+TOKEN_A = "alice-token-0123456789"
+TOKEN_B = "bob-token-9876543210"
+
+
+class Svc:
+    def __init__(self, base: str, models: dict[str, Any], root: Path) -> None:
+        self.base = base
+        self.ws_base = "ws" + base[len("http"):]
+        self.models = models
+        self.root = root
+        self.a = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN_A}"},
+                              timeout=30)
+        self.b = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN_B}"},
+                              timeout=30)
+
+    def create(self, steps: list[Any] | None = None, **flags: Any) -> str:
+        r = self.a.post("/api/chat", json=flags)
+        assert r.status_code == 200, r.text
+        cid = r.json()["conversation_id"]
+        self.models[cid] = ScriptedModel(list(steps or []))
+        return cid
+
+    def connect(self, cid: str, token: str = TOKEN_A, last_seq: int | None = None) -> Any:
+        from websockets.sync.client import connect
+
+        url = f"{self.ws_base}/api/chat/{cid}/ws"
+        if last_seq is not None:
+            url += f"?last_seq={last_seq}"
+        return connect(url, additional_headers={"Authorization": f"Bearer {token}"},
+                       open_timeout=10)
+
+    def close(self) -> None:
+        self.a.close()
+        self.b.close()
+
+    recv = staticmethod(lambda ws, timeout=20.0: recv(ws, timeout))
+    until = staticmethod(lambda ws, kind, seen=None, timeout=20.0: until(ws, kind, seen, timeout))
+
+
+def recv(ws: Any, timeout: float = 20.0) -> dict[str, Any]:
+    return json.loads(ws.recv(timeout=timeout))
+
+
+def until(ws: Any, kind: str, seen: list[dict[str, Any]] | None = None,
+          timeout: float = 20.0) -> dict[str, Any]:
+    """Read events until one of type ``kind``; every event read goes into ``seen``."""
+    while True:
+        event = recv(ws, timeout)
+        if seen is not None:
+            seen.append(event)
+        if event["type"] == kind:
+            return event
+
+
+@pytest.fixture
+def svc(tmp_path: Path) -> Iterator[Svc]:
+    models: dict[str, Any] = {}
+    settings = ServiceSettings(
+        workspace_root=tmp_path / "root", database=tmp_path / "db" / "service.db",
+        tokens=parse_tokens(f"alice:{TOKEN_A},bob:{TOKEN_B}"),
+        provider_factory=lambda meta: models[meta.id], config={},
+        approval_timeout=1.5, max_upload_bytes=64 * 1024, max_read_bytes=1000)
+    with serve_in_thread(create_app(settings)) as base:
+        s = Svc(base, models, tmp_path / "root")
+        try:
+            yield s
+        finally:
+            s.close()
