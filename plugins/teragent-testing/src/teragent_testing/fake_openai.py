@@ -46,6 +46,7 @@ __all__ = [
     "encode_stream",
     "ReasoningLedger",
     "generated_reasoning",
+    "openai_request_problem",
 ]
 
 
@@ -225,6 +226,60 @@ def encode_stream(reply: ScriptedReply, request: dict[str, Any],
     return events
 
 
+def _invalid(message: str, param: str | None, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": "invalid_request_error", "param": param,
+                      "code": code}}
+
+
+def openai_request_problem(body: dict[str, Any], *, check_tool_pairing: bool = True,
+                           context_limit: int | None = None) -> dict[str, Any] | None:
+    """The HTTP 400 error body OpenAI's chat completions API answers ``body`` with, for
+    the checks enabled here, or ``None`` if it passes them.
+
+    ``check_tool_pairing``: a ``tool`` message must answer a ``tool_calls`` id of the
+    assistant message opening its block, and every call must be answered before the
+    next other message (the messages and params are the API's own).
+    ``context_limit``: the prompt (messages and tool schemas, four characters a token)
+    must fit this many tokens (``context_length_exceeded``).
+    """
+    messages = body.get("messages") or []
+    if check_tool_pairing:
+        pending: list[str] = []
+        owner = -1
+        for i, m in enumerate(messages):
+            role = m.get("role") if isinstance(m, dict) else None
+            if role == "tool":
+                cid = str(m.get("tool_call_id"))
+                if cid not in pending:
+                    return _invalid("Invalid parameter: messages with role 'tool' must be a "
+                                    "response to a preceeding message with 'tool_calls'.",
+                                    f"messages.[{i}].role")
+                pending.remove(cid)
+                continue
+            if pending:
+                return _invalid("An assistant message with 'tool_calls' must be followed "
+                                "by tool messages responding to each 'tool_call_id'. The "
+                                "following tool_call_ids did not have response messages: "
+                                + ", ".join(pending), f"messages.[{owner}].role")
+            if role == "assistant" and m.get("tool_calls"):
+                pending = [str(c.get("id")) for c in m["tool_calls"]]
+                owner = i
+        if pending:
+            return _invalid("An assistant message with 'tool_calls' must be followed by "
+                            "tool messages responding to each 'tool_call_id'. The "
+                            "following tool_call_ids did not have response messages: "
+                            + ", ".join(pending), f"messages.[{owner}].role")
+    if context_limit is not None:
+        used = len(json.dumps(messages, ensure_ascii=False)) // 4 + \
+            len(json.dumps(body.get("tools") or [], ensure_ascii=False)) // 4
+        if used > context_limit:
+            return _invalid(f"This model's maximum context length is {context_limit} tokens. "
+                            f"However, your messages resulted in {used} tokens. Please "
+                            "reduce the length of the messages.", "messages",
+                            "context_length_exceeded")
+    return None
+
+
 def _error_bytes(reply: ScriptedReply) -> bytes:
     body = reply.error_body
     if body is None:
@@ -246,11 +301,22 @@ class FakeOpenAIServer:
             (default: echo the last user message).
         strict: Fail (HTTP 500 with a message) when a request arrives while the queue
             is empty, instead of echoing.
+        check_tool_pairing: Refuse, as the real API does (HTTP 400, its error body),
+            a request whose tool results and tool calls are not paired.
+        context_limit: Refuse a prompt over this many tokens (four characters a
+            token) with OpenAI's ``context_length_exceeded`` error.
+
+    Refused requests are recorded too, and listed in :attr:`rejected`.
     """
 
     def __init__(self, *, fast: bool = False,
                  responder: Callable[[dict[str, Any]], ScriptedReply] | None = None,
-                 strict: bool = False) -> None:
+                 strict: bool = False, check_tool_pairing: bool = False,
+                 context_limit: int | None = None) -> None:
+        self.check_tool_pairing = check_tool_pairing
+        self.context_limit = context_limit
+        #: ``(request body, error body)`` of every request refused by those checks.
+        self.rejected: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self.fast = fast
         self.responder = responder
         self.strict = strict
@@ -336,6 +402,14 @@ class FakeOpenAIServer:
             with self._lock:
                 self.requests.append(RecordedRequest(scope.get("method", ""), path,
                                                      headers, body))
+        if self.check_tool_pairing or self.context_limit is not None:
+            problem = openai_request_problem(body, check_tool_pairing=self.check_tool_pairing,
+                                             context_limit=self.context_limit)
+            if problem is not None:
+                with self._lock:
+                    self.rejected.append((body, problem))
+                await send_json(send, 400, json.dumps(problem).encode())
+                return
         reply = self._next_reply(body)
         if reply is None:
             await send_json(send, 500, b'{"error":{"message":"FakeOpenAIServer(strict=True)'
