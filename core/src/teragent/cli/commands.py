@@ -70,6 +70,9 @@ def _agent_args(p: argparse.ArgumentParser) -> None:
                    "be asked about (ask rules, writes, shell commands): for scripts")
     p.add_argument("--tools", default=None,
                    help="comma-separated tool names to offer (default: all installed)")
+    p.add_argument("--session", default=None, metavar="NAME",
+                   help="save to session NAME and continue it if it exists "
+                   "(teragent-sessions; `teragent sessions list` shows them)")
 
 
 def args_run(p: argparse.ArgumentParser) -> None:
@@ -80,6 +83,8 @@ def args_run(p: argparse.ArgumentParser) -> None:
 
 def args_chat(p: argparse.ArgumentParser) -> None:
     _agent_args(p)
+    p.add_argument("--new", action="store_true",
+                   help="start a new chat session instead of continuing the last one")
 
 
 def build_agent(args: argparse.Namespace) -> Any:
@@ -104,6 +109,11 @@ def build_agent(args: argparse.Namespace) -> Any:
     names = None
     if args.tools is not None:
         names = [n.strip() for n in args.tools.split(",") if n.strip()]
+    sessions: dict[str, Any] = {}  # build_agent's session=/session_id=/session_intent=
+    if getattr(args, "session", None):
+        sessions["session_id"] = args.session
+    if hasattr(args, "new"):
+        _chat_session(args, config, sessions)
     approver = args.approver = _approver(args, config, config_overrides)
     manager = _permission_manager(args, config, config_overrides)
     if manager is not None:
@@ -114,7 +124,29 @@ def build_agent(args: argparse.Namespace) -> Any:
             manager.ask_handler = approver
         config_overrides["permission_manager"] = manager
     return compose(config, workspace=args.workspace, model=args.model, tool_names=names,
-                   approval_gate=approver, **config_overrides)
+                   approval_gate=approver, **config_overrides, **sessions)
+
+
+def _chat_session(args: argparse.Namespace, config: dict[str, Any],
+                  overrides: dict[str, Any]) -> None:
+    """``teragent chat`` continues the workspace's latest chat session when a session
+    plugin is installed (``--session NAME`` picks one, ``--new`` starts one,
+    ``[session] enabled = false`` turns it off)."""
+    overrides["session_intent"] = "chat"
+    table = config.get("session")
+    if args.session or (isinstance(table, dict) and table.get("enabled", True) is False):
+        return
+    from teragent.plugins import get_host
+
+    store = get_host().hook.teragent_build_session_store(
+        config=config, workspace=os.path.realpath(args.workspace or os.getcwd()))
+    if store is None:
+        return  # no session plugin: the chat lives as long as the process
+    overrides["session"] = store
+    if not args.new:
+        latest = store.list_sessions(intent="chat", limit=1)
+        if latest:
+            overrides["session_id"] = latest[0].id
 
 
 def _has_ask_rules(config: dict[str, Any]) -> bool:
@@ -366,6 +398,8 @@ def _slash(loop: Any, line: str, renderer: _Renderer) -> bool | None:
         say(CHAT_HELP, markup=False)
     elif word == "/reset":
         loop.history = []
+        if hasattr(loop.session, "resume"):  # a new session; the old one stays saved
+            loop.session_id, _ = loop.session.resume(None, intent="chat")
         say("[dim]conversation cleared[/dim]")
     elif word == "/tools":
         say(", ".join(loop.tools.list_tool_names()) or "(no tools)", markup=False)
@@ -383,6 +417,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     renderer = _Renderer(loop, quiet=False, args=args)
     renderer.err.print(f"[dim]TerAgent chat with {loop.model.name}. /help lists commands; "
                        "Ctrl+C cancels a turn, or quits at an empty prompt.[/dim]")
+    if loop.session_id is not None:
+        renderer.err.print(f"[dim]session {loop.session_id}: {len(loop.history)} earlier "
+                           "message(s) continued (--new starts afresh)[/dim]"
+                           if loop.history else f"[dim]session {loop.session_id}[/dim]")
 
     async def go() -> None:
         lines = _Lines(asyncio.get_running_loop())
