@@ -248,5 +248,5 @@ def test_sandbox_env_names_are_validated(tmp_path: Path) -> None:
     from teragent.compose import build_runtime
     from teragent.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="env"):
+    with host(), pytest.raises(ConfigError, match="env"):
         build_runtime({"sandbox": {"env": ["NOT-A-NAME"]}}, workspace=tmp_path)

@@ -165,11 +165,16 @@ class Limits:
             wanted.append(("RLIMIT_NPROC", self.processes))
         return [(name, value) for name, value in wanted if value is not None]
 
-    def preexec(self, timeout: float) -> Any:
-        """A ``preexec_fn`` that applies the limits (POSIX only)."""
+    def preexec(self, timeout: float, *, dropped: bool = False) -> Any:
+        """A ``preexec_fn`` that applies the limits (POSIX only). ``dropped``: the
+        command will run as an unprivileged uid, so ``RLIMIT_NPROC`` applies too."""
         import resource
 
-        pairs = [(getattr(resource, name), value) for name, value in self.pairs(timeout)
+        named = self.pairs(timeout)
+        if dropped and self.processes is not None and all(n != "RLIMIT_NPROC"
+                                                          for n, _ in named):
+            named.append(("RLIMIT_NPROC", self.processes))
+        pairs = [(getattr(resource, name), value) for name, value in named
                  if hasattr(resource, name)]
 
         def apply() -> None:
@@ -455,6 +460,16 @@ async def execute_in_sandbox(
     result.backend = result.backend or name
     if not result.duration:
         result.duration = time.monotonic() - started
+    # Whatever the backend, nothing left in the workspace may carry privileges or
+    # reach outside it (setuid bits, device nodes, hard links to outside files).
+    if os.name == "posix":
+        import asyncio
+
+        from teragent.security.confine import sanitize_workspace
+
+        cleaned = await asyncio.to_thread(sanitize_workspace, directory)
+        if cleaned:
+            result.enforced.update(cleaned)
     if len(result.output) > max_output:  # a backend that ignored the cap
         from teragent.security.processes import OutputBuffer
 

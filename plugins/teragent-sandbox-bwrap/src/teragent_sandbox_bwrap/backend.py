@@ -10,6 +10,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from teragent.errors import SandboxUnavailableError
+from teragent.security.confine import confinement
 from teragent.security.processes import OutputCallback, PosixControl, run_process
 from teragent.security.sandbox import (
     DEFAULT_MAX_OUTPUT, Limits, SandboxBackend, SandboxResult, protected_paths,
@@ -126,7 +127,7 @@ class BwrapSandbox(SandboxBackend):
     def argv(self, binary: str, cmd: str, workdir: str, env: Mapping[str, str], *,
              dropped: bool = False) -> list[str]:
         args = [binary, "--die-with-parent", "--new-session", "--unshare-all",
-                "--cap-drop", "ALL"]
+                "--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
         if self.network:
             args.append("--share-net")
         for path in SYSTEM_DIRS:
@@ -158,19 +159,10 @@ class BwrapSandbox(SandboxBackend):
         if not ok or binary is None:
             raise SandboxUnavailableError(f"The bwrap sandbox is unavailable: {reason}")
         uid = self._sandbox_uid(workdir)
-        limits_fn = self.limits.preexec(timeout)
-        drop = _drop_fn(uid, uid) if uid is not None else None
-
-        def preexec() -> None:
-            limits_fn()
-            if drop is not None:
-                drop()
-                import resource
-
-                nproc = self.limits.processes
-                if nproc is not None:
-                    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-
+        # The kernel's least-privilege plan: an idmapped workspace (so the unprivileged
+        # uid can write a root-owned one), no capabilities, no_new_privs, that uid.
+        plan = confinement(workdir, uid=uid, private_shm=False)
+        preexec = plan.preexec(then=self.limits.preexec(timeout, dropped=uid is not None))
         argv = self.argv(binary, cmd, workdir, env or {}, dropped=uid is not None)
         # bwrap hands its own environment to the command; passing it this way (not as
         # --setenv arguments) keeps values out of every process listing.
@@ -179,13 +171,15 @@ class BwrapSandbox(SandboxBackend):
         outcome = await run_process(
             argv, cwd="/", env=run_env, timeout=timeout, max_output=max_output,
             on_output=on_output, kill_grace=self.kill_grace, control=PosixControl(),
-            preexec_fn=preexec)
+            preexec_fn=preexec, pass_fds=plan.pass_fds)
         enforced: dict[str, Any] = {
             "namespaces": "user,pid,net,ipc,uts,cgroup,mount",
             "network": "host" if self.network else "none (own netns)",
             "uid": uid if uid is not None else os.geteuid(),
             "rlimits": dict(self.limits.pairs(timeout)),
+            "nested_userns": "disabled",
         }
+        enforced.update({k: v for k, v in plan.enforced.items() if k not in enforced})
         return SandboxResult.from_outcome(outcome, self.name,
                                           duration=time.monotonic() - started,
                                           enforced=enforced)

@@ -12,6 +12,7 @@ import tempfile
 import time
 from typing import Any, Mapping, Sequence
 
+from teragent.security.confine import _cap_last, confinement
 from teragent.security.processes import OutputCallback, PosixControl, run_process
 from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, Limits, SandboxBackend, SandboxResult
 
@@ -27,8 +28,10 @@ SYSTEM_READ_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx
 ETC_DENIED = frozenset({"shadow", "shadow-", "gshadow", "gshadow-", "sudoers",
                         "sudoers.d", "ssh", "ssl/private", "security", "libvirt",
                         "machine-id", "credstore", "credstore.encrypted", "wireguard"})
+#: Devices the command may open. Not ``/dev/pts``/``/dev/ptmx`` (host terminals) and not
+#: ``/dev/shm`` unless the run has a private one (a root agent: its own tmpfs).
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
-           "/dev/tty", "/dev/ptmx", "/dev/pts", "/dev/shm", "/dev/fd")
+           "/dev/tty", "/dev/fd")
 
 
 @functools.lru_cache(maxsize=1)
@@ -133,8 +136,15 @@ class LandlockSandbox(SandboxBackend):
         tmpdir = tempfile.mkdtemp(prefix="teragent-landlock-")
         read_fd, write_fd = os.pipe()
         try:
+            plan = confinement(workdir, drop_uid=False)
             policy = self.policy(workdir, tmpdir)
             policy["report_fd"] = write_fd
+            if plan.private_shm:
+                policy["write"].append("/dev/shm")
+            if plan.uid is not None:
+                os.chown(tmpdir, plan.uid, plan.uid)
+                policy["drop"] = {"uid": plan.uid, "gid": plan.gid, "cap_last": _cap_last(),
+                                  "nproc": self.limits.processes}
             run_env = dict(env or {})
             run_env.update({"TMPDIR": tmpdir, "TMP": tmpdir, "TEMP": tmpdir})
             argv = [sys.executable, "-I", "-S", launcher.__file__, json.dumps(policy), "--",
@@ -143,7 +153,8 @@ class LandlockSandbox(SandboxBackend):
             outcome = await run_process(
                 argv, cwd=workdir, env=run_env, timeout=timeout, max_output=max_output,
                 on_output=on_output, kill_grace=self.kill_grace, control=PosixControl(),
-                preexec_fn=self.limits.preexec(timeout), pass_fds=(write_fd,))
+                preexec_fn=plan.preexec(then=self.limits.preexec(timeout)),
+                pass_fds=(write_fd, *plan.pass_fds))
             os.close(write_fd)
             write_fd = -1
             report = _read_all(read_fd)
@@ -154,6 +165,7 @@ class LandlockSandbox(SandboxBackend):
             shutil.rmtree(tmpdir, ignore_errors=True)
         enforced: dict[str, Any] = json.loads(report) if report else {"landlock": "not applied"}
         enforced.pop("read", None)
+        enforced.update({k: v for k, v in plan.enforced.items() if k not in enforced})
         enforced["rlimits"] = dict(self.limits.pairs(timeout))
         enforced["write"] = [workdir, "$TMPDIR"] + self.write_paths
         return SandboxResult.from_outcome(outcome, self.name,

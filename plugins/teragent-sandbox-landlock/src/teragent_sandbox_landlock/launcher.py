@@ -18,8 +18,11 @@ fast) and talks to the kernel with raw syscalls through :mod:`ctypes`:
    namespace flags of ``clone``, ``kexec_*``, ``bpf``, module loading, ``keyctl``,
    ``perf_event_open``, ``userfaultfd``, ``chroot``/``pivot_root``, ``reboot``,
    ``swapon``, ``TIOCSTI``... fail with EPERM; ``clone3`` gets ENOSYS (its flags cannot
-   be inspected by BPF, so libc falls back to ``clone``); with networking off,
-   ``socket(AF_INET/AF_INET6/AF_PACKET)`` fails with EACCES. Another architecture than
+   be inspected by BPF, so libc falls back to ``clone``), and so does io_uring (its
+   ``IORING_OP_SOCKET`` would bypass the socket filter); ``socket(AF_NETLINK/
+   AF_PACKET)`` always, and with networking off ``socket(AF_INET/AF_INET6)``, fail with
+   EACCES. Before all this, when the launcher runs as root, the child empties its
+   capability bounding set and switches to the unprivileged uid in the policy. Another architecture than
    the one compiled in is killed.
 4. ``fork`` + ``execvp`` of the command; the launcher waits, and when the command
    exits (or a SIGTERM arrives) it SIGKILLs every remaining descendant, then exits
@@ -184,6 +187,7 @@ SYSCALLS = {
         "iopl": 172, "ioperm": 173, "settimeofday": 164, "clock_settime": 227,
         "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
         "fsmount": 432, "fspick": 433, "mount_setattr": 442,
+        "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
         "clone": 56, "clone3": 435, "socket": 41, "ioctl": 16,
     },
     "aarch64": {
@@ -197,13 +201,17 @@ SYSCALLS = {
         "settimeofday": 170, "clock_settime": 112,
         "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
         "fsmount": 432, "fspick": 433, "mount_setattr": 442,
+        "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
         "clone": 220, "clone3": 435, "socket": 198, "ioctl": 29,
     },
 }
-DENIED = [n for n in SYSCALLS["x86_64"] if n not in ("clone", "clone3", "socket", "ioctl")]
+DENIED = [n for n in SYSCALLS["x86_64"] if n not in ("clone", "clone3", "socket", "ioctl")
+          and not n.startswith("io_uring")]
+#: io_uring bypasses the socket() filter (IORING_OP_SOCKET): not available at all.
+NOSYS = ["io_uring_setup", "io_uring_enter", "io_uring_register"]
 CLONE_NAMESPACE_FLAGS = (0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000
                          | 0x20000000 | 0x40000000 | 0x00000080)  # NS, CGROUP, UTS..NET, TIME
-AF_INET, AF_INET6, AF_PACKET = 2, 10, 17
+AF_INET, AF_INET6, AF_NETLINK, AF_PACKET = 2, 10, 16, 17
 TIOCSTI, TIOCLINUX = 0x5412, 0x541C
 
 BPF_LD_W_ABS = 0x20
@@ -242,8 +250,9 @@ def build_seccomp_filter(machine: str | None = None, *, deny_inet: bool = True) 
         if name in nr:
             ins(BPF_JEQ_K, nr[name], 0, 1)
             ins(BPF_RET_K, errno_ret(errno.EPERM))
-    ins(BPF_JEQ_K, nr["clone3"], 0, 1)
-    ins(BPF_RET_K, errno_ret(errno.ENOSYS))
+    for name in NOSYS + ["clone3"]:
+        ins(BPF_JEQ_K, nr[name], 0, 1)
+        ins(BPF_RET_K, errno_ret(errno.ENOSYS))
     # clone(flags, ...): refuse namespace flags (flags are arg0 on both arches).
     ins(BPF_JEQ_K, nr["clone"], 0, 3)
     ins(BPF_LD_W_ABS, OFF_ARG0)
@@ -258,10 +267,17 @@ def build_seccomp_filter(machine: str | None = None, *, deny_inet: bool = True) 
     ins(BPF_RET_K, errno_ret(errno.EPERM))
     ins(BPF_LD_W_ABS, OFF_NR)
     if deny_inet:
-        ins(BPF_JEQ_K, nr["socket"], 0, 5)
+        ins(BPF_JEQ_K, nr["socket"], 0, 6)
         ins(BPF_LD_W_ABS, OFF_ARG0)
-        ins(BPF_JEQ_K, AF_INET, 2, 0)
-        ins(BPF_JEQ_K, AF_INET6, 1, 0)
+        ins(BPF_JEQ_K, AF_INET, 3, 0)
+        ins(BPF_JEQ_K, AF_INET6, 2, 0)
+        ins(BPF_JEQ_K, AF_NETLINK, 1, 0)
+        ins(BPF_JEQ_K, AF_PACKET, 0, 1)
+        ins(BPF_RET_K, errno_ret(errno.EACCES))
+    else:  # raw packets and netlink stay refused even with TCP ports allowed
+        ins(BPF_JEQ_K, nr["socket"], 0, 4)
+        ins(BPF_LD_W_ABS, OFF_ARG0)
+        ins(BPF_JEQ_K, AF_NETLINK, 1, 0)
         ins(BPF_JEQ_K, AF_PACKET, 0, 1)
         ins(BPF_RET_K, errno_ret(errno.EACCES))
     ins(BPF_RET_K, RET_ALLOW)
@@ -318,16 +334,44 @@ def kill_descendants() -> int:
         reaped += 1
 
 
+PR_CAPBSET_DROP = 24
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+
+
+def drop_privileges(drop: dict[str, Any]) -> dict[str, Any]:
+    """Root only: empty the capability bounding set, clear supplementary groups and
+    switch to ``drop["uid"]``/``drop["gid"]`` (leaving uid 0 clears every capability);
+    clear ambient capabilities either way."""
+    done: dict[str, Any] = {}
+    if drop and os.geteuid() == 0:
+        for cap in range(int(drop.get("cap_last", 40)) + 1):
+            _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+        os.setgroups([])
+        gid, uid = int(drop["gid"]), int(drop["uid"])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+        if drop.get("nproc"):  # RLIMIT_NPROC (6): counts the sandbox uid's processes
+            limit = struct.pack("QQ", int(drop["nproc"]), int(drop["nproc"]))
+            _check(_libc.setrlimit(6, ctypes.create_string_buffer(limit, 16)),
+                   "setrlimit(RLIMIT_NPROC)")
+        done = {"uid": uid, "capabilities": "none"}
+    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    return done
+
+
 def _confine_and_exec(policy: dict[str, Any], command: list[str]) -> None:
     """In the forked child: confine, report, exec. Never returns; never runs the
     command unconfined (any failure exits 126)."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
+        # Landlock first: its rules open the allowed paths, which the unprivileged uid
+        # might not be able to reach by name (a workspace below a 0700 directory).
         enforced = apply_landlock(policy)
+        enforced.update(drop_privileges(policy.get("drop") or {}))
         program = build_seccomp_filter(deny_inet=not policy.get("tcp_connect"))
         enforced["seccomp_instructions"] = apply_seccomp(program)
-    except OSError as exc:
+    except Exception as exc:  # noqa: BLE001 - never run the command unconfined
         print(f"sandbox: cannot confine the command: {exc}", file=sys.stderr)
         os._exit(126)
     report_fd = policy.get("report_fd")

@@ -19,6 +19,7 @@ from teragent.security.processes import (
     WindowsControl,
     run_process,
 )
+from teragent.security.confine import confinement
 from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, Limits, SandboxBackend, SandboxResult
 
 __all__ = ["ProcessSandbox"]
@@ -70,8 +71,14 @@ class ProcessSandbox(SandboxBackend):
         extra: dict[str, Any] = {}
         enforced: dict[str, Any] = {"process_group": True}
         if not windows:
-            extra["preexec_fn"] = self.limits.preexec(timeout)
+            plan = confinement(workdir) if sys.platform.startswith("linux") else None
+            extra["preexec_fn"] = self.limits.preexec(timeout, dropped=bool(
+                plan is not None and plan.uid is not None))
             enforced["rlimits"] = dict(self.limits.pairs(timeout))
+            if plan is not None:
+                extra["preexec_fn"] = plan.preexec(then=extra["preexec_fn"])
+                extra["pass_fds"] = plan.pass_fds
+                enforced.update(plan.enforced)
         started = time.monotonic()
         outcome = await run_process(
             control.shell_argv(cmd), cwd=workdir, env=env, timeout=timeout,
