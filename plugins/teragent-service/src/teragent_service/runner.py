@@ -113,14 +113,14 @@ class ConversationRuntime:
         run_id = self.running_run
         if run_id is None:
             return False
-        if self.approver is not None:
-            self.approver.deny_all("cancelled")
         if self.agent is not None:
             self.agent.cancel()
         if not await _maybe(self.service.lanes.cancel(run_id)):
             task = self._task  # the lane no longer knows the run: stop it here
             if task is not None and not task.done():
                 task.cancel()
+        if self.approver is not None:
+            self.approver.deny_all("cancelled")  # after the cancel: nothing runs on it
         return True
 
     def _background_prefix(self) -> str:
