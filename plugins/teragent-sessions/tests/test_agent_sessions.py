@@ -192,3 +192,28 @@ def test_cli_chat_resumes_where_it_left_off(tmp_path: Path) -> None:
         "My name is Ada.", "Hello Ada.", "What is my name?"]
     assert [m["content"] for m in server.requests[2].messages[1:]] == ["What is my name?"]
     assert "I do not know your name." in fresh.stdout
+
+
+def test_a_hand_built_loop_saves_and_continues_like_build_agent(tmp_path: Path) -> None:
+    from teragent import AgentLoop, ToolRegistry
+
+    store = SessionPersistence(tmp_path / "s.db")
+    loop = AgentLoop(ScriptedModel([reply("one")]), ToolRegistry(), session=store,
+                     session_id="hand", workspace=tmp_path)
+    asyncio.run(loop.run("first"))
+    seen: list[list[dict[str, Any]]] = []
+    again = AgentLoop(ScriptedModel([reply("two", expect=lambda m, t: seen.append(m))]),
+                      ToolRegistry(), session=store, session_id="hand", workspace=tmp_path)
+    asyncio.run(again.run("second"))
+    assert [m["content"] for m in seen[0][1:]] == ["first", "one", "second"]
+    assert [m["content"] for m in store.restore("hand")] == ["first", "one", "second", "two"]
+
+
+def test_a_continued_reply_is_saved_once(tmp_path: Path) -> None:
+    model = ScriptedModel([reply("The answer is", finish_reason="length"),
+                           reply(" 42.")])
+    agent = _build(tmp_path, model, session_id="cut")
+    result = asyncio.run(agent.run("answer"))
+    assert result.final_text == "The answer is 42."
+    assert [m["content"] for m in agent.session.restore("cut")] == ["answer",
+                                                                    "The answer is 42."]

@@ -116,7 +116,9 @@ class AgentLoop(ModelCalls):
             provider, bounds continuations and stream retries, and adds repair hints to
             failed tool calls). Without one, a broken stream is still retried
             (``streaming_retries``, then a batch call); other failures end the run.
-        session: Optional persistence with ``save_message(session_id, message)``.
+        session: Optional persistence with ``save_message(session_id, message)``; a
+            store with ``resume`` (``teragent.session.SessionPersistence``) also brings
+            the history of ``session_id`` back (a new session when it is ``None``).
         orchestrator: Optional multi-agent orchestrator for CREATE_PROJECT intents.
         bus: The :class:`~teragent.EventBus` events go to (one is created if omitted).
         tool_orchestrator: A prepared :class:`ToolOrchestrator` (built if omitted).
@@ -166,6 +168,7 @@ class AgentLoop(ModelCalls):
         self.orchestrator = orchestrator
         self.bus = bus or EventBus()
         self.workspace = os.fspath(workspace) if workspace else os.getcwd()
+        built_here = runtime is None
         if runtime is None:
             from teragent.compose import build_runtime
 
@@ -201,6 +204,13 @@ class AgentLoop(ModelCalls):
             streaming_executor.use_tool_orchestrator(self.tool_orchestrator)
         self._cancelled = asyncio.Event()
         self.history: list[dict[str, Any]] = []
+        if built_here and session is not None and hasattr(session, "resume"):
+            # As build_agent does: continuing a session brings its history back.
+            from teragent.compose import open_session
+
+            chosen: dict[str, Any] = {"session": session, "session_id": session_id}
+            self.history = open_session({}, self.workspace, chosen, bus=self.bus) or []
+            self.session, self.session_id = chosen["session"], chosen["session_id"]
 
     def _decider_manager(self) -> Any:
         from teragent.guards import PermissionManagerGuard
@@ -363,8 +373,9 @@ class AgentLoop(ModelCalls):
                     self._check_cancelled(result)
                     result.continuations += 1
                     await self.bus.emit("continuation", count=result.continuations)
-                    await self._append(messages, {"role": "assistant", "content": text})
-                    await self._append(messages, {"role": "user", "content": CONTINUE_REQUEST})
+                    # Not saved to the session: the continuation replaces this pair.
+                    messages.append({"role": "assistant", "content": text})
+                    messages.append({"role": "user", "content": CONTINUE_REQUEST})
                     response = await self._call_model(messages, schemas, result)
                     # The continuation replaces the partial pair: one coherent answer.
                     messages.pop()
