@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import os
 import platform
+import secrets
 import shlex
 import shutil
 import sys
@@ -30,6 +31,7 @@ from teragent.errors import SandboxUnavailableError
 from teragent.security.processes import OutputBuffer, OutputCallback, PosixControl, run_process
 from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, SandboxBackend, SandboxResult
 
+from teragent_sandbox_microvm.firecracker import parse_console
 from teragent_sandbox_microvm.initramfs import cached_initramfs, find_busybox, find_kernel
 
 __all__ = ["MicroVMSandbox", "qemu_argv"]
@@ -53,7 +55,7 @@ def qemu_argv(binary: str, kernel: str, initrd: str, *, usr: str, workdir: str, 
             "-append", "console=ttyS0 rdinit=/init panic=-1 reboot=t "
             "no_timer_check tsc=reliable tsc_early_khz=2000000 lpj=8000000"]
     for tag, path, readonly in (("usr", usr, True), ("ws", workdir, False),
-                                ("ctl", ctl, False)):
+                                ("ctl", ctl, True)):
         fsdev = f"local,id={tag},path={path},security_model=none"
         if readonly:
             fsdev += ",readonly=on"
@@ -119,8 +121,10 @@ class MicroVMSandbox(SandboxBackend):
             raise SandboxUnavailableError(f"The microvm sandbox is unavailable: {reason}")
         initrd = cached_initramfs(kernel, busybox)
         ctl = tempfile.mkdtemp(prefix="teragent-microvm-")
+        nonce = secrets.token_hex(16)
         try:
-            files = {"cmd": cmd + "\n", "workdir": workdir + "\n",
+            files = {"cmd": cmd + "\n", "workdir": workdir + "\n", "nonce": nonce + "\n",
+                     "max": f"{max_output}\n",
                      "env": "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(
                          {**(env or {}), "HOME": "/tmp", "TMPDIR": "/tmp"}.items())
                          if k.isidentifier())}
@@ -130,35 +134,34 @@ class MicroVMSandbox(SandboxBackend):
             argv = qemu_argv(binary, kernel, initrd, usr="/usr", workdir=workdir, ctl=ctl,
                              memory_mb=self.memory_mb, accel=self.accel)
             started = time.monotonic()
+            # The result comes back on the serial console, through a pipe, within the
+            # run's deadline and a size cap: the control share is read-only to the guest
+            # and the host never opens a path the guest could have replaced.
             console = await run_process(argv, cwd=ctl, env={"PATH": "/usr/bin:/bin"},
-                                        timeout=timeout, max_output=max_output,
+                                        timeout=timeout, max_output=4 * max_output + 65536,
                                         kill_grace=self.kill_grace, control=PosixControl())
             duration = time.monotonic() - started
-            output = OutputBuffer(max_output)
-            out_path = os.path.join(ctl, "out")
-            if os.path.exists(out_path):
-                with open(out_path, "rb") as fh:
-                    while chunk := fh.read(1 << 20):
-                        output.add(chunk.decode(errors="replace"))
-            text = output.text()
-            if text and on_output is not None:
-                res = on_output(text)
-                if hasattr(res, "__await__"):
-                    await res
-            rc_path = os.path.join(ctl, "rc")
-            exit_code = -1
-            if os.path.exists(rc_path):
-                with open(rc_path) as fh:
-                    raw = fh.read().strip()
-                exit_code = int(raw) if raw.lstrip("-").isdigit() else -1
-            else:
-                why = "timed out" if console.timed_out else "stopped without an exit status"
-                tail = console.output[-2000:]
-                text += f"\n[microvm: the guest {why}; console tail:]\n{tail}"
         finally:
             shutil.rmtree(ctl, ignore_errors=True)
+        parsed = parse_console(console.output, nonce)
+        output = OutputBuffer(max_output)
+        exit_code = -1
+        if parsed is not None:
+            exit_code, text, _size = parsed
+            output.add(text)
+            text = output.text()
+        else:
+            why = "timed out" if console.timed_out else "stopped without an exit status"
+            tail = console.output[-2000:]
+            text = f"[microvm: the guest {why}; console tail:]\n{tail}"
+        if text and on_output is not None:
+            res = on_output(text)
+            if hasattr(res, "__await__"):
+                await res
         enforced: dict[str, Any] = {"vmm": "qemu microvm", "accel": self.accel,
                                     "guest_memory_mb": self.memory_mb, "network": "none",
                                     "kernel": kernel, "shares": ["/usr (ro)", workdir]}
+        enforced["output"] = "serial console, capped, within the deadline"
         return SandboxResult(exit_code, text, self.name, console.timed_out,
-                             output.truncated, duration, enforced)
+                             output.truncated or "[... output cut in the guest ...]" in text,
+                             duration, enforced)

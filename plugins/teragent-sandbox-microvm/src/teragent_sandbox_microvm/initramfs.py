@@ -35,14 +35,28 @@ for m in virtio_ring virtio virtio_mmio netfs fscache 9pnet 9pnet_virtio 9p; do
 done
 O=trans=virtio,version=9p2000.L,msize=262144
 mount -t 9p -o $O,ro usr /usr || echo "microvm: cannot mount /usr" >&2
-mount -t 9p -o $O ctl /ctl || { echo "microvm: cannot mount the control share" >&2; poweroff -f; }
+mount -t 9p -o $O,ro ctl /ctl || { echo "microvm: cannot mount the control share" >&2; poweroff -f; }
+mount -t tmpfs -o size=64m tmp /tmp
 WS=$(cat /ctl/workdir)
+N=$(cat /ctl/nonce)
+MAX=$(cat /ctl/max)
 mkdir -p "$WS" && mount -t 9p -o $O ws "$WS"
 cd "$WS"
 set -a; . /ctl/env; set +a
-/bin/sh /ctl/cmd >/ctl/out 2>&1 </dev/null
-echo $? >/ctl/rc
+/bin/sh /ctl/cmd >/tmp/.teragent-out 2>&1 </dev/null
+RC=$?
+cd /
 sync
+SIZE=$(wc -c </tmp/.teragent-out)
+echo "TERAGENT-FC $N BEGIN $SIZE"
+if [ "$SIZE" -gt $((2 * MAX)) ]; then
+  { head -c "$MAX" /tmp/.teragent-out; printf '\n[... output cut in the guest ...]\n'
+    tail -c "$MAX" /tmp/.teragent-out; } | base64
+else
+  base64 </tmp/.teragent-out
+fi
+echo "TERAGENT-FC $N RC $RC"
+echo "TERAGENT-FC $N END"
 poweroff -f
 """
 
