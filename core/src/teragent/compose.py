@@ -268,10 +268,11 @@ def build_runtime(
     for tracer in host.hook.teragent_observe_agent(config=cfg, workspace=ws, bus=bus):
         if tracer is not None and not any(tracer is t for t in tracers):
             tracers.append(tracer)
+    context = host.hook.teragent_build_context(config=cfg, loop_config=loop_config)
     return AgentRuntime(tracers=tracers, chain=GuardChain([g for _, _, g in ordered], observers),
                         breakers=breakers, recovery=recovery_manager or None,
                         path_policy=policy, bus=bus, rate_limiter=rate_limiter,
-                        sandbox_env=_sandbox_env(cfg))
+                        sandbox_env=_sandbox_env(cfg), context=context)
 
 
 def _sandbox_env(config: Mapping[str, Any]) -> tuple[str, ...]:

@@ -358,6 +358,28 @@ def teragent_build_reliability(config: dict[str, Any], loop_config: Any, bus: An
     """
 
 
+@hookspec(firstresult=True)
+def teragent_build_context(config: dict[str, Any], loop_config: Any) -> Any:
+    """Resolution: the context management (token window, compaction) of one agent.
+
+    Args:
+        config: The loaded ``agent.toml`` (``[context]`` is the table a context plugin
+            reads).
+        loop_config: The agent's :class:`~teragent.AgentLoopConfig`.
+
+    Returns:
+        An object with ``for_agent(model, bus) -> (context_window, auto_compactor)``,
+        called once per :class:`~teragent.AgentLoop` built without its own window or
+        compactor (``auto_compactor.maybe_compact(messages, system_prompt)`` runs
+        before every model call; an optional ``compact_on_overflow`` of the same
+        signature when the API refuses a prompt as too long); ``None`` to decline
+        (the agent runs without context management). The teragent-context plugin
+        implements it.
+
+    Called once per agent runtime built by the composition root. Must not do I/O.
+    """
+
+
 @hookspec
 def teragent_register_circuit_breakers(register: Register) -> None:
     """Registration: contribute circuit breakers the agent loop and providers obey.

@@ -54,6 +54,9 @@ class AgentRuntime:
     tracers: list[Any] = field(default_factory=list)
     #: Variable names ``[sandbox] env`` lets sandboxed commands inherit.
     sandbox_env: tuple[str, ...] = ()
+    #: Context management (``teragent_build_context``): ``for_agent(model, bus)``
+    #: gives a loop without its own its context window and compactor; or ``None``.
+    context: Any = None
 
     def nested(self, own: "AgentRuntime") -> "AgentRuntime":
         """The runtime of a run started inside this one: ``own`` added to this."""

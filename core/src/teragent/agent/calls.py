@@ -84,7 +84,10 @@ class ModelCalls:
         compact = None
         if self.auto_compactor is not None:
             async def compact(msgs: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-                out = await self.auto_compactor.maybe_compact(msgs, self.system_prompt())
+                # The API refused the prompt as too long: compact whatever the estimate.
+                now = getattr(self.auto_compactor, "compact_on_overflow", None) \
+                    or self.auto_compactor.maybe_compact
+                out = await now(msgs, self.system_prompt())
                 return list(out) if out else None
         return await recovery.call_model(  # type: ignore[no-any-return]
             attempt, messages, compact=compact,

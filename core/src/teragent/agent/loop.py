@@ -197,6 +197,8 @@ class AgentLoop(ModelCalls):
             runtime.bus = self.bus
         self.runtime = runtime
         self._active = runtime
+        if context_window is None and auto_compactor is None and runtime.context is not None:
+            self.context_window, self.auto_compactor = runtime.context.for_agent(model, self.bus)
         self.permission_manager = permission_manager or self._decider_manager()
         self.tool_orchestrator = tool_orchestrator or self._build_tool_orchestrator(
             self.tools, runtime)

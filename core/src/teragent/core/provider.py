@@ -99,6 +99,13 @@ class ModelProvider:
     def get_cost_summary(self) -> dict[str, Any]:
         return self._costs.summary()
 
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens of ``text`` by the model's own tokenizer, when the adapter offers one
+        (an optional ``adapter.count_tokens(text, model) -> int | None``), else ``None``
+        (callers estimate then; see ``teragent.context.ContextWindow``)."""
+        count = getattr(self.adapter, "count_tokens", None)
+        return count(text, self.model) if callable(count) else None
+
     # --- internals ------------------------------------------------------------------
 
     def _check_breakers(self, estimated_tokens: int = 0) -> None:
