@@ -25,9 +25,6 @@ DOCUMENTED = [line.strip() for line in
               if line.strip()]
 
 PENDING = {
-    # issue "Sessions, context and memory"
-    "teragent.context": "sessions",
-    "teragent.config.context_management_config": "sessions",
     # issue "Traces you can learn from" (pipeline primitives)
     "teragent.pipeline.checklist": "traces", "teragent.pipeline.extractor": "traces",
     "teragent.pipeline.prompt_builder": "traces", "teragent.pipeline.tracing": "traces",

@@ -65,6 +65,7 @@ KNOWN_DISTRIBUTIONS: dict[str, dict[str, str]] = {
         "execution": "teragent-router",
         "pipeline": "teragent-router",
         "session": "teragent-sessions",
+        "context": "teragent-context",
     },
 }
 
