@@ -25,12 +25,6 @@ DOCUMENTED = [line.strip() for line in
               if line.strip()]
 
 PENDING = {
-    # issue "Traces you can learn from" (pipeline primitives)
-    "teragent.pipeline.checklist": "traces", "teragent.pipeline.extractor": "traces",
-    "teragent.pipeline.prompt_builder": "traces", "teragent.pipeline.tracing": "traces",
-    "teragent.extract_files_from_response": "traces",
-    "teragent.run_deterministic_checks": "traces",
-    "teragent.config.execution_pipeline_config": "traces",
     # long-horizon tasks and desktop automation: not yet an issue of their own
     "teragent.long_horizon": "long-horizon", "teragent.long_horizon.checkpoint": "long-horizon",
     "teragent.long_horizon.progress": "long-horizon", "teragent.tools.desktop": "desktop",

@@ -18,7 +18,8 @@ from teragent import moved as _moved
 
 _moved.install()
 
-_EXPORTS: dict[str, str] = {
+_PIPELINE, _TRACES = "teragent-pipeline", "teragent-traces"
+_EXPORTS: dict[str, str | tuple[str, str]] = {
     # TAP IR
     "TAPRequest": "teragent.core.tap",
     "TAPResponse": "teragent.core.tap",
@@ -61,6 +62,19 @@ _EXPORTS: dict[str, str] = {
     # budgets and retries
     "StepBudget": "teragent.budget",
     "retry_with_backoff": "teragent.pipeline.retry",
+    # pipeline primitives and traces (plugins; MissingPluginError names the install)
+    "extract_files_from_response": ("teragent_pipeline.extractor", _PIPELINE),
+    "build_prompt": ("teragent_pipeline.prompt_builder", _PIPELINE),
+    "build_subagent_prompt": ("teragent_pipeline.prompt_builder", _PIPELINE),
+    "validate_prompt_tokens": ("teragent_pipeline.prompt_builder", _PIPELINE),
+    "TaskInfo": ("teragent_pipeline.checklist", _PIPELINE),
+    "run_deterministic_checks": ("teragent_pipeline.checklist", _PIPELINE),
+    "check_code_quality": ("teragent_pipeline.checklist", _PIPELINE),
+    "check_runnable": ("teragent_pipeline.checklist", _PIPELINE),
+    "TAPTracer": ("teragent_traces.tracer", _TRACES),
+    "DPOPair": ("teragent_traces.tracer", _TRACES),
+    "DataConstitution": ("teragent_traces.tracer", _TRACES),
+    "TraceStats": ("teragent_traces.tracer", _TRACES),
     # plugins
     "get_host": "teragent.plugins",
     "hookimpl": "teragent.hookspecs",

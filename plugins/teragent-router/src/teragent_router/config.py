@@ -9,7 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ExecutionConfig", "ExecutionPipeline", "PipelineConfig"]
+__all__ = ["ExecutionConfig", "ExecutionPipeline", "ExecutionPipelineConfig",
+           "PipelineConfig"]
 
 
 class ExecutionPipeline(BaseModel):
@@ -25,6 +26,10 @@ class ExecutionPipeline(BaseModel):
     #: A profile name (``default``, ``budget``, ``multimodal``, ``deep_thinking``, or
     #: one of ``[pipeline.profiles]``).
     active_profile: str | None = None
+
+
+#: The documented name (``teragent.config.execution_pipeline_config``).
+ExecutionPipelineConfig = ExecutionPipeline
 
 
 class ExecutionConfig(BaseModel):
