@@ -287,7 +287,7 @@ class MCPToolset(ToolPack):
         return await self.pool.request(self.server, self.config, go, "tools/list",
                                        timeout=self.config.connect_timeout, retry=True)
 
-    def _build(self, raw: list[Any], capabilities: Any) -> list[BaseTool]:
+    def _build(self, raw: list[Any], has_resources: bool) -> list[BaseTool]:
         cfg = self.config
         prefix = cfg.prefix_for(self.server)
         wanted = set(cfg.tools) if cfg.tools is not None else None
@@ -302,7 +302,7 @@ class MCPToolset(ToolPack):
                 raise UserError(f"[mcp.servers.{self.server}] tools names {missing} that the "
                                 f"server does not offer; it offers: "
                                 f"{', '.join(t.name for t in raw) or '(none)'}")
-        if cfg.resources and getattr(capabilities, "resources", None) is not None:
+        if has_resources:
             tools.append(_ResourceTool(self, tool_name(prefix, "list_resources"), "list"))
             tools.append(_ResourceTool(self, tool_name(prefix, "read_resource"), "read"))
         return tools
@@ -311,7 +311,15 @@ class MCPToolset(ToolPack):
         """Connect and list the server's tools (again)."""
         raw = await self._list_tools_raw()
         conn = await self.pool.acquire(self.server, self.config)
-        self._tools = self._build(raw, conn.capabilities)
+        has_resources = False
+        if self.config.resources and getattr(conn.capabilities, "resources", None) is not None:
+            # Capability alone is no promise of content: offer the two tools only when
+            # there is something to read.
+            try:
+                has_resources = bool(await self.list_resources())
+            except Exception:  # noqa: BLE001 - a server without resources/list
+                has_resources = False
+        self._tools = self._build(raw, has_resources)
         self._loaded = True
         return list(self._tools)
 

