@@ -278,7 +278,17 @@ class LlamaCppAdapter(TAPAdapter):
     @property
     def capabilities(self) -> dict[str, Any]:
         return {**super().capabilities, "streaming": True, "tool_calling": True,
-                "local": True, "network": False}
+                "local": True, "network": False, "context_window": self.n_ctx}
+
+    def count_tokens(self, text: str, model: str) -> int:
+        """Tokens of ``text`` by the GGUF model's own tokenizer (the optional adapter
+        capability behind ``ModelProvider.count_tokens``; loads the model once)."""
+        loaded = load_model(resolve_model_path(model, self.model_path), n_ctx=self.n_ctx,
+                            n_threads=self.n_threads, n_batch=self.n_batch,
+                            verbose=self.verbose)
+        # Tokenizing only reads the vocabulary: no lock, so a count never waits for a
+        # generation running in another thread.
+        return len(loaded.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def __repr__(self) -> str:
         return f"LlamaCppAdapter(model_path={self.model_path!r}, n_ctx={self.n_ctx})"
