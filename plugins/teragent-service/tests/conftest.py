@@ -73,13 +73,16 @@ def until(ws: Any, kind: str, seen: list[dict[str, Any]] | None = None,
 @pytest.fixture
 def svc(tmp_path: Path) -> Iterator[Svc]:
     models: dict[str, Any] = {}
+    pending: list[Any] = []  # models for conversations created by a browser
     settings = ServiceSettings(
         workspace_root=tmp_path / "root", database=tmp_path / "db" / "service.db",
         tokens=parse_tokens(f"alice:{TOKEN_A},bob:{TOKEN_B}"),
-        provider_factory=lambda meta: models[meta.id], config={},
+        provider_factory=lambda meta: models[meta.id] if meta.id in models
+        else models.setdefault(meta.id, pending.pop(0)), config={},
         approval_timeout=1.5, max_upload_bytes=64 * 1024, max_read_bytes=1000)
     with serve_in_thread(create_app(settings)) as base:
         s = Svc(base, models, tmp_path / "root")
+        s.pending = pending
         try:
             yield s
         finally:
