@@ -350,6 +350,8 @@ def _minimal_env(root: Path) -> dict[str, str]:
     paths = [str(root / "src"), str(root)] if (root / "src").is_dir() else [str(root)]
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # The project's tests, not whatever pytest plugins this interpreter has installed.
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     return env
 
 
