@@ -111,7 +111,9 @@ class BwrapSandbox(SandboxBackend):
     def contains(self) -> frozenset[str]:
         claims = {"write_outside", "read_shadow", "read_ssh_key", "cpu_timeout",
                   "memory_bomb", "background_child", "env_inherit", "env_other_process",
-                  "ptrace_parent", "fork_bomb"}
+                  "ptrace_parent", "fork_bomb", "env_unlisted", "setuid_left",
+                  "capabilities", "guest_output", "metadata_outside", "dev_shm", "dev_pts",
+                  "io_uring_socket", "hardlink_outside", "nested_userns"}
         if not self.network:
             claims.add("loopback_connect")
         return frozenset(claims)

@@ -98,11 +98,12 @@ class LandlockSandbox(SandboxBackend):
     def contains(self) -> frozenset[str]:
         claims = {"write_outside", "read_shadow", "read_ssh_key", "loopback_connect",
                   "cpu_timeout", "memory_bomb", "background_child", "env_inherit",
-                  "ptrace_parent"}
+                  "ptrace_parent", "env_unlisted", "setuid_left", "capabilities",
+                  "guest_output", "metadata_outside", "dev_shm", "dev_pts",
+                  "io_uring_socket", "hardlink_outside", "nested_userns"}
         if not self.full_proc:
             claims.add("env_other_process")
-        if os.geteuid() != 0:
-            claims.add("fork_bomb")
+        claims.add("fork_bomb")  # RLIMIT_NPROC: a non-root uid, or the dropped one
         return frozenset(claims)
 
     def policy(self, workdir: str, tmpdir: str) -> dict[str, Any]:

@@ -89,4 +89,6 @@ class ProcessSandbox(SandboxBackend):
                                           enforced=enforced)
 
     #: Which escape-suite probes this backend contains (see teragent_testing.escape).
-    contains: frozenset[str] = frozenset({"cpu_timeout", "memory_bomb", "env_inherit"})
+    contains: frozenset[str] = frozenset({"cpu_timeout", "memory_bomb", "env_inherit",
+                                          "env_unlisted", "setuid_left", "capabilities",
+                                          "guest_output"})
