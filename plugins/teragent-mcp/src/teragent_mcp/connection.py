@@ -459,8 +459,7 @@ class MCPConnectionPool:
     async def _close_all(self) -> None:
         conns = list(self._conns.values())
         self._conns.clear()
-        for conn in conns:
-            await conn.close()
+        await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
         if self._health_task is not None:
             self._health_task.cancel()
 
