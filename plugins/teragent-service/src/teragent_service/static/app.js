@@ -246,9 +246,7 @@ $("upload-form").addEventListener("submit", async (ev) => {
   } catch (err) { status("Upload refused: " + err.message); }
 });
 
-if (state.token) {
-  $("token").value = state.token;
-  loadPresets().then(loadConversations).catch(() => status("Enter your API token."));
-} else {
-  status("Enter your API token.");
-}
+// A service started with --open needs no token; otherwise this asks for one.
+$("token").value = state.token;
+loadPresets().then(loadConversations).then(() => status("Ready."))
+  .catch(() => status("Enter your API token."));
