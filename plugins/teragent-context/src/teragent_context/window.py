@@ -5,9 +5,10 @@ overhead for the chat template's role markers):
 
 - with the model's tokenizer, when the provider offers one (``provider.count_tokens(text)``
   returning an ``int``; the llama.cpp plugin's models do): the exact count;
-- otherwise a CJK-aware heuristic: one token per CJK character (Han, kana, Hangul,
-  full-width forms), one per four other characters, times a safety factor of 1.3 so the
-  estimate errs high rather than letting a request overflow the API's limit.
+- otherwise a CJK-aware heuristic: one token per CJK character (Han, kana, Hangul, CJK
+  punctuation, full-width forms: every character from U+0800 on, counted from the UTF-8
+  length), one per four other characters, times a safety factor of 1.3 so the estimate
+  errs high rather than letting a request overflow the API's limit.
 
 Counts are cached per text (``str`` objects cache their own hash), so a conversation
 re-estimated at every step costs one dict lookup per unchanged message.
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any, Callable, Iterable
 
 __all__ = ["ContextWindow", "heuristic_tokens", "DEFAULT_SAFETY_FACTOR"]
@@ -27,18 +27,21 @@ DEFAULT_SAFETY_FACTOR = 1.3
 #: Role markers and separators a chat template adds around each message.
 MESSAGE_OVERHEAD = 4
 
-# Han (incl. extension A, compatibility), kana, Hangul syllables and jamo, CJK
-# punctuation, full-width forms: one token or more each in every BPE vocabulary we know.
-_CJK = re.compile("[\u1100-\u11ff\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u31ff"
-                  "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
-
-
 def heuristic_tokens(text: str, safety_factor: float = DEFAULT_SAFETY_FACTOR) -> int:
     """Tokens of ``text`` by the CJK-aware heuristic, times ``safety_factor``."""
     if not text:
         return 0
-    cjk = 0 if text.isascii() else len(_CJK.findall(text))
-    return math.ceil((cjk + (len(text) - cjk) / 4) * safety_factor)
+    n = len(text)
+    if text.isascii():
+        wide = 0
+    else:
+        # Characters from U+0800 on (Han, kana, Hangul, CJK punctuation, full-width
+        # forms; also Thai, Devanagari and symbols) take 3 UTF-8 bytes, U+10000 on
+        # (emoji, rare Han) 4: the byte count beyond 2 per non-ASCII character counts
+        # them (4-byte ones twice), in C, at ~1/50 of a regex's cost.
+        ascii_count = len(text.encode("ascii", "ignore"))
+        wide = len(text.encode("utf-8", "surrogatepass")) - 2 * n + ascii_count
+    return math.ceil((wide + (n - wide) / 4) * safety_factor)
 
 
 def _message_texts(message: dict[str, Any]) -> Iterable[str]:
