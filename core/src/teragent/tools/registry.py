@@ -104,7 +104,8 @@ class ToolRegistry:
             if n in self._tools:
                 out._tools[n] = self._tools[n]
                 if n in self._tool_pack:
-                    out._tool_pack[n] = self._tool_pack[n]
+                    pack = out._tool_pack[n] = self._tool_pack[n]
+                    out._packs[pack.name] = pack  # so stop() stops it
         return out
 
     # --- querying -----------------------------------------------------------------
