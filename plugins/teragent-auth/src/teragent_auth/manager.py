@@ -43,23 +43,33 @@ __all__ = ["AuthManager", "credential_from_config", "HttpxAuth"]
 
 
 class HttpxAuth(httpx.Auth):
-    """An :class:`httpx.Auth` applying one credential; a 401 answer to a renewable
-    credential (OAuth2) drops the token and retries the request once with a new one."""
+    """An :class:`httpx.Auth` applying one or more credentials (an operation may need an
+    API key *and* a token); a 401 answer when one of them is renewable (OAuth2) drops
+    that token and retries the request once with a new one."""
 
-    def __init__(self, credential: AuthCredential) -> None:
-        self.credential = credential
+    def __init__(self, *credentials: AuthCredential) -> None:
+        self.credentials = credentials
+
+    @property
+    def credential(self) -> AuthCredential:
+        return self.credentials[0]
 
     def sync_auth_flow(self, request: httpx.Request) -> Any:
         raise RuntimeError("TerAgent credentials apply to async clients (httpx.AsyncClient)")
 
     async def async_auth_flow(self, request: httpx.Request
                               ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        await self.credential.apply(request)
+        for cred in self.credentials:
+            await cred.apply(request)
         response = yield request
-        if response.status_code == 401 and self.credential.refreshable:
+        renewable = [c for c in self.credentials if c.refreshable]
+        if response.status_code == 401 and renewable:
             await response.aread()
-            await self.credential.invalidate(request.headers.get("Authorization"))
-            await self.credential.apply(request)
+            used = request.headers.get("Authorization")
+            for cred in renewable:
+                await cred.invalidate(used)
+            for cred in self.credentials:
+                await cred.apply(request)
             yield request
 
 

@@ -1,0 +1,108 @@
+"""``[openapi.NAME]`` tables of ``agent.toml``: one toolset each.
+
+```toml
+[openapi.pets]
+spec = "specs/pets.yaml"            # a path (relative to agent.toml) or an http(s) URL
+base_url = "https://pets.example.com/v2"   # default: the document's servers / host
+auth = "pets"                       # an [auth.NAME] for every operation, or
+security = { api_key = "PETS_API_KEY" }    # the document's security schemes -> variables
+include = ["listPets", "getPet*"]   # operationIds, tool names, "GET /pets*", "tag:store"
+exclude = ["deletePet"]
+safety = { createPet = "read_only" }       # override the method's safety per operation
+timeout = 30
+retries = 2                         # idempotent calls answered 429/503
+cache_ttl = 60                      # cache read-only results (teragent-cache)
+```
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+
+from teragent.secrets import is_secret_name
+from teragent_auth.config import AuthCredentialConfig
+
+__all__ = ["OpenAPIToolsetConfig", "OpenAPIConfig", "SchemeCredentialConfig", "SafetyName"]
+
+SafetyName = Literal["read_only", "safe_write", "destructive", "high_risk"]
+
+
+def _refuse_inline_secrets(data: Any, fields: Any) -> Any:
+    if isinstance(data, dict):
+        for key in data:
+            if isinstance(key, str) and key not in fields and is_secret_name(key, strict=True):
+                raise ValueError(
+                    f"{key!r}: secrets do not go in agent.toml; put the value in an "
+                    f"environment variable and write {key}_env = \"NAME\"")
+    return data
+
+
+class SchemeCredentialConfig(BaseModel):
+    """The variables behind one of the document's security schemes; the kind (API key,
+    bearer, basic, OAuth2) and where the value goes come from the document."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token_env: str | None = None
+    key_env: str | None = None
+    username: str | None = None
+    username_env: str | None = None
+    password_env: str | None = None
+    client_id: str | None = None
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    scopes: list[str] | None = None
+    audience: str | None = None
+    auth_method: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
+    refresh_margin: float = Field(30.0, ge=0)
+    timeout: float = Field(10.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_secrets(cls, data: Any) -> Any:
+        return _refuse_inline_secrets(data, cls.model_fields)
+
+
+class OpenAPIToolsetConfig(BaseModel):
+    """One toolset (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    spec: str
+    base_url: str | None = None
+    #: Tool names are ``PREFIX_operationId``; default: the table's NAME.
+    prefix: str | None = None
+    auth: str | AuthCredentialConfig | None = None
+    #: security scheme name -> the variable holding its secret, or a table of them.
+    security: dict[str, str | SchemeCredentialConfig] = Field(default_factory=dict)
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    safety: dict[str, SafetyName] = Field(default_factory=dict)
+    timeout: float = Field(30.0, gt=0)
+    retries: int = Field(2, ge=0, le=10)
+    #: A Retry-After longer than this is not waited for (the call fails with it).
+    max_retry_after: float = Field(60.0, ge=0)
+    cache_ttl: float | None = Field(None, gt=0)
+    cache_size: int = Field(256, ge=1)
+    max_response_chars: int = Field(20000, ge=100)
+    #: Extra non-secret headers on every request (secrets go through auth/security).
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_secrets(cls, data: Any) -> Any:
+        data = _refuse_inline_secrets(data, cls.model_fields)
+        if isinstance(data, dict) and isinstance(data.get("headers"), dict):
+            for header in data["headers"]:
+                if is_secret_name(str(header)):
+                    raise ValueError(
+                        f"headers: {header!r} carries a secret; declare it as a credential "
+                        "instead ([auth.NAME] with type = \"api_key\" and header = "
+                        f"\"{header}\", then auth = \"NAME\")")
+        return data
+
+
+class OpenAPIConfig(RootModel[dict[str, OpenAPIToolsetConfig]]):
+    """``[openapi]``: ``[openapi.NAME]`` tables, one toolset each."""
