@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Any, Awaitable, Callable, TypeVar
 
-from teragent.errors import TerAgentError
+from teragent.errors import TerAgentError, UserError
 
 from teragent_mcp.config import MCPServerConfig, resolve_env_refs
 
@@ -38,8 +38,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class MCPConnectError(TerAgentError):
-    """A server could not be started or reached (the message says which and why)."""
+class MCPConnectError(UserError):
+    """A server could not be started or reached (the message says which, why, and the
+    table to fix)."""
 
 
 class MCPCallError(TerAgentError):
