@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable
 
@@ -40,44 +43,73 @@ def _scrub(value: Any) -> Any:
     return value
 
 
+# Every credential shape teragent.errors.redact knows starts with one of these words:
+# a line without any needs no scrubbing (most lines; scrubbing costs a regex per string).
+_MAYBE_SECRET = re.compile(r"(?i)sk-|bearer|api[_-]?key|secret|token|password|authoriz")
+
+
 def record_line(entry: Entry) -> str:
     """The transcript line of ``entry`` (redacted, no trailing newline)."""
-    return json.dumps(_scrub(entry.as_record()), ensure_ascii=False, default=str)
+    record = entry.as_record()
+    line = json.dumps(record, ensure_ascii=False, default=str)
+    if _MAYBE_SECRET.search(line):
+        line = json.dumps(_scrub(record), ensure_ascii=False, default=str)
+    return line
 
 
 class TranscriptWriter:
     """Appends entries to ``<directory>/<session_id>.jsonl``.
 
-    Each line is written with one ``write`` on a file opened for appending, so lines
-    from several processes never interleave within a line."""
+    Each line is one ``write`` on a descriptor opened with ``O_APPEND``, so lines from
+    several processes never interleave within a line. The descriptors of the most
+    recently written sessions stay open (opening a file per line cost more than the
+    database commit)."""
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], *, max_open: int = 64) -> None:
         self.directory = Path(directory)
+        self.max_open = max(1, max_open)
+        self._fds: OrderedDict[str, int] = OrderedDict()
+        self._lock = threading.Lock()
 
     def path(self, session_id: str) -> Path:
         return self.directory / f"{check_session_id(session_id)}.jsonl"
 
-    def write(self, entry: Entry) -> None:
-        path = self.path(entry.session_id)
-        line = (record_line(entry) + "\n").encode("utf-8")
+    def _fd(self, session_id: str) -> int:
+        fd = self._fds.get(session_id)
+        if fd is not None:
+            self._fds.move_to_end(session_id)
+            return fd
+        path = self.path(session_id)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(path, flags, 0o600)
         except FileNotFoundError:
             self.directory.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
+            fd = os.open(path, flags, 0o600)
+        self._fds[session_id] = fd
+        while len(self._fds) > self.max_open:
+            os.close(self._fds.popitem(last=False)[1])
+        return fd
+
+    def write(self, entry: Entry) -> None:
+        line = (record_line(entry) + "\n").encode("utf-8")
+        with self._lock:
+            os.write(self._fd(entry.session_id), line)
 
     def remove(self, session_id: str) -> None:
-        try:
-            self.path(session_id).unlink()
-        except FileNotFoundError:
-            pass
+        with self._lock:
+            fd = self._fds.pop(session_id, None)
+            if fd is not None:
+                os.close(fd)
+            try:
+                self.path(session_id).unlink()
+            except FileNotFoundError:
+                pass
 
     def close(self) -> None:
-        """Nothing stays open between writes."""
+        with self._lock:
+            while self._fds:
+                os.close(self._fds.popitem()[1])
 
 
 def _markdown(entries: Iterable[Entry], out: IO[str]) -> int:
