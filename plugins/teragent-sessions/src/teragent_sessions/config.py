@@ -16,7 +16,8 @@ class SessionConfig(BaseModel):
     saves its conversation: ``teragent run``, ``teragent chat``, ``build_agent`` and
     orchestration agents alike. Without it, only runs given a session
     (``teragent run --session NAME``, ``build_agent(session_id=...)``) and ``teragent
-    chat`` are saved.
+    chat`` are saved (``teragent chat`` continues the workspace's latest chat session;
+    ``--new`` starts another).
 
     Example::
 
@@ -45,5 +46,3 @@ class SessionConfig(BaseModel):
     #: How many of the latest messages a continued session brings back into the
     #: conversation (0: all of them; context compaction trims what does not fit).
     restore_limit: int = Field(default=0, ge=0)
-    #: ``teragent chat`` continues the workspace's latest chat session.
-    chat_resume: bool = True
