@@ -140,10 +140,32 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     @app.get("/api/tools")
     async def tools(who: str = Depends(user)) -> list[dict[str, Any]]:
-        reg = service().tool_registry(None)
-        return [{"name": t.name, "description": t.description,
-                 "safety": getattr(t.safety, "value", str(t.safety)),
-                 "parameters": t.parameters_schema} for t in reg.list_tools()]
+        return service().tool_info()
+
+    @app.get("/api/skills")
+    async def skills(who: str = Depends(user)) -> list[dict[str, Any]]:
+        lib = service().skill_library(who)
+        return [s.summary() for s in lib.skills().values()]
+
+    @app.post("/api/skills")
+    async def add_skill(request: Request, who: str = Depends(user)) -> dict[str, Any]:
+        """A SKILL.md as JSON ``{"content": "..."}`` or as a multipart ``file``."""
+        svc = service()
+        if request.headers.get("content-type", "").startswith("multipart/"):
+            form = await request.form()
+            up = form.get("file")
+            if up is None or isinstance(up, str):
+                raise HTTPException(400, "send the SKILL.md as the multipart field 'file'")
+            text = (await up.read(300 * 1024)).decode("utf-8", errors="replace")
+        else:
+            try:
+                body = await request.json()
+            except ValueError:
+                raise HTTPException(400, "send {\"content\": \"<SKILL.md text>\"} or a "
+                                    "multipart 'file'") from None
+            text = str((body or {}).get("content") or "")
+        skill = svc.skill_library(who).add(svc.user_skills_dir(who), text)
+        return {"name": skill.name, "description": skill.description, "source": "user"}
 
     @app.get("/api/presets")
     async def presets(who: str = Depends(user)) -> list[dict[str, Any]]:

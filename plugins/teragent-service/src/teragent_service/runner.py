@@ -127,10 +127,9 @@ class ConversationRuntime:
         extras = self.extras
         if extras is None or getattr(extras, "background", None) is None:
             return ""
-        notes = extras.background.drain()
+        notes = extras.background.drain()  # published when each finished
         if not notes:
             return ""
-        self.log.publish("background_result", notifications=notes)
         lines = [f"- background task {n['task_id']} ({n['command']}): {n['status']}\n"
                  f"{n['result']}" for n in notes]
         return "[Background commands finished since your last turn]\n" + "\n".join(lines) \

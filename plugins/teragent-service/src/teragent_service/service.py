@@ -124,38 +124,80 @@ class AgentService:
 
     # --- agents --------------------------------------------------------------------------
 
-    def tool_registry(self, rt: ConversationRuntime | None = None) -> Any:
-        """The tools of a conversation (plugins' tools plus the service's own)."""
+    def skill_library(self, user: str) -> Any:
+        from teragent_service.skills import SkillLibrary
+
+        folders = []
+        if self.settings.skills_dir is not None:
+            folders.append(("shared", Path(self.settings.skills_dir)))
+        folders.append(("user", self.user_skills_dir(user)))
+        return SkillLibrary(folders)
+
+    def user_skills_dir(self, user: str) -> Path:
+        # Conversation ids are hex, so "_skills" never collides with a workspace.
+        return self.user_root(user) / "_skills"
+
+    def tool_info(self) -> list[dict[str, Any]]:
+        """Name, description, safety and parameters of every tool a conversation gets."""
+        from teragent.tools.registry import ToolRegistry
+
+        from teragent_service.toolkit import SERVICE_TOOL_INFO
+
+        reg = ToolRegistry.from_plugins(workspace=str(self.settings.workspace_root),
+                                        config=dict(self.settings.config))
+        out = [{"name": t.name, "description": t.description,
+                "safety": getattr(t.safety, "value", str(t.safety)),
+                "parameters": t.parameters_schema} for t in reg.list_tools()]
+        return out + SERVICE_TOOL_INFO()
+
+    def tool_registry(self, rt: ConversationRuntime, *, depth: int = 0) -> Any:
+        """The tools of a conversation's agent (the plugins' tools plus the service's)."""
         from teragent.tools.registry import ToolRegistry
 
         from teragent_service.toolkit import service_tools
 
-        ws = str(rt.workspace) if rt is not None else str(self.settings.workspace_root)
-        tools = ToolRegistry.from_plugins(workspace=ws, config=dict(self.settings.config))
-        for tool in service_tools(self, rt):
+        tools = ToolRegistry.from_plugins(workspace=str(rt.workspace),
+                                          config=dict(self.settings.config))
+        for tool in service_tools(self, rt, tools.find("bash"), depth=depth):
             tools.register(tool, replace=True)
         return tools
 
-    async def build_conversation_agent(self, rt: ConversationRuntime) -> Any:
+    def _agent(self, rt: ConversationRuntime, *, provider: Any, tools: Any, prompt: str,
+               approval: Any, max_steps: int, **extra: Any) -> Any:
         from teragent.compose import build_agent
         from teragent.events import EventBus
 
+        settings = self.settings
+        return build_agent(
+            dict(settings.config), workspace=rt.workspace, provider=provider,
+            model=settings.model if provider is None else None, tools=tools,
+            bus=EventBus(), approval_gate=approval, allow_writes=True,
+            allow_shell=settings.allow_shell or rt.meta.enable_approval,
+            system_prompt=prompt, max_steps=max_steps, **extra)
+
+    async def build_conversation_agent(self, rt: ConversationRuntime) -> Any:
         from teragent_service.tracing import TracingProvider
 
-        settings = self.settings
         meta = rt.meta
-        provider = settings.provider_factory(meta) if settings.provider_factory else None
-        shell = settings.allow_shell or meta.enable_approval
-        agent = build_agent(
-            dict(settings.config), workspace=rt.workspace, provider=provider,
-            model=settings.model if provider is None else None,
-            tools=self.tool_registry(rt), bus=EventBus(),
-            approval_gate=rt.approver, allow_writes=True, allow_shell=shell,
-            system_prompt=preset_prompt(meta.preset), max_steps=settings.max_steps,
-            session=self.persistence, session_id=meta.session_id)
+        provider = self.settings.provider_factory(meta) if self.settings.provider_factory \
+            else None
+        agent = self._agent(rt, provider=provider, tools=self.tool_registry(rt),
+                            prompt=preset_prompt(meta.preset), approval=rt.approver,
+                            max_steps=self.settings.max_steps, session=self.persistence,
+                            session_id=meta.session_id)
         if meta.enable_tracing:
             agent.model = TracingProvider(agent.model, rt.log)
         return agent
+
+    def build_subagent(self, rt: ConversationRuntime, depth: int) -> Any:
+        """A fresh agent for the ``task`` tool: same workspace, model and composition
+        root; no approval gate of its own (the conversation's applies: the subagent runs
+        inside the conversation's run), no transcript."""
+        from teragent_service.subagent import SUBAGENT_PROMPT
+
+        return self._agent(rt, provider=rt.agent.model,
+                           tools=self.tool_registry(rt, depth=depth), prompt=SUBAGENT_PROMPT,
+                           approval=None, max_steps=self.settings.subagent_max_steps)
 
     async def aclose(self) -> None:
         for rt in list(self.runtimes.values()):

@@ -93,6 +93,7 @@ class ServiceSettings:
     event_buffer: int = 5000
     skills_dir: Path | None = None
     max_steps: int = 50
+    subagent_max_steps: int = 20
     background_timeout: float = 300.0
 
     def __post_init__(self) -> None:
