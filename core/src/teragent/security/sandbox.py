@@ -144,6 +144,11 @@ class Limits:
         open_files: RLIMIT_NOFILE (default 1024).
         processes: RLIMIT_NPROC for non-root users (default 512).
         core: RLIMIT_CORE (default 0: no core dumps).
+        memory: The run's cgroup memory limit in bytes, page cache and tmpfs included,
+            for all its processes together (default 4 GiB; :mod:`teragent.security.
+            cgroups`; where no cgroup can be made the rlimits above are the fallback).
+        pids: The run's cgroup process limit (default 512).
+        cpus: The run's cgroup CPU quota in cores (default ``None``: no quota).
     """
 
     cpu_seconds: int | None = None
@@ -152,6 +157,18 @@ class Limits:
     open_files: int | None = 1024
     processes: int | None = 512
     core: int | None = 0
+    memory: int | None = 4 * 1024 ** 3
+    pids: int | None = 512
+    cpus: float | None = None
+
+    def cgroup(self) -> Any:
+        """A fresh :class:`~teragent.security.cgroups.RunCgroup` with the run-wide
+        limits, or ``None`` where this kernel/user cannot have one (rlimits only)."""
+        if self.memory is None and self.pids is None and self.cpus is None:
+            return None
+        from teragent.security.cgroups import run_cgroup
+
+        return run_cgroup(memory=self.memory, pids=self.pids, cpus=self.cpus)
 
     def pairs(self, timeout: float) -> list[tuple[str, int]]:
         """``(RLIMIT_NAME, value)`` pairs to apply for a command with ``timeout``."""
@@ -165,9 +182,10 @@ class Limits:
             wanted.append(("RLIMIT_NPROC", self.processes))
         return [(name, value) for name, value in wanted if value is not None]
 
-    def preexec(self, timeout: float, *, dropped: bool = False) -> Any:
+    def preexec(self, timeout: float, *, dropped: bool = False, cgroup: Any = None) -> Any:
         """A ``preexec_fn`` that applies the limits (POSIX only). ``dropped``: the
-        command will run as an unprivileged uid, so ``RLIMIT_NPROC`` applies too."""
+        command will run as an unprivileged uid, so ``RLIMIT_NPROC`` applies too.
+        ``cgroup``: a :class:`~teragent.security.cgroups.RunCgroup` the child joins."""
         import resource
 
         named = self.pairs(timeout)
@@ -178,6 +196,8 @@ class Limits:
                  if hasattr(resource, name)]
 
         def apply() -> None:
+            if cgroup is not None:
+                cgroup.join()
             for which, value in pairs:
                 _soft, hard = resource.getrlimit(which)
                 if hard != resource.RLIM_INFINITY:

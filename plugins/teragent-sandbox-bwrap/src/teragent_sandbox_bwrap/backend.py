@@ -57,6 +57,12 @@ def _probe() -> tuple[bool, str]:
     return True, f"{binary} (unprivileged user namespaces work)"
 
 
+def _run_cgroups(limits: Limits) -> bool:
+    from teragent.security.cgroups import cgroup_support
+
+    return limits.memory is not None and cgroup_support()[0] != "none"
+
+
 def _drop_fn(uid: int = NOBODY, gid: int = NOBODY) -> Callable[[], None] | None:
     if os.geteuid() != 0:
         return None
@@ -116,6 +122,8 @@ class BwrapSandbox(SandboxBackend):
                   "io_uring_socket", "hardlink_outside", "nested_userns"}
         if not self.network:
             claims.add("loopback_connect")
+        if _run_cgroups(self.limits):
+            claims |= {"memory_split", "memory_tmpfs"}
         return frozenset(claims)
 
     def _sandbox_uid(self, workdir: str) -> int | None:
@@ -164,16 +172,22 @@ class BwrapSandbox(SandboxBackend):
         # The kernel's least-privilege plan: an idmapped workspace (so the unprivileged
         # uid can write a root-owned one), no capabilities, no_new_privs, that uid.
         plan = confinement(workdir, uid=uid, private_shm=False)
-        preexec = plan.preexec(then=self.limits.preexec(timeout, dropped=uid is not None))
+        group = self.limits.cgroup()
+        preexec = plan.preexec(then=self.limits.preexec(timeout, dropped=uid is not None,
+                                                        cgroup=group))
         argv = self.argv(binary, cmd, workdir, env or {}, dropped=uid is not None)
         # bwrap hands its own environment to the command; passing it this way (not as
         # --setenv arguments) keeps values out of every process listing.
         run_env = {**(env or {}), "HOME": "/tmp", "TMPDIR": "/tmp"}
         started = time.monotonic()
-        outcome = await run_process(
-            argv, cwd="/", env=run_env, timeout=timeout, max_output=max_output,
-            on_output=on_output, kill_grace=self.kill_grace, control=PosixControl(),
-            preexec_fn=preexec, pass_fds=plan.pass_fds)
+        try:
+            outcome = await run_process(
+                argv, cwd="/", env=run_env, timeout=timeout, max_output=max_output,
+                on_output=on_output, kill_grace=self.kill_grace, control=PosixControl(),
+                preexec_fn=preexec, pass_fds=plan.pass_fds)
+        finally:
+            cgroup_info = (group.close() if group is not None
+                           else {"cgroup": "none (rlimits only)"})
         enforced: dict[str, Any] = {
             "namespaces": "user,pid,net,ipc,uts,cgroup,mount",
             "network": "host" if self.network else "none (own netns)",
@@ -182,6 +196,7 @@ class BwrapSandbox(SandboxBackend):
             "nested_userns": "disabled",
         }
         enforced.update({k: v for k, v in plan.enforced.items() if k not in enforced})
+        enforced.update(cgroup_info)
         return SandboxResult.from_outcome(outcome, self.name,
                                           duration=time.monotonic() - started,
                                           enforced=enforced)

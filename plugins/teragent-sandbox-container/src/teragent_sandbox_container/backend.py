@@ -42,6 +42,47 @@ def make_rootfs(dest: str) -> str:
     return dest
 
 
+#: Syscalls taken out of the engine's default seccomp profile: no nested user
+#: namespaces (``unshare``/``setns``; ``clone`` keeps only calls without namespace
+#: flags), no kernel keyrings, no ``ptrace``.
+SECCOMP_REMOVED = ("unshare", "setns", "keyctl", "add_key", "request_key", "ptrace")
+CLONE_NAMESPACE_MASK = 0x7E020000
+DEFAULT_PROFILE = "/usr/share/containers/seccomp.json"
+
+
+@functools.lru_cache(maxsize=2)
+def seccomp_profile(base: str = DEFAULT_PROFILE) -> str | None:
+    """The engine's default profile minus :data:`SECCOMP_REMOVED`, written once per
+    process to a private file (``None`` when the default profile is not installed)."""
+    import json
+
+    try:
+        with open(base) as fh:
+            profile = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    rules = []
+    for rule in profile.get("syscalls", []):
+        if rule.get("action") != "SCMP_ACT_ALLOW":
+            rules.append(rule)
+            continue
+        names = [n for n in rule.get("names", []) if n not in SECCOMP_REMOVED]
+        plain_clone = "clone" in names and not rule.get("args")
+        if plain_clone:
+            names.remove("clone")
+        if names:
+            rules.append({**rule, "names": names})
+        if plain_clone:
+            rules.append({**rule, "names": ["clone"], "args": [
+                {"index": 0, "value": CLONE_NAMESPACE_MASK, "valueTwo": 0,
+                 "op": "SCMP_CMP_MASKED_EQ"}]})
+    profile["syscalls"] = rules
+    fd, path = tempfile.mkstemp(prefix="teragent-seccomp-", suffix=".json")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(profile, fh)
+    return path
+
+
 @functools.lru_cache(maxsize=4)
 def _probe(engine: str, image: str | None) -> tuple[bool, str]:
     if not sys.platform.startswith("linux"):
@@ -89,7 +130,11 @@ class ContainerSandbox(SandboxBackend):
     level = 1
     contains = frozenset({"write_outside", "read_shadow", "read_ssh_key", "loopback_connect",
                           "fork_bomb", "memory_bomb", "cpu_timeout", "background_child",
-                          "env_inherit", "env_other_process", "ptrace_parent"})
+                          "env_inherit", "env_other_process", "ptrace_parent",
+                          "env_unlisted", "setuid_left", "capabilities", "guest_output",
+                          "metadata_outside", "dev_shm", "dev_pts", "io_uring_socket",
+                          "hardlink_outside", "nested_userns", "memory_split",
+                          "memory_tmpfs"})
 
     def __init__(self, *, engine: str = "podman", image: str | None = None,
                  memory: str = "512m", pids: int = 256, runtime: str = "runc",
@@ -114,6 +159,9 @@ class ContainerSandbox(SandboxBackend):
                 "--env-file", env_file, "-v", f"{workdir}:{workdir}:rw", "-w", workdir]
         if self.engine == "podman":
             args += ["--runtime", self.runtime, "--cgroup-manager", "cgroupfs"]
+            profile = seccomp_profile()
+            if profile is not None:
+                args += ["--security-opt", f"seccomp={profile}"]
         if rootfs is not None:
             args += ["-v", "/usr:/usr:ro", "--rootfs", rootfs]
         else:

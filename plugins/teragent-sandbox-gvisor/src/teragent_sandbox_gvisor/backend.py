@@ -125,7 +125,10 @@ class GVisorSandbox(SandboxBackend):
     level = 1
     contains = frozenset({"write_outside", "read_shadow", "read_ssh_key", "loopback_connect",
                           "cpu_timeout", "background_child", "env_inherit",
-                          "env_other_process", "ptrace_parent"})
+                          "env_other_process", "ptrace_parent",
+                          "env_unlisted", "setuid_left", "capabilities", "guest_output",
+                          "metadata_outside", "dev_shm", "dev_pts", "io_uring_socket",
+                          "hardlink_outside", "nested_userns"})
 
     def __init__(self, *, platform: str = "ptrace", memory: int | None = 1024 ** 3,
                  pids: int | None = 512, kill_grace: float = 2.0) -> None:

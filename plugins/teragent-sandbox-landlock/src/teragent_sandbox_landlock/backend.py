@@ -104,6 +104,10 @@ class LandlockSandbox(SandboxBackend):
         if not self.full_proc:
             claims.add("env_other_process")
         claims.add("fork_bomb")  # RLIMIT_NPROC: a non-root uid, or the dropped one
+        from teragent.security.cgroups import cgroup_support
+
+        if self.limits.memory is not None and cgroup_support()[0] != "none":
+            claims |= {"memory_split", "memory_tmpfs"}
         return frozenset(claims)
 
     def policy(self, workdir: str, tmpdir: str) -> dict[str, Any]:
@@ -136,6 +140,8 @@ class LandlockSandbox(SandboxBackend):
             raise SandboxUnavailableError(f"The landlock sandbox is unavailable: {reason}")
         tmpdir = tempfile.mkdtemp(prefix="teragent-landlock-")
         read_fd, write_fd = os.pipe()
+        group = self.limits.cgroup()
+        cgroup_info: dict[str, Any] = {}
         try:
             plan = confinement(workdir, drop_uid=False)
             policy = self.policy(workdir, tmpdir)
@@ -154,12 +160,14 @@ class LandlockSandbox(SandboxBackend):
             outcome = await run_process(
                 argv, cwd=workdir, env=run_env, timeout=timeout, max_output=max_output,
                 on_output=on_output, kill_grace=self.kill_grace, control=PosixControl(),
-                preexec_fn=plan.preexec(then=self.limits.preexec(timeout)),
+                preexec_fn=plan.preexec(then=self.limits.preexec(timeout, cgroup=group)),
                 pass_fds=(write_fd, *plan.pass_fds))
             os.close(write_fd)
             write_fd = -1
             report = _read_all(read_fd)
         finally:
+            if group is not None:
+                cgroup_info = group.close()
             if write_fd >= 0:
                 os.close(write_fd)
             os.close(read_fd)
@@ -169,6 +177,7 @@ class LandlockSandbox(SandboxBackend):
         enforced.update({k: v for k, v in plan.enforced.items() if k not in enforced})
         enforced["rlimits"] = dict(self.limits.pairs(timeout))
         enforced["write"] = [workdir, "$TMPDIR"] + self.write_paths
+        enforced.update(cgroup_info or {"cgroup": "none (rlimits only)"})
         return SandboxResult.from_outcome(outcome, self.name,
                                           duration=time.monotonic() - started,
                                           enforced=enforced)

@@ -98,7 +98,11 @@ class MicroVMSandbox(SandboxBackend):
     # the timeout destroys.
     contains = frozenset({"write_outside", "read_shadow", "read_ssh_key", "loopback_connect",
                           "memory_bomb", "cpu_timeout", "background_child",
-                          "env_inherit", "env_other_process", "ptrace_parent"})
+                          "env_inherit", "env_other_process", "ptrace_parent",
+                          "env_unlisted", "setuid_left", "capabilities", "guest_output",
+                          "metadata_outside", "dev_shm", "dev_pts", "io_uring_socket",
+                          "hardlink_outside", "nested_userns", "memory_split",
+                          "memory_tmpfs"})
 
     def __init__(self, *, accel: str = "tcg", memory_mb: int = 256,
                  kernel: str | None = None, kill_grace: float = 1.0) -> None:

@@ -70,25 +70,46 @@ class ProcessSandbox(SandboxBackend):
             WindowsControl(self.spawner) if windows else PosixControl())
         extra: dict[str, Any] = {}
         enforced: dict[str, Any] = {"process_group": True}
+        group = None
         if not windows:
             plan = confinement(workdir) if sys.platform.startswith("linux") else None
+            group = self.limits.cgroup() if plan is not None else None
             extra["preexec_fn"] = self.limits.preexec(timeout, dropped=bool(
-                plan is not None and plan.uid is not None))
+                plan is not None and plan.uid is not None), cgroup=group)
             enforced["rlimits"] = dict(self.limits.pairs(timeout))
             if plan is not None:
                 extra["preexec_fn"] = plan.preexec(then=extra["preexec_fn"])
                 extra["pass_fds"] = plan.pass_fds
                 enforced.update(plan.enforced)
         started = time.monotonic()
-        outcome = await run_process(
-            control.shell_argv(cmd), cwd=workdir, env=env, timeout=timeout,
-            max_output=max_output, on_output=on_output, kill_grace=self.kill_grace,
-            drain_grace=self.drain_grace, control=control, spawner=self.spawner, **extra)
+        try:
+            outcome = await run_process(
+                control.shell_argv(cmd), cwd=workdir, env=env, timeout=timeout,
+                max_output=max_output, on_output=on_output, kill_grace=self.kill_grace,
+                drain_grace=self.drain_grace, control=control, spawner=self.spawner, **extra)
+        finally:
+            # Everything the run started, setsid daemons included, dies with its cgroup.
+            if group is not None:
+                enforced.update(group.close())
         return SandboxResult.from_outcome(outcome, self.name,
                                           duration=time.monotonic() - started,
                                           enforced=enforced)
 
-    #: Which escape-suite probes this backend contains (see teragent_testing.escape).
-    contains: frozenset[str] = frozenset({"cpu_timeout", "memory_bomb", "env_inherit",
-                                          "env_unlisted", "setuid_left", "capabilities",
-                                          "guest_output"})
+    @property
+    def contains(self) -> frozenset[str]:  # type: ignore[override]
+        """Which escape-suite probes this backend contains (teragent_testing.escape):
+        the run's cgroup adds memory split across processes or in a tmpfs, and
+        background children (killed with the group)."""
+        claims = {"cpu_timeout", "memory_bomb", "env_inherit", "env_unlisted",
+                  "setuid_left", "capabilities", "guest_output"}
+        if self.platform == "win32":
+            return frozenset({"cpu_timeout", "env_inherit", "env_unlisted"})
+        if sys.platform.startswith("linux") or os.geteuid() != 0:
+            claims.add("fork_bomb")  # RLIMIT_NPROC of a non-root (or dropped) uid
+        from teragent.security.cgroups import cgroup_support
+
+        if sys.platform.startswith("linux") and cgroup_support()[0] != "none":
+            if self.limits.memory is not None:
+                claims |= {"memory_split", "memory_tmpfs"}
+            claims.add("background_child")
+        return frozenset(claims)

@@ -101,15 +101,17 @@ _BASE = frozenset({"cpu_timeout", "env_inherit", "env_unlisted", "setuid_left",
 _CONFINED = _BASE | {"write_outside", "read_shadow", "read_ssh_key", "loopback_connect",
                      "background_child", "env_other_process", "ptrace_parent",
                      "metadata_outside", "dev_shm", "dev_pts", "io_uring_socket",
-                     "hardlink_outside", "nested_userns", "memory_bomb"}
-#: Tier -> the probes a backend of that tier must claim (and contain). Memory split
-#: across processes or held in a tmpfs needs a cgroup (container, microvm's guest).
+                     "hardlink_outside", "nested_userns"}
+#: Tier -> the probes a backend of that tier must claim (and contain). Tiers order
+#: isolation; resource limits (fork and memory bombs, memory split across processes
+#: or held in a tmpfs) are claimed per backend, since they depend on rlimits and on
+#: cgroups this host may not delegate (docs/sandboxes.md).
 TIER_REQUIRES: dict[int, frozenset[str]] = {
     0: _BASE,
     1: _CONFINED,
     2: _CONFINED,
-    3: _CONFINED | {"fork_bomb"},
-    4: _CONFINED | {"memory_split", "memory_tmpfs"},
+    3: _CONFINED,
+    4: _CONFINED,
 }
 
 
