@@ -66,8 +66,13 @@ class MCPServerConfig(BaseModel):
     Attributes:
         transport: ``stdio`` (with ``command``), ``streamable_http`` or ``sse`` (with
             ``url``); inferred from ``command``/``url`` when omitted.
-        command, args, env, cwd: The server process (stdio).
-        url, headers: The server endpoint (HTTP transports).
+        command: The server's executable (stdio).
+        args: Its arguments.
+        env: Extra environment variables for it (``${NAME}`` references allowed).
+        cwd: Its working directory (default: the agent's workspace).
+        url: The server's endpoint (HTTP transports).
+        headers: HTTP headers sent with every request (``${NAME}`` references allowed;
+            where auth headers go).
         connect_timeout: Seconds to start/connect and finish the handshake.
         call_timeout: Seconds one call may take.
         health_interval: Seconds between health checks of an idle connection
@@ -75,7 +80,8 @@ class MCPServerConfig(BaseModel):
         max_output_chars: A tool result longer than this is cut, saying so.
         tool_prefix: Prepended to the server's tool names (default ``"NAME_"``), so a
             server cannot shadow another server's or a built-in tool.
-        tools, exclude_tools: Which of the server's tools to offer (default all).
+        tools: Which of the server's tools to offer (default all).
+        exclude_tools: Server tools not to offer.
         trust: ``annotations`` (the server's safety hints set the level) or ``none``.
         tool_safety: Per-tool safety overriding the annotations (server tool names).
         params: Per-tool parameter kinds, ``{tool = {param = "read"|"write"|"delete"|
