@@ -172,30 +172,45 @@ def title_from(message: dict[str, Any]) -> str:
 def continuable(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The history a continued conversation starts from.
 
-    System messages are dropped (the agent writes its own), and so is every tool call
-    that has no result: a run killed between the model's tool call and the tool's
-    result must not leave an orphaned call that providers reject. Results without a
-    call are dropped for the same reason.
+    System messages are dropped (the agent writes its own). Providers require an
+    assistant message's tool calls to be answered by the tool messages right after it,
+    so a call whose result is not among them is dropped (a run killed between the
+    model's tool call and the tool's result), and so is a result that does not answer
+    a call just before it. An assistant message left with neither calls nor text goes.
     """
-    answered = {m.get("tool_call_id") for m in messages if m.get("role") == "tool"}
     out: list[dict[str, Any]] = []
-    called: set[Any] = set()
-    for m in messages:
+    i, n = 0, len(messages)
+    while i < n:
+        m = messages[i]
         role = m.get("role")
-        if role == "system":
+        if role == "system" or role == "tool":
+            i += 1  # a tool message reaching here answers no call right before it
             continue
-        if role == "assistant" and m.get("tool_calls"):
-            calls = [c for c in m["tool_calls"] if _call_id(c) in answered]
-            called.update(_call_id(c) for c in calls)
-            if len(calls) != len(m["tool_calls"]):
-                m = {**m, "tool_calls": calls}
-                if not calls:
-                    m.pop("tool_calls")
-                    if not m.get("content"):
-                        continue
-        if role == "tool" and m.get("tool_call_id") not in called:
+        if role != "assistant" or not m.get("tool_calls"):
+            out.append(m)
+            i += 1
             continue
-        out.append(m)
+        j, results = i + 1, []
+        while j < n and messages[j].get("role") in ("tool", "system"):
+            if messages[j].get("role") == "tool":
+                results.append(messages[j])
+            j += 1
+        answered = {r.get("tool_call_id") for r in results}
+        calls, ids = [], set()
+        for c in m["tool_calls"]:
+            cid = _call_id(c)
+            if cid in answered and cid not in ids:
+                calls.append(c)
+                ids.add(cid)
+        if calls:
+            out.append(m if len(calls) == len(m["tool_calls"]) else {**m, "tool_calls": calls})
+        elif m.get("content"):
+            out.append({k: v for k, v in m.items() if k != "tool_calls"})
+        for r in results:
+            if r.get("tool_call_id") in ids:
+                out.append(r)
+                ids.discard(r.get("tool_call_id"))  # one result per call
+        i = j
     return out
 
 
