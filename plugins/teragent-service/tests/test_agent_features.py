@@ -1,0 +1,156 @@
+"""The service's agent features end to end over the WebSocket: skills, the task graph,
+background commands, subagents."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from teragent.testing.scripted import call_tool, reply
+
+SKILL = """---
+name: haiku-writer
+description: Use when the user asks for a haiku.
+---
+
+# Haiku writer
+
+Write three lines of 5, 7 and 5 syllables.
+"""
+
+
+def _turn(svc: Any, cid: str, text: str) -> list[dict[str, Any]]:
+    with svc.connect(cid) as ws:
+        svc.recv(ws)
+        ws.send(json.dumps({"type": "message", "content": text}))
+        seen: list[dict[str, Any]] = []
+        svc.until(ws, "done", seen)
+    return seen
+
+
+def _tool_texts(svc: Any, cid: str, call: int) -> list[str]:
+    msgs = svc.models[cid].requests[call].as_messages()
+    return [m["content"] for m in msgs if m["role"] == "tool"]
+
+
+def test_skills_upload_list_and_read(svc: Any) -> None:
+    r = svc.a.post("/api/skills", json={"content": SKILL})
+    assert r.status_code == 200 and r.json()["name"] == "haiku-writer"
+    bad = svc.a.post("/api/skills", json={"content": "no front matter"})
+    assert bad.status_code == 400 and "front matter" in bad.json()["detail"]
+    assert [s["name"] for s in svc.a.get("/api/skills").json()] == ["haiku-writer"]
+    assert svc.b.get("/api/skills").json() == []          # alice's skill is hers
+    cid = svc.create([call_tool("list_skills", {}), call_tool("read_skill",
+                                                              {"name": "haiku-writer"}),
+                      reply("Here is a haiku.")])
+    _turn(svc, cid, "write a haiku")
+    listed = _tool_texts(svc, cid, 1)[0]
+    assert "haiku-writer: Use when the user asks for a haiku." in listed
+    assert "Write three lines" not in listed            # progressive: body only on read
+    assert "Write three lines of 5, 7 and 5 syllables." in _tool_texts(svc, cid, 2)[1]
+
+
+def test_task_graph_dependencies_cascade_and_persistence(svc: Any) -> None:
+    cid = svc.create([
+        call_tool("task_create", {"subject": "Design"}),
+        call_tool("task_create", {"subject": "Build"}),
+        call_tool("task_update", {"task_id": 1, "addBlocks": [2]}),
+        call_tool("task_update", {"task_id": 2, "status": "in_progress"}),   # refused
+        call_tool("task_update", {"task_id": 2, "addBlocks": [1]}),          # a cycle
+        call_tool("task_update", {"task_id": 1, "status": "completed"}),
+        call_tool("task_list", {}),
+        reply("planned"),
+    ])
+    seen = _turn(svc, cid, "plan it")
+    results = [e for e in seen if e["type"] == "tool_result"]
+    assert [r["success"] for r in results] == [True, True, True, False, False, True, True]
+    assert "blocked by 1" in results[3]["result"]
+    assert "cycle" in results[4]["result"]
+    assert "#2 [pending] Build" in results[6]["result"] and "blockedBy" not in \
+        results[6]["result"].split("#2")[1]
+    updates = [e["tasks"] for e in seen if e["type"] == "task_update"]
+    assert updates[2][1]["blockedBy"] == [1] and updates[2][0]["blocks"] == [2]
+    assert updates[-1][1]["blockedBy"] == []          # the cascade
+    stored = json.loads((svc.root / "alice" / cid / ".tasks" / "task_2.json").read_text())
+    assert stored["blockedBy"] == [] and stored["subject"] == "Build"
+    listed = {f["path"] for f in svc.a.get(f"/api/conversations/{cid}/files").json()["files"]}
+    assert not any(p.startswith(".tasks") for p in listed)
+
+
+def test_background_command_result_arrives_and_is_injected_next_turn(svc: Any) -> None:
+    cid = svc.create([
+        call_tool("background_run", {"command": "echo built-ok > out.txt; cat out.txt"}),
+        reply("Started it."),
+        reply("The build said built-ok."),
+    ], enable_approval=True)
+    with svc.connect(cid) as ws:
+        svc.recv(ws)
+        ws.send(json.dumps({"type": "message", "content": "build in the background"}))
+        req = svc.until(ws, "tool_approval_request")     # it runs a command: asked
+        assert req["tools"][0]["name"] == "background_run"
+        ws.send(json.dumps({"type": "tool_approval_response", "decision": "approve"}))
+        seen: list[dict[str, Any]] = []
+        svc.until(ws, "done", seen)
+        if not any(e["type"] == "background_result" for e in seen):
+            svc.until(ws, "background_result", seen)
+        note = next(e for e in seen if e["type"] == "background_result")["notifications"][0]
+        assert note["status"] == "completed" and "built-ok" in note["result"]
+        ws.send(json.dumps({"type": "message", "content": "how did it go?"}))
+        svc.until(ws, "done")
+    first_user = [m for m in svc.models[cid].requests[2].as_messages()
+                  if m["role"] == "user"][-1]["content"]
+    assert first_user.startswith("[Background commands finished")
+    assert "built-ok" in first_user and first_user.endswith("how did it go?")
+    assert (svc.root / "alice" / cid / "out.txt").read_text().strip() == "built-ok"
+
+
+def test_background_command_is_checked_like_bash(svc: Any) -> None:
+    cid = svc.create([call_tool("background_run", {"command": "cat .env"}),
+                      reply("could not")], enable_approval=True)
+    (svc.root / "alice" / cid / ".env").write_text("SECRET=1")
+    seen = _turn(svc, cid, "read env")
+    result = next(e for e in seen if e["type"] == "tool_result")
+    assert result["denied"] is True and ".env" in result["result"]
+    assert not any(e["type"] == "tool_approval_request" for e in seen)  # refused first
+
+
+def test_subagent_runs_with_an_isolated_context_and_depth_limit(svc: Any) -> None:
+    cid = svc.create([
+        call_tool("task", {"input": "find the answer"}),          # main agent
+        call_tool("task", {"input": "go deeper"}),                # subagent, depth 1
+        call_tool("think", {"thought": "deepest"}),               # sub-subagent, depth 2
+        reply("depth-2 report"),
+        reply("depth-1 report: 42"),
+        reply("The subagent found 42."),
+    ])
+    seen = _turn(svc, cid, "delegate please")
+    starts = [e for e in seen if e["type"] == "subagent_start"]
+    ends = [e for e in seen if e["type"] == "subagent_end"]
+    assert [s["depth"] for s in starts] == [1, 2]
+    assert [e["summary"] for e in ends] == ["depth-2 report", "depth-1 report: 42"]
+    reqs = svc.models[cid].requests
+    sub = reqs[1].as_messages()
+    assert [m["role"] for m in sub] == ["system", "user"]          # isolated context
+    assert sub[1]["content"] == "find the answer"
+    assert "delegate please" not in json.dumps(sub)
+    tool_names = lambda i: {t["function"]["name"] for t in reqs[i].tools or []}  # noqa: E731
+    assert "task" in tool_names(1) and "task" not in tool_names(2)   # depth <= 2
+    assert seen[-1]["final_text"] == "The subagent found 42."
+
+
+def test_subagent_tool_calls_pass_the_conversations_approval_gate(svc: Any) -> None:
+    cid = svc.create([
+        call_tool("task", {"input": "write x.txt"}),
+        call_tool("write_file", {"path": "x.txt", "content": "from sub"}),
+        reply("sub done"),
+        reply("main done"),
+    ], enable_approval=True)
+    with svc.connect(cid) as ws:
+        svc.recv(ws)
+        ws.send(json.dumps({"type": "message", "content": "go"}))
+        req = svc.until(ws, "tool_approval_request")
+        assert req["tools"][0]["name"] == "write_file"
+        ws.send(json.dumps({"type": "tool_approval_response", "decision": "deny"}))
+        svc.until(ws, "done")
+    assert not (svc.root / "alice" / cid / "x.txt").exists()
