@@ -185,3 +185,43 @@ def test_an_overflow_the_estimate_missed_is_compacted_through_recovery(
     refused = [problem["error"]["code"] for _, problem in server.rejected]
     assert refused and set(refused) == {"context_length_exceeded"}  # none for pairing
     assert events and all(e["kind"] == "auto" for e in events)
+
+
+def test_compactions_are_recorded_in_the_session_transcript(key: None, tmp_path: Path) -> None:
+    """With the sessions plugin, the same overflowing run leaves its compactions in the
+    session's JSONL transcript, next to the messages."""
+    import teragent_context
+    import teragent_openai
+    teragent_sessions = pytest.importorskip("teragent_sessions")
+    from teragent.testing.hosts import isolated_host
+
+    server = FakeOpenAIServer(responder=responder(12), check_tool_pairing=True,
+                              context_limit=LIMIT)
+    with isolated_host(teragent_context, teragent_openai, teragent_sessions), \
+            serve_in_thread(server) as base_url:
+
+        async def main() -> Any:
+            agent = build_agent(_config(base_url, {"model_token_limit": LIMIT,
+                                                   "retain_count": 4}),
+                                workspace=tmp_path, tools=[DumpPage()], session_id="long")
+            try:
+                return await agent.run(TASK)
+            finally:
+                await agent.aclose()
+
+        result = asyncio.run(main())
+    assert result.stop_reason == "completed" and server.rejected == []
+    import json
+
+    lines = [json.loads(x) for x in
+             (tmp_path / ".teragent/transcripts/long.jsonl").read_text().splitlines()]
+    compactions = [x for x in lines if x["type"] == "event" and x["event"] == "compaction"]
+    assert compactions, [x.get("event") for x in lines]
+    kinds = {c["data"]["kind"] for c in compactions}
+    assert kinds >= {"micro", "auto"}
+    for c in compactions:
+        assert c["data"]["after_tokens"] < c["data"]["before_tokens"]
+    # Every message of the run is in the transcript too (compaction trims what is sent,
+    # not what is saved): twelve tool results.
+    assert sum(1 for x in lines if x["type"] == "message"
+               and x["message"]["role"] == "tool") == 12
