@@ -66,6 +66,7 @@ KNOWN_DISTRIBUTIONS: dict[str, dict[str, str]] = {
         "pipeline": "teragent-router",
         "session": "teragent-sessions",
         "context": "teragent-context",
+        "memory": "teragent-memory",
         "mcp": "teragent-mcp",
     },
 }
