@@ -68,6 +68,8 @@ KNOWN_DISTRIBUTIONS: dict[str, dict[str, str]] = {
         "context": "teragent-context",
         "memory": "teragent-memory",
         "mcp": "teragent-mcp",
+        "auth": "teragent-auth",
+        "openapi": "teragent-openapi",
     },
 }
 
