@@ -33,6 +33,9 @@ def lookup(term: str) -> str:
 
 
 def _records(trace_dir: Path) -> list[dict]:
+    from teragent_traces.tracer import flush_all
+
+    flush_all()  # the writer thread appends what the calls queued
     path = trace_dir / "traces.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
@@ -144,6 +147,7 @@ def test_secrets_are_redacted_before_writing(tmp_path: Path,
             instruction=f"use {SECRET} and opaque-value-without-a-known-shape"))
 
     asyncio.run(main())
+    tracer.flush()
     raw = (tmp_path / "t" / "traces.jsonl").read_text()
     assert SECRET not in raw and "opaque-value-without-a-known-shape" not in raw
     assert raw.count("***") >= 4

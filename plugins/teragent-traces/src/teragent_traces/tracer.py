@@ -38,6 +38,7 @@ Files: ``trace_dir/traces.jsonl``, one JSON object per line, ``type`` one of
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import contextvars
 import hashlib
@@ -46,6 +47,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -54,7 +56,7 @@ from teragent.errors import UserError, redact
 from teragent.secrets import is_secret_name
 
 __all__ = ["TAPTracer", "DPOPair", "DataConstitution", "TraceStats", "PairRefused",
-           "STRATEGIES", "prompt_hash"]
+           "STRATEGIES", "prompt_hash", "flush_all"]
 
 STRATEGIES = ("same_task_retry", "cross_task", "partial")
 TRACE_FILE = "traces.jsonl"
@@ -160,11 +162,24 @@ class TraceStats:
         return asdict(self)
 
 
+def _canonical(prompt: dict[str, Any]) -> str:
+    return json.dumps(prompt, sort_keys=True, separators=(",", ":"), default=str,
+                      ensure_ascii=False)
+
+
 def prompt_hash(prompt: dict[str, Any]) -> str:
     """SHA-256 of a prompt in canonical JSON (sorted keys, no whitespace)."""
-    raw = json.dumps(prompt, sort_keys=True, separators=(",", ":"), default=str,
-                     ensure_ascii=False)
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_canonical(prompt).encode("utf-8")).hexdigest()
+
+
+_LIVE: "weakref.WeakSet[TAPTracer]" = weakref.WeakSet()
+
+
+@atexit.register
+def flush_all() -> None:
+    """Close every tracer's file (records are written when made; run at exit)."""
+    for tracer in list(_LIVE):
+        tracer.close()
 
 
 def _prompt_of(request: Any, compiled: Any) -> tuple[dict[str, Any], str, str | None]:
@@ -277,11 +292,16 @@ class TAPTracer:
             key=len, reverse=True))
 
     # --- writing ------------------------------------------------------------------
+    #
+    # Each record is one os.write of one whole line on an O_APPEND descriptor, made
+    # during the call (durable at once, no thread: a writer thread cost more wall time
+    # than it saved, through GIL hand-offs; see docs/decisions/traces.md).
 
     def _open(self) -> int:
         if self._fd is None:
             self.trace_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            _LIVE.add(self)
         return self._fd
 
     def _clean(self, value: Any) -> Any:
@@ -293,23 +313,45 @@ class TAPTracer:
             return [self._clean(v) for v in value]
         return value
 
-    def _append(self, record: dict[str, Any]) -> None:
+    def _line(self, record: dict[str, Any]) -> str:
+        """One JSON line, redacted. The whole line is redacted at once; when that
+        changed something, the result must still parse, else every string is
+        redacted on its own (slower, always valid)."""
+        prompt = record.pop("prompt", None)
+        if prompt is not None:
+            raw = _canonical(prompt)
+            record["prompt_hash"] = hashlib.sha256(raw.encode("utf-8")).hexdigest()
+            line = json.dumps(record, separators=(",", ":"), default=str,
+                              ensure_ascii=False)[:-1] + ',"prompt":' + raw + "}"
+        else:
+            line = json.dumps(record, separators=(",", ":"), default=str, ensure_ascii=False)
         if self.constitution.redact_secrets:
-            record = self._clean(record)
-        line = json.dumps(record, separators=(",", ":"), default=str,
-                          ensure_ascii=False) + "\n"
+            cleaned = redact(line, self._secrets) or ""
+            if cleaned != line:
+                try:
+                    json.loads(cleaned)
+                    line = cleaned
+                except ValueError:
+                    data = json.loads(line)
+                    line = json.dumps(self._clean(data), separators=(",", ":"),
+                                      ensure_ascii=False)
+        return line + "\n"
+
+    def _append(self, record: dict[str, Any]) -> None:
+        data = self._line(record).encode("utf-8")
         with self._lock:
-            os.write(self._open(), line.encode("utf-8"))  # one write: one whole line
+            os.write(self._open(), data)  # O_APPEND: whole lines, never rewritten
+
+    def flush(self) -> None:
+        """Nothing is buffered: records are in the file when ``record_*`` returns
+        (kept so callers need not know)."""
 
     def close(self) -> None:
+        self.flush()
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
-
-    def __del__(self) -> None:  # pragma: no cover - interpreter shutdown
-        with contextlib.suppress(Exception):
-            self.close()
 
     @contextlib.contextmanager
     def task(self, task_id: str) -> Iterator[None]:
@@ -340,9 +382,8 @@ class TAPTracer:
         trace_id = uuid.uuid4().hex
         self._pending[trace_id] = task
         self._append({"type": "request", "trace_id": trace_id, "task_id": task,
-                      "ts": time.time(), "prompt_hash": prompt_hash(prompt),
-                      "basis": basis, "intent": intent, "provider": provider,
-                      "model": model, "prompt": prompt})
+                      "ts": time.time(), "basis": basis, "intent": intent,
+                      "provider": provider, "model": model, "prompt": prompt})
         return trace_id
 
     async def record_response(self, response: Any, task_id: str | None = None,
@@ -378,6 +419,7 @@ class TAPTracer:
     # --- reading --------------------------------------------------------------------
 
     def _records(self) -> list[dict[str, Any]]:
+        self.flush()
         if not self.path.is_file():
             return []
         out = []

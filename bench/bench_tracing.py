@@ -1,0 +1,163 @@
+"""Tracing overhead per model call (issue 19), on the agent-loop benchmark's setup.
+
+The task, fake server (a separate process on loopback, zero model latency) and
+measurement are ``bench_agent_loop.py``'s: one task = two model calls and one tool
+call, sequential, median ms/task and CPU ms/task after a warm-up, each loop in a fresh
+child process, loops interleaved per repeat. Loops:
+
+* ``aiohttp``: the hand-written floor (for the agent-loop overhead);
+* ``teragent``: ``build_agent(config={})``, no tracing;
+* ``teragent+traces``: the same with ``[traces]`` (TAPTracer: every call's compiled
+  prompt and answer hashed, redacted and appended to ``traces.jsonl``);
+* ``teragent+otel``: the same with ``[otel] use_global_provider = true`` and the SDK's
+  tracer provider exporting in batches to /dev/null (span creation and export cost,
+  without a collector's network cost).
+
+Reported per model call: the extra ms (wall) and CPU ms over ``teragent``, as a share
+of ``teragent``'s own per-call time and of the agent-loop overhead (``teragent`` minus
+``aiohttp``). Target (issue 19): traces under 5% of the agent-loop overhead.
+
+Run: ``.venv/bin/python bench/bench_tracing.py [--tasks 200 --repeats 3]``; writes
+``bench/results/tracing-<time>.json``. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import bench_agent_loop as B  # noqa: E402  (the shared setup)
+
+LOOPS = ("aiohttp", "teragent", "teragent+traces", "teragent+otel")
+CALLS_PER_TASK = 2
+
+
+def build_observed(kind: str) -> Callable[[str, bool, str], Awaitable[tuple[Any, Any]]]:
+    async def build(url: str, stream: bool, workspace: str) -> tuple[Any, Any]:
+        import teragent
+        from teragent.tools import tool
+
+        @tool
+        async def add(a: int, b: int) -> int:
+            """Add two integers.
+
+            Args:
+                a: The first integer.
+                b: The second integer.
+            """
+            return a + b
+
+        config: dict[str, Any] = {}
+        if kind == "traces":
+            config["traces"] = {"dir": os.path.join(workspace, "traces")}
+        else:
+            from opentelemetry import trace
+            from opentelemetry.sdk.trace import TracerProvider
+            from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+            provider_ = TracerProvider()
+            provider_.add_span_processor(BatchSpanProcessor(
+                ConsoleSpanExporter(out=open(os.devnull, "w"))))
+            trace.set_tracer_provider(provider_)
+            config["otel"] = {"use_global_provider": True}
+        provider = teragent.create_provider(compiler="default", adapter="openai_compatible",
+                                            model=B.MODEL, base_url=url, api_key_env=B.KEY_ENV)
+        agent = teragent.build_agent(config=config, workspace=workspace, provider=provider,
+                                     tools=[add], audit=False, stream=stream)
+
+        async def task(n: int) -> str:
+            return (await agent.run(B.prompt(n), history=[])).final_text
+
+        return task, agent.aclose
+    return build
+
+
+B.BUILDERS["teragent+traces"] = build_observed("traces")
+B.BUILDERS["teragent+otel"] = build_observed("otel")
+
+
+def _child(args: argparse.Namespace) -> None:
+    os.environ[B.KEY_ENV] = B.KEY
+    with tempfile.TemporaryDirectory(prefix="bench-tracing-") as ws:
+        res = asyncio.run(B._measure(args.child, "seq", args.url, args.tasks, 1, ws, None))
+        traces = Path(ws) / "traces" / "traces.jsonl"
+        if traces.exists():
+            res["trace_lines"] = sum(1 for _ in open(traces))
+    print(json.dumps(res), flush=True)
+
+
+def _run_child(loop: str, url: str, tasks: int) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", loop, "--url", url,
+           "--tasks", str(tasks)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TERAGENT_"))}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
+    if proc.returncode != 0:
+        raise RuntimeError(f"{loop} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tasks", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", help="results JSON (default bench/results/tracing-<time>.json)")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--url", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        return _child(args)
+    server, url = B._server()
+    runs: dict[str, list[dict[str, Any]]] = {loop: [] for loop in LOOPS}
+    try:
+        for _ in range(args.repeats):
+            for loop in LOOPS:
+                runs[loop].append(_run_child(loop, url, args.tasks))
+    finally:
+        server.kill()
+    med = {loop: {k: statistics.median(r[k] for r in rs) for k in ("ms_per_task",
+                                                                     "cpu_ms_per_task")}
+           for loop, rs in runs.items()}
+    base = med["teragent"]
+    loop_overhead = base["ms_per_task"] - med["aiohttp"]["ms_per_task"]
+    print(f"{'loop':<18}{'ms/task':>9}{'cpu ms/task':>13}")
+    for loop in LOOPS:
+        print(f"{loop:<18}{med[loop]['ms_per_task']:>9.3f}{med[loop]['cpu_ms_per_task']:>13.3f}")
+    summary: dict[str, Any] = {}
+    for loop in ("teragent+traces", "teragent+otel"):
+        d_wall = (med[loop]["ms_per_task"] - base["ms_per_task"]) / CALLS_PER_TASK
+        d_cpu = (med[loop]["cpu_ms_per_task"] - base["cpu_ms_per_task"]) / CALLS_PER_TASK
+        per_call = base["ms_per_task"] / CALLS_PER_TASK
+        summary[loop] = {
+            "extra_ms_per_call": d_wall, "extra_cpu_ms_per_call": d_cpu,
+            "share_of_teragent_per_call": d_wall / per_call,
+            "share_of_cpu_per_call": d_cpu / (base["cpu_ms_per_task"] / CALLS_PER_TASK),
+            "share_of_agent_loop_overhead": (d_wall * CALLS_PER_TASK) / loop_overhead
+            if loop_overhead > 0 else None}
+        s = summary[loop]
+        print(f"{loop}: +{d_wall * 1000:.0f} us/call wall (+{d_cpu * 1000:.0f} us CPU) = "
+              f"{s['share_of_teragent_per_call']:.1%} of teragent's per-call time, "
+              f"{s['share_of_cpu_per_call']:.1%} of its CPU, "
+              + (f"{s['share_of_agent_loop_overhead']:.1%} of the agent-loop overhead"
+                 if s["share_of_agent_loop_overhead"] is not None else ""))
+    out = Path(args.out) if args.out else HERE / "results" / \
+        f"tracing-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"args": vars(args), "runs": runs, "median": med,
+                               "agent_loop_overhead_ms_per_task": loop_overhead,
+                               "summary": summary}, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
