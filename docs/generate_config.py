@@ -176,9 +176,17 @@ def _add_nested(cls: type, table: str, found: dict[type, Any]) -> None:
         for sub in _model_types(info.annotation):
             if sub in found and found[sub][0] is not None:
                 continue
-            inner = f"{_sort_key(table)}.{name}"
+            # a RootModel[dict[str, X]] table holds [table.<name>] tables of X
+            inner = f"{_sort_key(table)}.<name>" if _is_root(cls) else \
+                f"{_sort_key(table)}.{name}"
             found[sub] = (f"[[{inner}]]" if many else f"[{inner}]", {"nested": True})
             _add_nested(sub, inner, found)
+
+
+def _is_root(cls: type) -> bool:
+    from pydantic import RootModel
+
+    return inspect.isclass(cls) and issubclass(cls, RootModel)
 
 
 def _is_nested(table: str, covered: set[str]) -> bool:
@@ -294,6 +302,8 @@ def _fields(cls: type) -> list[tuple[str, str, str, str]]:
     """``(name, type, default, description)`` per field."""
     notes = _comment_docs(cls)
     rows = []
+    if _is_root(cls):
+        return []  # its keys are names; the section of its item model lists the keys
     if _is_model(cls):
         from pydantic_core import PydanticUndefined
 

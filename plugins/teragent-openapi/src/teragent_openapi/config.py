@@ -70,22 +70,34 @@ class OpenAPIToolsetConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    #: The document: a path (relative to agent.toml) or an http(s) URL; JSON or YAML.
     spec: str
+    #: Default: the document's servers (OpenAPI 3) or host + basePath (Swagger 2).
     base_url: str | None = None
     #: Tool names are ``PREFIX_operationId``; default: the table's NAME.
     prefix: str | None = None
+    #: An [auth.NAME] (or an inline credential table) for every operation; overrides
+    #: ``security``.
     auth: str | AuthCredentialConfig | None = None
     #: security scheme name -> the variable holding its secret, or a table of them.
     security: dict[str, str | SchemeCredentialConfig] = Field(default_factory=dict)
+    #: Globs over operationIds, tool names, "GET /path" and "tag:TAG"; empty: all.
     include: list[str] = Field(default_factory=list)
+    #: Same globs; these operations get no tool.
     exclude: list[str] = Field(default_factory=list)
+    #: operationId (or glob) -> safety, instead of the method's.
     safety: dict[str, SafetyName] = Field(default_factory=dict)
+    #: Seconds for one request.
     timeout: float = Field(30.0, gt=0)
+    #: Retries of idempotent calls (GET, HEAD, OPTIONS, PUT, DELETE) answered 429/503.
     retries: int = Field(2, ge=0, le=10)
     #: A Retry-After longer than this is not waited for (the call fails with it).
     max_retry_after: float = Field(60.0, ge=0)
+    #: Seconds to keep read-only results (teragent-cache's ResultCache); none: no cache.
     cache_ttl: float | None = Field(None, gt=0)
+    #: Entries of that cache (least recently used go first).
     cache_size: int = Field(256, ge=1)
+    #: Longer responses are cut (the tool says so).
     max_response_chars: int = Field(20000, ge=100)
     #: Extra non-secret headers on every request (secrets go through auth/security).
     headers: dict[str, str] = Field(default_factory=dict)
