@@ -81,7 +81,9 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
     "PluginHost": "teragent.plugins",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+# Names served by plugins resolve (or name the pip install) but stay out of __all__: a
+# star import or dir() must not need every plugin installed.
+__all__ = sorted([*(n for n, t in _EXPORTS.items() if isinstance(t, str)), "__version__"])
 
 
 __getattr__ = _lazy.lazy_exports(__name__, _EXPORTS, globals())
