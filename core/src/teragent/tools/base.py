@@ -415,10 +415,21 @@ def tool(
 
 
 class ToolPack:
-    """A group of tools sharing a lifecycle (a connection, a server process...).
+    """A group of tools sharing a lifecycle and resources (a connection pool, a server
+    process, one HTTP client for every operation of an API).
 
-    ``on_start`` runs before the first tool of the pack is used, ``on_stop`` when the
-    agent (or registry) shuts down.
+    The agent drives the lifecycle:
+
+    - ``on_start`` runs once, before the first call of any of the pack's tools (the tool
+      orchestrator awaits :meth:`ensure_started`, which concurrent calls share);
+      building an agent opens nothing.
+    - ``on_stop`` runs when the agent closes (``await agent.aclose()``, ``async with
+      agent``, or :meth:`ToolRegistry.stop`); a later call starts the pack again.
+
+    Register a pack (an instance, a class or an import string) through
+    ``teragent_register_tools``. A pack class whose constructor takes ``config`` is
+    built for each agent with its loaded ``agent.toml`` (teragent-openapi's
+    ``[openapi.NAME]`` toolsets are built that way).
     """
 
     name: ClassVar[str] = "pack"
