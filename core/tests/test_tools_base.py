@@ -149,3 +149,40 @@ def test_base_tool_without_execute_reports_clearly():
         asyncio.run(Lazy().execute({}))
     assert ToolResult(success=False, error="bad").to_text() == "Error: bad"
     assert ToolResult(data={"a": 1}).to_text() == '{"a": 1}'
+
+
+def test_a_filtered_registry_still_stops_its_packs():
+    """build_agent offers a filtered registry; closing the agent must stop the packs of
+    the tools it kept (their shared clients), and only started packs."""
+    events: list[str] = []
+
+    class Pack(ToolPack):
+        name = "api"
+
+        async def on_start(self):
+            events.append("start")
+
+        async def on_stop(self):
+            events.append("stop")
+
+    @tool
+    def read() -> str:
+        """Read."""
+        return "r"
+
+    @tool
+    def other() -> str:
+        """Other."""
+        return "o"
+
+    pack = Pack([read])
+    kept = ToolRegistry([pack, other]).filtered(["read"])
+
+    async def main():
+        from teragent.tools.orchestrator import ToolOrchestrator
+
+        await ToolOrchestrator(kept).execute_batch([{"name": "read", "arguments": {}}])
+        await kept.stop()
+
+    asyncio.run(main())
+    assert events == ["start", "stop"] and not pack.started
