@@ -5,7 +5,9 @@ TerAgent's MCP client (``conformance/client.py``).
 Each run uses a baseline of expected failures with the reason for each
 (``conformance/*-baseline.yml``); the suite exits non-zero on an unexpected failure *and*
 on a listed scenario that passes, so the baseline cannot go stale. The auth scenarios
-(OAuth flows) are not run: the client takes auth headers from ``[mcp.servers.NAME]
+(OAuth flows) and the elicitation scenario (TerAgent's client answers no elicitation
+requests; it fails as client-baseline.yml says, see the README for the command) are not
+run: the client takes auth headers from ``[mcp.servers.NAME]
 headers`` and has no OAuth flow of its own.
 """
 
@@ -21,8 +23,7 @@ import pytest
 
 HERE = Path(__file__).parent / "conformance"
 CLI = [sys.executable, "-c", "import sys; from teragent.cli import main; sys.exit(main())"]
-CLIENT_SCENARIOS = ["initialize", "tools_call", "sse-retry",
-                    "elicitation-sep1034-client-defaults"]
+CLIENT_SCENARIOS = ["initialize", "tools_call", "sse-retry"]
 
 
 def _suite(deps: Any) -> list[str]:
@@ -75,5 +76,4 @@ def test_client_conformance(deps, isolated, scenario):
                          capture_output=True, text=True, timeout=300)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-3000:]
-    expected_failure = scenario == "elicitation-sep1034-client-defaults"
-    assert ("OVERALL: PASSED" in out) != expected_failure, out[-2000:]
+    assert "OVERALL: PASSED" in out, out[-2000:]

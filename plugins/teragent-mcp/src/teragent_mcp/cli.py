@@ -69,6 +69,7 @@ def _serve(args: argparse.Namespace) -> int:
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
+    sock.listen(128)  # connections queue from now on: the printed address is usable
     host, port = sock.getsockname()[:2]
     print(f"teragent mcp: serving {len(server.tools)} tools on "
           f"http://{args.host if ':' not in args.host else '[' + args.host + ']'}:{port}"
