@@ -74,11 +74,19 @@ def until(ws: Any, kind: str, seen: list[dict[str, Any]] | None = None,
 def svc(tmp_path: Path) -> Iterator[Svc]:
     models: dict[str, Any] = {}
     pending: list[Any] = []  # models for conversations created by a browser
+
+    def factory(meta: Any, agent: str | None = None) -> Any:
+        """The scripted model of a conversation; ``models[(id, name)]`` for a teammate."""
+        if agent is not None:
+            return models.get((meta.id, agent))
+        if meta.id not in models:
+            models[meta.id] = pending.pop(0)
+        return models[meta.id]
     settings = ServiceSettings(
         workspace_root=tmp_path / "root", database=tmp_path / "db" / "service.db",
         tokens=parse_tokens(f"alice:{TOKEN_A},bob:{TOKEN_B}"),
-        provider_factory=lambda meta: models[meta.id] if meta.id in models
-        else models.setdefault(meta.id, pending.pop(0)), config={},
+        provider_factory=factory, config={}, teammate_idle_timeout=5.0,
+        teammate_idle_poll=0.2,
         approval_timeout=1.5, max_upload_bytes=64 * 1024, max_read_bytes=1000)
     with serve_in_thread(create_app(settings)) as base:
         s = Svc(base, models, tmp_path / "root")

@@ -154,3 +154,79 @@ def test_subagent_tool_calls_pass_the_conversations_approval_gate(svc: Any) -> N
         ws.send(json.dumps({"type": "tool_approval_response", "decision": "deny"}))
         svc.until(ws, "done")
     assert not (svc.root / "alice" / cid / "x.txt").exists()
+
+
+def test_teammate_works_reports_and_shuts_down(svc: Any) -> None:
+    from teragent.testing import ScriptedModel
+
+    cid = svc.create([
+        call_tool("spawn_teammate", {"name": "ana", "role": "tester",
+                                     "prompt": "check the build"}),
+        reply("Ana is on it."),
+        call_tool("shutdown_request", {"name": "ana", "reason": "done for today"}),
+        reply("Asked Ana to stop."),
+    ], enable_teams=True)
+    svc.models[(cid, "ana")] = ScriptedModel([
+        call_tool("write_file", {"path": "report.txt", "content": "build ok"}),
+        reply("Build checked: ok."),
+        call_tool("shutdown_response", {"request_id": "shutdown-1", "approve": True}),
+        reply("Bye."),
+    ])
+    with svc.connect(cid) as ws:
+        svc.recv(ws)
+        ws.send(json.dumps({"type": "message", "content": "get ana to check the build"}))
+        seen: list[dict[str, Any]] = []
+        svc.until(ws, "done", seen)
+        while not any(e["type"] == "teammate_status" and e["status"] == "idle" for e in seen):
+            seen.append(svc.recv(ws))
+        ws.send(json.dumps({"type": "message", "content": "what did ana say? then stop her"}))
+        svc.until(ws, "done", seen)
+        while not any(e["type"] == "teammate_status" and e["status"] == "shutdown"
+                      for e in seen):
+            seen.append(svc.recv(ws))
+    statuses = [(e["name"], e["role"], e["status"]) for e in seen
+                if e["type"] == "teammate_status"]
+    assert statuses[0] == ("ana", "tester", "working")
+    assert ("ana", "tester", "idle") in statuses and statuses[-1][2] == "shutdown"
+    assert (svc.root / "alice" / cid / "report.txt").read_text() == "build ok"
+    # The lead got Ana's report at the top of its next turn.
+    lead_input = [m for m in svc.models[cid].requests[2].as_messages()
+                  if m["role"] == "user"][-1]["content"]
+    assert "[Messages from your teammates]" in lead_input
+    assert "from ana (report): Build checked: ok." in lead_input
+    # Ana saw the shutdown request in her inbox, answered it, and the protocol is closed.
+    ana_second = svc.models[(cid, "ana")].requests[2].as_messages()
+    assert "shutdown_request, request shutdown-1" in ana_second[-1]["content"]
+    protocols = json.loads((svc.root / "alice" / cid / ".team" / "protocols.json")
+                           .read_text())
+    assert protocols["shutdown-1"]["status"] == "approved"
+
+
+def test_teammate_claims_a_task_from_the_board_and_mail_persists(svc: Any) -> None:
+    from teragent.testing import ScriptedModel
+
+    cid = svc.create([
+        call_tool("task_create", {"subject": "Write docs"}),
+        call_tool("spawn_teammate", {"name": "bo", "role": "writer", "prompt": "wait"}),
+        reply("ok"),
+    ], enable_teams=True)
+    svc.models[(cid, "bo")] = ScriptedModel([
+        reply("Waiting."),
+        call_tool("task_update", {"task_id": 1, "status": "completed"}),
+        reply("Docs written."),
+    ])
+    with svc.connect(cid) as ws:
+        svc.recv(ws)
+        ws.send(json.dumps({"type": "message", "content": "go"}))
+        seen: list[dict[str, Any]] = []
+        while not any(e["type"] == "task_update" and e["tasks"][0]["status"] == "completed"
+                      for e in seen):
+            seen.append(svc.recv(ws))
+    claimed = [e["tasks"][0] for e in seen if e["type"] == "task_update"
+               and e["tasks"][0]["owner"] == "bo"]
+    assert claimed[0]["status"] == "in_progress"
+    second = svc.models[(cid, "bo")].requests[1].as_messages()[-1]["content"]
+    assert "You claimed task #1 from the board: Write docs" in second
+    inbox = svc.root / "alice" / cid / ".team" / "inbox" / "lead.jsonl"
+    lines = [json.loads(x) for x in inbox.read_text().splitlines()]
+    assert [m["content"] for m in lines][:2] == ["Waiting.", "Docs written."]

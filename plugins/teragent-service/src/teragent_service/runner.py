@@ -123,17 +123,27 @@ class ConversationRuntime:
             self.approver.deny_all("cancelled")  # after the cancel: nothing runs on it
         return True
 
-    def _background_prefix(self) -> str:
+    async def _prefix(self) -> str:
+        """What happened since the last turn, put before the user's input: finished
+        background commands (published as ``background_result`` when each ended) and
+        the lead's unread team mail."""
         extras = self.extras
-        if extras is None or getattr(extras, "background", None) is None:
+        if extras is None:
             return ""
-        notes = extras.background.drain()  # published when each finished
-        if not notes:
-            return ""
-        lines = [f"- background task {n['task_id']} ({n['command']}): {n['status']}\n"
-                 f"{n['result']}" for n in notes]
-        return "[Background commands finished since your last turn]\n" + "\n".join(lines) \
-            + "\n\n"
+        parts = []
+        notes = extras.background.drain() if extras.background is not None else []
+        if notes:
+            parts.append("[Background commands finished since your last turn]\n" + "\n".join(
+                f"- background task {n['task_id']} ({n['command']}): {n['status']}\n"
+                f"{n['result']}" for n in notes))
+        if extras.team is not None:
+            mail = await extras.team.mail.drain("lead")
+            if mail:
+                parts.append("[Messages from your teammates]\n" + "\n".join(
+                    f"- from {m['from']} ({m['type']}"
+                    + (f", request {m['request_id']}" if m.get("request_id") else "")
+                    + f"): {m['content']}" for m in mail))
+        return "\n\n".join(parts) + "\n\n" if parts else ""
 
     async def _turn(self, content: str, behind: int, run_id: str) -> dict[str, Any]:
         self.queued = max(0, self.queued - 1)
@@ -150,7 +160,7 @@ class ConversationRuntime:
             self.meta.title = title
             self.service.store.set_title(self.meta.id, title)
         try:
-            task = self._background_prefix() + content
+            task = await self._prefix() + content
             result = await agent.run(task, history=list(self.history))
             self.history = [m for m in result.messages if m.get("role") != "system"]
             outcome = {"stop_reason": result.stop_reason or "completed",

@@ -179,8 +179,7 @@ class AgentService:
         from teragent_service.tracing import TracingProvider
 
         meta = rt.meta
-        provider = self.settings.provider_factory(meta) if self.settings.provider_factory \
-            else None
+        provider = self._provider_for(meta, None)
         agent = self._agent(rt, provider=provider, tools=self.tool_registry(rt),
                             prompt=preset_prompt(meta.preset), approval=rt.approver,
                             max_steps=self.settings.max_steps, session=self.persistence,
@@ -188,6 +187,38 @@ class AgentService:
         if meta.enable_tracing:
             agent.model = TracingProvider(agent.model, rt.log)
         return agent
+
+    def _provider_for(self, meta: ConversationMeta, agent: str | None) -> Any:
+        factory = self.settings.provider_factory
+        if factory is None:
+            return None
+        import inspect
+
+        try:
+            takes_agent = "agent" in inspect.signature(factory).parameters
+        except (TypeError, ValueError):
+            takes_agent = False
+        if takes_agent:
+            return factory(meta, agent=agent)
+        return factory(meta) if agent is None else None  # teammates share the lead's
+
+    def build_teammate(self, rt: ConversationRuntime, name: str, role: str) -> Any:
+        """A teammate's agent: same workspace, task graph and composition root; its own
+        model from the provider factory when it takes ``agent=``, else the lead's."""
+        from teragent.tools.registry import ToolRegistry
+
+        from teragent_service.team import TEAMMATE_PROMPT, teammate_tools
+        from teragent_service.tasks import task_tools
+
+        provider = self._provider_for(rt.meta, name) or rt.agent.model
+        tools = ToolRegistry.from_plugins(workspace=str(rt.workspace),
+                                          config=dict(self.settings.config))
+        for tool in [*task_tools(rt.extras.tasks), *teammate_tools(rt.extras.team, name)]:
+            tools.register(tool, replace=True)
+        safe = lambda text: text.replace("{", "{{").replace("}", "}}")  # noqa: E731
+        prompt = TEAMMATE_PROMPT.replace("{name}", safe(name)).replace("{role}", safe(role))
+        return self._agent(rt, provider=provider, tools=tools, prompt=prompt, approval=None,
+                           max_steps=self.settings.subagent_max_steps)
 
     def build_subagent(self, rt: ConversationRuntime, depth: int) -> Any:
         """A fresh agent for the ``task`` tool: same workspace, model and composition

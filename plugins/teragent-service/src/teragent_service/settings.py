@@ -66,9 +66,10 @@ class ServiceSettings:
         database: SQLite file of conversations and transcripts.
         tokens: Digest → user (see :func:`parse_tokens`); empty: the service refuses
             to start unless ``open_access`` is set (then everyone is user ``local``).
-        provider_factory: ``(conversation) -> ModelProvider`` for a conversation's agent;
-            default: ``model`` (or ``agent.toml``'s driver, else the local model)
-            through :func:`teragent.build_agent`.
+        provider_factory: ``(conversation) -> ModelProvider`` for a conversation's agent
+            (a factory that also takes ``agent=`` is asked once more per teammate with
+            its name); default: ``model`` (or ``agent.toml``'s driver, else the local
+            model) through :func:`teragent.build_agent`.
         model: A model reference for :func:`teragent.build_agent`.
         config: ``agent.toml`` as a dict (``{}``: defaults) for every agent.
         approval_timeout: Seconds an approval request waits before it is denied.
@@ -94,6 +95,9 @@ class ServiceSettings:
     skills_dir: Path | None = None
     max_steps: int = 50
     subagent_max_steps: int = 20
+    max_teammates: int = 5
+    teammate_idle_timeout: float = 60.0
+    teammate_idle_poll: float = 5.0
     background_timeout: float = 300.0
 
     def __post_init__(self) -> None:
