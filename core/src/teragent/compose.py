@@ -272,17 +272,18 @@ def build_runtime(
     return AgentRuntime(tracers=tracers, chain=GuardChain([g for _, _, g in ordered], observers),
                         breakers=breakers, recovery=recovery_manager or None,
                         path_policy=policy, bus=bus, rate_limiter=rate_limiter,
-                        sandbox_env=_sandbox_env(cfg), context=context)
+                        context=context, **_sandbox(cfg))
 
 
-def _sandbox_env(config: Mapping[str, Any]) -> tuple[str, ...]:
-    """``[sandbox] env``: the variable names sandboxed commands may inherit."""
+def _sandbox(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``[sandbox]``: the variable names sandboxed commands may inherit, the backend."""
     if not config.get("sandbox"):
-        return ()
+        return {}
     from teragent.config.loader import validate_table
     from teragent.config.sandbox_config import SandboxConfig
 
-    return tuple(validate_table(config, "sandbox", SandboxConfig).env)
+    table = validate_table(config, "sandbox", SandboxConfig)
+    return {"sandbox_env": tuple(table.env), "sandbox_backend": table.backend}
 
 
 def _provider(config: Mapping[str, Any], model: str | None) -> Any:

@@ -54,6 +54,8 @@ class AgentRuntime:
     tracers: list[Any] = field(default_factory=list)
     #: Variable names ``[sandbox] env`` lets sandboxed commands inherit.
     sandbox_env: tuple[str, ...] = ()
+    #: ``[sandbox] backend``: the ``bash`` tool's backend (``None``: the default).
+    sandbox_backend: str | None = None
     #: Context management (``teragent_build_context``): ``for_agent(model, bus)``
     #: gives a loop without its own its context window and compactor; or ``None``.
     context: Any = None
@@ -70,7 +72,8 @@ class AgentRuntime:
         return replace(own, chain=chain, breakers=breakers, tracers=tracers,
                        recovery=own.recovery or self.recovery,
                        path_policy=own.path_policy or self.path_policy, depth=self.depth + 1,
-                       sandbox_env=own.sandbox_env or self.sandbox_env)
+                       sandbox_env=own.sandbox_env or self.sandbox_env,
+                       sandbox_backend=own.sandbox_backend or self.sandbox_backend)
 
 
 _CURRENT: ContextVar[AgentRuntime | None] = ContextVar("teragent_runtime", default=None)

@@ -250,3 +250,41 @@ def test_sandbox_env_names_are_validated(tmp_path: Path) -> None:
 
     with host(), pytest.raises(ConfigError, match="env"):
         build_runtime({"sandbox": {"env": ["NOT-A-NAME"]}}, workspace=tmp_path)
+
+
+@posix
+def test_default_sandbox_is_the_first_available_of_the_preference_or_the_pinned_one(
+        tmp_path: Path) -> None:
+    from teragent.compose import build_runtime
+    from teragent.runtime import running
+    from teragent.security.sandbox import default_sandbox
+
+    with host(plugin(bwrap=(False, 1, 50), landlock=(True, 0, 50))):
+        assert default_sandbox() == "landlock"  # bwrap is registered but cannot run
+        runtime = build_runtime({"sandbox": {"backend": "process"}}, workspace=tmp_path)
+        with running(runtime):
+            assert default_sandbox() == "process"
+    with host():
+        assert default_sandbox() == "process"
+
+
+@posix
+def test_workspace_is_cleaned_of_setuid_devices_and_outside_links(tmp_path: Path) -> None:
+    from teragent.security.confine import sanitize_workspace
+
+    ws, outside = tmp_path / "ws", tmp_path / "outside"
+    ws.mkdir()
+    outside.mkdir()
+    (outside / "secret").write_text("outside\n")
+    os.link(outside / "secret", ws / "link")
+    (ws / "inner").write_text("x")
+    os.link(ws / "inner", ws / "inner2")  # both names inside: left alone
+    (ws / "tool").write_text("#!/bin/sh\n")
+    os.chmod(ws / "tool", 0o6755)
+    done = sanitize_workspace(str(ws))
+    assert not os.stat(ws / "tool").st_mode & 0o6000
+    assert os.stat(ws / "link").st_ino != os.stat(outside / "secret").st_ino
+    assert (ws / "link").read_text() == "outside\n"
+    assert os.stat(ws / "inner").st_ino == os.stat(ws / "inner2").st_ino
+    assert done["outside_links_copied"] == [str(ws / "link")]
+    assert done["setuid_stripped"] == [str(ws / "tool")]

@@ -39,6 +39,12 @@ def subreaper() -> Iterator[None]:
         libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
 
+def host_bash(workspace: Path, **kwargs: Any) -> BashTool:
+    """A bash tool on a host-process backend (landlock, else process): these tests
+    watch host pids, which a PID namespace (bwrap, the default here) hides."""
+    return BashTool(workspace, sandbox="landlock", **kwargs)
+
+
 def assert_gone(pid: int) -> None:
     """Wait (up to 10 s, on the process itself) until ``pid`` has exited, reap it if it
     is ours, then check with ``os.kill(pid, 0)`` that it no longer exists."""
@@ -124,9 +130,11 @@ def test_environment_is_scrubbed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                "AWS_SECRET_ACCESS_KEY": "s", "my_private_key": "k"}
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)
+    # An allow list: a harmless-looking name is dropped too ([sandbox] env lists
+    # what should pass); what the caller gives explicitly is kept.
     monkeypatch.setenv("HARMLESS_SETTING", "visible")
     out = run(BashTool(tmp_path, env={"EXTRA_ONE": "1"}), command="env").data
-    assert "HARMLESS_SETTING=visible" in out and "EXTRA_ONE=1" in out
+    assert "HARMLESS_SETTING" not in out and "EXTRA_ONE=1" in out and "PATH=" in out
     for name in secrets:
         assert name not in out
     assert clean_environment({"A_TOKEN": "x", "PATH": "/bin"})["PATH"] == "/bin"
@@ -136,7 +144,7 @@ def test_environment_is_scrubbed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 @linux
 def test_timeout_kills_the_group_including_a_background_grandchild(
         tmp_path: Path, subreaper: None) -> None:
-    result = run(BashTool(tmp_path), command='sleep 100 & echo "child=$!"; wait',
+    result = run(host_bash(tmp_path), command='sleep 100 & echo "child=$!"; wait',
                  timeout=0.5)
     assert not result.success and result.metadata["timed_out"]
     assert "timed out after 0.5 s" in result.error
@@ -146,7 +154,7 @@ def test_timeout_kills_the_group_including_a_background_grandchild(
 @linux
 def test_term_ignoring_grandchild_gets_sigkill(tmp_path: Path, subreaper: None) -> None:
     command = "(trap '' TERM; exec sleep 100) & echo \"child=$!\"; wait"
-    result = run(BashTool(tmp_path, kill_grace=0.2), command=command, timeout=0.5)
+    result = run(host_bash(tmp_path, kill_grace=0.2), command=command, timeout=0.5)
     assert result.metadata["timed_out"]
     assert_gone(pids(result.error)["child"])
 
@@ -156,7 +164,7 @@ def test_orphaned_grandchild_holding_the_output_is_stopped(
         tmp_path: Path, subreaper: None) -> None:
     # The shell exits at once; a double-forked sleep keeps its stdout open.
     command = '( sleep 100 & echo "child=$!" ); echo done'
-    result = run(BashTool(tmp_path, drain_grace=0.2), command=command, timeout=30)
+    result = run(host_bash(tmp_path, drain_grace=0.2), command=command, timeout=30)
     assert result.success and result.metadata["exit_code"] == 0
     assert "done" in result.data and "background processes" in result.data
     assert_gone(pids(result.data)["child"])
@@ -165,7 +173,7 @@ def test_orphaned_grandchild_holding_the_output_is_stopped(
 @linux
 def test_background_process_not_holding_output_is_killed_after_exit(
         tmp_path: Path, subreaper: None) -> None:
-    result = run(BashTool(tmp_path),
+    result = run(host_bash(tmp_path),
                  command='sleep 100 >/dev/null 2>&1 & echo "child=$!"')
     assert result.success
     assert_gone(pids(result.data)["child"])
@@ -182,7 +190,7 @@ def test_cancellation_kills_the_group(tmp_path: Path, subreaper: None) -> None:
             if "child=" in "".join(chunks):
                 seen.set()
 
-        tool = BashTool(tmp_path, kill_grace=0.2)
+        tool = host_bash(tmp_path, kill_grace=0.2)
         task = asyncio.create_task(tool.execute(
             {"command": 'sleep 100 & echo "child=$! shell=$$"; wait'}, progress))
         await seen.wait()

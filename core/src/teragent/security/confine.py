@@ -141,7 +141,7 @@ class Confinement:
             os.chdir(workdir)
             if then is not None:
                 then()
-            if drop_uid and uid is not None and os.geteuid() == 0:
+            if drop_uid and uid is not None and gid is not None and os.geteuid() == 0:
                 for cap in range(cap_last + 1):
                     lib.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
                 os.setgroups([])

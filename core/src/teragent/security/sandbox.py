@@ -69,6 +69,8 @@ __all__ = [
     "select_sandbox",
     "protected_paths",
     "sandbox_environment",
+    "default_sandbox",
+    "DEFAULT_PREFERENCE",
     "ENV_ALLOWED",
     "DEFAULT_MAX_OUTPUT",
 ]
@@ -361,6 +363,30 @@ def list_sandboxes() -> list[SandboxInfo]:
             ok, reason = False, f"availability probe failed: {type(exc).__name__}: {exc}"
         infos.append(SandboxInfo(name, level, priority, plugin, bool(ok), str(reason)))
     return sorted(infos, key=lambda i: (i.level, -i.priority, i.name))
+
+
+#: The ``bash`` tool's default: the first of these that runs here. Strongest first among
+#: backends that start in milliseconds (``docs/sandboxes.md``, start-up overhead);
+#: gvisor, container and microvm are chosen explicitly (``[sandbox] backend``).
+DEFAULT_PREFERENCE: tuple[str, ...] = ("bwrap", "landlock", "process")
+
+
+def default_sandbox() -> str:
+    """The backend name the ``bash`` tool uses when none is pinned: the current run's
+    ``[sandbox] backend``, else the first available of :data:`DEFAULT_PREFERENCE`."""
+    from teragent.runtime import current_runtime
+
+    pinned = getattr(current_runtime(), "sandbox_backend", None)
+    if pinned:
+        return str(pinned)
+    for name in DEFAULT_PREFERENCE:
+        try:
+            ok, _why = get_sandbox(name).available()
+        except (MissingPluginError, UnknownComponentError):
+            continue
+        if ok:
+            return name
+    return "process"
 
 
 def _candidates(choice: str | int) -> list[str]:

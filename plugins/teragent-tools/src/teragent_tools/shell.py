@@ -16,10 +16,10 @@ KEY, TOKEN, SECRET, PASSWORD, PASSWD or CREDENTIAL, so API keys do not leak into
 commands (or into their output, which the model reads).
 
 Every command runs through :func:`teragent.security.execute_in_sandbox`: by default
-the best available level-0 backend (``landlock`` on Linux when its plugin is
-installed and the kernel supports it, else the kernel's ``process`` backend, which is
-the process-group handling described above); ``sandbox=`` pins a backend and
-``sandbox_level=`` asks for a stronger level. The process-group code lives in
+the run's ``[sandbox] backend``, else the first available of ``bwrap``, ``landlock``
+and ``process`` (:func:`teragent.security.sandbox.default_sandbox`; ``teragent
+sandbox`` shows which one and what it contains); ``sandbox=`` pins a backend and
+``sandbox_level=`` asks for a level instead. The process-group code lives in
 :mod:`teragent.security.processes`, shared with every sandbox backend.
 """
 
@@ -36,7 +36,7 @@ from teragent.errors import SandboxUnavailableError
 from teragent.security.processes import CTRL_BREAK_EVENT as _CTRL_BREAK_EVENT
 from teragent.security.processes import OutputBuffer, clean_environment
 from teragent.security.processes import spawn as _kernel_spawn
-from teragent.security.sandbox import execute_in_sandbox
+from teragent.security.sandbox import default_sandbox, execute_in_sandbox
 from teragent_sandbox_process.backend import ProcessSandbox
 from teragent.tools.base import ProgressCallback, ToolResult
 
@@ -72,7 +72,9 @@ class BashTool(TerAgentTool):
         platform: ``"win32"`` or a POSIX platform name (default: this one); tests use it
             to exercise the Windows code path.
         sandbox: Pin a sandbox backend by name (``"process"``, ``"landlock"``,
-            ``"bwrap"``...); default: the best available at ``sandbox_level``.
+            ``"bwrap"``...); default: ``[sandbox] backend``, else the first available
+            of bwrap, landlock, process (with ``sandbox_level`` above 0: the best
+            available at that level).
         sandbox_level: 0 (host process), 1 (namespaces/containers), 2 (VM).
         sandbox_fallback: Backends or levels accepted when the chosen one is
             unavailable (default: the ``process`` backend); ``None`` makes an
@@ -142,6 +144,8 @@ class BashTool(TerAgentTool):
             fallback = None
         else:
             backend = self.sandbox
+            if backend is None and self.sandbox_level == 0:
+                backend = default_sandbox()  # [sandbox] backend, else the strongest here
             fallback = [process if f == "process" else f for f in self.sandbox_fallback or []]
         try:
             result = await execute_in_sandbox(
