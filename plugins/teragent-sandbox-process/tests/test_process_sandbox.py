@@ -288,3 +288,24 @@ def test_workspace_is_cleaned_of_setuid_devices_and_outside_links(tmp_path: Path
     assert os.stat(ws / "inner").st_ino == os.stat(ws / "inner2").st_ino
     assert done["outside_links_copied"] == [str(ws / "link")]
     assert done["setuid_stripped"] == [str(ws / "tool")]
+
+
+@posix
+def test_teragent_sandbox_says_which_backend_bash_uses_and_what_it_contains(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+    import json
+
+    from teragent_sandbox_process.cli import cmd_sandbox, sandbox_report
+
+    with host(plugin(bwrap=(False, 1, 50))):
+        report = sandbox_report({})
+        pinned = sandbox_report({"sandbox": {"backend": "bwrap"}})
+    assert report["default"] == "process" and report["available"]
+    assert "env_unlisted" in report["contains"] and "write_outside" in report["not_contained"]
+    assert pinned["default"] == "bwrap" and not pinned["available"]
+    assert {b["name"] for b in report["backends"]} == {"process", "bwrap"}
+    with host():
+        assert cmd_sandbox(argparse.Namespace(config=None, json=True)) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["default"] == "process" and shown["tier"] == 0
