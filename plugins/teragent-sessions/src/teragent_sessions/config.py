@@ -12,9 +12,10 @@ __all__ = ["SessionConfig"]
 class SessionConfig(BaseModel):
     """Session persistence settings (``[session]`` in ``agent.toml``).
 
-    With the table present (and ``enabled``), every agent the composition root builds
-    saves its conversation: ``teragent run``, ``teragent chat``, ``build_agent`` and
-    orchestration agents alike. Without it, only runs given a session
+    With the table present (and ``enabled``), every agent :func:`teragent.build_agent`
+    builds saves its conversation, each in a new session unless one is named
+    (``teragent run``, ``teragent chat`` and library agents alike; the turns of an
+    orchestration's agents are not saved). Without it, only runs given a session
     (``teragent run --session NAME``, ``build_agent(session_id=...)``) and ``teragent
     chat`` are saved (``teragent chat`` continues the workspace's latest chat session;
     ``--new`` starts another).
