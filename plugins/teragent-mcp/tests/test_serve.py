@@ -97,3 +97,21 @@ def test_streamable_http_serves_guarded_tools(ws, pool):
         proc.wait(10)
         if proc.stderr:
             proc.stderr.close()
+
+
+def test_mcp_tools_lists_the_configured_servers_tools(isolated, deps):
+    import json as _json
+
+    deps.need(deps.EVERYTHING_JS, "@modelcontextprotocol/server-everything")
+    (isolated / "agent.toml").write_text(
+        f'[mcp.servers.ev]\ncommand = {_json.dumps(deps.node())}\n'
+        f'args = [{_json.dumps(str(deps.EVERYTHING_JS))}, "stdio"]\n')
+    run = subprocess.run([*CLI, "mcp", "tools", "--json"], cwd=isolated, text=True,
+                         capture_output=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    rows = {r["tool"]: r for r in _json.loads(run.stdout)}
+    assert rows["ev_echo"]["safety"] == "read_only"
+    assert rows["ev_toggle-simulated-logging"]["safety"] == "safe_write"
+    bare = subprocess.run([*CLI, "mcp"], cwd=isolated, text=True, capture_output=True,
+                          timeout=60)
+    assert bare.returncode == 2 and "teragent mcp serve" in bare.stderr
