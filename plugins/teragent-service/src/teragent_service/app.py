@@ -57,6 +57,10 @@ class CreateConversation(BaseModel):
     enable_tracing: bool = False
     enable_approval: bool = False
     title: str = ""
+    tool_profile: str = "full"
+    allowed_tools: list[str] | None = None
+    denied_tools: list[str] = []
+    max_tool_calls_per_turn: int | None = None
 
 
 def bearer(headers: Any) -> str | None:
@@ -119,7 +123,12 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         body = body or CreateConversation()
         meta = service().create(who, preset=body.preset, enable_teams=body.enable_teams,
                                 enable_tracing=body.enable_tracing,
-                                enable_approval=body.enable_approval, title=body.title)
+                                enable_approval=body.enable_approval, title=body.title,
+                                tool_policy={"profile": body.tool_profile,
+                                             "allowed_tools": body.allowed_tools,
+                                             "denied_tools": body.denied_tools,
+                                             "max_tool_calls_per_turn":
+                                                 body.max_tool_calls_per_turn})
         return {"conversation_id": meta.id, **meta.public()}
 
     @app.get("/api/conversations")

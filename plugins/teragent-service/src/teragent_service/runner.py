@@ -58,6 +58,9 @@ class ConversationRuntime:
         self.approver = WebSocketApprover(self.log, timeout=settings.approval_timeout) \
             if meta.enable_approval else None
         self.history = history
+        from teragent_service.policy import ToolPolicy, ToolPolicyGuard
+
+        self.policy_guard = ToolPolicyGuard(ToolPolicy(**(meta.tool_policy or {})))
         self.agent: Any = None
         self.extras: Any = None  # the service tools' shared state (tasks, background, ...)
         self.running_run: str | None = None
@@ -150,6 +153,7 @@ class ConversationRuntime:
         self.running_run = run_id
         self._task = asyncio.current_task()
         self._turn_usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        self.policy_guard.new_turn()
         self.log.turn_id = self.running_run
         started = time.time()
         agent = self.agent

@@ -73,13 +73,18 @@ class AgentService:
 
     def create(self, user: str, *, preset: str = "default", enable_teams: bool = False,
                enable_tracing: bool = False, enable_approval: bool = False,
-               title: str = "") -> ConversationMeta:
+               title: str = "", tool_policy: dict[str, Any] | None = None
+               ) -> ConversationMeta:
+        from teragent_service.policy import ToolPolicy
+
         if preset not in PRESETS:
             raise UserError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)} "
                             "(GET /api/presets lists them)")
+        policy = ToolPolicy(**(tool_policy or {}))  # refuses a bad profile or limit
         meta = self.store.create(user, title=title, preset=preset, enable_teams=enable_teams,
                                  enable_tracing=enable_tracing,
-                                 enable_approval=enable_approval)
+                                 enable_approval=enable_approval,
+                                 tool_policy=policy.as_dict())
         sid = self.persistence.create(title=title or "conversation", intent="service")
         meta.session_id = str(getattr(sid, "id", sid))
         self.store.set_session(meta.id, meta.session_id)
@@ -160,7 +165,7 @@ class AgentService:
                                           config=dict(self.settings.config))
         for tool in service_tools(self, rt, tools.find("bash"), depth=depth):
             tools.register(tool, replace=True)
-        return tools
+        return tools.filtered(rt.policy_guard.policy.choose(tools.list_tool_names()))
 
     def _agent(self, rt: ConversationRuntime, *, provider: Any, tools: Any, prompt: str,
                approval: Any, max_steps: int, **extra: Any) -> Any:
@@ -175,6 +180,9 @@ class AgentService:
             allow_shell=settings.allow_shell or rt.meta.enable_approval,
             system_prompt=prompt, max_steps=max_steps, **extra)
 
+    # The conversation's tool policy guard is in the lead's chain; subagents and
+    # teammates run nested in it (their calls count toward the turn's limit).
+
     async def build_conversation_agent(self, rt: ConversationRuntime) -> Any:
         from teragent_service.tracing import TracingProvider
 
@@ -182,6 +190,7 @@ class AgentService:
         provider = self._provider_for(meta, None)
         agent = self._agent(rt, provider=provider, tools=self.tool_registry(rt),
                             prompt=preset_prompt(meta.preset), approval=rt.approver,
+                            guards=[rt.policy_guard],
                             max_steps=self.settings.max_steps, session=self.persistence,
                             session_id=meta.session_id)
         if meta.enable_tracing:
@@ -215,6 +224,7 @@ class AgentService:
                                           config=dict(self.settings.config))
         for tool in [*task_tools(rt.extras.tasks), *teammate_tools(rt.extras.team, name)]:
             tools.register(tool, replace=True)
+        tools = tools.filtered(rt.policy_guard.policy.choose(tools.list_tool_names()))
         safe = lambda text: text.replace("{", "{{").replace("}", "}}")  # noqa: E731
         prompt = TEAMMATE_PROMPT.replace("{name}", safe(name)).replace("{role}", safe(role))
         return self._agent(rt, provider=provider, tools=tools, prompt=prompt, approval=None,

@@ -11,7 +11,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass
+import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,14 @@ CREATE TABLE IF NOT EXISTS service_conversations (
     updated_at REAL NOT NULL,
     prompt_tokens INTEGER NOT NULL DEFAULT 0,
     completion_tokens INTEGER NOT NULL DEFAULT 0,
-    turns INTEGER NOT NULL DEFAULT 0
+    turns INTEGER NOT NULL DEFAULT 0,
+    tool_policy TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS service_conversations_owner ON service_conversations(owner);
 """
+_COLS = ("id, owner, title, preset, enable_teams, enable_tracing, enable_approval, "
+         "session_id, created_at, updated_at, prompt_tokens, completion_tokens, turns, "
+         "tool_policy")
 
 
 @dataclass
@@ -52,6 +57,7 @@ class ConversationMeta:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     turns: int = 0
+    tool_policy: dict[str, Any] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
         out = asdict(self)
@@ -71,41 +77,47 @@ class ConversationStore:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(service_conversations)")}
+        if "tool_policy" not in columns:  # a database from before tool policies
+            self._db.execute("ALTER TABLE service_conversations ADD COLUMN tool_policy TEXT "
+                             "NOT NULL DEFAULT '{}'")
         self._lock = threading.Lock()
 
     def _row(self, row: tuple[Any, ...] | None) -> ConversationMeta | None:
         if row is None:
             return None
         (cid, owner, title, preset, teams, tracing, approval, sid, created, updated,
-         prompt, completion, turns) = row
+         prompt, completion, turns, policy) = row
         return ConversationMeta(cid, owner, title, preset, bool(teams), bool(tracing),
                                 bool(approval), sid, created, updated, prompt, completion,
-                                turns)
+                                turns, json.loads(policy or "{}"))
 
     def create(self, owner: str, *, title: str = "", preset: str = "default",
                enable_teams: bool = False, enable_tracing: bool = False,
-               enable_approval: bool = False) -> ConversationMeta:
+               enable_approval: bool = False,
+               tool_policy: dict[str, Any] | None = None) -> ConversationMeta:
         now = time.time()
         meta = ConversationMeta(uuid.uuid4().hex, owner, title, preset, enable_teams,
-                                enable_tracing, enable_approval, None, now, now)
+                                enable_tracing, enable_approval, None, now, now,
+                                tool_policy=dict(tool_policy or {}))
         with self._lock:
             self._db.execute(
                 "INSERT INTO service_conversations (id, owner, title, preset, enable_teams, "
-                "enable_tracing, enable_approval, session_id, created_at, updated_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "enable_tracing, enable_approval, session_id, created_at, updated_at, "
+                "tool_policy) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (meta.id, owner, title, preset, int(enable_teams), int(enable_tracing),
-                 int(enable_approval), None, now, now))
+                 int(enable_approval), None, now, now, json.dumps(meta.tool_policy)))
         return meta
 
     def get(self, owner: str, cid: str) -> ConversationMeta | None:
         with self._lock:
-            row = self._db.execute("SELECT * FROM service_conversations WHERE id=? AND owner=?",
-                                   (cid, owner)).fetchone()
+            row = self._db.execute(f"SELECT {_COLS} FROM service_conversations "
+                                   "WHERE id=? AND owner=?", (cid, owner)).fetchone()
         return self._row(row)
 
     def list(self, owner: str) -> list[ConversationMeta]:
         with self._lock:
-            rows = self._db.execute("SELECT * FROM service_conversations WHERE owner=? "
+            rows = self._db.execute(f"SELECT {_COLS} FROM service_conversations WHERE owner=? "
                                     "ORDER BY updated_at DESC", (owner,)).fetchall()
         return [m for m in (self._row(r) for r in rows) if m is not None]
 
