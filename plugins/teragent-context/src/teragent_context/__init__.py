@@ -23,7 +23,10 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
     "ContextManagementConfig": "teragent_context.config",
     "CompactTool": "teragent_context.tool",
     "pairing_problem": "teragent_context.structure",
-    # Project memory is documented with context management; it ships in its own plugin.
+    # Documented with context management; each ships in its own plugin, imported lazily.
+    "CodeIndexer": ("teragent_code_index.indexer", "teragent-code-index"),
+    "ReferenceGraph": ("teragent_code_graph.graph", "teragent-code-graph"),
+    "DependencyReporter": ("teragent_code_graph.report", "teragent-code-graph"),
     "load_agent_md": ("teragent_memory.agent_md", "teragent-memory"),
     "save_agent_md": ("teragent_memory.agent_md", "teragent-memory"),
 }
