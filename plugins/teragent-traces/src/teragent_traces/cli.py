@@ -65,7 +65,7 @@ def cmd_traces(args: argparse.Namespace) -> int:
             _print_json([_row(t) for t in rows])
         for t in ([] if args.json else rows):
             r = _row(t)
-            print(f"{r['trace_id'][:12]}  task={r['task_id'] or '-':<8} "
+            print(f"{r['trace_id']}  task={r['task_id'] or '-':<8} "
                   f"{r['label'] or '-':<4}  prompt={r['prompt_hash'][:10]}  "
                   f"{r['model'] or '-'}  {r['preview']}")
         return 0

@@ -42,6 +42,7 @@ import atexit
 import contextlib
 import contextvars
 import hashlib
+import itertools
 import json
 import os
 import threading
@@ -59,6 +60,8 @@ __all__ = ["TAPTracer", "DPOPair", "DataConstitution", "TraceStats", "PairRefuse
            "STRATEGIES", "prompt_hash", "flush_all"]
 
 STRATEGIES = ("same_task_retry", "cross_task", "partial")
+#: Words without which none of ``redact``'s patterns can match (besides ``sk-``).
+_SECRET_HINTS = ("bearer", "key", "secret", "token", "password", "authorization")
 TRACE_FILE = "traces.jsonl"
 _TASK: contextvars.ContextVar[str | None] = contextvars.ContextVar("teragent_trace_task",
                                                                    default=None)
@@ -162,9 +165,14 @@ class TraceStats:
         return asdict(self)
 
 
+# Built once: json.dumps with options builds an encoder per call.
+_CANON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str,
+                          ensure_ascii=False)
+_COMPACT = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=False)
+
+
 def _canonical(prompt: dict[str, Any]) -> str:
-    return json.dumps(prompt, sort_keys=True, separators=(",", ":"), default=str,
-                      ensure_ascii=False)
+    return _CANON.encode(prompt)
 
 
 def prompt_hash(prompt: dict[str, Any]) -> str:
@@ -287,6 +295,7 @@ class TAPTracer:
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._pending: dict[str, str | None] = {}  # trace id → task id, until answered
+        self._id_prefix, self._ids = uuid.uuid4().hex[:16], itertools.count(1)
         self._secrets = tuple(sorted(
             {v for k, v in os.environ.items() if len(v) >= 8 and is_secret_name(k)},
             key=len, reverse=True))
@@ -313,32 +322,41 @@ class TAPTracer:
             return [self._clean(v) for v in value]
         return value
 
-    def _line(self, record: dict[str, Any]) -> str:
-        """One JSON line, redacted. The whole line is redacted at once; when that
-        changed something, the result must still parse, else every string is
-        redacted on its own (slower, always valid)."""
-        prompt = record.pop("prompt", None)
+    def _redact(self, text: str) -> str:
+        """``redact`` for what may hold a secret; a cheap look first, since most
+        text has no sign of one (the regexes are most of a trace's cost)."""
+        if self._secrets and any(v in text for v in self._secrets):
+            return redact(text, self._secrets) or ""
+        lower = text.lower()
+        if "sk-" in lower or any(w in lower for w in _SECRET_HINTS):
+            return redact(text, self._secrets) or ""
+        return text
+
+    def _line(self, record: dict[str, Any], content: dict[str, Any]) -> str:
+        """One JSON line: ``record`` (ids, times, counts: never secret) and
+        ``content`` (prompt, answer, checklist data), the latter redacted. When
+        redaction changed the serialised content it must still parse, else every
+        string is redacted on its own (slower, always valid JSON)."""
+        prompt = content.pop("prompt", None)
+        body = _COMPACT.encode(content) if content else "{}"
         if prompt is not None:
             raw = _canonical(prompt)
             record["prompt_hash"] = hashlib.sha256(raw.encode("utf-8")).hexdigest()
-            line = json.dumps(record, separators=(",", ":"), default=str,
-                              ensure_ascii=False)[:-1] + ',"prompt":' + raw + "}"
-        else:
-            line = json.dumps(record, separators=(",", ":"), default=str, ensure_ascii=False)
+            body = body[:-1] + ("," if content else "") + '"prompt":' + raw + "}"
         if self.constitution.redact_secrets:
-            cleaned = redact(line, self._secrets) or ""
-            if cleaned != line:
+            cleaned = self._redact(body)
+            if cleaned is not body and cleaned != body:
                 try:
                     json.loads(cleaned)
-                    line = cleaned
+                    body = cleaned
                 except ValueError:
-                    data = json.loads(line)
-                    line = json.dumps(self._clean(data), separators=(",", ":"),
+                    body = json.dumps(self._clean(json.loads(body)), separators=(",", ":"),
                                       ensure_ascii=False)
-        return line + "\n"
+        head = _COMPACT.encode(record)
+        return head[:-1] + "," + body[1:] + "\n" if len(body) > 2 else head + "\n"
 
-    def _append(self, record: dict[str, Any]) -> None:
-        data = self._line(record).encode("utf-8")
+    def _append(self, record: dict[str, Any], content: dict[str, Any]) -> None:
+        data = self._line(record, content).encode("utf-8")
         with self._lock:
             os.write(self._open(), data)  # O_APPEND: whole lines, never rewritten
 
@@ -352,6 +370,10 @@ class TAPTracer:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+
+    def _new_id(self) -> str:
+        # A random per-tracer prefix and a counter: unique, and cheaper than uuid4.
+        return f"{self._id_prefix}{next(self._ids):06x}"
 
     @contextlib.contextmanager
     def task(self, task_id: str) -> Iterator[None]:
@@ -379,11 +401,11 @@ class TAPTracer:
         task = task_id or meta.get("task_id") or _TASK.get()
         task = None if task is None else str(task)
         prompt, basis, intent = _prompt_of(request, compiled)
-        trace_id = uuid.uuid4().hex
+        trace_id = self._new_id()
         self._pending[trace_id] = task
         self._append({"type": "request", "trace_id": trace_id, "task_id": task,
                       "ts": time.time(), "basis": basis, "intent": intent,
-                      "provider": provider, "model": model, "prompt": prompt})
+                      "provider": provider, "model": model}, {"prompt": prompt})
         return trace_id
 
     async def record_response(self, response: Any, task_id: str | None = None,
@@ -391,17 +413,18 @@ class TAPTracer:
         """Record the answer to ``trace_id`` (a new id when ``None``); returns it."""
         task = self._pending.pop(trace_id, None) if trace_id else None
         task = task_id if task_id is not None else task
-        trace_id = trace_id or uuid.uuid4().hex
+        trace_id = trace_id or self._new_id()
         calls = [{"id": c.id, "name": c.name, "arguments": c.arguments}
                  for c in (getattr(response, "tool_calls", None) or [])]
+        usage = getattr(response, "usage", None) or {}
         self._append({"type": "response", "trace_id": trace_id,
                       "task_id": None if task is None else str(task), "ts": time.time(),
-                      "text": getattr(response, "raw_text", None)
-                      if not isinstance(response, str) else response,
-                      "tool_calls": calls or None,
                       "finish_reason": getattr(response, "finish_reason", None),
-                      "usage": dict(getattr(response, "usage", None) or {}),
-                      "model": getattr(response, "model", None)})
+                      "usage": {k: v for k, v in usage.items() if isinstance(v, int)},
+                      "model": getattr(response, "model", None)},
+                     {"text": getattr(response, "raw_text", None)
+                      if not isinstance(response, str) else response,
+                      "tool_calls": calls or None})
         return trace_id
 
     async def record_checklist(self, task_id: str, checklist_data: Any, *,
@@ -413,7 +436,7 @@ class TAPTracer:
         if trace_ids is None:
             trace_ids = self._unlabelled(str(task_id))
         self._append({"type": "checklist", "task_id": str(task_id), "ts": time.time(),
-                      "passed": label, "trace_ids": list(trace_ids), "data": checklist_data})
+                      "passed": label, "trace_ids": list(trace_ids)}, {"data": checklist_data})
         return label
 
     # --- reading --------------------------------------------------------------------
