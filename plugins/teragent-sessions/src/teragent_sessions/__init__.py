@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from teragent import hookimpl
-from teragent.hookspecs import Register, RegisterCommand
+from teragent.hookspecs import Register, RegisterCommand, hookimpl
 from teragent.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {

@@ -35,13 +35,15 @@ from teragent_sessions.store import SessionInfo, UnknownSessionError
 
 __all__ = ["SessionStoreContract", "LaneBackendContract"]
 
-USER = {"role": "user", "content": "héllo 世界 \u2603 \"quoted\" \n newline"}
-CALL = {"role": "assistant", "content": "", "reasoning_content": "think",
-        "tool_calls": [{"id": "c1", "type": "function",
-                        "function": {"name": "lookup", "arguments": "{\"k\": [1, 2.5, null]}"}}]}
-RESULT = {"role": "tool", "tool_call_id": "c1", "name": "lookup", "content": "v" * 5000}
-ANSWER = {"role": "assistant", "content": "done", "thinking_blocks": [{"type": "thinking",
-                                                                       "signature": "s"}]}
+USER: dict[str, Any] = {"role": "user", "content": "héllo 世界 \u2603 \"quoted\" \n newline"}
+CALL: dict[str, Any] = {
+    "role": "assistant", "content": "", "reasoning_content": "think",
+    "tool_calls": [{"id": "c1", "type": "function", "function": {
+        "name": "lookup", "arguments": "{\"k\": [1, 2.5, null]}"}}]}
+RESULT: dict[str, Any] = {"role": "tool", "tool_call_id": "c1", "name": "lookup",
+                          "content": "v" * 5000}
+ANSWER: dict[str, Any] = {"role": "assistant", "content": "done",
+                          "thinking_blocks": [{"type": "thinking", "signature": "s"}]}
 
 
 class SessionStoreContract:
@@ -88,7 +90,7 @@ class SessionStoreContract:
     def test_a_message_must_be_a_dict(self, store: Any) -> None:
         sid = store.create()
         with pytest.raises(UserError, match="must be a dict"):
-            store.save_message(sid, "hello")  # type: ignore[arg-type]
+            store.save_message(sid, "hello")
         assert store.restore(sid) == []
 
     def test_list_sessions_most_recent_first_with_counts(self, store: Any) -> None:
