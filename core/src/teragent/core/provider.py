@@ -332,9 +332,7 @@ class ModelProvider:
 
     def _tracers(self) -> list[Any]:
         """This provider's tracer and the current agent run's (none: no cost)."""
-        from teragent.runtime import current_runtime
-
-        runtime = current_runtime()
+        runtime = _current_runtime()
         run = runtime.tracers if runtime is not None else ()
         if self._tracer is None:
             return list(run)
@@ -375,6 +373,16 @@ class ModelProvider:
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.close()
+
+
+def _current_runtime() -> Any:
+    # Imported on first call (teragent.runtime pulls in the guard chain), then rebound:
+    # this runs on every model call.
+    global _current_runtime
+    from teragent.runtime import current_runtime
+
+    _current_runtime = current_runtime
+    return current_runtime()
 
 
 def create_provider(
