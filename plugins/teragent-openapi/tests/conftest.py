@@ -123,6 +123,13 @@ def make_pets_app(state: PetState) -> Any:
     def flaky_post() -> Any:
         return flaky()
 
+    @app.get("/slow", operation_id="getSlow", summary="Answers after 3 s")
+    async def slow() -> Any:
+        import asyncio
+
+        await asyncio.sleep(3)
+        return {"late": True}
+
     app.mount("/auth", state.auth.app())
     return app
 

@@ -35,7 +35,7 @@ def _project(tmp_path, pets, monkeypatch, extra: str = ""):
     (ws / "agent.toml").write_text(f"""
 [openapi.pets]
 spec = "{pets.url}/openapi.json"
-exclude = ["*Flaky"]
+exclude = ["*Flaky", "getSlow"]
 security = {{ APIKeyHeader = "PETS_API_KEY", OAuth2 = {{ client_id = "{CLIENT_ID}", client_secret_env = "PETS_CLIENT_SECRET" }} }}
 {extra}
 """)
@@ -50,7 +50,8 @@ def test_tools_from_the_apps_own_openapi_json(pets):
         "pets_listPets": ToolSafety.READ_ONLY, "pets_getPet": ToolSafety.READ_ONLY,
         "pets_createPet": ToolSafety.SAFE_WRITE, "pets_deletePet": ToolSafety.DESTRUCTIVE,
         "pets_countTree": ToolSafety.SAFE_WRITE, "pets_getStats": ToolSafety.READ_ONLY,
-        "pets_getFlaky": ToolSafety.READ_ONLY, "pets_postFlaky": ToolSafety.SAFE_WRITE}
+        "pets_getFlaky": ToolSafety.READ_ONLY, "pets_postFlaky": ToolSafety.SAFE_WRITE,
+        "pets_getSlow": ToolSafety.READ_ONLY}
     get_pet = tools["pets_getPet"].parameters_schema
     assert get_pet["required"] == ["pet_id"]
     assert get_pet["properties"]["pet_id"]["type"] == "integer"
@@ -196,7 +197,7 @@ def test_idempotent_calls_retry_on_503_honouring_retry_after(pets):
         waits.append(seconds)
 
     ts = OpenAPIToolset(f"{pets.url}/openapi.json", name="pets", retries=3, sleep=sleep)
-    get, post = ts.get_tools()[-2:]
+    get, post = ts.get_tools()[-3:-1]
     assert (get.name, post.name) == ("pets_getFlaky", "pets_postFlaky")
 
     async def main():
@@ -263,3 +264,16 @@ def test_a_safety_override_makes_a_post_read_only(pets):
     tools = {t.name: t for t in ts.get_tools()}
     assert tools["pets_countTree"].safety == ToolSafety.READ_ONLY
     assert tools["pets_getStats"].safety == ToolSafety.DESTRUCTIVE
+
+
+def test_a_request_that_takes_too_long_times_out(pets):
+    ts = OpenAPIToolset(f"{pets.url}/openapi.json", name="pets", include=["getSlow"],
+                        timeout=0.3)
+    (tool,) = ts.get_tools()
+
+    async def main():
+        async with ts:
+            return await tool.execute({})
+
+    result = asyncio.run(main())
+    assert not result.success and result.error == "GET /slow timed out after 0.3 s"
