@@ -181,3 +181,26 @@ def test_top_level_names_without_the_plugin_name_the_install() -> None:
                          timeout=60)
     assert "MissingPluginError" in out.stdout and "pip install teragent-pipeline" in out.stdout
     assert MissingPluginError  # the class the message comes from
+
+
+def test_documented_module_paths() -> None:
+    from teragent.config.execution_pipeline_config import ExecutionPipelineConfig
+    from teragent.pipeline.checklist import (
+        TaskInfo, check_code_quality, check_runnable, run_deterministic_checks)
+    from teragent.pipeline.extractor import extract_files_from_response
+    from teragent.pipeline.prompt_builder import (
+        build_prompt, build_subagent_prompt, validate_prompt_tokens)
+    from teragent.pipeline.retry import retry_with_backoff
+
+    assert run_deterministic_checks is teragent.run_deterministic_checks
+    assert TaskInfo is teragent.TaskInfo and extract_files_from_response is \
+        teragent.extract_files_from_response
+    assert {check_code_quality, check_runnable, build_prompt, build_subagent_prompt,
+            validate_prompt_tokens, retry_with_backoff}
+    cfg = ExecutionPipelineConfig(design_driver="openai_compatible.glm_5")
+    assert cfg.design_driver == "openai_compatible.glm_5"
+    pytest.importorskip("teragent_traces")
+    from teragent.pipeline.tracing import DataConstitution, DPOPair, TAPTracer, TraceStats
+
+    assert TAPTracer is teragent.TAPTracer and DPOPair is teragent.DPOPair
+    assert DataConstitution().principles and TraceStats().dpo_pairs == 0
