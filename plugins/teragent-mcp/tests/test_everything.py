@@ -134,11 +134,19 @@ def test_cancelling_a_call_cancels_the_request_and_keeps_the_connection(toolset)
         with pytest.raises(asyncio.CancelledError):
             await task
         cancelled_in = time.monotonic() - t0
+        # the request was cancelled in the pool's loop too, not just abandoned here:
+        # the connection has nothing in flight (bounded wait for the other thread)
+        conn = toolset.pool.get("ev", toolset.config)
+        deadline = time.monotonic() + 10
+        while conn.in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        in_flight = conn.in_flight
         after = await tools["ev_echo"].execute({"message": "still here"})
-        return cancelled_in, after
+        return cancelled_in, in_flight, after
 
-    cancelled_in, after = asyncio.run(main())
+    cancelled_in, in_flight, after = asyncio.run(main())
     assert cancelled_in < 10  # not the 30 s the operation would take
+    assert in_flight == 0
     assert after.success and after.data == "Echo: still here"
 
 

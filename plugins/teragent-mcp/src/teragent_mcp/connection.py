@@ -346,6 +346,10 @@ class MCPConnectionPool:
     def connections(self) -> list[MCPConnection]:
         return list(self._conns.values())
 
+    def get(self, name: str, config: MCPServerConfig) -> MCPConnection | None:
+        """The open connection for ``name`` with ``config``, if any (no I/O)."""
+        return self._conns.get(self.key(name, config))
+
     async def acquire(self, name: str, config: MCPServerConfig) -> MCPConnection:
         """The open connection to ``name`` (opened, or reopened when dead). Runs in the
         pool's loop."""
