@@ -200,3 +200,19 @@ def test_build_agent_gets_context_management_from_the_table(context_host: Any,
     mine = build_agent({}, workspace=tmp_path, provider=ScriptedModel([]), tools=[],
                        context_window=own)
     assert mine.context_window is own and mine.auto_compactor is None
+
+
+def test_compact_tool_does_not_reach_a_finished_runs_compactor(context_host: Any,
+                                                              tmp_path: Path) -> None:
+    async def main() -> Any:
+        first = build_agent({}, workspace=tmp_path, provider=ScriptedModel(
+            [Step(text="one")]), tools=[])
+        await first.run("first")  # its loop ran maybe_compact in this context
+        model = ScriptedModel([Step(tool_calls=[("compact", {})]), Step(text="two")])
+        second = build_agent({"context": {"enabled": False}}, workspace=tmp_path,
+                             provider=model, tool_names=["compact"])
+        return await second.run("second")
+
+    result = asyncio.run(main())
+    (outcome,) = result.tool_outcomes
+    assert not outcome.success and "context management is off" in outcome.result.to_text()

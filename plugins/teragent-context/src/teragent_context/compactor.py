@@ -33,15 +33,25 @@ SUMMARY_PROMPT = (
     "Keep names, paths, numbers and identifiers exactly. Write plain text, no preamble.")
 SUMMARY_HEADER = "[Summary of {n} earlier messages, compacted to save context]\n"
 
-_CURRENT: contextvars.ContextVar["AutoCompactor | None"] = contextvars.ContextVar(
+_CURRENT: contextvars.ContextVar[tuple["AutoCompactor", Any] | None] = contextvars.ContextVar(
     "teragent_context_compactor", default=None)
+
+
+def _runtime() -> Any:
+    from teragent.runtime import current_runtime
+
+    return current_runtime()
 
 
 def current_compactor() -> "AutoCompactor | None":
     """The compactor of the agent run this code executes in (the ``compact`` tool's
     way to reach it): set by :meth:`AutoCompactor.maybe_compact`, which the agent loop
-    calls at every step, and inherited by the tasks the run starts."""
-    return _CURRENT.get()
+    calls at every step, and inherited by the tasks the run starts. A compactor set by
+    another (finished) run is not returned."""
+    hit = _CURRENT.get()
+    if hit is None or hit[1] is not _runtime():
+        return None
+    return hit[0]
 
 
 @dataclass
@@ -184,7 +194,7 @@ class AutoCompactor:
 
         ``messages`` is not modified. ``system_prompt`` is put first when the
         conversation has no system message (the agent loop passes both)."""
-        _CURRENT.set(self)
+        _CURRENT.set((self, _runtime()))
         kind = "auto"
         if self._requested:
             focus = self._requested.pop(0) if focus is None else focus
@@ -348,9 +358,7 @@ class AutoCompactor:
         self.tokens_saved += max(0, before - after)
         bus = self.bus
         if bus is None:
-            from teragent.runtime import current_runtime
-
-            rt = current_runtime()
+            rt = _runtime()
             bus = rt.bus if rt is not None else None
         if bus is not None:
             await bus.emit("compaction", **record.as_event())
