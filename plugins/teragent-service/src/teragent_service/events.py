@@ -35,11 +35,12 @@ EVENT_FIELDS: dict[str, dict[str, str]] = {
                              "decision": "string: approve | deny | auto_approve | timeout",
                              "tools": "array of {name, input, id}"},
     "subagent_start": {"task": "string", "depth": "integer"},
-    "subagent_end": {"summary": "string", "usage": "object"},
+    "subagent_end": {"summary": "string", "usage": "object", "depth": "integer"},
     "task_update": {"tasks": "array of task objects"},
     "background_result": {"notifications": "array of {task_id, status, command, result}"},
     "teammate_status": {"name": "string", "role": "string", "status": "string"},
-    "compact": {"message": "string"},
+    "compact": {"message": "string", "kind": "string: micro | auto | tool",
+                "before_tokens": "integer", "after_tokens": "integer"},
     "llm_request": {"call": "integer: pairs a request with its response", "model": "string",
                     "messages": "array", "tools": "array", "max_tokens": "integer|null"},
     "llm_response": {"call": "integer", "content": "string", "tool_calls": "array",
@@ -164,11 +165,15 @@ class BusBridge:
                          result=_short(f"refused: {reason}"), success=False, denied=True)
 
     def _compaction(self, *args: Any, **kw: Any) -> None:
+        """teragent-context's ``compaction`` (a ``CompactionRecord.as_event()``)."""
         message = kw.get("message") or kw.get("summary")
         if not message:
-            before, after = kw.get("before"), kw.get("after")
-            if before is not None and after is not None:
-                message = f"context compacted: {before} -> {after}"
-            else:
-                message = "context compacted"
-        self.log.publish("compact", message=_short(message, 1000))
+            kind = kw.get("kind") or "auto"
+            parts = []
+            if kw.get("before_tokens") is not None and kw.get("after_tokens") is not None:
+                parts.append(f"{kw['before_tokens']} -> {kw['after_tokens']} tokens")
+            if kw.get("messages_before") is not None and kw.get("messages_after") is not None:
+                parts.append(f"{kw['messages_before']} -> {kw['messages_after']} messages")
+            message = f"context compacted ({kind})" + (": " + ", ".join(parts) if parts else "")
+        extra = {k: kw[k] for k in ("kind", "before_tokens", "after_tokens") if k in kw}
+        self.log.publish("compact", message=_short(message, 1000), **extra)
