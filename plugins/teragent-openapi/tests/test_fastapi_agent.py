@@ -277,3 +277,33 @@ def test_a_request_that_takes_too_long_times_out(pets):
 
     result = asyncio.run(main())
     assert not result.success and result.error == "GET /slow timed out after 0.3 s"
+
+
+def test_a_permission_deny_rule_applies_to_openapi_tools(tmp_path, pets, monkeypatch):
+    """With teragent-permissions deciding, a [permission] deny rule refuses an OpenAPI
+    tool (the app never sees the call) while its siblings run."""
+    perms = pytest.importorskip("teragent_permissions")
+    import teragent_auth
+    import teragent_cache
+    import teragent_openapi
+    from teragent.testing.hosts import isolated_host
+
+    ws = _project(tmp_path, pets, monkeypatch, extra=(
+        '\n[permission]\nrules = { deny = ["pets_getPet:*"] }\n'))
+    model = ScriptedModel([call_tool("pets_listPets", {}),
+                           call_tool("pets_getPet", {"pet_id": 1}), reply("ok")])
+
+    async def main():
+        agent = build_agent(ws / "agent.toml", workspace=ws, provider=model,
+                            offer_all_tools=True)
+        try:
+            return await agent.run("pets?")
+        finally:
+            await agent.aclose()
+
+    with isolated_host(teragent_openapi, teragent_auth, teragent_cache, perms):
+        result = asyncio.run(main())
+    listed, got = (o.result for o in result.tool_outcomes)
+    assert listed.success
+    assert not got.success and "Permission denied" in got.error
+    assert ("GET", "/pets") in pets.requests and ("GET", "/pets/1") not in pets.requests
