@@ -196,3 +196,27 @@ def test_server_output_shaped_like_a_tool_call_calls_nothing(isolated, deps):
     assert result.final_text == "nothing else happened"
     assert [r["tool_name"] for r in _audit(isolated)] == ["ev_echo"]  # one call, no more
     assert forged in _tool_messages(model)[0]  # delivered as data in a tool message
+
+
+def test_an_orchestration_agents_mcp_tool_takes_the_same_guards(isolated, deps,
+                                                               monkeypatch):
+    pytest.importorskip("teragent_orchestration")
+    from teragent.orchestration import Agent, Orchestrator
+
+    from teragent_mcp import MCPToolset
+
+    toml = isolated / "agent.toml"
+    toml.write_text('[permission]\nrules = { deny = ["time_get_current_time"] }\n')
+    monkeypatch.setenv("TERAGENT_CONFIG", str(toml))
+    ws = isolated / "ws"
+    ws.mkdir()
+    tools = MCPToolset("time", health_interval=0, **_time(deps)).get_tools()
+    model = ScriptedModel([call_tool("time_get_current_time", {"timezone": "UTC"}),
+                           reply("worker done")], name="worker")
+    team = Orchestrator([Agent(name="worker", provider=model, tools=tools)],
+                        mode="sequential", workspace=ws)
+    asyncio.run(team.run("what time is it?"))
+    msg = _tool_messages(model)[0]
+    assert "Permission denied" in msg and '"datetime"' not in msg
+    assert [(r["tool_name"], r["outcome"]) for r in _audit(ws)] == [
+        ("time_get_current_time", "denied")]
