@@ -263,6 +263,15 @@ class AgentLoop(ModelCalls):
         messages.append(message)
         await self._save(message)
 
+    async def _checkpoint(self, messages: list[dict[str, Any]]) -> None:
+        """After a compaction, a session that keeps checkpoints (``save_checkpoint``)
+        records the compacted conversation: continuing it starts from there."""
+        save = getattr(self.session, "save_checkpoint", None)
+        if save is not None and self.session_id is not None:
+            out = save(self.session_id, [m for m in messages if m.get("role") != "system"])
+            if asyncio.iscoroutine(out):
+                await out
+
     # --- the loop ------------------------------------------------------------------------
 
     async def run(self, user_input: str, *,
@@ -351,6 +360,7 @@ class AgentLoop(ModelCalls):
                                                                         self.system_prompt())
                     if compacted:
                         messages[:] = compacted
+                        await self._checkpoint(messages)
                 elif self.context_window is not None and \
                         self.context_window.should_compact(messages):
                     await self.bus.emit("context_near_limit", step=result.steps)
