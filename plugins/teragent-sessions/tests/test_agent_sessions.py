@@ -217,3 +217,37 @@ def test_a_continued_reply_is_saved_once(tmp_path: Path) -> None:
     assert result.final_text == "The answer is 42."
     assert [m["content"] for m in agent.session.restore("cut")] == ["answer",
                                                                     "The answer is 42."]
+
+
+class _KeepLastTwo:
+    """A compactor (the loop's ``maybe_compact`` protocol) that replaces everything but
+    the system prompt and the last two messages with a summary, once."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    async def maybe_compact(self, messages: list[dict[str, Any]],
+                            system_prompt: str) -> list[dict[str, Any]] | None:
+        if self.done or len(messages) < 6:
+            return None
+        self.done = True
+        return [messages[0], {"role": "user", "content": "[summary of earlier work]"},
+                *messages[-2:]]
+
+
+def test_a_continued_session_starts_from_its_last_compaction(tmp_path: Path) -> None:
+    steps = [call_tool("lookup", {"key": k}) for k in ("a", "b", "c")] + [reply("done")]
+    agent = _build(tmp_path, ScriptedModel(steps), session_id="long",
+                   auto_compactor=_KeepLastTwo())
+    asyncio.run(agent.run("look up a, b and c"))
+    store = agent.session
+    assert len(store.restore("long")) == 8  # every message is kept
+    seen: list[list[dict[str, Any]]] = []
+    again = _build(tmp_path, ScriptedModel([reply("ok", expect=lambda m, t: seen.append(m))]),
+                   session_id="long")
+    asyncio.run(again.run("and now?"))
+    contents = [m.get("content") for m in seen[0][1:]]
+    assert contents[0] == "[summary of earlier work]"
+    assert "look up a, b and c" not in contents and contents[-1] == "and now?"
+    roles = [m["role"] for m in seen[0][1:]]
+    assert roles == ["user", "assistant", "tool", "assistant", "tool", "assistant", "user"]

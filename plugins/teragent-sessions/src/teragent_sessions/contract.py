@@ -158,6 +158,22 @@ class SessionStoreContract:
         fresh, empty = store.resume(None)
         assert fresh != "work" and empty == []
 
+    def test_resume_continues_from_the_latest_checkpoint(self, store: Any) -> None:
+        sid = store.create(session_id="long")
+        early = [{"role": "user", "content": f"q{i}"} for i in range(6)]
+        for m in early:
+            store.save_message(sid, m)
+        summary = {"role": "user", "content": "[Summary of 5 earlier messages] q0..q4"}
+        store.save_checkpoint(sid, [summary, early[-1]])
+        store.save_message(sid, ANSWER)
+        _, history = store.resume(sid)
+        assert history == [summary, early[-1], ANSWER]
+        assert store.restore(sid) == [*early, ANSWER]  # every message is still there
+        store.save_checkpoint(sid, [{"role": "user", "content": "newer summary"}])
+        assert store.resume(sid)[1] == [{"role": "user", "content": "newer summary"}]
+        assert store.get_session(sid).message_count == 7
+        assert store.get_session(sid).step_count == 1
+
     def test_saved_messages_survive_a_reopen(self, make_store: Callable[[], Any]) -> None:
         first = make_store()
         sid = first.create(title="durable")

@@ -186,9 +186,10 @@ class SessionPersistence:
     _SELECT = (
         "SELECT s.id, s.title, s.intent, s.created_at, COALESCE(MAX(e.ts), s.created_at) "
         "AS updated, COUNT(e.seq) FILTER (WHERE e.kind = 'message'), "
-        "s.extra_steps + COUNT(e.seq) FILTER (WHERE e.role = 'assistant'), s.metadata, "
+        "s.extra_steps + COUNT(e.seq) FILTER (WHERE e.kind = 'message' AND e.role = "
+        "'assistant'), s.metadata, "
         "CASE WHEN s.title = '' THEN (SELECT f.data FROM entries f WHERE f.session_id = "
-        "s.id AND f.role = 'user' ORDER BY f.seq LIMIT 1) END "
+        "s.id AND f.kind = 'message' AND f.role = 'user' ORDER BY f.seq LIMIT 1) END "
         "FROM sessions s LEFT JOIN entries e ON e.session_id = s.id")
 
     def _info(self, row: tuple[Any, ...]) -> SessionInfo:
@@ -262,7 +263,15 @@ class SessionPersistence:
 
     def save_event(self, session_id: str, event: str, data: dict[str, Any] | None = None) -> int:
         """Append an event (``"compaction"``, ``"run_start"``, ...) to the session."""
-        return self._append(session_id, "event", {"event": str(event), **(data or {})})
+        return self._append(session_id, "event", {"event": str(event), **(data or {})},
+                            role=str(event))
+
+    def save_checkpoint(self, session_id: str, messages: list[dict[str, Any]]) -> int:
+        """Record the conversation as it stands after a compaction (``messages`` without
+        the system prompt): :meth:`resume` continues from the latest checkpoint plus
+        the messages saved after it, instead of the whole session. :meth:`restore`
+        still returns every message saved."""
+        return self.save_event(session_id, "checkpoint", {"messages": list(messages)})
 
     def add_steps(self, session_id: str, steps: int = 1) -> int:
         """Add ``steps`` to the session's step count; returns the new count."""
@@ -313,8 +322,21 @@ class SessionPersistence:
                 return self.create(intent=intent, session_id=session_id), []
             except UserError:
                 pass  # another process created it meanwhile: continue it
-        return session_id, continuable(self.restore(
-            session_id, limit=limit if limit is not None else self.restore_limit or None))
+        limit = limit if limit is not None else self.restore_limit or None
+        return session_id, continuable(self._history(session_id, limit))
+
+    def _history(self, session_id: str, limit: int | None) -> list[dict[str, Any]]:
+        """The latest checkpoint's messages and every message saved after it."""
+        cp = self._read("SELECT seq, data FROM entries WHERE session_id = ? AND "
+                        "kind = 'event' AND role = 'checkpoint' ORDER BY seq DESC LIMIT 1",
+                        (session_id,))
+        if not cp:
+            return self.restore(session_id, limit=limit)
+        rows = self._read("SELECT data FROM entries WHERE session_id = ? AND "
+                          "kind = 'message' AND seq > ? ORDER BY seq", (session_id, cp[0][0]))
+        history = [*json.loads(cp[0][1]).get("messages", []),
+                   *(json.loads(r[0]) for r in rows)]
+        return history[-limit:] if limit else history
 
     # --- the agent's bus --------------------------------------------------------
 

@@ -124,6 +124,11 @@ class SessionStore(Protocol):
         """Append an event (e.g. ``"compaction"``) to the session's transcript."""
         ...
 
+    def save_checkpoint(self, session_id: str, messages: list[dict[str, Any]]) -> int:
+        """Record the compacted conversation; :meth:`resume` continues from the latest
+        checkpoint plus the messages saved after it."""
+        ...
+
     def restore(self, session_id: str, *, limit: int | None = None) -> list[dict[str, Any]]:
         """The session's messages in order (the last ``limit`` if given)."""
         ...
