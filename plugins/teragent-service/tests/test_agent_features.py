@@ -230,3 +230,38 @@ def test_teammate_claims_a_task_from_the_board_and_mail_persists(svc: Any) -> No
     inbox = svc.root / "alice" / cid / ".team" / "inbox" / "lead.jsonl"
     lines = [json.loads(x) for x in inbox.read_text().splitlines()]
     assert [m["content"] for m in lines][:2] == ["Waiting.", "Docs written."]
+
+
+def test_session_tools_talk_to_the_users_other_conversations(svc: Any) -> None:
+    other = svc.create([reply("I am the other conversation.")])
+    _turn(svc, other, "hello other")
+    bobs = svc.b.post("/api/chat", json={}).json()["conversation_id"]
+    cid = svc.create([
+        call_tool("sessions_list", {}),
+        call_tool("sessions_history", {"conversation_id": other}),
+        call_tool("sessions_send", {"conversation_id": other, "content": "ping"}),
+        call_tool("sessions_history", {"conversation_id": bobs}),
+        call_tool("sessions_spawn", {"task": "start something", "title": "spawned"}),
+        reply("done talking"),
+    ])
+    svc.models[other].add(reply("pong from other"))
+    svc.pending.append(ScriptedModelFactory.single("spawned answer"))
+    seen = _turn(svc, cid, "talk to the others")
+    results = [e for e in seen if e["type"] == "tool_result"]
+    assert other in results[0]["result"] and bobs not in results[0]["result"]
+    assert "I am the other conversation." in results[1]["result"]
+    sent = json.loads(results[2]["result"])
+    assert sent["answer"] == "pong from other" and sent["stop_reason"] == "completed"
+    assert results[3]["success"] is False and "no conversation" in results[3]["result"]
+    assert "Started conversation" in results[4]["result"]
+    titles = {c["title"] for c in svc.a.get("/api/conversations").json()}
+    assert "spawned" in titles
+    assert svc.b.get(f"/api/conversations/{other}").status_code == 404
+
+
+class ScriptedModelFactory:
+    @staticmethod
+    def single(text: str) -> Any:
+        from teragent.testing import ScriptedModel
+
+        return ScriptedModel([reply(text)])

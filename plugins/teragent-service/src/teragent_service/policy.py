@@ -31,7 +31,7 @@ PROFILES: dict[str, list[str] | None] = {
     "coding": [*_READ, "write_file", "edit_file", "bash", "background_run",
                "check_background", "task", "task_create", "task_get", "task_update",
                "task_list", *_WEB, *_MEMORY, *_THINK],
-    "messaging": ["read_file", *_TEAM, *_WEB, *_MEMORY, *_THINK],
+    "messaging": ["read_file", *_TEAM, "sessions_*", *_WEB, *_MEMORY, *_THINK],
     "full": None,
 }
 

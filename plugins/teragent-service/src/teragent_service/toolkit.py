@@ -1,7 +1,9 @@
 """The service's own tools for a conversation, added to the plugins' tools of every
 conversation agent: skills (``list_skills``, ``read_skill``), the task graph
 (``task_create/get/update/list``), background commands (``background_run``,
-``check_background``), subagents (``task``) and, with ``enable_teams``, teammates.
+``check_background``), subagents (``task``), session tools (``sessions_list``,
+``sessions_history``, ``sessions_send``, ``sessions_spawn``) and, with
+``enable_teams``, teammates.
 
 :class:`ConversationExtras` holds their per-conversation state.
 """
@@ -32,9 +34,14 @@ def _tool_info() -> list[dict[str, Any]]:
     from teragent_service.tasks import TaskCreateTool, TaskGetTool, TaskListTool, \
         TaskUpdateTool
 
+    from teragent_service.session_tools import SessionsHistoryTool, SessionsListTool, \
+        SessionsSendTool, SessionsSpawnTool
+
     return [_info(c) for c in (ListSkillsTool, ReadSkillTool, TaskCreateTool, TaskGetTool,
                                TaskUpdateTool, TaskListTool, BackgroundRunTool,
-                               CheckBackgroundTool)] + [_info(SubagentTool, "task")]
+                               CheckBackgroundTool, SessionsListTool, SessionsHistoryTool,
+                               SessionsSendTool, SessionsSpawnTool)] \
+        + [_info(SubagentTool, "task")]
 
 
 SERVICE_TOOL_INFO = _tool_info
@@ -76,6 +83,10 @@ def service_tools(service: AgentService, rt: ConversationRuntime, shell: Any,
         tools += [BackgroundRunTool(extras.background), CheckBackgroundTool(extras.background)]
     if depth < MAX_DEPTH:
         tools.append(SubagentTool(lambda d: service.build_subagent(rt, d), rt.log))
+    if depth == 0:
+        from teragent_service.session_tools import session_tools
+
+        tools += session_tools(service, rt)
     if depth == 0 and rt.meta.enable_teams:
         from teragent_service.team import team_tools
 
