@@ -145,8 +145,9 @@ class OpenAPIToolset(ToolPack):
                 if not any(fnmatch.fnmatchcase(k, pattern) for k in known):
                     close = difflib.get_close_matches(pattern, known, n=1)
                     hint = f"did you mean {close[0]!r}? " if close else ""
+                    ops = ", ".join(o.operation_id or o.label for o in doc.operations)
                     raise SpecError(f"{self.where}: {what} {pattern!r} matches no operation; "
-                                    f"{hint}operations: {', '.join(o.operation_id or o.label for o in doc.operations)}")
+                                    f"{hint}operations: {ops}")
         tools: list[BaseTool] = []
         for name, op in names.items():
             keys = self._keys(op, name)
@@ -250,9 +251,12 @@ def credential_for_scheme(scheme_name: str, scheme: Mapping[str, Any], setting: 
 
     from teragent_auth import credential_from_config
 
-    table = {"key_env": setting} if isinstance(setting, str) else \
-        {k: v for k, v in dict(getattr(setting, "model_dump", lambda **_: setting)(
-            exclude_none=True)).items()}
+    if isinstance(setting, str):
+        table: dict[str, Any] = {"key_env": setting}
+    elif hasattr(setting, "model_dump"):
+        table = setting.model_dump(exclude_none=True)
+    else:
+        table = {k: v for k, v in dict(setting).items() if v is not None}
     kind = str(scheme.get("type") or "")
     label = f"{where}security scheme {scheme_name!r} ({kind or 'no type'})"
     if kind == "apiKey":
