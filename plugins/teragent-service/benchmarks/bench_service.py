@@ -149,6 +149,7 @@ def main() -> int:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.05)
+            asyncio.run(load(base, 2, 2))  # warm-up: imports, first agent builds
             rows = []
             for name, n in (("baseline 1 conversation", 1),
                             (f"{args.conversations} concurrent", args.conversations)):

@@ -206,3 +206,15 @@ def test_reconnect_resumes_after_the_last_seen_seq(svc: Any) -> None:
     assert seqs == list(range(1, len(seqs) + 1))  # nothing lost, nothing twice
     text = "".join(e["content"] for e in events if e["type"] == "text_delta")
     assert text == " ".join(f"t{i}" for i in range(60))
+
+
+def test_a_reply_cut_by_the_output_limit_is_continued(svc: Any) -> None:
+    cid = svc.create([reply("The first half,", finish_reason="length"),
+                      reply(" and the second half.")])
+    with svc.connect(cid) as ws:
+        svc.recv(ws)
+        ws.send(json.dumps({"type": "message", "content": "a long answer"}))
+        done = svc.until(ws, "done")
+    assert done["final_text"] == "The first half, and the second half."
+    asked = svc.models[cid].requests[1].as_messages()[-1]["content"]
+    assert "cut off" in asked   # the loop asked the model to continue
