@@ -100,6 +100,7 @@ SPEC = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
         "servers": [{"url": "http://127.0.0.1:9/api"}],
         "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
         "paths": {"/things": {"get": {"operationId": "listThings",
+                                      "security": [{"token": []}],
                                       "responses": {"200": {"description": "ok"}}}}}}
 
 
@@ -149,3 +150,49 @@ def test_config_errors_name_file_line_key_and_fix(tmp_path, host, table, line, w
     text = str(info.value)
     assert f"agent.toml:{line}: " in text and wanted in text, text
     assert "sk-live-abcdefghijklmnop" not in text
+
+
+def test_an_unset_credential_variable_is_named_in_the_tool_error(tmp_path, host, monkeypatch):
+    import asyncio
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("THINGS_TOKEN_UNSET", raising=False)
+    agent = _build(tmp_path, host, """
+        [openapi.things]
+        spec = "spec.json"
+        security = { token = "THINGS_TOKEN_UNSET" }
+        """)
+    tool = agent.tools.get("things_listThings")
+
+    async def main():
+        try:
+            return await tool.execute({})
+        finally:
+            await agent.aclose()
+
+    result = asyncio.run(main())
+    assert not result.success
+    assert "GET /things: No API key found" in result.error
+    assert "THINGS_TOKEN_UNSET" in result.error
+
+
+def test_an_unreachable_api_is_a_clear_error(tmp_path, host):
+    import asyncio
+
+    agent = _build(tmp_path, host, """
+        [openapi.things]
+        spec = "spec.json"
+        """)
+    tool = agent.tools.get("things_listThings")
+
+    async def main():
+        try:
+            return await tool.execute({})
+        finally:
+            await agent.aclose()
+
+    result = asyncio.run(main())
+    assert not result.success and result.error.startswith("GET /things")
+    assert "127.0.0.1:9" in result.error and "timed out after 30" not in result.error

@@ -182,6 +182,9 @@ class OpenAPITool(BaseTool):
         while True:
             try:
                 response = await client.request(**kwargs, auth=ts.auth_for(self.operation))
+            except httpx.ConnectTimeout as exc:  # (aiohttp's transport: also "refused")
+                return self._fail(f"{self.operation.label}: could not connect to "
+                                  f"{ts.base_url}: {exc}")
             except httpx.TimeoutException:
                 return self._fail(f"{self.operation.label} timed out after "
                                   f"{ts.timeout:g} s")
