@@ -154,6 +154,7 @@ def test_cli_run_session_then_continue_then_manage(tmp_path: Path) -> None:
         out = _cli(tmp_path, env, "run", "--session", "bird", "What was the code word?",
                    "--json")
     assert json.loads(out.stdout)["final_text"] == "The code word was heron."
+    assert json.loads(out.stdout)["session"] == "bird"
     sent = server.requests[1].messages
     assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
     assert sent[1]["content"] == "Remember the code word heron."
@@ -174,6 +175,9 @@ def test_cli_run_session_then_continue_then_manage(tmp_path: Path) -> None:
     gone = _cli(tmp_path, env, "sessions", "show", "bird", ok=False)
     assert gone.returncode == 2 and "no session 'bird'" in gone.stderr
     assert "Traceback" not in gone.stderr
+    bad = _cli(tmp_path, env, "run", "--session", "../escape", "hi", ok=False)
+    assert bad.returncode == 2 and "session id '../escape' is not valid" in bad.stderr
+    assert len(server.requests) == 2  # refused before any model call
 
 
 def test_cli_chat_resumes_where_it_left_off(tmp_path: Path) -> None:

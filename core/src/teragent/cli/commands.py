@@ -338,6 +338,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         payload = result.as_dict()
         payload["model"] = loop.model.name
+        if loop.session_id is not None:
+            payload["session"] = loop.session_id
         print(json.dumps(payload, ensure_ascii=False, default=str))
     else:
         renderer.unshown_failures(result)
@@ -349,7 +351,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                                                         (failed, "failed")) if n)
         renderer.err.print(f"[dim]— {result.stop_reason} after {result.steps} step(s), "
                            f"{len(result.tool_outcomes)} tool call(s){extra}, "
-                           f"{result.duration:.1f}s, model {loop.model.name}[/dim]")
+                           f"{result.duration:.1f}s, model {loop.model.name}"
+                           + (f", session {loop.session_id}" if loop.session_id else "")
+                           + "[/dim]")
     return 0
 
 
