@@ -128,3 +128,24 @@ def test_tool_names_are_made_valid_and_collisions_refused(deps):
         MCPServers({"mcp": {"servers": {"a": server, "b": {**server, "cwd": "/"}}}})
     for name in ("a", "b"):
         asyncio.run(MCPConnectionPool.shared().close_server(name))
+
+
+def test_a_server_cannot_take_an_installed_tools_name(isolated, deps):
+    """``teragent mcp serve`` as the server: its ``read_file`` without a prefix would
+    replace the installed ``read_file`` of every agent."""
+    import sys
+
+    from teragent_mcp import MCPConnectionPool
+    from teragent_mcp.toolset import MCPServers
+
+    pytest.importorskip("teragent_tools")
+    served = {"command": sys.executable, "health_interval": 0, "connect_timeout": 60,
+              "args": ["-c", "import sys; from teragent.cli import main; sys.exit(main())",
+                       "mcp", "serve", "--tools", "read_file"]}
+    with pytest.raises(UserError, match="'read_file', the name of an installed tool"):
+        MCPServers({"mcp": {"servers": {"self": {**served, "tool_prefix": ""}}}},
+                   workspace=str(isolated))
+    names = [t.name for t in MCPServers({"mcp": {"servers": {"self": served}}},
+                                        workspace=str(isolated)).get_tools()]
+    assert names == ["self_read_file"]  # the default prefix keeps them apart
+    asyncio.run(MCPConnectionPool.shared().close_server("self"))

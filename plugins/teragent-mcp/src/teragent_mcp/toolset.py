@@ -411,16 +411,25 @@ class MCPServers(ToolPack):
         super().__init__([])
         table = (config or {}).get("mcp") or {}
         mcp = table if isinstance(table, MCPConfig) else MCPConfig(**table)
-        pool = MCPConnectionPool.shared(mcp.max_connections)
         self.toolsets: list[MCPToolset] = []
         seen: dict[str, str] = {}
-        for server, scfg in mcp.servers.items():
-            if not scfg.enabled:
-                continue
+        enabled = {n: c for n, c in mcp.servers.items() if c.enabled}
+        if not enabled:
+            return  # no pool (and no thread) for an agent without MCP servers
+        pool = MCPConnectionPool.shared(mcp.max_connections)
+        from teragent.plugins import get_host
+
+        # a server must not replace an installed tool by naming one of its own alike
+        installed = set(get_host().registry("tools").names()) - {"mcp"}
+        for server, scfg in enabled.items():
             if scfg.transport == "stdio" and scfg.cwd is None and workspace:
                 scfg = scfg.model_copy(update={"cwd": str(workspace)})
             ts = MCPToolset(server, scfg, pool=pool)
             for t in ts.get_tools():
+                if t.name in installed:
+                    raise UserError(f"MCP server {server!r} offers a tool named {t.name!r}, "
+                                    "the name of an installed tool; set tool_prefix in "
+                                    f"[mcp.servers.{server}] so it cannot take its place.")
                 if t.name in seen:
                     raise UserError(f"tool {t.name!r} is offered by MCP servers "
                                     f"{seen[t.name]!r} and {server!r}; set tool_prefix in "
