@@ -13,8 +13,8 @@ The data constitution (:class:`DataConstitution`):
    module opens no socket).
 4. A preference pair is a claim that, *for one prompt*, one answer is better than
    another. So both answers must answer the same prompt: the SHA-256 of the compiled
-   request (the messages/system/user/tools the model saw, sampling parameters left
-   out) must be equal. Answers to different prompts are never paired; asked to, the
+   request (the messages and tools the model saw, as compact JSON, sampling parameters
+   left out) must be equal. Answers to different prompts are never paired; asked to, the
    tracer refuses and says why.
 
 Pairing strategies (names from the documentation; what each guarantees):
@@ -166,17 +166,18 @@ class TraceStats:
 
 
 # Built once: json.dumps with options builds an encoder per call.
-_CANON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str,
-                          ensure_ascii=False)
 _COMPACT = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=False)
 
 
 def _canonical(prompt: dict[str, Any]) -> str:
-    return _CANON.encode(prompt)
+    # Key order is the compiler's (deterministic for one compiler), so no sorting on
+    # the hot path; two equal prompts serialised in different orders would only be
+    # refused as different, never paired wrongly.
+    return _COMPACT.encode(prompt)
 
 
 def prompt_hash(prompt: dict[str, Any]) -> str:
-    """SHA-256 of a prompt in canonical JSON (sorted keys, no whitespace)."""
+    """SHA-256 of a prompt as compact JSON (the identity pairs are made on)."""
     return hashlib.sha256(_canonical(prompt).encode("utf-8")).hexdigest()
 
 
@@ -295,6 +296,7 @@ class TAPTracer:
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._pending: dict[str, str | None] = {}  # trace id → task id, until answered
+        self._held: list[bytes] = []
         self._id_prefix, self._ids = uuid.uuid4().hex[:16], itertools.count(1)
         self._secrets = tuple(sorted(
             {v for k, v in os.environ.items() if len(v) >= 8 and is_secret_name(k)},
@@ -302,11 +304,12 @@ class TAPTracer:
 
     # --- writing ------------------------------------------------------------------
     #
-    # Each record is one os.write of one whole line on an O_APPEND descriptor, made
-    # during the call (durable at once, no thread: a writer thread cost more wall time
-    # than it saved, through GIL hand-offs; see docs/decisions/traces.md).
+    # One os.write of whole lines on an O_APPEND descriptor per model call (the request
+    # is held until its response, a checklist, a read or exit), made during the call:
+    # no thread (a writer thread cost more wall time than it saved, through GIL
+    # hand-offs; see docs/decisions/traces.md).
 
-    def _open(self) -> int:
+    def _open(self) -> int:  # called with the lock held
         if self._fd is None:
             self.trace_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -333,38 +336,50 @@ class TAPTracer:
         return text
 
     def _line(self, record: dict[str, Any], content: dict[str, Any]) -> str:
-        """One JSON line: ``record`` (ids, times, counts: never secret) and
-        ``content`` (prompt, answer, checklist data), the latter redacted. When
-        redaction changed the serialised content it must still parse, else every
-        string is redacted on its own (slower, always valid JSON)."""
+        """One JSON line of ``record`` (ids, times, counts) and ``content`` (prompt,
+        answer, checklist data), redacted. Record keys never look like a secret's
+        name (token counts are ``usage.prompt``, not ``prompt_tokens``), so a line
+        with no sign of a secret skips the regexes. When redaction changed the line
+        it must still parse, else every string is redacted on its own."""
         prompt = content.pop("prompt", None)
-        body = _COMPACT.encode(content) if content else "{}"
+        line = _COMPACT.encode({**record, **content})
         if prompt is not None:
             raw = _canonical(prompt)
-            record["prompt_hash"] = hashlib.sha256(raw.encode("utf-8")).hexdigest()
-            body = body[:-1] + ("," if content else "") + '"prompt":' + raw + "}"
+            digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()
+            line = f'{line[:-1]},"prompt_hash":"{digest}","prompt":{raw}}}'
         if self.constitution.redact_secrets:
-            cleaned = self._redact(body)
-            if cleaned is not body and cleaned != body:
+            cleaned = self._redact(line)
+            if cleaned is not line and cleaned != line:
                 try:
                     json.loads(cleaned)
-                    body = cleaned
+                    line = cleaned
                 except ValueError:
-                    body = json.dumps(self._clean(json.loads(body)), separators=(",", ":"),
-                                      ensure_ascii=False)
-        head = _COMPACT.encode(record)
-        return head[:-1] + "," + body[1:] + "\n" if len(body) > 2 else head + "\n"
+                    line = _COMPACT.encode(self._clean(json.loads(line)))
+        return line + "\n"
 
-    def _append(self, record: dict[str, Any], content: dict[str, Any]) -> None:
+    def _append(self, record: dict[str, Any], content: dict[str, Any], *,
+                hold: bool = False) -> None:
+        """Write the record's line; with ``hold``, keep it for the next write (a
+        request goes out with its response: one write per call)."""
         data = self._line(record, content).encode("utf-8")
         with self._lock:
+            if hold:
+                self._held.append(data)
+                return
+            if self._held:
+                data = b"".join(self._held) + data
+                self._held.clear()
             os.write(self._open(), data)  # O_APPEND: whole lines, never rewritten
 
     def flush(self) -> None:
-        """Nothing is buffered: records are in the file when ``record_*`` returns
-        (kept so callers need not know)."""
+        """Write a request still waiting for its response."""
+        with self._lock:
+            if self._held:
+                os.write(self._open(), b"".join(self._held))
+                self._held.clear()
 
     def close(self) -> None:
+        """Write what is held and close the file (reopened on the next record)."""
         self.flush()
         with self._lock:
             if self._fd is not None:
@@ -405,7 +420,7 @@ class TAPTracer:
         self._pending[trace_id] = task
         self._append({"type": "request", "trace_id": trace_id, "task_id": task,
                       "ts": time.time(), "basis": basis, "intent": intent,
-                      "provider": provider, "model": model}, {"prompt": prompt})
+                      "provider": provider, "model": model}, {"prompt": prompt}, hold=True)
         return trace_id
 
     async def record_response(self, response: Any, task_id: str | None = None,
@@ -420,7 +435,8 @@ class TAPTracer:
         self._append({"type": "response", "trace_id": trace_id,
                       "task_id": None if task is None else str(task), "ts": time.time(),
                       "finish_reason": getattr(response, "finish_reason", None),
-                      "usage": {k: v for k, v in usage.items() if isinstance(v, int)},
+                      "usage": {k.replace("_tokens", ""): v for k, v in usage.items()
+                                if isinstance(v, int)},
                       "model": getattr(response, "model", None)},
                      {"text": getattr(response, "raw_text", None)
                       if not isinstance(response, str) else response,
@@ -650,8 +666,8 @@ class TAPTracer:
             elif kind == "response":
                 stats.total_responses += 1
                 usage = rec.get("usage") or {}
-                stats.prompt_tokens += int(usage.get("prompt_tokens", 0) or 0)
-                stats.completion_tokens += int(usage.get("completion_tokens", 0) or 0)
+                stats.prompt_tokens += int(usage.get("prompt", 0) or 0)
+                stats.completion_tokens += int(usage.get("completion", 0) or 0)
             elif kind == "checklist":
                 stats.total_checklists += 1
         traces = self.export_traces()
