@@ -1,9 +1,8 @@
 """Tracing overhead per model call (issue 19), on the agent-loop benchmark's setup.
 
 The task, fake server (a separate process on loopback, zero model latency) and
-measurement are ``bench_agent_loop.py``'s: one task = two model calls and one tool
-call, sequential, median ms/task and CPU ms/task after a warm-up, each loop in a fresh
-child process, loops interleaved per repeat. Loops:
+builders are ``bench_agent_loop.py``'s: one task = two model calls and one tool call,
+sequential, after a warm-up. Loops:
 
 * ``aiohttp``: the hand-written floor (for the agent-loop overhead);
 * ``teragent``: ``build_agent(config={})``, no tracing;
@@ -11,9 +10,12 @@ child process, loops interleaved per repeat. Loops:
   prompt and answer hashed, redacted and appended to ``traces.jsonl``);
 * ``teragent+otel``: the same with ``[otel] use_global_provider = true`` and the SDK's
   tracer provider exporting in batches to /dev/null (span creation and export cost,
-  without a collector's network cost).
+  without a collector's network cost; its export thread's CPU counts too).
 
-Reported per model call: the extra ms (wall) and CPU ms over ``teragent``, as a share
+All four loops are built in one child process and run in turn, task by task (order
+rotating), so the shared machine's load hits them alike; ``--repeats`` children, the
+median of their medians. Reported per model call: the extra ms (wall, median) and CPU
+ms (mean process time) over ``teragent``, as a share
 of ``teragent``'s own per-call time and of the agent-loop overhead (``teragent`` minus
 ``aiohttp``). Target (issue 19): traces under 5% of the agent-loop overhead.
 
@@ -38,6 +40,8 @@ from typing import Any, Awaitable, Callable
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import bench_agent_loop as B  # noqa: E402  (the shared setup)
+
+T_PROCESS = B.T_PROCESS
 
 LOOPS = ("aiohttp", "teragent", "teragent+traces", "teragent+otel")
 CALLS_PER_TASK = 2
@@ -87,23 +91,55 @@ B.BUILDERS["teragent+traces"] = build_observed("traces")
 B.BUILDERS["teragent+otel"] = build_observed("otel")
 
 
+async def _interleaved(url: str, tasks: int, workspace: str) -> dict[str, Any]:
+    """Every loop built in this process and run in turn, task by task (the order
+    rotating), so load on the shared machine hits all alike."""
+    built = {}
+    for loop in LOOPS:
+        ws = os.path.join(workspace, loop.replace("+", "_"))
+        os.makedirs(ws)
+        built[loop] = await B.BUILDERS[loop](url, False, ws)
+    wall: dict[str, list[float]] = {loop: [] for loop in LOOPS}
+    cpu: dict[str, list[float]] = {loop: [] for loop in LOOPS}
+    try:
+        for i in range(20):
+            for loop in LOOPS:
+                B._check(2 + i, await built[loop][0](2 + i))
+        for i in range(tasks):
+            order = LOOPS[i % len(LOOPS):] + LOOPS[:i % len(LOOPS)]
+            for loop in order:
+                c, w = time.process_time(), time.perf_counter()
+                answer = await built[loop][0](1000 + i)
+                wall[loop].append((time.perf_counter() - w) * 1000)
+                cpu[loop].append((time.process_time() - c) * 1000)
+                B._check(1000 + i, answer)
+    finally:
+        for _, close in built.values():
+            r = close()
+            if asyncio.iscoroutine(r):
+                await r
+    out: dict[str, Any] = {loop: {"ms_per_task": statistics.median(wall[loop]),
+                                  "cpu_ms_per_task": statistics.mean(cpu[loop])}
+                           for loop in LOOPS}
+    traces = Path(workspace) / "teragent_traces" / "traces" / "traces.jsonl"
+    out["trace_lines"] = sum(1 for _ in open(traces)) if traces.exists() else 0
+    return out
+
+
 def _child(args: argparse.Namespace) -> None:
     os.environ[B.KEY_ENV] = B.KEY
     with tempfile.TemporaryDirectory(prefix="bench-tracing-") as ws:
-        res = asyncio.run(B._measure(args.child, "seq", args.url, args.tasks, 1, ws, None))
-        traces = Path(ws) / "traces" / "traces.jsonl"
-        if traces.exists():
-            res["trace_lines"] = sum(1 for _ in open(traces))
+        res = asyncio.run(_interleaved(args.url, args.tasks, ws))
     print(json.dumps(res), flush=True)
 
 
-def _run_child(loop: str, url: str, tasks: int) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", loop, "--url", url,
+def _run_child(url: str, tasks: int) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "all", "--url", url,
            "--tasks", str(tasks)]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TERAGENT_"))}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
     if proc.returncode != 0:
-        raise RuntimeError(f"{loop} failed:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"child failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -121,8 +157,9 @@ def main() -> None:
     runs: dict[str, list[dict[str, Any]]] = {loop: [] for loop in LOOPS}
     try:
         for _ in range(args.repeats):
+            res = _run_child(url, args.tasks)
             for loop in LOOPS:
-                runs[loop].append(_run_child(loop, url, args.tasks))
+                runs[loop].append(res[loop])
     finally:
         server.kill()
     med = {loop: {k: statistics.median(r[k] for r in rs) for k in ("ms_per_task",
