@@ -339,6 +339,12 @@ class ConfiguredToolsets(ToolPack):
         for ts in self.toolsets:
             await ts.stop()
 
+    async def stop(self) -> None:
+        # A toolset whose tool ran without the orchestrator starting this pack (a
+        # program calling tool.execute) opened its client all the same: stop each one.
+        self.started = False
+        await self.on_stop()
+
 
 def build_toolsets(config: Mapping[str, Any], *, workspace: str | None = None,
                    **options: Any) -> list[OpenAPIToolset]:
