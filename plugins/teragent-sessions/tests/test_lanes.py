@@ -99,3 +99,43 @@ def test_lanes_serialise_agent_runs_of_a_session(tmp_path: Path) -> None:
             assert request == [*expected, f"{key} task {i}"]
         assert [m["content"] for m in store.restore(key)] == [
             x for j in range(turns) for x in (f"{key} task {j}", f"{key} answer {j}")]
+
+
+def test_a_global_limit_bounds_runs_over_all_sessions() -> None:
+    async def main() -> int:
+        lanes = LaneQueue(max_concurrent=3)
+        now, peak = [0], [0]
+
+        async def run() -> None:
+            now[0] += 1
+            peak[0] = max(peak[0], now[0])
+            await asyncio.sleep(0.002)
+            now[0] -= 1
+        tickets = [await lanes.enqueue(f"s{k}", run) for k in range(10) for _ in range(3)]
+        for t in tickets:
+            await lanes.wait_for_run(t.run_id, timeout=30)
+        await lanes.close()
+        return peak[0]
+    assert asyncio.run(main()) == 3
+
+
+def test_finished_runs_are_forgotten_past_keep_finished() -> None:
+    from teragent_sessions.lanes import UnknownRunError
+
+    async def main() -> None:
+        lanes = LaneQueue(keep_finished=5)
+
+        async def run() -> int:
+            return 1
+        tickets = [await lanes.enqueue("s", run) for _ in range(8)]
+        for t in tickets[-1:]:
+            await lanes.wait_for_run(t.run_id)
+        assert [lanes.status(t.run_id) for t in tickets[3:]] == ["done"] * 5
+        try:
+            lanes.status(tickets[0].run_id)
+        except UnknownRunError as exc:
+            assert "forgotten" in str(exc)
+        else:
+            raise AssertionError("the oldest finished run should be forgotten")
+        await lanes.close()
+    asyncio.run(main())
