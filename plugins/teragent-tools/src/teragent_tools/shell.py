@@ -11,9 +11,11 @@ is killed as well. On Windows the command runs under ``cmd.exe /c`` with
 A process that deliberately leaves the group (``setsid``, a double-forking daemon)
 escapes this clean-up; containing that needs a sandbox (cgroups, a container).
 
-The child's environment is a copy of ours without any variable whose name contains
-KEY, TOKEN, SECRET, PASSWORD, PASSWD or CREDENTIAL, so API keys do not leak into
-commands (or into their output, which the model reads).
+The child's environment is an allow list (:func:`teragent.security.sandbox.
+sandbox_environment`: ``PATH``, ``HOME``, locale, ``TERM``, ``TZ``, ``USER``... plus
+the names in ``[sandbox] env``), so API keys, tokens and connection strings do not
+leak into commands (or into their output, which the model reads), whatever their
+names.
 
 Every command runs through :func:`teragent.security.execute_in_sandbox`: by default
 the run's ``[sandbox] backend``, else the first available of ``bwrap``, ``landlock``
@@ -86,7 +88,8 @@ class BashTool(TerAgentTool):
         "Run a shell command (/bin/sh -c) in the workspace directory and return its exit "
         "code and combined stdout/stderr. Commands time out (default 60 s, 'timeout' up "
         "to 600); on timeout every process the command started is killed. Background "
-        "processes do not survive the call. Secrets are removed from the environment.")
+        "processes do not survive the call. Only an allow list of environment variables "
+        "is passed.")
     parameters_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
