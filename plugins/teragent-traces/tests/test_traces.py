@@ -208,3 +208,34 @@ def test_cli_run_traces_tool_turns_and_traces_commands(tmp_path: Path) -> None:
     missing = _cli(["traces", "--dir", str(tmp_path / "none"), "stats"], ws, env)
     assert missing.returncode != 0 and "no traces in" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_nested_run_is_traced_once(tmp_path: Path) -> None:
+    """An agent run inside a tool of another run: the inner calls are traced once
+    (one tracer per directory, inherited and de-duplicated by the nested runtime)."""
+    config = _config(tmp_path)
+    inner_model = ScriptedModel([reply("inner answer")])
+
+    @tool
+    async def ask_helper(question: str) -> str:
+        """Ask the helper agent.
+
+        Args:
+            question: The question.
+        """
+        helper = teragent.build_agent(config, workspace=tmp_path, provider=inner_model,
+                                      tools=[])
+        return (await helper.run(question)).final_text
+
+    outer = ScriptedModel([call_tool("ask_helper", {"question": "why?"}), reply("done")])
+
+    async def main() -> None:
+        agent = teragent.build_agent(config, workspace=tmp_path, provider=outer,
+                                     tools=[ask_helper])
+        async with agent:
+            result = await agent.run("ask the helper")
+        assert result.tool_outcomes[0].result.to_text() == "inner answer"
+
+    asyncio.run(main())
+    recs = [r for r in _records(tmp_path / "traces") if r["type"] == "response"]
+    assert sorted(r["text"] or "" for r in recs) == ["", "done", "inner answer"]
