@@ -116,3 +116,14 @@ def deps() -> Any:
     """This module: paths and helpers (tests cannot import conftest by name under
     ``--import-mode=importlib``)."""
     return sys.modules[__name__]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _close_shared_pool() -> Iterator[None]:
+    """Agents built from agent.toml use the process-wide pool: close its connections
+    (server processes) when a module is done, so none outlive the tests that made them."""
+    yield
+    from teragent_mcp.connection import MCPConnectionPool
+
+    if MCPConnectionPool._shared is not None:
+        MCPConnectionPool._shared.close_sync()
