@@ -97,3 +97,25 @@ def test_a_server_that_fails_to_start_is_named_with_its_stderr(deps, script, exp
         assert "'broken'" in msg and expect in msg and "[mcp.servers.broken]" in msg
     finally:
         pool.close_sync()
+
+
+def test_periodic_health_checks_drop_a_dead_connection_by_themselves(deps):
+    import time
+
+    from teragent_mcp import MCPConnectionPool, MCPToolset
+
+    deps.need(deps.EVERYTHING_JS, "@modelcontextprotocol/server-everything")
+    proc, port = deps.start_everything("streamableHttp")
+    pool = MCPConnectionPool()
+    try:
+        MCPToolset("ev", url=f"http://127.0.0.1:{port}/mcp", pool=pool, health_interval=1,
+                   connect_timeout=10).get_tools()
+        assert len(pool.connections()) == 1
+        deps.stop(proc)
+        deadline = time.monotonic() + 20
+        while pool.connections() and time.monotonic() < deadline:
+            time.sleep(0.1)  # the pool's own loop runs the checks; nothing to await here
+        assert pool.connections() == [] and pool.stats["health_failures"] == 1
+    finally:
+        pool.close_sync()
+        deps.stop(proc)
