@@ -122,6 +122,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--conversations", type=int, default=100)
     parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--root", default=None,
+                        help="Folder for the service's database and workspaces (default: a "
+                             "temporary one; /dev/shm measures without disk syncs)")
     parser.add_argument("--serve", nargs=3, metavar=("MODEL_URL", "ROOT", "PORT_FILE"))
     args = parser.parse_args()
     if args.serve:
@@ -130,7 +133,7 @@ def main() -> int:
     from teragent_testing.fake_openai import FakeOpenAIServer, serve_in_thread
 
     with serve_in_thread(FakeOpenAIServer(fast=True)) as model_url, \
-            tempfile.TemporaryDirectory() as root:
+            tempfile.TemporaryDirectory(dir=args.root) as root:
         port_file = Path(root) / "port"
         child = subprocess.Popen([sys.executable, __file__, "--serve", model_url, root,
                                   str(port_file)])
@@ -153,10 +156,14 @@ def main() -> int:
             rows = []
             for name, n in (("baseline 1 conversation", 1),
                             (f"{args.conversations} concurrent", args.conversations)):
-                cpu0, t0 = cpu_seconds(child.pid), time.perf_counter()
+                cpu0, t0, own0 = cpu_seconds(child.pid), time.perf_counter(), time.process_time()
                 out = asyncio.run(load(base, n, args.turns))
-                rows.append(summary(name, out, cpu_seconds(child.pid) - cpu0,
-                                    n * args.turns, time.perf_counter() - t0))
+                row = summary(name, out, cpu_seconds(child.pid) - cpu0, n * args.turns,
+                              time.perf_counter() - t0)
+                # This process: the WebSocket clients and the fake model server.
+                row["load_generator_cpu_s"] = round(time.process_time() - own0, 2)
+                row["service_cpu_s"] = round(cpu_seconds(child.pid) - cpu0, 2)
+                rows.append(row)
         finally:
             child.terminate()
             child.wait(30)

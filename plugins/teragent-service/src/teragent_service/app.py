@@ -26,7 +26,6 @@ WebSocket ``/api/chat/{id}/ws[?last_seq=N]``: see :mod:`teragent_service.ws`.
 from __future__ import annotations
 
 import contextlib
-import json
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -254,7 +253,3 @@ async def _save_uploads(files: Any, uploads: list[UploadFile], subdir: str) -> l
         tmp.replace(target)
         out.append(target.relative_to(files.root).as_posix())
     return out
-
-
-def dumps(event: dict[str, Any]) -> str:
-    return json.dumps(event, ensure_ascii=False, default=str)

@@ -169,24 +169,24 @@ class ConversationRuntime:
             self.history = [m for m in result.messages if m.get("role") != "system"]
             outcome = {"stop_reason": result.stop_reason or "completed",
                        "final_text": result.final_text}
-            self._finish("done", started, **outcome)
+            await self._finish("done", started, **outcome)
         except (asyncio.CancelledError, RunCancelled) as exc:
-            self.history = self.service.continuable(agent.history)
-            outcome = {"stop_reason": "cancelled"}
-            if self._interrupt_with is not None:
-                self._finish("interrupted", started, content=self._interrupt_with)
-            else:
-                self._finish("done", started, stop_reason="cancelled", final_text="")
             if isinstance(exc, asyncio.CancelledError):
                 task = asyncio.current_task()
                 if task is not None:
                     task.uncancel()  # handled: the lane goes on with the next turn
+            self.history = self.service.continuable(agent.history)
+            outcome = {"stop_reason": "cancelled"}
+            if self._interrupt_with is not None:
+                await self._finish("interrupted", started, content=self._interrupt_with)
+            else:
+                await self._finish("done", started, stop_reason="cancelled", final_text="")
         except Exception as exc:  # noqa: BLE001 - reported to the client, not raised
             logger.warning("conversation %s: turn failed: %s: %s", self.meta.id,
                            type(exc).__name__, exc)
             self.history = self.service.continuable(agent.history)
             self.log.publish("error", message=f"{type(exc).__name__}: {exc}")
-            self._finish("done", started, stop_reason="error", final_text="")
+            await self._finish("done", started, stop_reason="error", final_text="")
         finally:
             self._interrupt_with = None
             self._task = None
@@ -194,10 +194,11 @@ class ConversationRuntime:
             self.log.turn_id = None
         return outcome
 
-    def _finish(self, kind: str, started: float, **fields: Any) -> None:
+    async def _finish(self, kind: str, started: float, **fields: Any) -> None:
         usage = dict(self._turn_usage)
-        self.service.store.add_usage(self.meta.id, usage.get("prompt_tokens", 0),
-                                     usage.get("completion_tokens", 0))
+        await asyncio.to_thread(self.service.store.add_usage, self.meta.id,
+                                usage.get("prompt_tokens", 0),
+                                usage.get("completion_tokens", 0))
         self.meta.prompt_tokens += usage.get("prompt_tokens", 0)
         self.meta.completion_tokens += usage.get("completion_tokens", 0)
         total = {"prompt_tokens": self.meta.prompt_tokens,

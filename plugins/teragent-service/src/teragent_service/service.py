@@ -44,6 +44,18 @@ def _user_dir(user: str) -> str:
     return "u-" + hashlib.sha256(user.encode()).hexdigest()[:24]
 
 
+class _OffLoopTranscript:
+    """The transcript store as the agent loop sees it: ``save_message`` awaited in a
+    worker thread. Each save is a durable SQLite commit (an fsync); made on the event
+    loop, every conversation would wait for every other one's disk writes."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def save_message(self, session_id: str, message: dict[str, Any]) -> int:
+        return int(await asyncio.to_thread(self.inner.save_message, session_id, message))
+
+
 class AgentService:
     """One running service (see the module docstring)."""
 
@@ -191,7 +203,8 @@ class AgentService:
         agent = self._agent(rt, provider=provider, tools=self.tool_registry(rt),
                             prompt=preset_prompt(meta.preset), approval=rt.approver,
                             guards=[rt.policy_guard],
-                            max_steps=self.settings.max_steps, session=self.persistence,
+                            max_steps=self.settings.max_steps,
+                            session=_OffLoopTranscript(self.persistence),
                             session_id=meta.session_id)
         if meta.enable_tracing:
             agent.model = TracingProvider(agent.model, rt.log)

@@ -76,6 +76,9 @@ class ConversationStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # Like teragent-sessions' default durability: a commit survives the process, no
+        # fsync per turn (usage totals are bookkeeping, the transcript is the record).
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(service_conversations)")}
         if "tool_policy" not in columns:  # a database from before tool policies

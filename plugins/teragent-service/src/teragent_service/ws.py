@@ -23,6 +23,7 @@ then sends ``ready`` (its ``seq`` is the newest one sent), then live events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any, Callable
@@ -122,16 +123,8 @@ def register_websocket(app: FastAPI, settings: ServiceSettings,
         finally:
             rt.log.unsubscribe(queue)
             sender.cancel()
-            with _suppress():
-                await sender
-
-
-class _suppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> bool:
-        return True
+            with contextlib.suppress(BaseException):
+                await sender  # cancelled, or failed on a closed socket: either is over
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
