@@ -6,8 +6,9 @@ A parent process imports the store once and forks one short-lived child per roun
 fresh interpreter per kill would cost ~250 x 0.2 s on this machine). Each child opens
 its own connection, appends messages to one of seven sessions as fast as it can, and
 writes an acknowledgement to a pipe after each ``save_message`` returns. The parent
-kills it with SIGKILL after a random 0-30 ms: during start-up, schema set-up, a
-transaction, a WAL checkpoint or a transcript write.
+waits for a random number of acknowledgements (none in 5% of the rounds: the kill then
+lands in start-up or schema set-up), then kills the child with SIGKILL 0-3 ms later:
+in a transaction, a WAL checkpoint or a transcript write.
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (
 ROUNDS = 250
 
 PARENT = r'''
-import json, os, random, signal, sys, time, traceback
+import json, os, random, select, signal, sys, time, traceback
 from teragent_sessions.sqlite import SessionPersistence
 
 db, tdir, rounds, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 rng = random.Random(seed)
-acked, killed, errors, statuses = [], 0, [], []
+acked, killed, errors, statuses, targets = [], 0, [], [], 0
 for r in range(rounds):
-    delay = rng.uniform(0.0, 0.03)
+    target = 0 if rng.random() < 0.05 else rng.randint(1, 30)
+    delay = rng.uniform(0.0, 0.003)
+    targets += target
     rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: append until killed
@@ -55,6 +58,18 @@ for r in range(rounds):
         finally:
             os._exit(3)
     os.close(wfd)
+    # Let the child acknowledge `target` messages (0: kill it while it starts), then
+    # kill it a random moment later: in a transaction, a checkpoint or a transcript
+    # write. Counting acknowledgements, not time, keeps this independent of load.
+    chunks, seen, deadline = [], 0, time.monotonic() + 20
+    while seen < target and time.monotonic() < deadline:
+        ready, _, _ = select.select([rfd], [], [], 0.5)
+        if ready:
+            chunk = os.read(rfd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            seen += chunk.count(b"\n")
     time.sleep(delay)
     os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
@@ -62,7 +77,6 @@ for r in range(rounds):
         killed += 1
     else:
         statuses.append(status)
-    chunks = []
     while True:
         chunk = os.read(rfd, 65536)
         if not chunk:
@@ -75,7 +89,7 @@ for r in range(rounds):
         else:
             acked.append(line.split(" ", 1))
 print(json.dumps({"acked": acked, "killed": killed, "errors": errors,
-                  "statuses": statuses}))
+                  "statuses": statuses, "targets": targets}))
 '''
 
 
@@ -88,7 +102,7 @@ def test_acknowledged_messages_survive_sigkill(tmp_path: Path) -> None:
     assert report["errors"] == []
     assert report["killed"] >= 200, report["statuses"]
     acked = report["acked"]
-    assert len(acked) > 1000  # the kills landed among real work, not before it
+    assert len(acked) > 2000  # the kills landed among real work (~3,600 targeted)
 
     # the database opens cleanly with plain sqlite3 and is sound
     raw = sqlite3.connect(db)
