@@ -115,3 +115,11 @@ def test_mcp_tools_lists_the_configured_servers_tools(isolated, deps):
     bare = subprocess.run([*CLI, "mcp"], cwd=isolated, text=True, capture_output=True,
                           timeout=60)
     assert bare.returncode == 2 and "teragent mcp serve" in bare.stderr
+
+
+def test_http_on_a_non_loopback_address_needs_allow_remote(isolated, capsys):
+    from teragent.cli import main
+
+    assert main(["mcp", "serve", "--transport", "http", "--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err
+    assert "not a loopback address" in err and "--allow-remote" in err

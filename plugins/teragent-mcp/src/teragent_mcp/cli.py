@@ -23,6 +23,8 @@ def args_mcp(p: argparse.ArgumentParser) -> None:
     s.add_argument("--port", type=int, default=8931, help="HTTP: port (default 8931; 0 "
                    "picks a free one and prints it)")
     s.add_argument("--path", default="/mcp", help="HTTP: endpoint path (default /mcp)")
+    s.add_argument("--allow-remote", action="store_true", help="HTTP: allow binding a "
+                   "non-loopback address (the server has no authentication of its own)")
     s.add_argument("--workspace", default=None, help="directory the tools work in "
                    "(default: the current one)")
     s.add_argument("--tools", default=None, help="comma-separated tool names to expose "
@@ -52,6 +54,8 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import anyio
 
+    if args.transport == "http":
+        _check_host(args)
     from teragent_mcp.server import build_server
 
     names = [n.strip() for n in args.tools.split(",") if n.strip()] if args.tools else None
@@ -70,7 +74,7 @@ def _serve(args: argparse.Namespace) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     sock.listen(128)  # connections queue from now on: the printed address is usable
-    host, port = sock.getsockname()[:2]
+    port = sock.getsockname()[1]
     print(f"teragent mcp: serving {len(server.tools)} tools on "
           f"http://{args.host if ':' not in args.host else '[' + args.host + ']'}:{port}"
           f"{args.path}", file=sys.stderr, flush=True)
@@ -104,3 +108,19 @@ def _tools(args: argparse.Namespace) -> int:
         for r in rows:
             print(f"{r['server']:<12} {r['tool']:<36} {r['safety']}")
     return 0
+
+
+def _check_host(args: argparse.Namespace) -> None:
+    import ipaddress
+
+    from teragent.errors import UserError
+
+    try:
+        loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not args.allow_remote:
+        raise UserError(f"--host {args.host} is not a loopback address, and the MCP server "
+                        "has no authentication: anyone who reaches it runs your tools. Put "
+                        "it behind an authenticating proxy and pass --allow-remote, or keep "
+                        "the default 127.0.0.1.")

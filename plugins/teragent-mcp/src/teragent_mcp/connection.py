@@ -105,8 +105,10 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 
 def _leaf(exc: BaseException) -> BaseException:
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
+    """The first exception inside (nested) exception groups (anyio's task groups wrap);
+    by shape, since ``BaseExceptionGroup`` is 3.11+ (3.10 has the backport's)."""
+    while isinstance(getattr(exc, "exceptions", None), (list, tuple)) and exc.exceptions:  # type: ignore[attr-defined]
+        exc = exc.exceptions[0]  # type: ignore[attr-defined]
     return exc
 
 
