@@ -22,15 +22,18 @@ messages = st.dictionaries(st.text(min_size=1), json_values, max_size=6).map(
     lambda d: {"role": "user", **d})
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(messages, min_size=1, max_size=8))
-def test_any_json_message_round_trips(batch: list[dict[str, Any]]) -> None:
+def test_any_json_message_round_trips() -> None:
     with tempfile.TemporaryDirectory() as d:
-        store = SessionPersistence(Path(d) / "s.db")
-        sid = store.create()
-        for m in batch:
-            store.save_message(sid, m)
-        assert store.restore(sid) == batch
+        store = SessionPersistence(Path(d) / "s.db")  # one database, a session per example
+
+        @settings(max_examples=100, deadline=None)
+        @given(st.lists(messages, min_size=1, max_size=8))
+        def round_trip(batch: list[dict[str, Any]]) -> None:
+            sid = store.create()
+            for m in batch:
+                store.save_message(sid, m)
+            assert store.restore(sid) == batch
+        round_trip()
         store.close()
 
 
