@@ -119,7 +119,7 @@ class BwrapSandbox(SandboxBackend):
                   "memory_bomb", "background_child", "env_inherit", "env_other_process",
                   "ptrace_parent", "fork_bomb", "env_unlisted", "setuid_left",
                   "capabilities", "guest_output", "metadata_outside", "dev_shm", "dev_pts",
-                  "io_uring_socket", "hardlink_outside", "nested_userns"}
+                  "io_uring_socket", "hardlink_outside", "nested_userns", "unix_socket"}
         if not self.network:
             claims.add("loopback_connect")
         if _run_cgroups(self.limits):

@@ -128,7 +128,7 @@ class GVisorSandbox(SandboxBackend):
                           "env_other_process", "ptrace_parent",
                           "env_unlisted", "setuid_left", "capabilities", "guest_output",
                           "metadata_outside", "dev_shm", "dev_pts", "io_uring_socket",
-                          "hardlink_outside", "nested_userns"})
+                          "hardlink_outside", "nested_userns", "unix_socket"})
 
     def __init__(self, *, platform: str = "ptrace", memory: int | None = 1024 ** 3,
                  pids: int | None = 512, kill_grace: float = 2.0) -> None:

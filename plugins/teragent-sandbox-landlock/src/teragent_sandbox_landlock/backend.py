@@ -75,6 +75,8 @@ class LandlockSandbox(SandboxBackend):
             ``env_other_process`` is no longer contained.
         write_paths: Extra directories writable by the command.
         tcp_ports: TCP ports the command may connect to (default: none).
+        unix_sockets: Allow ``socket(AF_UNIX)`` (default: refused, so host daemons'
+            pathname and abstract sockets are out of reach; ``socketpair`` works).
         kill_grace: Seconds between SIGTERM and SIGKILL.
     """
 
@@ -83,7 +85,9 @@ class LandlockSandbox(SandboxBackend):
 
     def __init__(self, limits: Limits | None = None, *, read_paths: Sequence[str] = (),
                  write_paths: Sequence[str] = (), tcp_ports: Sequence[int] = (),
-                 full_proc: bool = False, kill_grace: float = 2.0) -> None:
+                 full_proc: bool = False, unix_sockets: bool = False,
+                 kill_grace: float = 2.0) -> None:
+        self.unix_sockets = unix_sockets
         self.full_proc = full_proc
         self.limits = limits or Limits()
         self.read_paths = list(read_paths)
@@ -103,6 +107,8 @@ class LandlockSandbox(SandboxBackend):
                   "io_uring_socket", "hardlink_outside", "nested_userns"}
         if not self.full_proc:
             claims.add("env_other_process")
+        if not self.unix_sockets:
+            claims.add("unix_socket")
         claims.add("fork_bomb")  # RLIMIT_NPROC: a non-root uid, or the dropped one
         from teragent.security.cgroups import cgroup_support
 
@@ -128,7 +134,7 @@ class LandlockSandbox(SandboxBackend):
         read += [os.path.realpath(p) for p in self.read_paths]
         write = [workdir, tmpdir] + [os.path.realpath(p) for p in self.write_paths]
         return {"read": read, "write": write, "dev": list(DEVICES),
-                "tcp_connect": self.tcp_ports}
+                "tcp_connect": self.tcp_ports, "unix_sockets": self.unix_sockets}
 
     async def run(self, cmd: str, workdir: str, timeout: float,
                   env: Mapping[str, str] | None, *, max_output: int = DEFAULT_MAX_OUTPUT,
@@ -154,6 +160,8 @@ class LandlockSandbox(SandboxBackend):
                                   "nproc": self.limits.processes}
             run_env = dict(env or {})
             run_env.update({"TMPDIR": tmpdir, "TMP": tmpdir, "TEMP": tmpdir})
+            if plan.uid is not None:  # the agent's HOME is not the sandbox uid's
+                run_env["HOME"] = tmpdir
             argv = [sys.executable, "-I", "-S", launcher.__file__, json.dumps(policy), "--",
                     "/bin/sh", "-c", cmd]
             started = time.monotonic()

@@ -211,7 +211,7 @@ DENIED = [n for n in SYSCALLS["x86_64"] if n not in ("clone", "clone3", "socket"
 NOSYS = ["io_uring_setup", "io_uring_enter", "io_uring_register"]
 CLONE_NAMESPACE_FLAGS = (0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000
                          | 0x20000000 | 0x40000000 | 0x00000080)  # NS, CGROUP, UTS..NET, TIME
-AF_INET, AF_INET6, AF_NETLINK, AF_PACKET = 2, 10, 16, 17
+AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET = 1, 2, 10, 16, 17
 TIOCSTI, TIOCLINUX = 0x5412, 0x541C
 
 BPF_LD_W_ABS = 0x20
@@ -225,7 +225,8 @@ RET_KILL_PROCESS = 0x80000000
 OFF_NR, OFF_ARCH, OFF_ARG0, OFF_ARG1 = 0, 4, 16, 24
 
 
-def build_seccomp_filter(machine: str | None = None, *, deny_inet: bool = True) -> bytes:
+def build_seccomp_filter(machine: str | None = None, *, deny_inet: bool = True,
+                         deny_unix: bool = True) -> bytes:
     """The filter program as packed ``struct sock_filter`` entries."""
     machine = machine or os.uname().machine
     if machine not in SYSCALLS:
@@ -266,20 +267,20 @@ def build_seccomp_filter(machine: str | None = None, *, deny_inet: bool = True) 
     ins(BPF_JEQ_K, TIOCLINUX, 0, 1)
     ins(BPF_RET_K, errno_ret(errno.EPERM))
     ins(BPF_LD_W_ABS, OFF_NR)
+    # socket(family): netlink and raw packets always refused (even with TCP ports
+    # allowed), IP unless ports are allowed, unix unless asked for (host daemons'
+    # pathname sockets are beyond Landlock's reach; socketpair() stays allowed).
+    families = [AF_NETLINK, AF_PACKET]
     if deny_inet:
-        ins(BPF_JEQ_K, nr["socket"], 0, 6)
-        ins(BPF_LD_W_ABS, OFF_ARG0)
-        ins(BPF_JEQ_K, AF_INET, 3, 0)
-        ins(BPF_JEQ_K, AF_INET6, 2, 0)
-        ins(BPF_JEQ_K, AF_NETLINK, 1, 0)
-        ins(BPF_JEQ_K, AF_PACKET, 0, 1)
-        ins(BPF_RET_K, errno_ret(errno.EACCES))
-    else:  # raw packets and netlink stay refused even with TCP ports allowed
-        ins(BPF_JEQ_K, nr["socket"], 0, 4)
-        ins(BPF_LD_W_ABS, OFF_ARG0)
-        ins(BPF_JEQ_K, AF_NETLINK, 1, 0)
-        ins(BPF_JEQ_K, AF_PACKET, 0, 1)
-        ins(BPF_RET_K, errno_ret(errno.EACCES))
+        families += [AF_INET, AF_INET6]
+    if deny_unix:
+        families.append(AF_UNIX)
+    ins(BPF_JEQ_K, nr["socket"], 0, len(families) + 2)
+    ins(BPF_LD_W_ABS, OFF_ARG0)
+    for i, family in enumerate(families):
+        last = i == len(families) - 1
+        ins(BPF_JEQ_K, family, len(families) - 1 - i, 1 if last else 0)
+    ins(BPF_RET_K, errno_ret(errno.EACCES))
     ins(BPF_RET_K, RET_ALLOW)
     return b"".join(struct.pack("HBBI", *p) for p in prog)
 
@@ -369,7 +370,8 @@ def _confine_and_exec(policy: dict[str, Any], command: list[str]) -> None:
         # might not be able to reach by name (a workspace below a 0700 directory).
         enforced = apply_landlock(policy)
         enforced.update(drop_privileges(policy.get("drop") or {}))
-        program = build_seccomp_filter(deny_inet=not policy.get("tcp_connect"))
+        program = build_seccomp_filter(deny_inet=not policy.get("tcp_connect"),
+                                       deny_unix=not policy.get("unix_sockets"))
         enforced["seccomp_instructions"] = apply_seccomp(program)
     except Exception as exc:  # noqa: BLE001 - never run the command unconfined
         print(f"sandbox: cannot confine the command: {exc}", file=sys.stderr)

@@ -101,7 +101,7 @@ class MicroVMSandbox(SandboxBackend):
                           "env_inherit", "env_other_process", "ptrace_parent",
                           "env_unlisted", "setuid_left", "capabilities", "guest_output",
                           "metadata_outside", "dev_shm", "dev_pts", "io_uring_socket",
-                          "hardlink_outside", "nested_userns", "memory_split",
+                          "hardlink_outside", "nested_userns", "unix_socket", "memory_split",
                           "memory_tmpfs"})
 
     def __init__(self, *, accel: str = "tcg", memory_mb: int = 256,

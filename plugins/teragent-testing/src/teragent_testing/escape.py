@@ -34,6 +34,7 @@ Probes (each is bounded: it cannot harm the host even when it escapes):
 ``hardlink_outside`` hard-link a host file outside into the workspace and append
 ``nested_userns``   create a user namespace on the host kernel
 ``capabilities``    hold any capability on the host kernel
+``unix_socket``     connect to a host pathname (0666) and an abstract unix socket
 =================== ==========================================================
 
 **Tiers.** Each backend has a tier (:data:`TIERS`: process < landlock < bwrap <
@@ -91,6 +92,7 @@ PROBES: dict[str, str] = {
     "hardlink_outside": "hard-link and change a host file outside",
     "nested_userns": "create a user namespace on the host kernel",
     "capabilities": "hold a capability on the host kernel",
+    "unix_socket": "connect to host pathname and abstract unix sockets",
 }
 
 #: Backend name -> tier (higher contains more).
@@ -101,7 +103,7 @@ _BASE = frozenset({"cpu_timeout", "env_inherit", "env_unlisted", "setuid_left",
 _CONFINED = _BASE | {"write_outside", "read_shadow", "read_ssh_key", "loopback_connect",
                      "background_child", "env_other_process", "ptrace_parent",
                      "metadata_outside", "dev_shm", "dev_pts", "io_uring_socket",
-                     "hardlink_outside", "nested_userns"}
+                     "hardlink_outside", "nested_userns", "unix_socket"}
 #: Tier -> the probes a backend of that tier must claim (and contain). Tiers order
 #: isolation; resource limits (fork and memory bombs, memory split across processes
 #: or held in a tmpfs) are claimed per backend, since they depend on rlimits and on
@@ -196,6 +198,18 @@ class EscapeLab:
         self.udp.bind(("127.0.0.1", 0))
         self.udp.setblocking(False)
         self.udp_port = self.udp.getsockname()[1]
+        # Host unix sockets: a world-writable pathname one (like the D-Bus system bus)
+        # and an abstract one.
+        self.unix_path = os.path.join(self.outside, "host.sock")
+        self.unix_name = f"teragent-escape-{random.randrange(10**9)}"
+        self.unix_servers = []
+        for address in (self.unix_path, "\0" + self.unix_name):
+            srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            srv.bind(address)
+            srv.listen(8)
+            srv.setblocking(False)
+            self.unix_servers.append(srv)
+        os.chmod(self.unix_path, 0o666)
         for name, value in ((FAKE_KEY_NAME, self.marker), ("HOME", self.home),
                             ("GH_PAT", f"ghp_{self.marker}"),
                             ("DATABASE_URL", f"postgres://app:{self.marker}@db/app")):
@@ -215,6 +229,8 @@ class EscapeLab:
         if self.server is not None:
             self.server.close()
         self.udp.close()
+        for srv in self.unix_servers:
+            srv.close()
         for fd in (self.pty_master, self.pty_slave):
             os.close(fd)
         if self.shm_path:
@@ -636,6 +652,38 @@ def _judge_io_uring(lab: EscapeLab, out: str, res: Any) -> tuple[bool | None, st
     return True, _last_line(out)
 
 
+def _cmd_unix(lab: EscapeLab) -> str:
+    script = lab.write_script("unix", (
+        "import socket, sys\n"
+        "for address in sys.argv[1:]:\n"
+        "    if address.startswith('@'):\n"
+        "        address = '\\0' + address[1:]\n"
+        "    try:\n"
+        "        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+        "        s.settimeout(3); s.connect(address); print('unix=connected'); s.close()\n"
+        "    except OSError as e:\n"
+        "        print('unix=refused', e)\n"))
+    return f"{PY} {script} {lab.unix_path} @{lab.unix_name}"
+
+
+def _judge_unix(lab: EscapeLab, out: str, res: Any) -> tuple[bool | None, str]:
+    reached = []
+    for srv, what in zip(lab.unix_servers, ("pathname", "abstract")):
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except (BlockingIOError, OSError):
+                break
+            conn.close()
+            if what not in reached:
+                reached.append(what)
+    if reached:
+        return False, f"the host {' and '.join(reached)} socket accepted a connection"
+    if "unix=" not in out:
+        return None, _last_line(out) or "the probe did not run"
+    return True, _last_line(out)
+
+
 def _cmd_guest_output(lab: EscapeLab) -> str:
     # Every writable file or directory a backend might read back after the command.
     return ("for d in /ctl /control /run/teragent /.teragent-ctl; do [ -d $d ] || continue; "
@@ -762,6 +810,7 @@ _PROBES = [
     _Probe("hardlink_outside", _cmd_hardlink, _judge_hardlink),
     _Probe("nested_userns", _cmd_userns, _judge_userns),
     _Probe("capabilities", _cmd_caps, _judge_caps),
+    _Probe("unix_socket", _cmd_unix, _judge_unix),
 ]
 
 
