@@ -255,3 +255,41 @@ def test_a_continued_session_starts_from_its_last_compaction(tmp_path: Path) -> 
     assert "look up a, b and c" not in contents and contents[-1] == "and now?"
     roles = [m["role"] for m in seen[0][1:]]
     assert roles == ["user", "assistant", "tool", "assistant", "tool", "assistant", "user"]
+
+
+def test_sessions_export_formats_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from teragent.cli import main
+    from teragent_sessions.wiring import build_session_store
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("TERAGENT_CONFIG", raising=False)
+    store = build_session_store({}, str(tmp_path))
+    sid = store.create(title="Export me", session_id="ex")
+    store.save_message(sid, {"role": "user", "content": "token=abcdef123456 please"})
+    store.save_message(sid, {"role": "assistant", "content": "", "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "lookup",
+                                                      "arguments": "{\"key\": \"k\"}"}}]})
+    store.save_message(sid, {"role": "tool", "tool_call_id": "c1", "name": "lookup",
+                             "content": "value"})
+    store.save_event(sid, "compaction", {"before_tokens": 10, "after_tokens": 5})
+
+    assert main(["sessions", "export", "ex", "--format", "markdown"]) == 0
+    md = capsys.readouterr().out
+    assert md.startswith("# Export me")
+    assert "token=***" in md and "abcdef123456" not in md  # redacted
+    assert "- call `lookup` {\"key\": \"k\"}" in md and "### tool (lookup)" in md
+    assert "*compaction*" in md
+
+    assert main(["sessions", "export", "ex", "--format", "json", "-o", "out.json"]) == 0
+    doc = json.loads((tmp_path / "out.json").read_text())
+    assert doc["session"]["id"] == "ex" and len(doc["entries"]) == 4
+    assert doc["entries"][3]["event"] == "compaction"
+
+    assert main(["sessions"]) == 2
+    assert "teragent sessions list|show" in capsys.readouterr().err
+    assert main(["sessions", "delete", "ex", "nope"]) == 2
+    assert "no session 'nope'" in capsys.readouterr().err
+    assert store.list_sessions() == []
