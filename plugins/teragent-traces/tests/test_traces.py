@@ -239,3 +239,30 @@ def test_nested_run_is_traced_once(tmp_path: Path) -> None:
     asyncio.run(main())
     recs = [r for r in _records(tmp_path / "traces") if r["type"] == "response"]
     assert sorted(r["text"] or "" for r in recs) == ["", "done", "inner answer"]
+
+
+def test_cross_task_pairs_need_identical_prompts(tmp_path: Path) -> None:
+    from teragent import TAPTracer
+
+    tracer = TAPTracer(trace_dir=tmp_path)
+
+    async def answer(task: str, instruction: str, text: str, passed: bool) -> str:
+        request = TAPRequest(meta={"task_id": task, "intent": "code_generation"},
+                             instruction=instruction)
+        trace_id = await tracer.record_request(request)
+        await tracer.record_response(TAPResponse(raw_text=text), trace_id=trace_id)
+        await tracer.record_checklist(task, {"passed": passed})
+        return trace_id
+
+    async def main() -> None:
+        await answer("A", "Write add()", "def add(a, b): return a + b", True)
+        await answer("B", "Write add()", "def add(a, b): return a - b", False)  # same prompt
+        await answer("C", "Write sub()", "def sub(a, b): return a + b", False)  # another
+
+    asyncio.run(main())
+    pairs = tracer.export_dpo_pairs("cross_task")
+    assert [(p.chosen_task_id, p.rejected_task_id) for p in pairs] == [("A", "B")]
+    assert tracer.export_dpo_pairs("same_task_retry") == []
+    assert [(r["chosen_task_id"], r["rejected_task_id"]) for r in tracer.refused_pairs] == \
+        [("A", "C")]
+    assert "different prompts" in tracer.refused_pairs[0]["reason"]
