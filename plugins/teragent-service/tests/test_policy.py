@@ -40,8 +40,12 @@ def test_profiles_choose_the_offered_tools(svc: Any) -> None:
 def test_allow_list_and_calls_outside_the_policy_are_refused(svc: Any) -> None:
     cid = svc.create([call_tool("write_file", {"path": "a.txt", "content": "x"}),
                       reply("ok")], allowed_tools=["read_*", "think"])
-    _run(svc, cid)
+    seen = _run(svc, cid)
     assert _offered(svc, cid) == {"read_file", "read_skill", "think"}
+    call = next(e for e in seen if e["type"] == "tool_call")     # shown though never run
+    result = next(e for e in seen if e["type"] == "tool_result")
+    assert call["tool"] == "write_file" and call["input"]["path"] == "a.txt"
+    assert result["success"] is False and "Unknown tool 'write_file'" in result["result"]
     answer = [m for m in svc.models[cid].requests[1].as_messages() if m["role"] == "tool"]
     assert "Unknown tool 'write_file'" in answer[0]["content"]
     assert not (svc.root / "alice" / cid / "a.txt").exists()

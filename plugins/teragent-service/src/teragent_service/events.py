@@ -136,6 +136,9 @@ class BusBridge:
 
     def __init__(self, log: EventLog) -> None:
         self.log = log
+        #: Tool call ids announced (started or refused), so a refusal reported twice
+        #: (the orchestrator and a nested run's observer) is published once.
+        self.announced: set[str] = set()
         self._handlers: dict[str, Callable[..., None]] = {
             "text_delta": self._text, "tool_start": self._tool_start,
             "tool_end": self._tool_end, "tool_denied": self._tool_denied,
@@ -152,6 +155,7 @@ class BusBridge:
 
     def _tool_start(self, tool_name: str = "", tool_call_id: str = "",
                     params: Any = None, **_: Any) -> None:
+        self.announced.add(tool_call_id)
         self.log.publish("tool_call", tool=tool_name, id=tool_call_id, input=params or {})
 
     def _tool_end(self, tool_name: str = "", tool_call_id: str = "", success: bool = True,
@@ -161,6 +165,9 @@ class BusBridge:
 
     def _tool_denied(self, tool_name: str = "", tool_call_id: str = "", reason: str = "",
                      **_: Any) -> None:
+        if tool_call_id in self.announced:
+            return
+        self.announced.add(tool_call_id)
         self.log.publish("tool_result", tool=tool_name, id=tool_call_id,
                          result=_short(f"refused: {reason}"), success=False, denied=True)
 

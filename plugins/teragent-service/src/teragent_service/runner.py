@@ -62,6 +62,7 @@ class ConversationRuntime:
 
         self.policy_guard = ToolPolicyGuard(ToolPolicy(**(meta.tool_policy or {})))
         self.agent: Any = None
+        self.bridge: BusBridge | None = None
         self.extras: Any = None  # the service tools' shared state (tasks, background, ...)
         self.running_run: str | None = None
         self.queued = 0
@@ -76,7 +77,8 @@ class ConversationRuntime:
         async with self._build_lock:
             if self.agent is None:
                 self.agent = await self.service.build_conversation_agent(self)
-                BusBridge(self.log).attach(self.agent.bus)
+                self.bridge = BusBridge(self.log)
+                self.bridge.attach(self.agent.bus)
                 self.agent.bus.on("model_end", self._on_model_end)
         return self.agent
 

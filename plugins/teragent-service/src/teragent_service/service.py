@@ -45,15 +45,44 @@ def _user_dir(user: str) -> str:
 
 
 class _OffLoopTranscript:
-    """The transcript store as the agent loop sees it: ``save_message`` awaited in a
-    worker thread. Each save is a durable SQLite commit (an fsync); made on the event
-    loop, every conversation would wait for every other one's disk writes."""
+    """The transcript store as a conversation's agent loop sees it.
 
-    def __init__(self, inner: Any) -> None:
+    ``save_message`` is awaited in a worker thread: each save is a committed SQLite
+    transaction, and made on the event loop every conversation would wait for every
+    other one's commits. It also shows the conversation the calls that never ran: a
+    tool result saved for a call the bus never announced (an unknown tool, arguments
+    that failed validation) is published as ``tool_call`` + ``tool_result``.
+    """
+
+    def __init__(self, inner: Any, rt: ConversationRuntime) -> None:
         self.inner = inner
+        self.rt = rt
+        self._calls: dict[str, tuple[str, Any]] = {}
 
     async def save_message(self, session_id: str, message: dict[str, Any]) -> int:
+        self._watch(message)
         return int(await asyncio.to_thread(self.inner.save_message, session_id, message))
+
+    def _watch(self, message: dict[str, Any]) -> None:
+        import json
+
+        if message.get("role") == "assistant":
+            for call in message.get("tool_calls") or []:
+                fn = call.get("function") or {}
+                try:
+                    args = json.loads(fn.get("arguments") or "{}")
+                except ValueError:
+                    args = {"raw": fn.get("arguments")}
+                self._calls[str(call.get("id"))] = (str(fn.get("name")), args)
+        elif message.get("role") == "tool":
+            cid = str(message.get("tool_call_id"))
+            name, args = self._calls.pop(cid, ("", {}))
+            bridge = self.rt.bridge
+            if bridge is not None and cid not in bridge.announced:
+                self.rt.log.publish("tool_call", tool=name, id=cid, input=args)
+                self.rt.log.publish("tool_result", tool=name, id=cid,
+                                    result=str(message.get("content") or "")[:4000],
+                                    success=False, denied=False)
 
 
 class AgentService:
@@ -204,7 +233,7 @@ class AgentService:
                             prompt=preset_prompt(meta.preset), approval=rt.approver,
                             guards=[rt.policy_guard],
                             max_steps=self.settings.max_steps,
-                            session=_OffLoopTranscript(self.persistence),
+                            session=_OffLoopTranscript(self.persistence, rt),
                             session_id=meta.session_id)
         if meta.enable_tracing:
             agent.model = TracingProvider(agent.model, rt.log)
