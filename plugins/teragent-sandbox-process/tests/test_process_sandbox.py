@@ -309,3 +309,24 @@ def test_teragent_sandbox_says_which_backend_bash_uses_and_what_it_contains(
         assert cmd_sandbox(argparse.Namespace(config=None, json=True)) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["default"] == "process" and shown["tier"] == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0,
+                    reason="dropping root needs a root agent on Linux")
+def test_root_agent_runs_commands_unprivileged_or_without_capabilities(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import teragent.security.confine as confine
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    probe = "id -u; grep -E '^Cap(Eff|Prm|Bnd)' /proc/self/status; echo x > made && echo wrote"
+    res = run(ProcessSandbox().run(probe, str(ws), 10, {"PATH": "/usr/bin:/bin"}))
+    assert res.output.splitlines()[0] == str(confine.SANDBOX_UID)
+    assert "CapEff:\t0000000000000000" in res.output and "wrote" in res.output
+    assert (ws / "made").stat().st_uid == 0  # the idmapped bind writes root's files
+    # Where a root-owned workspace cannot be idmapped, uid 0 stays but no capability.
+    monkeypatch.setattr(confine, "_idmap_works", lambda *a: False)
+    res = run(ProcessSandbox().run(probe, str(ws), 10, {"PATH": "/usr/bin:/bin"}))
+    assert res.output.splitlines()[0] == "0" and "wrote" in res.output
+    assert "CapEff:\t0000000000000000" in res.output
+    assert "CapBnd:\t0000000000000000" in res.output

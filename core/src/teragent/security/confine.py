@@ -33,7 +33,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-__all__ = ["SANDBOX_UID", "Confinement", "confinement", "sandbox_uid", "sanitize_workspace"]
+__all__ = ["SANDBOX_UID", "Confinement", "confinement", "drops_root", "sandbox_uid",
+           "sanitize_workspace"]
 
 #: The uid (and gid) commands run as when the agent is root and the workspace is
 #: root-owned.
@@ -129,24 +130,28 @@ class Confinement:
         remount = self.remount
 
         def run() -> None:
-            if remount or private_shm:
-                if lib.unshare(_CLONE_NEWNS) != 0:
-                    raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
+            # Without CAP_SYS_ADMIN (root in a container) there is no mount namespace:
+            # the command still loses its capabilities below.
+            namespaced = (remount or private_shm) and lib.unshare(_CLONE_NEWNS) == 0
+            if namespaced:
                 lib.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None)
-            if remount and nr:
+            if namespaced and remount and nr:
                 _rebind_workspace(lib, nr, workdir, idmap, hide_at)
-            if private_shm and os.path.isdir("/dev/shm"):
+            if namespaced and private_shm and os.path.isdir("/dev/shm"):
                 lib.mount(b"tmpfs", b"/dev/shm", b"tmpfs", _MS_NOSUID | _MS_NODEV,
                           b"mode=1777,size=64m")
             os.chdir(workdir)
             if then is not None:
                 then()
-            if drop_uid and uid is not None and gid is not None and os.geteuid() == 0:
+            if drop_uid and os.geteuid() == 0:
+                # An empty bounding set: even a command left at uid 0 gets no
+                # capability from exec.
                 for cap in range(cap_last + 1):
                     lib.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
-                os.setgroups([])
-                os.setresgid(gid, gid, gid)
-                os.setresuid(uid, uid, uid)
+                if uid is not None and gid is not None:
+                    os.setgroups([])
+                    os.setresgid(gid, gid, gid)
+                    os.setresuid(uid, uid, uid)
             lib.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
             if lib.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
                 raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
@@ -208,6 +213,17 @@ def _cap_last() -> int:
         return 40
 
 
+def drops_root() -> bool:
+    """Whether commands here run without root: we are not root, or a root-owned
+    directory in the temp dir can be idmapped for :data:`SANDBOX_UID` (measured once)."""
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return True
+    import tempfile
+
+    probe = tempfile.gettempdir()
+    return _idmap_works(os.stat(probe).st_dev, probe, SANDBOX_UID, SANDBOX_UID)
+
+
 @functools.lru_cache(maxsize=32)
 def _idmap_works(workdir_dev: int, path: str, uid: int, gid: int) -> bool:
     """Whether an idmapped bind of a directory on this device works (probed once per
@@ -257,11 +273,21 @@ def confinement(workdir: str, *, uid: int | None = None, private_shm: bool = Tru
         plan.enforced = {"uid": os.geteuid(), "capabilities": "none (not root)",
                          "no_new_privs": True}
         return plan
-    plan.uid = uid if uid is not None else sandbox_uid(workdir)
+    chosen = uid if uid is not None else sandbox_uid(workdir)
+    assert chosen is not None
+    info = os.stat(workdir)
+    if (uid is None and info.st_uid == 0
+            and not _idmap_works(info.st_dev, workdir, chosen, chosen)):
+        # A root-owned workspace we cannot idmap (no mount namespace, or a file system
+        # without idmapped mounts): uid 0, but no capability survives exec.
+        plan.enforced = {"uid": 0, "capabilities": "none (bounding set emptied)",
+                         "no_new_privs": True,
+                         "workspace": "root-owned; idmapped mounts unavailable here, so "
+                                      "the command keeps uid 0 without capabilities"}
+        return plan
+    plan.uid = chosen
     plan.gid = plan.uid
     plan.private_shm = private_shm
-    info = os.stat(workdir)
-    assert plan.uid is not None
     plan.remount = True
     plan.hide_at = _unsearchable_ancestor(workdir, plan.uid)
     workspace = "owned by the sandbox uid"

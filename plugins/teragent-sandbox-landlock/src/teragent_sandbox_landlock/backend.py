@@ -12,7 +12,7 @@ import tempfile
 import time
 from typing import Any, Mapping, Sequence
 
-from teragent.security.confine import _cap_last, confinement
+from teragent.security.confine import _cap_last, confinement, drops_root
 from teragent.security.processes import OutputCallback, PosixControl, run_process
 from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, Limits, SandboxBackend, SandboxResult
 
@@ -103,13 +103,16 @@ class LandlockSandbox(SandboxBackend):
         claims = {"write_outside", "read_shadow", "read_ssh_key", "loopback_connect",
                   "cpu_timeout", "memory_bomb", "background_child", "env_inherit",
                   "ptrace_parent", "env_unlisted", "setuid_left", "capabilities",
-                  "guest_output", "metadata_outside", "dev_shm", "dev_pts",
+                  "guest_output", "dev_shm", "dev_pts",
                   "io_uring_socket", "hardlink_outside", "nested_userns"}
         if not self.full_proc:
             claims.add("env_other_process")
         if not self.unix_sockets:
             claims.add("unix_socket")
-        claims.add("fork_bomb")  # RLIMIT_NPROC: a non-root uid, or the dropped one
+        if drops_root():
+            # An unprivileged uid: RLIMIT_NPROC applies, and root-owned host files'
+            # metadata (which Landlock does not cover) is out of reach.
+            claims |= {"fork_bomb", "metadata_outside"}
         from teragent.security.cgroups import cgroup_support
 
         if self.limits.memory is not None and cgroup_support()[0] != "none":
@@ -156,6 +159,7 @@ class LandlockSandbox(SandboxBackend):
                 policy["write"].append("/dev/shm")
             if plan.uid is not None:
                 os.chown(tmpdir, plan.uid, plan.uid)
+            if os.geteuid() == 0:
                 policy["drop"] = {"uid": plan.uid, "gid": plan.gid, "cap_last": _cap_last(),
                                   "nproc": self.limits.processes}
             run_env = dict(env or {})
