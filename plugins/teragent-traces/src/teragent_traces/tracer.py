@@ -60,8 +60,6 @@ __all__ = ["TAPTracer", "DPOPair", "DataConstitution", "TraceStats", "PairRefuse
            "STRATEGIES", "prompt_hash", "flush_all"]
 
 STRATEGIES = ("same_task_retry", "cross_task", "partial")
-#: Words without which none of ``redact``'s patterns can match (besides ``sk-``).
-_SECRET_HINTS = ("bearer", "key", "secret", "token", "password", "authorization")
 TRACE_FILE = "traces.jsonl"
 _TASK: contextvars.ContextVar[str | None] = contextvars.ContextVar("teragent_trace_task",
                                                                    default=None)
@@ -168,12 +166,23 @@ class TraceStats:
 # Built once: json.dumps with options builds an encoder per call.
 _COMPACT = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=False)
 
+try:  # the hot path's encoder: several times faster than the standard library's
+    import orjson
+
+    _OPTS = orjson.OPT_NON_STR_KEYS
+
+    def _dumpb(value: Any) -> bytes:
+        return orjson.dumps(value, default=str, option=_OPTS)
+except ImportError:  # pragma: no cover - orjson is a dependency; keep working without
+    def _dumpb(value: Any) -> bytes:
+        return _COMPACT.encode(value).encode("utf-8")
+
 
 def _canonical(prompt: dict[str, Any]) -> str:
     # Key order is the compiler's (deterministic for one compiler), so no sorting on
     # the hot path; two equal prompts serialised in different orders would only be
     # refused as different, never paired wrongly.
-    return _COMPACT.encode(prompt)
+    return _dumpb(prompt).decode("utf-8")
 
 
 def prompt_hash(prompt: dict[str, Any]) -> str:
@@ -301,6 +310,7 @@ class TAPTracer:
         self._secrets = tuple(sorted(
             {v for k, v in os.environ.items() if len(v) >= 8 and is_secret_name(k)},
             key=len, reverse=True))
+        self._secret_bytes = tuple(v.encode("utf-8") for v in self._secrets)
 
     # --- writing ------------------------------------------------------------------
     #
@@ -325,43 +335,46 @@ class TAPTracer:
             return [self._clean(v) for v in value]
         return value
 
-    def _redact(self, text: str) -> str:
-        """``redact`` for what may hold a secret; a cheap look first, since most
-        text has no sign of one (the regexes are most of a trace's cost)."""
-        if self._secrets and any(v in text for v in self._secrets):
-            return redact(text, self._secrets) or ""
-        lower = text.lower()
-        if "sk-" in lower or any(w in lower for w in _SECRET_HINTS):
-            return redact(text, self._secrets) or ""
-        return text
+    def _suspect(self, data: bytes) -> bool:
+        """Whether ``data`` may hold a secret: a known secret value, or a word any of
+        ``redact``'s patterns needs. Most lines have neither and skip the regexes
+        (which are most of a trace's cost otherwise)."""
+        for value in self._secret_bytes:
+            if value in data:
+                return True
+        lower = data.lower()
+        return (b"key" in lower or b"token" in lower or b"secret" in lower
+                or b"sk-" in lower or b"bearer" in lower or b"password" in lower
+                or b"authorization" in lower)
 
-    def _line(self, record: dict[str, Any], content: dict[str, Any]) -> str:
+    def _line(self, record: dict[str, Any], content: dict[str, Any]) -> bytes:
         """One JSON line of ``record`` (ids, times, counts) and ``content`` (prompt,
         answer, checklist data), redacted. Record keys never look like a secret's
         name (token counts are ``usage.prompt``, not ``prompt_tokens``), so a line
         with no sign of a secret skips the regexes. When redaction changed the line
         it must still parse, else every string is redacted on its own."""
         prompt = content.pop("prompt", None)
-        line = _COMPACT.encode({**record, **content})
+        line = _dumpb({**record, **content})
         if prompt is not None:
-            raw = _canonical(prompt)
-            digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()
-            line = f'{line[:-1]},"prompt_hash":"{digest}","prompt":{raw}}}'
-        if self.constitution.redact_secrets:
-            cleaned = self._redact(line)
-            if cleaned is not line and cleaned != line:
+            raw = _dumpb(prompt)
+            digest = hashlib.sha256(raw).hexdigest().encode("ascii")
+            line = b"".join((line[:-1], b',"prompt_hash":"', digest, b'","prompt":', raw, b"}"))
+        if self.constitution.redact_secrets and self._suspect(line):
+            text = line.decode("utf-8")
+            cleaned = redact(text, self._secrets) or ""
+            if cleaned != text:
                 try:
                     json.loads(cleaned)
-                    line = cleaned
                 except ValueError:
-                    line = _COMPACT.encode(self._clean(json.loads(line)))
-        return line + "\n"
+                    cleaned = _COMPACT.encode(self._clean(json.loads(text)))
+                line = cleaned.encode("utf-8")
+        return line + b"\n"
 
     def _append(self, record: dict[str, Any], content: dict[str, Any], *,
                 hold: bool = False) -> None:
         """Write the record's line; with ``hold``, keep it for the next write (a
         request goes out with its response: one write per call)."""
-        data = self._line(record, content).encode("utf-8")
+        data = self._line(record, content)
         with self._lock:
             if hold:
                 self._held.append(data)
