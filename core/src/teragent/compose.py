@@ -309,6 +309,12 @@ def _provider(config: Mapping[str, Any], model: str | None) -> Any:
     return default_provider(dict(config))
 
 
+def _capabilities(provider: Any) -> dict[str, Any]:
+    """The provider's capabilities; ``{}`` for a duck-typed provider without them."""
+    caps = getattr(provider, "capabilities", None)
+    return caps if isinstance(caps, dict) else {}
+
+
 def _offered(tools: Any, runtime: AgentRuntime) -> Any:
     """Only the tools the run's decider may allow: a refused tool in the prompt costs
     context and invites calls that fail. The chain still checks every call."""
@@ -351,7 +357,9 @@ def build_agent(
             lists them) or a model for the default driver (e.g. a ``.gguf`` path).
         tools: A :class:`~teragent.ToolRegistry` or a list of tools; default: every
             installed tool plugin's tools (``tool_names`` picks some, as does
-            ``[tools] enabled``; ``[tools] disabled`` leaves some out).
+            ``[tools] enabled``; ``[tools] disabled`` leaves some out), or for a small
+            model (``[tools] profile``, by default the provider's ``tool_profile``
+            capability) the ``[tools] small_profile`` tools.
         offer_all_tools: Offer tools the run's permissions will refuse too.
         bus: The :class:`~teragent.EventBus` (one is created if omitted).
         **options: ``AgentLoopConfig`` fields (``max_steps=``, ``allow_shell=``, ...)
@@ -388,25 +396,31 @@ def build_agent(
     runtime = build_runtime(cfg, workspace=ws, loop_config=loop_cfg, bus=bus, **runtime_args)
     history = open_session(cfg, ws, loop_args, intent=session_intent, bus=bus,
                            host=runtime_args.get("host"))
+    if provider is None:
+        provider = _provider(cfg, model)
+        _link_fallbacks(cfg, provider)
+    chosen = _tools_config(cfg)
+    # A small model (the provider says so, or [tools] profile) is offered a few tools
+    # and a short prompt: it cannot choose among ten, and copies what it reads.
+    profile = chosen.resolve_profile(_capabilities(provider).get("tool_profile"))
+    if profile == "small" and loop_cfg.system_prompt is None:
+        from teragent.agent.loop import SMALL_MODEL_SYSTEM_PROMPT
+
+        loop_cfg = loop_cfg.model_copy(update={"system_prompt": SMALL_MODEL_SYSTEM_PROMPT})
     if tools is None:
         names = list(tool_names) if tool_names is not None else None
-        explicit = names is not None
-        if cfg.get("tools"):  # [tools] enabled / disabled
+        explicit = names is not None or chosen.enabled is not None
+        if cfg.get("tools") or profile == "small":  # [tools] enabled / disabled / profile
             from teragent.plugins import get_host
 
-            chosen = _tools_config(cfg)
-            explicit = explicit or chosen.enabled is not None
             host = runtime_args.get("host") or get_host()
-            names = chosen.choose(host.registry("tools").names(), names)
+            names = chosen.choose(host.registry("tools").names(), names, profile)
         tools = ToolRegistry.from_plugins(names, workspace=str(ws), config=cfg)
         if not explicit and not offer_all_tools:
             tools = _offered(tools, runtime)
     elif not isinstance(tools, ToolRegistry):
         tools = ToolRegistry(list(tools))
     tools.bind_path_policy(runtime.path_policy)
-    if provider is None:
-        provider = _provider(cfg, model)
-        _link_fallbacks(cfg, provider)
     adapter = getattr(provider, "adapter", None)
     prepare = getattr(adapter, "prepare", None) or getattr(adapter, "_get_client", None)
     if callable(prepare):

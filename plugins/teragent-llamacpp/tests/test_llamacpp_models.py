@@ -65,3 +65,31 @@ def test_load_failure_names_the_file(tmp_path: Path) -> None:
     bad.write_bytes(b"not a gguf file")
     with pytest.raises(UserError, match=r"could not load the model file .*broken\.gguf"):
         load_model(str(bad), n_ctx=256)
+
+
+def test_tool_profile_follows_the_model_file_size(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file under SMALL_MODEL_BYTES is a small model (no load: a stat), a larger one is
+    not; ``tool_profile`` overrides; the provider reports it among its capabilities."""
+    import teragent
+    from teragent_llamacpp import adapter as adapter_module
+
+    small, large = tmp_path / "small.gguf", tmp_path / "large.gguf"
+    small.write_bytes(b"x" * 10)
+    large.write_bytes(b"x" * 100)
+    monkeypatch.setattr(adapter_module, "SMALL_MODEL_BYTES", 50)
+    assert LlamaCppAdapter().model_capabilities(str(small)) == {"tool_profile": "small"}
+    assert LlamaCppAdapter().model_capabilities(str(large)) == {"tool_profile": "full"}
+    assert LlamaCppAdapter(tool_profile="small").model_capabilities(str(large)) == \
+        {"tool_profile": "small"}
+    assert LlamaCppAdapter().model_capabilities(str(tmp_path / "missing.gguf")) == \
+        {"tool_profile": "full"}
+    provider = teragent.create_provider(adapter="llamacpp", model=str(small))
+    assert provider.capabilities["tool_profile"] == "small"
+    with pytest.raises(UserError, match="tool_profile 'tiny'"):
+        LlamaCppAdapter(tool_profile="tiny")
+
+
+def test_embedded_model_is_small(smollm2_path: str) -> None:
+    assert LlamaCppAdapter().model_capabilities("smollm2-135m-instruct") == \
+        {"tool_profile": "small"}

@@ -242,3 +242,20 @@ def test_the_placeholder_can_never_be_the_answer() -> None:
         assert re.fullmatch(ANSWER_PATTERN, placeholder) is None, placeholder
     for answer in ("The first line is '# Demo'.", "5", "Paris.", "README.md"):
         assert re.fullmatch(ANSWER_PATTERN, answer), answer
+
+
+def test_required_only_leaves_optional_parameters_out() -> None:
+    """The small profile's grammar: ``read_file(path)`` without ``offset``/``limit`` (the
+    135M model filled ``"limit": 2`` and answered from a README's title alone)."""
+    tool = {"type": "function", "function": {"name": "read_file", "parameters": {
+        "type": "object", "properties": {"path": {"type": "string"},
+                                         "limit": {"type": "integer"}},
+        "required": ["path"]}}}
+    full = build_reply_schema([tool])["oneOf"][0]["properties"]["arguments"]
+    small = build_reply_schema([tool], required_only=True)["oneOf"][0]["properties"]["arguments"]
+    assert set(full["properties"]) == {"path", "limit"}
+    assert set(small["properties"]) == {"path"} and small["additionalProperties"] is False
+    assert "limit" in tool_instructions([tool])
+    assert "limit" not in tool_instructions([tool], required_only=True)
+    LlamaGrammar.from_json_schema(json.dumps(build_reply_schema([tool], required_only=True)),
+                                  verbose=False)

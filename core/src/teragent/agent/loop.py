@@ -38,13 +38,16 @@ from teragent.runtime import AgentRuntime, current_runtime, running
 from teragent.tools.orchestrator import ToolCallOutcome, ToolOrchestrator
 from teragent.tools.registry import ToolRegistry
 
-__all__ = ["AgentLoop", "AgentResult", "DEFAULT_SYSTEM_PROMPT"]
+__all__ = ["AgentLoop", "AgentResult", "DEFAULT_SYSTEM_PROMPT", "SMALL_MODEL_SYSTEM_PROMPT"]
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are TerAgent, a careful assistant working in the directory {workspace}. "
     "Use the tools when they help; call a tool by name with JSON arguments. "
     "When you have the answer, reply with plain text and no tool call."
 )
+#: The default for a small model (``[tools] profile = "small"``, e.g. the embedded
+#: SmolLM2-135M): no workspace path, which a 135M model copies into every path argument.
+SMALL_MODEL_SYSTEM_PROMPT = "You are TerAgent, a helpful assistant. Use a tool when it helps."
 WRAP_UP_NUDGE = ("You have {n} step(s) left. Finish the task now: make only the tool calls "
                  "you still need, then give your final answer.")
 FINAL_SUMMARY_REQUEST = ("You have used all your steps. Do not call any tools. Summarise what "

@@ -61,6 +61,15 @@ class TAPAdapter(ABC):
         return {"streaming": True, "tool_calling": True, "multimodal": False,
                 "thinking": False}
 
+    def model_capabilities(self, model: str) -> dict[str, Any]:
+        """What this adapter knows about ``model`` itself, merged over
+        :attr:`capabilities` by :attr:`ModelProvider.capabilities
+        <teragent.ModelProvider.capabilities>`. Must be cheap (no network, no model
+        load). A known key: ``"tool_profile"``: ``"small"`` asks
+        :func:`teragent.build_agent` to offer the ``[tools] small_profile`` set and the
+        short system prompt (a model too small to choose among many tools)."""
+        return {}
+
     @abstractmethod
     async def send(self, compiled: CompiledPrompt, model: str) -> TAPResponse:
         """Send ``compiled`` and return the whole answer."""

@@ -72,6 +72,9 @@ class ModelProvider:
     @property
     def capabilities(self) -> dict[str, Any]:
         caps = dict(self.adapter.capabilities)
+        per_model = getattr(self.adapter, "model_capabilities", None)  # duck-typed adapters
+        if callable(per_model):
+            caps.update(per_model(self.model))
         caps.setdefault("multimodal", False)
         caps["compiler"] = self.compiler.name or type(self.compiler).__name__
         caps["compiler_multimodal"] = self.compiler.supports_multimodal

@@ -21,7 +21,12 @@ Adapter options (``adapter_options`` or keyword arguments of ``create_provider``
 ``reuse_kv_prefix`` (False: every call evaluates its whole prompt, so one prompt gives
 one output at temperature 0; True lets llama.cpp reuse the cached prefix of the
 previous call, faster for long conversations with larger models, but the numerics
-then depend on that previous call).
+then depend on that previous call), ``tool_profile`` ("auto": "small" for a model file
+under :data:`SMALL_MODEL_BYTES`, else "full"; or "small"/"full").
+
+The ``"small"`` profile (reported by :meth:`LlamaCppAdapter.model_capabilities`, so
+:func:`teragent.build_agent` offers the ``[tools] small_profile`` tools and its short
+system prompt) also leaves every optional tool parameter out of the reply grammar.
 Per-call values in ``CompiledPrompt.extra``: ``temperature``, ``max_tokens``, ``seed``,
 ``tool_choice`` ("auto", "required", "none" or ``{"type": "function", "function":
 {"name": ...}}``) and ``max_tool_rounds``.
@@ -53,7 +58,12 @@ from teragent_llamacpp.prompting import (
     MAX_STRING_LENGTH, ReplyParser, build_reply_schema, render_messages, select_tools,
 )
 
-__all__ = ["LlamaCppAdapter", "LoadedModel", "load_model", "loaded_models", "clear_cache"]
+__all__ = ["LlamaCppAdapter", "LoadedModel", "load_model", "loaded_models", "clear_cache",
+           "SMALL_MODEL_BYTES"]
+
+#: A GGUF file under this size is a "small" model (SmolLM2-135M Q4_1 is 92 MB; a 0.5B
+#: model at 4 bits ~400 MB): it gets the small tool profile unless ``tool_profile`` says.
+SMALL_MODEL_BYTES = 600 * 1024 * 1024
 
 
 # --- the process-wide model cache ------------------------------------------------
@@ -256,8 +266,13 @@ class LlamaCppAdapter(TAPAdapter):
                  temperature: float = 0.2, max_tokens: int = 512, verbose: bool = False,
                  max_tool_rounds: int | None = 1, reuse_kv_prefix: bool = False,
                  max_string_length: int = MAX_STRING_LENGTH, repeat_penalty: float = 1.3,
-                 **kwargs: Any) -> None:
+                 tool_profile: str = "auto", **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if tool_profile not in ("auto", "small", "full"):
+            raise UserError(f"llamacpp tool_profile {tool_profile!r} is not one of 'auto', "
+                            "'small', 'full'; fix adapter_options.tool_profile.")
+        self.tool_profile = tool_profile
+        self._profiles: dict[str, str] = {}
         self.model_path = model_path
         self.n_ctx = n_ctx
         self.n_threads = n_threads or os.cpu_count() or 1
@@ -290,6 +305,21 @@ class LlamaCppAdapter(TAPAdapter):
         # generation running in another thread.
         return len(loaded.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
+    def model_capabilities(self, model: str) -> dict[str, Any]:
+        """``{"tool_profile": "small" | "full"}`` for ``model`` (a stat of its file, no load)."""
+        return {"tool_profile": self._profile(model)}
+
+    def _profile(self, model: str) -> str:
+        if self.tool_profile != "auto":
+            return self.tool_profile
+        if model not in self._profiles:
+            try:
+                size = os.path.getsize(resolve_model_path(model, self.model_path))
+            except (UserError, OSError):
+                return "full"  # the call itself reports the missing file
+            self._profiles[model] = "small" if size < SMALL_MODEL_BYTES else "full"
+        return self._profiles[model]
+
     def __repr__(self) -> str:
         return f"LlamaCppAdapter(model_path={self.model_path!r}, n_ctx={self.n_ctx})"
 
@@ -304,15 +334,17 @@ class LlamaCppAdapter(TAPAdapter):
         answer_now = False
         offered: list[dict[str, Any]] | None = None
         allow_answer = True
+        required_only = self._profile(model) == "small"
         if tools:
             offered, allow_answer = select_tools(tools, extra.get("tool_choice"))
             limit = extra.get("max_tool_rounds", self.max_tool_rounds)
             if limit is not None and _tool_rounds(messages) >= limit:
                 offered, allow_answer, answer_now = [], True, True
             schema = build_reply_schema(offered, allow_answer=allow_answer,
-                                        max_string=self.max_string_length)
+                                        max_string=self.max_string_length,
+                                        required_only=required_only)
         turns = render_messages(messages, offered, allow_answer=allow_answer,
-                                answer_now=answer_now)
+                                answer_now=answer_now, required_only=required_only)
         seed = extra.get("seed", self.seed)
         return _Plan(
             turns=turns, schema=schema,

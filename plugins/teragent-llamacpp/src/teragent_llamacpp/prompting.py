@@ -56,10 +56,14 @@ def tool_name(tool: dict[str, Any]) -> str:
     return str(fn.get("name", ""))
 
 
-def _tool_parameters(tool: dict[str, Any]) -> dict[str, Any]:
+def _tool_parameters(tool: dict[str, Any], *, required_only: bool = False) -> dict[str, Any]:
     fn = tool.get("function", tool)
     params = fn.get("parameters") or fn.get("input_schema")
-    return dict(params) if isinstance(params, dict) else {"type": "object", "properties": {}}
+    params = dict(params) if isinstance(params, dict) else {"type": "object", "properties": {}}
+    if required_only and isinstance(params.get("properties"), dict):
+        required = set(params.get("required") or [])
+        params["properties"] = {k: v for k, v in params["properties"].items() if k in required}
+    return params
 
 
 def _retarget_refs(node: Any, prefix: str) -> Any:
@@ -146,16 +150,19 @@ def select_tools(tools: list[dict[str, Any]], tool_choice: Any) -> tuple[list[di
 
 def build_reply_schema(tools: list[dict[str, Any]], *, allow_answer: bool = True,
                        max_string: int = MAX_STRING_LENGTH,
-                       max_items: int = MAX_ARRAY_ITEMS) -> dict[str, Any]:
+                       max_items: int = MAX_ARRAY_ITEMS,
+                       required_only: bool = False) -> dict[str, Any]:
     """The JSON schema of one reply: a call of one of ``tools``, or an answer.
 
     Each tool's ``$defs`` are hoisted to the root under a per-tool prefix so their
-    ``$ref`` s still resolve inside the combined schema.
+    ``$ref`` s still resolve inside the combined schema. ``required_only`` leaves out
+    every optional parameter (the tool's defaults apply): a 135M model fills optional
+    ones with guesses (``"limit": 2`` on a README cut the answer to its title).
     """
     alternatives: list[dict[str, Any]] = []
     defs: dict[str, Any] = {}
     for i, tool in enumerate(tools):
-        params = _tool_parameters(tool)
+        params = _tool_parameters(tool, required_only=required_only)
         prefix = f"t{i}_"
         local_defs = {**params.pop("definitions", {}), **params.pop("$defs", {})}
         params = _retarget_refs(params, prefix)
@@ -181,8 +188,8 @@ def build_reply_schema(tools: list[dict[str, Any]], *, allow_answer: bool = True
     return schema
 
 
-def _signature(tool: dict[str, Any]) -> str:
-    params = _tool_parameters(tool)
+def _signature(tool: dict[str, Any], required_only: bool = False) -> str:
+    params = _tool_parameters(tool, required_only=required_only)
     props = params.get("properties") or {}
     required = set(params.get("required") or [])
     args = []
@@ -193,13 +200,14 @@ def _signature(tool: dict[str, Any]) -> str:
     return f"{tool_name(tool)}({', '.join(args)})"
 
 
-def tool_instructions(tools: list[dict[str, Any]], *, allow_answer: bool = True) -> str:
+def tool_instructions(tools: list[dict[str, Any]], *, allow_answer: bool = True,
+                      required_only: bool = False) -> str:
     """The short system-prompt section that lists the tools and the reply format."""
     lines = ["You can use these tools:"]
     for tool in tools:
         desc = str(tool.get("function", tool).get("description") or "").strip()
         desc = desc.splitlines()[0] if desc else ""
-        lines.append(f"- {_signature(tool)}" + (f": {desc}" if desc else ""))
+        lines.append(f"- {_signature(tool, required_only)}" + (f": {desc}" if desc else ""))
     lines.append('To use a tool reply {"tool": "<tool name>", "arguments": {...}}.'
                  + (' Otherwise reply {"answer": "..."} with your answer in place of the '
                     'dots.' if allow_answer else ""))
@@ -238,7 +246,8 @@ def _call_as_json(call: dict[str, Any]) -> str:
 
 def render_messages(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
                     *, allow_answer: bool = True, answer_now: bool = False,
-                    max_tool_result_chars: int = 4000) -> list[dict[str, str]]:
+                    max_tool_result_chars: int = 4000,
+                    required_only: bool = False) -> list[dict[str, str]]:
     """Turn an OpenAI-format conversation into plain system/user/assistant turns.
 
     Small chat templates (SmolLM2's among them) have no tool role, so:
@@ -289,7 +298,8 @@ def render_messages(messages: list[dict[str, Any]], tools: list[dict[str, Any]] 
         else:
             add("user", text)
     if tools:
-        system_parts.append(tool_instructions(tools, allow_answer=allow_answer))
+        system_parts.append(tool_instructions(tools, allow_answer=allow_answer,
+                                              required_only=required_only))
     elif answer_now:
         system_parts.append(ANSWER_NUDGE)
         # Small models answer the question they last read: restate it after the tool
