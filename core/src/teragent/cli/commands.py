@@ -338,6 +338,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         payload = result.as_dict()
         payload["model"] = loop.model.name
+        payload["tools"] = loop.tools.list_tool_names()  # what the model was offered
         if loop.session_id is not None:
             payload["session"] = loop.session_id
         print(json.dumps(payload, ensure_ascii=False, default=str))
