@@ -89,9 +89,9 @@ class ModelProvider:
         :class:`~teragent.core.compiler.Conversation`) and ``await
         record_response(response, *, task_id, trace_id)``. A tracer whose
         ``wants_call_context`` is true also gets ``compiled`` (the
-        :class:`CompiledPrompt` sent), ``provider`` and ``model`` as keywords. Inside an agent run the
-        run's tracers (``AgentRuntime.tracers``, from ``agent.toml``) record too.
-        Tracer errors never break a call."""
+        :class:`CompiledPrompt` sent), ``provider`` and ``model`` as keywords.
+        Inside an agent run the run's tracers (``AgentRuntime.tracers``, from
+        ``agent.toml``) record too. Tracer errors never break a call."""
         self._tracer = tracer
 
     def set_fallback(self, fallback_provider: "ModelProvider | None") -> None:
