@@ -165,7 +165,8 @@ def test_unknown_strategy_and_format_are_refused(tmp_path: Path) -> None:
         tracer.export_dpo_pairs_jsonl(format="csv")
 
 
-def _cli(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def _cli(args: list[str], cwd: Path,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=120,
                           env=env or dict(os.environ, TERAGENT_CONFIG=str(cwd / "agent.toml")))
 
