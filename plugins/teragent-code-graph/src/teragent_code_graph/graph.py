@@ -172,7 +172,7 @@ class ReferenceGraph:
             raise UserError(f"{name!r} names {len(hits)} definitions"
                             + (f" ({', '.join(h[4:] for h in hits[:5])}); use path:qualname"
                                if hits else "; check the spelling or index again"))
-        return hits[0]
+        return str(hits[0])
 
     def dependencies(self, path: str) -> list[str]:
         """Project files ``path`` imports."""

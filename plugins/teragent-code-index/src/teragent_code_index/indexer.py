@@ -232,7 +232,7 @@ class CodeIndexer:
         spec = LANGUAGES.get(path.suffix)
         if spec is None or (self.languages is not None and spec[0] not in self.languages):
             return False
-        return self.path_policy.visible(str(path))
+        return bool(self.path_policy.visible(str(path)))
 
     def _walk(self) -> Iterator[Path]:
         for dirpath, dirnames, filenames in os.walk(self.root):

@@ -55,10 +55,11 @@ def sections(text: str, max_chars: int = 1500) -> list[tuple[str, int, str]]:
     """``(heading, first line, text)`` per markdown section; long sections are cut at
     paragraph breaks."""
     out: list[tuple[str, int, str]] = []
-    heading, start, buf = "", 1, []
+    heading, start = "", 1
+    buf: list[str] = []
     lines = text.splitlines()
 
-    def flush(end_heading: str, at: int) -> None:
+    def flush() -> None:
         body = "\n".join(buf).strip()
         if body or heading:
             chunk, first = "", start
@@ -72,11 +73,11 @@ def sections(text: str, max_chars: int = 1500) -> list[tuple[str, int, str]]:
     for number, line in enumerate(lines, 1):
         m = _HEADING.match(line)
         if m:
-            flush(m.group(2), number)
+            flush()
             heading, start, buf = m.group(2), number, []
         else:
             buf.append(line)
-    flush("", len(lines) + 1)
+    flush()
     return [(h, n, t) for h, n, t in out if (h + t).strip()]
 
 
