@@ -7,6 +7,7 @@ request. Without context management the same run is refused."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -225,3 +226,45 @@ def test_compactions_are_recorded_in_the_session_transcript(key: None, tmp_path:
     # not what is saved): twelve tool results.
     assert sum(1 for x in lines if x["type"] == "message"
                and x["message"]["role"] == "tool") == 12
+
+
+def test_anthropic_wire_stays_valid_through_compactions(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same overflowing run on the Anthropic Messages API (its fake refuses a
+    tool_result without its tool_use in the previous message, and turns that do not
+    alternate): compacted conversations still compile into valid requests."""
+    import teragent_context
+    teragent_anthropic = pytest.importorskip("teragent_anthropic")
+    from teragent.testing.hosts import isolated_host
+    from teragent_testing.fake_anthropic import FakeAnthropicServer
+
+    def answer(body: dict[str, Any]) -> ScriptedReply:
+        if "compress the middle" in json.dumps(body.get("system")):
+            return ScriptedReply(text="Pages were read; each had a checksum line.")
+        return pages(body)
+
+    pages = responder(10)
+    server = FakeAnthropicServer(responder=answer)
+    monkeypatch.setenv("FAKE_ANTHROPIC_KEY", "anthropic-test-not-a-secret")
+    events: list[dict[str, Any]] = []
+    with isolated_host(teragent_context, teragent_anthropic), \
+            serve_in_thread(server) as base_url:
+        config = {"drivers": {"claude": {
+                      "adapter": "anthropic_native", "compiler": "anthropic",
+                      "identity": "claude", "model": "claude-test", "base_url": base_url,
+                      "api_key_env": "FAKE_ANTHROPIC_KEY"}},
+                  "agent": {"driver": "claude", "max_steps": 30, "stream": False},
+                  "context": {"model_token_limit": LIMIT, "retain_count": 4}}
+
+        async def main() -> Any:
+            agent = build_agent(config, workspace=tmp_path, tools=[DumpPage()])
+            agent.bus.on("compaction", lambda *a, **kw: events.append(kw))
+            try:
+                return await agent.run(TASK)
+            finally:
+                await agent.aclose()
+
+        result = asyncio.run(main())
+    assert result.stop_reason == "completed", result.as_dict()
+    assert len(result.tool_outcomes) == 10
+    assert {e["kind"] for e in events} >= {"auto"}
