@@ -216,3 +216,22 @@ def test_compact_tool_does_not_reach_a_finished_runs_compactor(context_host: Any
     result = asyncio.run(main())
     (outcome,) = result.tool_outcomes
     assert not outcome.success and "context management is off" in outcome.result.to_text()
+
+
+def test_a_hand_built_loop_gets_context_management_from_agent_toml(
+        context_host: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from teragent import AgentLoop, ToolRegistry
+    from teragent.context import AutoCompactor, ContextWindow
+
+    toml = tmp_path / "agent.toml"
+    toml.write_text("[context]\nmodel_token_limit = 3000\nmax_compacts = 2\n")
+    monkeypatch.setenv("TERAGENT_CONFIG", str(toml))
+    loop = AgentLoop(ScriptedModel([]), ToolRegistry(), workspace=tmp_path)
+    assert loop.context_window.model_token_limit == 3000
+    assert loop.auto_compactor.max_compacts == 2
+    # The documented construction (000 README): the caller's own components win.
+    window = ContextWindow(model_token_limit=128_000)
+    mine = AgentLoop(ScriptedModel([]), ToolRegistry(), workspace=tmp_path,
+                     context_window=window,
+                     auto_compactor=AutoCompactor(context_window=window, model=None))
+    assert mine.context_window is window and mine.auto_compactor.context_window is window
