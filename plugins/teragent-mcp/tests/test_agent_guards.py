@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import teragent
 from teragent.audit import read_audit_log
 from teragent.testing import ScriptedModel, call_tool, reply
@@ -202,7 +201,6 @@ def test_an_orchestration_agents_mcp_tool_takes_the_same_guards(isolated, deps,
                                                                monkeypatch):
     pytest.importorskip("teragent_orchestration")
     from teragent.orchestration import Agent, Orchestrator
-
     from teragent_mcp import MCPToolset
 
     toml = isolated / "agent.toml"

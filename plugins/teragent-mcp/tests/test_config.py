@@ -8,7 +8,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
 from teragent.core.types import ToolSafety
 from teragent.errors import ConfigError, UserError
 
@@ -52,7 +51,6 @@ def test_a_good_table_loads_with_the_transport_inferred(tmp_path):
 
 def test_documented_path_is_the_plugins_config():
     from teragent.config.mcp_config import MCPServerConfig
-
     from teragent_mcp.config import MCPServerConfig as Same
 
     assert MCPServerConfig is Same

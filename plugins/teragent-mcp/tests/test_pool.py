@@ -84,7 +84,6 @@ def test_health_check_notices_a_dead_server_and_calls_reconnect(deps):
 ])
 def test_a_server_that_fails_to_start_is_named_with_its_stderr(deps, script, expect):
     from teragent.errors import UserError
-
     from teragent_mcp import MCPConnectionPool, MCPToolset
 
     pool = MCPConnectionPool()

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from teragent.core.types import ToolSafety
 
 
@@ -47,7 +46,10 @@ def test_time_server(pool, deps):
 def repo(tmp_path: Path) -> Path:
     r = tmp_path / "repo"
     r.mkdir()
-    run = lambda *a: subprocess.run(["git", *a], cwd=r, check=True, capture_output=True)  # noqa: E731
+
+    def run(*a: str) -> None:
+        subprocess.run(["git", *a], cwd=r, check=True, capture_output=True)
+
     run("init", "-q")
     run("config", "user.email", "t@example.invalid")
     run("config", "user.name", "T")

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from teragent.audit import read_audit_log
 
 pytest.importorskip("teragent_tools")

@@ -130,7 +130,7 @@ class MCPServerConfig(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _one_endpoint(self) -> "MCPServerConfig":
+    def _one_endpoint(self) -> MCPServerConfig:
         if self.command and self.url:
             raise ValueError("give either command (a stdio server) or url (an HTTP "
                              "server), not both")

@@ -26,7 +26,8 @@ import logging
 import tempfile
 import threading
 import time
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from teragent.errors import TerAgentError, UserError
 
@@ -68,7 +69,7 @@ class _LoopThread:
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
 
-    def submit(self, coro: Awaitable[T]) -> "concurrent.futures.Future[T]":
+    def submit(self, coro: Awaitable[T]) -> concurrent.futures.Future[T]:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
 
     def in_loop(self) -> bool:
@@ -107,8 +108,10 @@ def _is_connection_error(exc: BaseException) -> bool:
 def _leaf(exc: BaseException) -> BaseException:
     """The first exception inside (nested) exception groups (anyio's task groups wrap);
     by shape, since ``BaseExceptionGroup`` is 3.11+ (3.10 has the backport's)."""
-    while isinstance(getattr(exc, "exceptions", None), (list, tuple)) and exc.exceptions:  # type: ignore[attr-defined]
-        exc = exc.exceptions[0]  # type: ignore[attr-defined]
+    inner = getattr(exc, "exceptions", None)
+    while isinstance(inner, (list, tuple)) and inner:
+        exc = inner[0]
+        inner = getattr(exc, "exceptions", None)
     return exc
 
 
@@ -309,7 +312,7 @@ class MCPConnectionPool:
     ``MCPConnectionPool.shared()`` is the process-wide pool the toolsets use by default.
     """
 
-    _shared: "MCPConnectionPool | None" = None
+    _shared: MCPConnectionPool | None = None
     _shared_lock = threading.Lock()
 
     def __init__(self, max_connections: int = 16) -> None:
@@ -322,7 +325,7 @@ class MCPConnectionPool:
         self.stats = {"opened": 0, "evicted": 0, "reconnected": 0, "health_failures": 0}
 
     @classmethod
-    def shared(cls, max_connections: int | None = None) -> "MCPConnectionPool":
+    def shared(cls, max_connections: int | None = None) -> MCPConnectionPool:
         """The process-wide pool (created on first use; ``[mcp] max_connections``
         raises its size, never lowers it)."""
         with cls._shared_lock:

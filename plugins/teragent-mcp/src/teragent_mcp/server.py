@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import itertools
 import os
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from teragent.core.types import ToolCall, ToolSafety
 
@@ -122,8 +123,7 @@ def build_server(config: Any = None, *, workspace: str | os.PathLike[str] | None
             ``allow_destructive=``) and ``build_runtime`` arguments (``guards=``,
             ``approval_gate=``, ``permission_manager=``, ``audit=``).
     """
-    from teragent.compose import _config, _offered, _tools_config, build_runtime, \
-        loop_config_from
+    from teragent.compose import _config, _offered, _tools_config, build_runtime, loop_config_from
     from teragent.events import EventBus
     from teragent.plugins import get_host
     from teragent.tools.registry import ToolRegistry

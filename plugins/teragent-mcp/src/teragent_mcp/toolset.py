@@ -22,7 +22,8 @@ import asyncio
 import inspect
 import json
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from teragent.core.types import ToolSafety
 from teragent.errors import UserError
@@ -120,7 +121,7 @@ class MCPTool(BaseTool):
 
     category = "mcp"
 
-    def __init__(self, toolset: "MCPToolset", mcp_tool: Any, name: str) -> None:
+    def __init__(self, toolset: MCPToolset, mcp_tool: Any, name: str) -> None:
         cfg = toolset.config
         self.toolset = toolset
         self.server = toolset.server
@@ -206,20 +207,21 @@ class _ResourceTool(BaseTool):
     category = "mcp"
     _concurrency_safe = True
 
-    def __init__(self, toolset: "MCPToolset", name: str, kind: str) -> None:
+    def __init__(self, toolset: MCPToolset, name: str, kind: str) -> None:
         self.toolset, self.kind = toolset, kind
         self.name = name  # type: ignore[misc]
+        server = toolset.server
         if kind == "list":
-            self.description = (f"List the resources MCP server {toolset.server!r} "  # type: ignore[misc]
-                                "offers (URI, name, type).")
-            self.parameters_schema = {"type": "object", "properties": {},  # type: ignore[misc]
+            description = f"List the resources MCP server {server!r} offers (URI, name, type)."
+            schema: dict[str, Any] = {"type": "object", "properties": {},
                                       "additionalProperties": False}
         else:
-            self.description = (f"Read one resource of MCP server {toolset.server!r} "  # type: ignore[misc]
-                                "by its URI.")
-            self.parameters_schema = {  # type: ignore[misc]
-                "type": "object", "required": ["uri"], "additionalProperties": False,
-                "properties": {"uri": {"type": "string", "description": "The resource URI"}}}
+            description = f"Read one resource of MCP server {server!r} by its URI."
+            schema = {"type": "object", "required": ["uri"], "additionalProperties": False,
+                      "properties": {"uri": {"type": "string",
+                                             "description": "The resource URI"}}}
+        self.description = description  # type: ignore[misc]
+        self.parameters_schema = schema  # type: ignore[misc]
 
     async def execute(self, params: dict[str, Any],
                       progress_callback: Any = None) -> ToolResult:
