@@ -122,3 +122,36 @@ def test_pipeline_drivers_come_from_the_router_profile(tmp_path: Path) -> None:
     assert pipeline.provider_for("execute").model == "m-fast"
     with pytest.raises(UserError, match="review stage's driver 'mock.slow'"):
         pipeline.provider_for("review")
+
+
+def test_pipeline_over_the_wire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same run through the openai_compatible adapter against the fake OpenAI
+    server on loopback: the retry is the same request body on the wire, and the pair
+    and refusals come out the same."""
+    pytest.importorskip("teragent_openai")
+    import teragent
+    from teragent import TAPTracer
+    from teragent_pipeline.pipeline import DevelopmentPipeline
+    from teragent_testing.fake_openai import FakeOpenAIServer, ScriptedReply, serve_in_thread
+
+    monkeypatch.setenv("PIPELINE_FAKE_KEY", "sk-test-pipeline-0123456789")
+    server = FakeOpenAIServer(strict=True).script(*(ScriptedReply(text=t) for t in (
+        "Modules: calc, cli.", PLAN, BAD_CALC, GOOD_CALC, BAD_CLI, BAD_CLI_2, "Reviewed.")))
+    tracer = TAPTracer(trace_dir=tmp_path / "traces")
+    project = tmp_path / "project"
+    project.mkdir()
+    with serve_in_thread(server) as url:
+        async def main() -> object:
+            async with teragent.create_provider(
+                    adapter="openai_compatible", model="fake-model", base_url=url,
+                    api_key_env="PIPELINE_FAKE_KEY") as provider:
+                pipeline = DevelopmentPipeline(project, provider=provider, tracer=tracer,
+                                               run_tests=True, timeout=60)
+                return await pipeline.run("a calculator with a command line")
+        result = asyncio.run(main())
+    bodies = [r.body for r in server.requests]
+    assert len(bodies) == 7 and bodies[2] == bodies[3]  # the retry: the same request
+    assert [t.status for t in result.tasks] == ["completed", "failed"]  # type: ignore[attr-defined]
+    pairs = tracer.export_dpo_pairs()
+    assert [(p.chosen, p.rejected) for p in pairs] == [(GOOD_CALC, BAD_CALC)]
+    assert len(tracer.refused_pairs) == 2
