@@ -265,3 +265,43 @@ class ScriptedModelFactory:
         from teragent.testing import ScriptedModel
 
         return ScriptedModel([reply(text)])
+
+
+def test_teammate_plan_approval(svc: Any) -> None:
+    from teragent.testing import ScriptedModel
+
+    cid = svc.create([
+        call_tool("spawn_teammate", {"name": "cy", "role": "planner", "prompt": "plan"}),
+        reply("Cy is planning."),
+        call_tool("plan_review", {"request_id": "plan-1", "approve": True,
+                                  "feedback": "go ahead"}),
+        reply("Approved Cy's plan."),
+    ], enable_teams=True)
+    svc.models[(cid, "cy")] = ScriptedModel([
+        call_tool("submit_plan", {"plan": "1. read 2. write"}),
+        reply("Plan submitted."),
+        reply("Executing the approved plan."),
+    ])
+    with svc.connect(cid) as ws:
+        svc.recv(ws)
+        ws.send(json.dumps({"type": "message", "content": "have cy plan"}))
+        seen: list[dict[str, Any]] = []
+        svc.until(ws, "done", seen)
+        while not any(e["type"] == "teammate_status" and e["status"] == "idle" for e in seen):
+            seen.append(svc.recv(ws))
+        ws.send(json.dumps({"type": "message", "content": "review the plan"}))
+        svc.until(ws, "done", seen)
+        def idles() -> int:
+            return sum(e["type"] == "teammate_status" and e["status"] == "idle"
+                       for e in seen)
+
+        while idles() < 2:   # cy works on the decision, then goes idle again
+            seen.append(svc.recv(ws))
+    lead_input = [m for m in svc.models[cid].requests[2].as_messages()
+                  if m["role"] == "user"][-1]["content"]
+    assert "from cy (plan_request, request plan-1): 1. read 2. write" in lead_input
+    cy_third = svc.models[(cid, "cy")].requests[2].as_messages()[-1]["content"]
+    assert "plan_decision, request plan-1): plan approved: go ahead" in cy_third
+    protocols = json.loads((svc.root / "alice" / cid / ".team" / "protocols.json")
+                           .read_text())
+    assert protocols["plan-1"]["status"] == "approved"
