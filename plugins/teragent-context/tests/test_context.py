@@ -235,3 +235,20 @@ def test_a_hand_built_loop_gets_context_management_from_agent_toml(
                      context_window=window,
                      auto_compactor=AutoCompactor(context_window=window, model=None))
     assert mine.context_window is window and mine.auto_compactor.context_window is window
+
+
+def test_an_earlier_summary_is_carried_whole_into_the_next_one() -> None:
+    from teragent.context import AutoCompactor, ContextWindow
+
+    first = "FIRST SUMMARY " + "fact " * 150  # ~900 characters
+    model = SummaryModel(first)
+    compactor = AutoCompactor(ContextWindow(2_000), model, retain_count=2)
+    out = asyncio.run(compactor.maybe_compact(_conversation(8, size=3000), "sys"))
+    more = _conversation(8, size=3000)[2:]
+    more = [{**m, "tool_call_id": "n" + m["tool_call_id"]} if m["role"] == "tool" else
+            {**m, "tool_calls": [{**c, "id": "n" + c["id"]} for c in m["tool_calls"]]}
+            for m in more]
+    model.text = "SECOND"
+    asyncio.run(compactor.maybe_compact(out + more, "sys"))
+    asked = model.calls[-1][0][1]["content"]
+    assert f"earlier summary: [Summary of" in asked and first.strip() in asked

@@ -78,6 +78,12 @@ class CompactionRecord:
                 "focus": self.focus, "summary_error": self.summary_error}
 
 
+def _is_summary(message: dict[str, Any]) -> bool:
+    content = message.get("content")
+    return message.get("role") == "user" and isinstance(content, str) and \
+        content.startswith("[Summary of ") and "compacted to save context]" in content[:80]
+
+
 def _head_end(messages: list[dict[str, Any]]) -> int:
     """Index after the leading system messages and the task (first user message)."""
     i = 0
@@ -281,13 +287,21 @@ class AutoCompactor:
     def _transcript(self, middle: list[dict[str, Any]]) -> str:
         # The summary call must itself fit the window: every message is cut, and the
         # whole rendering is kept under half the usable tokens.
+        # An earlier summary is carried over whole (up to half the budget): cutting it
+        # like any message would lose more of the early work at every compaction.
         budget_chars = max(2000, int(self.context_window.usable_tokens * 0.5 * 3))
-        per = max(200, budget_chars // max(1, len(middle)))
+        earlier = [m for m in middle if _is_summary(m)]
+        carried = sum(min(len(str(m.get("content"))), budget_chars // 2) for m in earlier)
+        rest = max(1, len(middle) - len(earlier))
+        per = max(200, (budget_chars - carried) // rest)
         lines = []
         for m in middle:
             role = m.get("role", "?")
             text = m.get("content")
             text = text if isinstance(text, str) else str(text or "")
+            if _is_summary(m):
+                lines.append(f"earlier summary: {text[:budget_chars // 2]}")
+                continue
             calls = ", ".join(
                 f"{(c.get('function') or {}).get('name')}"
                 f"({str((c.get('function') or {}).get('arguments'))[:200]})"
