@@ -71,7 +71,14 @@ def until(ws: Any, kind: str, seen: list[dict[str, Any]] | None = None,
 
 
 @pytest.fixture
-def svc(tmp_path: Path) -> Iterator[Svc]:
+def approval_timeout() -> float:
+    """Seconds an approval waits (long: a loaded machine must not time a test out;
+    test_approval_timeout.py overrides it)."""
+    return 15.0
+
+
+@pytest.fixture
+def svc(tmp_path: Path, approval_timeout: float) -> Iterator[Svc]:
     models: dict[str, Any] = {}
     pending: list[Any] = []  # models for conversations created by a browser
 
@@ -87,7 +94,7 @@ def svc(tmp_path: Path) -> Iterator[Svc]:
         tokens=parse_tokens(f"alice:{TOKEN_A},bob:{TOKEN_B}"),
         provider_factory=factory, config={}, teammate_idle_timeout=5.0,
         teammate_idle_poll=0.2,
-        approval_timeout=1.5, max_upload_bytes=64 * 1024, max_read_bytes=1000)
+        approval_timeout=approval_timeout, max_upload_bytes=64 * 1024, max_read_bytes=1000)
     with serve_in_thread(create_app(settings)) as base:
         s = Svc(base, models, tmp_path / "root")
         s.pending = pending
