@@ -252,3 +252,24 @@ def test_an_earlier_summary_is_carried_whole_into_the_next_one() -> None:
     asyncio.run(compactor.maybe_compact(out + more, "sys"))
     asked = model.calls[-1][0][1]["content"]
     assert f"earlier summary: [Summary of" in asked and first.strip() in asked
+
+
+@pytest.mark.parametrize("name,module,dist", [
+    ("CodeIndexer", "teragent_code_index", "teragent-code-index"),
+    ("ReferenceGraph", "teragent_code_graph", "teragent-code-graph"),
+    ("load_agent_md", "teragent_memory", "teragent-memory"),
+])
+def test_names_from_a_missing_plugin_say_what_to_install(name: str, module: str,
+                                                         dist: str) -> None:
+    import subprocess
+    import sys
+
+    code = (f"import sys; sys.modules[{module!r}] = None\n"
+            "from teragent.errors import MissingPluginError\n"
+            "try:\n"
+            f"    from teragent.context import {name}\n"
+            "except MissingPluginError as exc:\n"
+            "    print(exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert f"pip install {dist}" in out.stdout, out.stderr
