@@ -153,18 +153,21 @@ def test_project_tests_run_when_asked(tmp_path: Path) -> None:
                                         "    assert add(2, 2) == 4\n"})
     _, static = teragent.run_deterministic_checks(tmp_path)
     assert static["passed"] is True  # statically fine
-    report, data = teragent.run_deterministic_checks(tmp_path, run_tests=True, timeout=60)
+    report, data = teragent.run_deterministic_checks(tmp_path, run_tests=True, timeout=60,
+                                                     sandbox=False)
     assert data["passed"] is False and data["checks"]["tests"] == "FAIL", report
     assert data["tests"]["returncode"] == 1
 
 
-def test_check_runnable_and_check_code_quality(tmp_path: Path) -> None:
+def test_check_runnable_and_check_code_quality(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-for-generated-code-0123")
     _project(tmp_path, {"main.py": "import os\nprint('ok', 'OPENAI_API_KEY' in os.environ)\n"})
-    out = teragent.check_runnable(tmp_path, timeout=30)
+    out = teragent.check_runnable(tmp_path, timeout=30, sandbox=False)
     assert out["runnable"] is True and out["entry"] == "main.py"
-    assert "ok False" in out["stdout_tail"]  # no keys in the child's environment
+    assert "ok False" in out["output_tail"]  # no keys in the child's environment
     (tmp_path / "main.py").write_text("raise SystemExit(3)\n")
-    assert teragent.check_runnable(tmp_path, timeout=30)["returncode"] == 3
+    assert teragent.check_runnable(tmp_path, timeout=30, sandbox=False)["returncode"] == 3
     assert teragent.check_code_quality(tmp_path) == []
     (tmp_path / "b.py").write_text("import nowhere_to_be_found\n")
     assert [i["check"] for i in teragent.check_code_quality(tmp_path)] == ["imports"]
@@ -204,3 +207,20 @@ def test_documented_module_paths() -> None:
 
     assert TAPTracer is teragent.TAPTracer and DPOPair is teragent.DPOPair
     assert DataConstitution().principles and TraceStats().dpo_pairs == 0
+
+
+def test_generated_code_runs_in_the_sandbox_by_default(tmp_path: Path) -> None:
+    """Without ``sandbox=``, code runs through the kernel's sandbox seam: it runs
+    there (as the sandbox's user), or the check says why not and how to choose."""
+    import sys
+
+    from teragent.security.sandbox import default_sandbox
+
+    _project(tmp_path, {"main.py": "import os\nprint('uid', os.getuid())\n"})
+    try:
+        out = teragent.check_runnable(tmp_path, timeout=30)
+    except UserError as exc:
+        assert sys.executable in str(exc) and "sandbox=False" in str(exc)
+        assert default_sandbox() in str(exc)
+        return
+    assert out["runnable"] is True and out["sandbox"] == default_sandbox()

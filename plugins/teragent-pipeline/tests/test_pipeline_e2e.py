@@ -41,8 +41,9 @@ def _run(tmp_path: Path) -> tuple[object, object, ScriptedModel]:
     tracer = TAPTracer(trace_dir=tmp_path / "traces")
     project = tmp_path / "project"
     project.mkdir()
+    # The scripted answers are this test's own code: trusted, so no sandbox is needed.
     pipeline = DevelopmentPipeline(project, provider=model, tracer=tracer, max_attempts=2,
-                                   run_tests=True, timeout=60)
+                                   run_tests=True, timeout=60, sandbox=False)
     result = asyncio.run(pipeline.run("a calculator with a command line"))
     model.assert_consumed()
     return result, tracer, model
@@ -146,7 +147,7 @@ def test_pipeline_over_the_wire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
                     adapter="openai_compatible", model="fake-model", base_url=url,
                     api_key_env="PIPELINE_FAKE_KEY") as provider:
                 pipeline = DevelopmentPipeline(project, provider=provider, tracer=tracer,
-                                               run_tests=True, timeout=60)
+                                               run_tests=True, timeout=60, sandbox=False)
                 return await pipeline.run("a calculator with a command line")
         result = asyncio.run(main())
     bodies = [r.body for r in server.requests]

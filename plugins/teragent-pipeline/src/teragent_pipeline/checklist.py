@@ -17,8 +17,9 @@
 ``runnable``   (``check_run=True``) the entry script exits 0 (:func:`check_runnable`).
 
 Errors fail the run; warnings are reported only. Code runs only for ``tests`` and
-``runnable`` (opt-in), in a subprocess with a minimal environment (no API keys) and a
-timeout.
+``runnable`` (opt-in): generated code is untrusted, so it runs through the kernel's
+sandbox seam (the backend the ``bash`` tool would use, its allow-listed environment: no
+API keys) with a timeout.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ CHECKS = ("syntax", "ast", "imports", "conflicts", "tasks", "tests", "runnable")
 _SKIP_DIRS = {".git", ".hg", ".venv", "venv", "env", "__pycache__", ".teragent", ".agent",
               "node_modules", "build", "dist", ".tox", ".mypy_cache", ".pytest_cache",
               "site-packages", ".eggs"}
-_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT", "TMPDIR")
 
 
 @dataclass
@@ -344,41 +344,78 @@ def check_code_quality(project_dir: str | os.PathLike[str]) -> list[dict[str, An
     return issues
 
 
-def _minimal_env(root: Path) -> dict[str, str]:
-    env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
-    env["HOME"] = str(root)
+def _project_env(root: Path) -> dict[str, str]:
+    """Variables the project's code gets on top of the sandbox's allow-listed
+    environment (which never passes API keys)."""
     paths = [str(root / "src"), str(root)] if (root / "src").is_dir() else [str(root)]
-    env["PYTHONPATH"] = os.pathsep.join(paths)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    # The project's tests, not whatever pytest plugins this interpreter has installed.
-    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    return env
+    return {"PYTHONPATH": os.pathsep.join(paths), "PYTHONDONTWRITEBYTECODE": "1",
+            # The project's tests, not whatever pytest plugins this interpreter has.
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
-def _run(cmd: list[str], root: Path, timeout: float) -> dict[str, Any]:
-    try:
-        proc = subprocess.run(cmd, cwd=root, env=_minimal_env(root), capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        return {"returncode": None, "timed_out": True, "stdout_tail": out[-2000:],
-                "stderr_tail": ""}
-    return {"returncode": proc.returncode, "timed_out": False,
-            "stdout_tail": proc.stdout[-2000:], "stderr_tail": proc.stderr[-2000:]}
+def _run(argv: list[str], root: Path, timeout: float, sandbox: str | bool | None) -> dict[
+        str, Any]:
+    """Run ``argv`` in ``root``: generated code is untrusted, so it goes through the
+    kernel's sandbox seam (``sandbox``: a backend name; ``None``: the one the ``bash``
+    tool would use; ``False``: a plain subprocess with the allow-listed environment,
+    for trusted code only)."""
+    import shlex
+
+    from teragent.security.sandbox import sandbox_environment
+
+    if sandbox is False:
+        env = {**sandbox_environment(), **_project_env(root)}
+        try:
+            proc = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True,
+                                  timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return {"returncode": None, "timed_out": True, "output_tail": "",
+                    "sandbox": None}
+        return {"returncode": proc.returncode, "timed_out": False,
+                "output_tail": (proc.stdout + proc.stderr)[-2000:], "sandbox": None}
+    import asyncio
+    import concurrent.futures
+
+    from teragent.security.sandbox import default_sandbox, execute_in_sandbox
+
+    backend = sandbox if isinstance(sandbox, str) else default_sandbox()
+    cmd = " ".join(shlex.quote(a) for a in argv)
+
+    def work() -> Any:  # its own event loop: callers may be inside one
+        return asyncio.run(execute_in_sandbox(cmd, root, timeout=timeout, backend=backend,
+                                              env=_project_env(root)))
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        result = pool.submit(work).result()
+    if result.exit_code in (126, 127) and argv[0] in result.output:
+        from teragent.errors import UserError
+
+        why = result.output.strip().splitlines()[-1][:200]
+        raise UserError(f"the {result.backend} sandbox cannot run {argv[0]} ({why}): its "
+                        "user cannot read this interpreter. Run the checks with a "
+                        "sandbox backend that can (sandbox='...'), or with sandbox=False "
+                        "for code you trust.")
+    return {"returncode": None if result.timed_out else result.exit_code,
+            "timed_out": result.timed_out, "output_tail": result.output[-2000:],
+            "sandbox": result.backend}
 
 
 def check_runnable(project_dir: str | os.PathLike[str], entry: str | None = None, *,
-                   args: Iterable[str] = (), timeout: float = 30.0) -> dict[str, Any]:
+                   args: Iterable[str] = (), timeout: float = 30.0,
+                   sandbox: str | bool | None = None) -> dict[str, Any]:
     """Run the project's entry script and report whether it exits 0.
 
     Args:
         entry: The script, relative to the project (default: the first of
             ``main.py``, ``app.py``, ``__main__.py``, ``src/main.py``).
         timeout: Seconds before it is stopped (a timeout is not runnable).
+        sandbox: The sandbox backend (default: the one the ``bash`` tool uses;
+            ``False``: a plain subprocess, for trusted code only).
 
     Returns:
-        ``{"runnable", "entry", "returncode", "timed_out", "stdout_tail",
-        "stderr_tail"}``. The script runs with a minimal environment (no API keys).
+        ``{"runnable", "entry", "returncode", "timed_out", "output_tail",
+        "sandbox"}``. The script runs in the sandbox with its allow-listed
+        environment (no API keys).
     """
     root = Path(project_dir).resolve()
     if entry is None:
@@ -386,16 +423,17 @@ def check_runnable(project_dir: str | os.PathLike[str], entry: str | None = None
                       if (root / c).is_file()), None)
     if entry is None or not (root / entry).is_file():
         return {"runnable": False, "entry": entry, "returncode": None, "timed_out": False,
-                "stdout_tail": "", "stderr_tail": f"no entry script {entry or 'main.py'} in "
-                f"{root}"}
-    out = _run([sys.executable, entry, *args], root, timeout)
+                "output_tail": f"no entry script {entry or 'main.py'} in {root}",
+                "sandbox": None}
+    out = _run([sys.executable, entry, *args], root, timeout, sandbox)
     return {"runnable": out["returncode"] == 0, "entry": entry, **out}
 
 
-def _run_tests(root: Path, timeout: float) -> dict[str, Any]:
-    out = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], root, timeout)
+def _run_tests(root: Path, timeout: float, sandbox: str | bool | None) -> dict[str, Any]:
+    out = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], root, timeout,
+               sandbox)
     rc = out["returncode"]
-    last = next((line for line in reversed(out["stdout_tail"].splitlines()) if line.strip()), "")
+    last = next((line for line in reversed(out["output_tail"].splitlines()) if line.strip()), "")
     status = "PASS" if rc == 0 else "NO_TESTS" if rc == 5 else "FAIL"
     return {"status": status, "summary": last, **out}
 
@@ -419,8 +457,8 @@ def _check_tasks(root: Path, tasks: Iterable[TaskInfo | dict[str, Any]]) -> tupl
 def run_deterministic_checks(project_dir: str | os.PathLike[str],
                              task_list: Iterable[TaskInfo | dict[str, Any]] | None = None, *,
                              run_tests: bool = False, check_run: bool = False,
-                             entry: str | None = None,
-                             timeout: float = 120.0) -> tuple[str, dict[str, Any]]:
+                             entry: str | None = None, timeout: float = 120.0,
+                             sandbox: str | bool | None = None) -> tuple[str, dict[str, Any]]:
     """Check a project deterministically; returns ``(report, data)``.
 
     Args:
@@ -431,6 +469,9 @@ def run_deterministic_checks(project_dir: str | os.PathLike[str],
         check_run: Run the entry script (:func:`check_runnable`).
         entry: The entry script for ``check_run``.
         timeout: Seconds for each of the test run and the entry script.
+        sandbox: Where the project's code runs: a sandbox backend name, ``None`` for
+            the one the ``bash`` tool uses, ``False`` for a plain subprocess (trusted
+            code only).
 
     Returns:
         ``report``: readable text, one line per check and per issue. ``data``:
@@ -451,17 +492,18 @@ def run_deterministic_checks(project_dir: str | os.PathLike[str],
         issues += _check_imports(path, tree, project, rel)
     task_rows, task_issues = _check_tasks(root, task_list or [])
     issues += task_issues
-    tests = _run_tests(root, timeout) if run_tests else None
+    tests = _run_tests(root, timeout, sandbox) if run_tests else None
     if tests is not None and tests["status"] == "FAIL":
         why = "timed out" if tests["timed_out"] else tests["summary"] or "pytest failed"
         issues.append(_issue("tests", "error", None, None, f"the project's tests failed: {why}"))
     elif tests is not None and tests["status"] == "NO_TESTS":
         issues.append(_issue("tests", "warning", None, None, "no tests were collected"))
-    runnable = check_runnable(root, entry, timeout=timeout) if check_run else None
+    runnable = check_runnable(root, entry, timeout=timeout, sandbox=sandbox) \
+        if check_run else None
     if runnable is not None and not runnable["runnable"]:
         issues.append(_issue("runnable", "error", runnable["entry"], None,
                              f"{runnable['entry']} did not exit 0: "
-                             f"{(runnable['stderr_tail'] or 'timed out').strip()[-300:]}"))
+                             f"{(runnable['output_tail'] or 'timed out').strip()[-300:]}"))
     checks = {}
     for name in CHECKS:
         ran = not ((name == "tests" and tests is None) or

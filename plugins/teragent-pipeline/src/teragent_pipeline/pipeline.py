@@ -86,7 +86,8 @@ class DevelopmentPipeline:
         tracer: A ``TAPTracer``: every stage call is traced and every Code answer
             labelled by its checks.
         max_attempts: Answers asked per task before it is marked failed.
-        run_tests, check_run, entry, timeout: Passed to ``run_deterministic_checks``.
+        run_tests, check_run, entry, timeout, sandbox: Passed to
+            ``run_deterministic_checks`` (generated code runs in the sandbox).
     """
 
     def __init__(self, workspace: str | Path, *, provider: Any = None,
@@ -94,7 +95,7 @@ class DevelopmentPipeline:
                  config: Mapping[str, Any] | None = None, profile: str | None = None,
                  tracer: Any = None, max_attempts: int = 2, run_tests: bool = False,
                  check_run: bool = False, entry: str | None = None,
-                 timeout: float = 120.0) -> None:
+                 timeout: float = 120.0, sandbox: str | bool | None = None) -> None:
         self.workspace = Path(workspace).resolve()
         if not self.workspace.is_dir():
             raise UserError(f"workspace {self.workspace} is not a directory; create it first.")
@@ -106,7 +107,7 @@ class DevelopmentPipeline:
         self.tracer = tracer
         self.max_attempts = max_attempts
         self.check_options = {"run_tests": run_tests, "check_run": check_run,
-                              "entry": entry, "timeout": timeout}
+                              "entry": entry, "timeout": timeout, "sandbox": sandbox}
         self._built: dict[str, Any] = {}
 
     def provider_for(self, stage: str) -> Any:
