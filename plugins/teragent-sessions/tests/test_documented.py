@@ -117,3 +117,20 @@ def test_entries_are_append_only(tmp_path: Path) -> None:
     raw.close()
     assert p.restore(sid)[0]["content"] == "original"
     assert os.path.exists(tmp_path / "s.db-wal")
+
+
+def test_a_torn_transcript_line_is_cut_by_the_next_write(tmp_path: Path) -> None:
+    import json
+
+    from teragent.session import SessionPersistence
+
+    p = SessionPersistence(tmp_path / "s.db", transcript_dir=tmp_path / "t")
+    sid = p.create(session_id="torn")
+    p.save_message(sid, {"role": "user", "content": "one"})
+    path = tmp_path / "t" / "torn.jsonl"
+    with open(path, "ab") as f:  # what a writer killed mid-write leaves
+        f.write(b'{"session": "torn", "seq": 2, "type": "mess')
+    p.save_message(sid, {"role": "user", "content": "two"})
+    records = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [r["message"]["content"] for r in records] == ["one", "two"]
+    p.close()

@@ -14,6 +14,7 @@ wait up to ``busy_timeout`` seconds for each other.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -97,11 +98,12 @@ class SessionPersistence:
         self.restore_limit = int(restore_limit)
         self._closed = False
         self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.db_path, timeout=busy_timeout,
+                                   isolation_level=None, check_same_thread=False)
         try:
-            self._db = sqlite3.connect(self.db_path, timeout=busy_timeout,
-                                       isolation_level=None, check_same_thread=False)
             self._setup()
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise UserError(f"cannot open the session database {self.db_path!r}: {exc}. "
                             "Move the file away (sessions in it are lost) or point "
                             "[session] path elsewhere.") from exc
@@ -132,27 +134,20 @@ class SessionPersistence:
 
     # --- transactions -----------------------------------------------------------
 
-    class _Tx:
-        def __init__(self, owner: "SessionPersistence") -> None:
-            self.owner = owner
-
-        def __enter__(self) -> sqlite3.Connection:
-            self.owner._lock.acquire()
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taking the write lock up front (``BEGIN IMMEDIATE``
+        waits up to ``busy_timeout`` for another process instead of failing later)."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
             try:
-                self.owner._db.execute("BEGIN IMMEDIATE")
+                yield db
+                db.execute("COMMIT")
             except BaseException:
-                self.owner._lock.release()
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
-            return self.owner._db
-
-        def __exit__(self, exc_type: Any, *exc: Any) -> None:
-            try:
-                self.owner._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
-            finally:
-                self.owner._lock.release()
-
-    def _tx(self) -> "SessionPersistence._Tx":
-        return SessionPersistence._Tx(self)
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:

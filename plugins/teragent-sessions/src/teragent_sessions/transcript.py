@@ -26,6 +26,11 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterable
 
 from teragent.errors import UserError, redact
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no other process shares the file
+    fcntl = None  # type: ignore[assignment]
 from teragent_sessions.store import Entry, check_session_id
 
 __all__ = ["TranscriptWriter", "export", "subscribe", "record_line", "EXPORT_FORMATS"]
@@ -60,10 +65,13 @@ def record_line(entry: Entry) -> str:
 class TranscriptWriter:
     """Appends entries to ``<directory>/<session_id>.jsonl``.
 
-    Each line is one ``write`` on a descriptor opened with ``O_APPEND``, so lines from
-    several processes never interleave within a line. The descriptors of the most
-    recently written sessions stay open (opening a file per line cost more than the
-    database commit)."""
+    Each line is one ``write`` on a descriptor opened with ``O_APPEND``, under an
+    exclusive ``flock`` of the file, so lines from several processes never interleave.
+    A process killed inside a write can leave a torn last line (Linux stops a write at
+    a page boundary when the writer gets SIGKILL; the crash test found it): the next
+    write to that transcript, from any process, first cuts the file back to its last
+    whole line. The descriptors of the most recently written sessions stay open
+    (opening a file per line cost more than the database commit)."""
 
     def __init__(self, directory: str | os.PathLike[str], *, max_open: int = 64) -> None:
         self.directory = Path(directory)
@@ -80,7 +88,7 @@ class TranscriptWriter:
             self._fds.move_to_end(session_id)
             return fd
         path = self.path(session_id)
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
         try:
             fd = os.open(path, flags, 0o600)
         except FileNotFoundError:
@@ -94,7 +102,27 @@ class TranscriptWriter:
     def write(self, entry: Entry) -> None:
         line = (record_line(entry) + "\n").encode("utf-8")
         with self._lock:
-            os.write(self._fd(entry.session_id), line)
+            fd = self._fd(entry.session_id)
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                _cut_torn_tail(fd)
+                os.write(fd, line)
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def repair(self, session_id: str) -> None:
+        """Cut a torn last line left by a crashed writer (writes do it anyway)."""
+        with self._lock:
+            fd = self._fd(session_id)
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                _cut_torn_tail(fd)
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
 
     def remove(self, session_id: str) -> None:
         with self._lock:
@@ -110,6 +138,24 @@ class TranscriptWriter:
         with self._lock:
             while self._fds:
                 os.close(self._fds.popitem()[1])
+
+
+def _cut_torn_tail(fd: int) -> None:
+    """Truncate the file behind ``fd`` after its last newline, if it does not end in
+    one (a writer died mid-line). Called with the file locked."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    end = size
+    while end > 0:
+        start = max(0, end - 65536)
+        chunk = os.pread(fd, end - start, start)
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            os.ftruncate(fd, start + cut + 1)
+            return
+        end = start
+    os.ftruncate(fd, 0)
 
 
 def _markdown(entries: Iterable[Entry], out: IO[str]) -> int:
