@@ -110,9 +110,10 @@ class GVisorSandbox(SandboxBackend):
     in it) is destroyed.
 
     ``--platform=ptrace`` is the default: ``kvm`` hangs on PVM hosts such as this
-    project's CI. Memory and pids limits are written to the spec; ``runsc`` enforces
-    them through cgroups only where it can configure them (as root, not with
-    ``--ignore-cgroups``), so they are not claimed.
+    project's CI. Memory and pids limits are written to the spec; as root ``runsc``
+    enforces them with a cgroup holding the whole sandbox (the Sentry included: a
+    memory bomb kills the sandbox), and they are claimed; rootless it runs with
+    ``--ignore-cgroups`` and claims none.
 
     Args:
         platform: ``ptrace`` (default) or ``systrap``/``kvm`` on hosts where they work.
@@ -123,12 +124,24 @@ class GVisorSandbox(SandboxBackend):
 
     name = "gvisor"
     level = 1
-    contains = frozenset({"write_outside", "read_shadow", "read_ssh_key", "loopback_connect",
-                          "cpu_timeout", "background_child", "env_inherit",
-                          "env_other_process", "ptrace_parent",
-                          "env_unlisted", "setuid_left", "capabilities", "guest_output",
-                          "metadata_outside", "dev_shm", "dev_pts", "io_uring_socket",
-                          "hardlink_outside", "nested_userns", "unix_socket"})
+    _isolation = frozenset({
+        "write_outside", "read_shadow", "read_ssh_key", "loopback_connect", "cpu_timeout",
+        "background_child", "env_inherit", "env_other_process", "ptrace_parent",
+        "env_unlisted", "setuid_left", "capabilities", "guest_output", "metadata_outside",
+        "dev_shm", "dev_pts", "io_uring_socket", "hardlink_outside", "nested_userns",
+        "unix_socket"})
+
+    @property
+    def contains(self) -> frozenset[str]:  # type: ignore[override]
+        """Isolation always; as root ``runsc`` puts the sandbox (Sentry included) in a
+        cgroup with the spec's memory and pids limits, so the resource probes too."""
+        claims = set(self._isolation)
+        if os.geteuid() == 0:
+            if self.pids:
+                claims.add("fork_bomb")
+            if self.memory:
+                claims |= {"memory_bomb", "memory_split", "memory_tmpfs"}
+        return frozenset(claims)
 
     def __init__(self, *, platform: str = "ptrace", memory: int | None = 1024 ** 3,
                  pids: int | None = 512, kill_grace: float = 2.0) -> None:
@@ -163,8 +176,9 @@ class GVisorSandbox(SandboxBackend):
                             uid=owner.st_uid, gid=owner.st_gid)
             with open(os.path.join(bundle, "config.json"), "w") as fh:
                 json.dump(spec, fh)
-            argv = [binary, "--root", state, "--network=none", f"--platform={self.platform}",
-                    "--ignore-cgroups"]
+            argv = [binary, "--root", state, "--network=none", f"--platform={self.platform}"]
+            if os.geteuid() != 0:
+                argv.append("--ignore-cgroups")  # rootless runsc cannot configure them
             if os.geteuid() != 0:
                 argv.append("--rootless")
             argv += ["run", "--bundle", bundle, container]
