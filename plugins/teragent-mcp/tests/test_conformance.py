@@ -23,7 +23,9 @@ import pytest
 
 HERE = Path(__file__).parent / "conformance"
 CLI = [sys.executable, "-c", "import sys; from teragent.cli import main; sys.exit(main())"]
-CLIENT_SCENARIOS = ["initialize", "tools_call", "sse-retry"]
+# sse-retry passes too (README), but it asserts reconnect timing (500 ms +200/-50):
+# not something a test on a shared, loaded machine should depend on.
+CLIENT_SCENARIOS = ["initialize", "tools_call"]
 
 
 def _suite(deps: Any) -> list[str]:

@@ -113,6 +113,11 @@ def test_progress_reaches_the_callers_loop(toolset):
             seen.append(text)
 
         out = await long.execute({"duration": 0.3, "steps": 3}, progress_callback=on_progress)
+        # the SDK runs progress handlers as tasks of their own: the last one may land
+        # just after the result (bounded wait)
+        deadline = time.monotonic() + 10
+        while len(seen) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
         return out, threads
 
     out, threads = asyncio.run(main())
