@@ -32,12 +32,20 @@ def lookup(term: str) -> str:
     return f"{term} means 42"
 
 
-def _records(trace_dir: Path) -> list[dict]:
+def _raw(trace_dir: Path) -> list[dict]:
     from teragent_traces.tracer import flush_all
 
-    flush_all()  # the writer thread appends what the calls queued
+    flush_all()  # a request line waits for its response
     path = trace_dir / "traces.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _records(trace_dir: Path) -> list[dict]:
+    """The records as the tracer reads them (delta-stored prompts made whole)."""
+    from teragent import TAPTracer
+
+    _raw(trace_dir)
+    return TAPTracer(trace_dir=trace_dir)._records()
 
 
 def test_001_example(tmp_path: Path) -> None:
@@ -97,6 +105,18 @@ def test_build_agent_traces_every_call_of_a_run(tmp_path: Path, stream: bool) ->
     assert recs[1]["tool_calls"][0]["name"] == "lookup"
     assert recs[3]["text"] == "x means 42"
     assert first["prompt_hash"] != second["prompt_hash"]
+    # On disk the second call stores only what it adds to the first (the history
+    # grows by the assistant's tool call and the tool's result), and its hash is the
+    # hash of the whole prompt.
+    raw = _raw(tmp_path / "traces")
+    assert "prompt" in raw[0] and "prompt" not in raw[2]
+    assert raw[2]["prompt_ref"] == {"trace_id": first["trace_id"], "messages": 2,
+                                    "tools": True}
+    assert [m["role"] for m in raw[2]["prompt_delta"]["messages"]] == ["assistant", "tool"]
+    from teragent_traces.tracer import prompt_hash
+
+    assert prompt_hash(second["prompt"]) == second["prompt_hash"]
+    assert prompt_hash(first["prompt"]) == first["prompt_hash"]
 
 
 def test_hand_built_loop_and_task_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

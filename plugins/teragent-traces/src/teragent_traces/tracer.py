@@ -33,7 +33,9 @@ Pairing strategies (names from the documentation; what each guarantees):
     not for DPO).
 
 Files: ``trace_dir/traces.jsonl``, one JSON object per line, ``type`` one of
-``request``, ``response``, ``checklist``. Lines are only ever appended.
+``request``, ``response``, ``checklist``. Lines are only ever appended. A call that
+continues a conversation stores only what it adds to the previous call's prompt
+(``prompt_ref`` + ``prompt_delta``); readers get the whole ``prompt`` back.
 """
 
 from __future__ import annotations
@@ -221,6 +223,16 @@ def _prompt_of(request: Any, compiled: Any) -> tuple[dict[str, Any], str, str | 
     return {"text": str(request)}, "text", intent
 
 
+def _intent(request: Any) -> str | None:
+    intent = getattr(request, "intent", None)
+    return intent if isinstance(intent, str) else None
+
+
+def _first_content(messages: list[dict[str, Any]]) -> str:
+    first = messages[0].get("content") if messages else ""
+    return first if isinstance(first, str) else repr(first)
+
+
 def _prompt_text(prompt: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """The prompt as text and as chat messages (for the two export formats)."""
     messages = prompt.get("messages")
@@ -306,6 +318,8 @@ class TAPTracer:
         self._fd: int | None = None
         self._pending: dict[str, str | None] = {}  # trace id → task id, until answered
         self._held: list[bytes] = []
+        #: (provider, model, first message) → the last call of that conversation.
+        self._convs: dict[tuple[Any, Any, str], tuple[Any, ...]] = {}
         self._id_prefix, self._ids = uuid.uuid4().hex[:16], itertools.count(1)
         self._secrets = tuple(sorted(
             {v for k, v in os.environ.items() if len(v) >= 8 and is_secret_name(k)},
@@ -428,13 +442,57 @@ class TAPTracer:
         meta = getattr(request, "meta", None) or {}
         task = task_id or meta.get("task_id") or _TASK.get()
         task = None if task is None else str(task)
-        prompt, basis, intent = _prompt_of(request, compiled)
         trace_id = self._new_id()
         self._pending[trace_id] = task
-        self._append({"type": "request", "trace_id": trace_id, "task_id": task,
-                      "ts": time.time(), "basis": basis, "intent": intent,
-                      "provider": provider, "model": model}, {"prompt": prompt}, hold=True)
+        head = {"type": "request", "trace_id": trace_id, "task_id": task, "ts": time.time(),
+                "basis": "compiled", "intent": _intent(request), "provider": provider,
+                "model": model}
+        if compiled is not None:
+            head.update(self._delta(trace_id, compiled, provider, model))
+            self._append(head, {}, hold=True)
+            return trace_id
+        prompt, head["basis"], _ = _prompt_of(request, None)
+        self._append(head, {"prompt": prompt}, hold=True)
         return trace_id
+
+    def _delta(self, trace_id: str, compiled: Any, provider: Any,
+               model: Any) -> dict[str, Any]:
+        """The prompt of a compiled call as a delta on the previous call of the same
+        conversation: an agent's history grows by a few messages per call, so only
+        those are encoded and stored (``prompt_ref`` names the call whose first
+        ``messages`` messages, and tools if ``tools`` is true, come before
+        ``prompt_delta``). The hash is still over the whole prompt's JSON, assembled
+        from the cached per-message encodings."""
+        messages = compiled.as_messages()
+        tools = compiled.tools or None
+        key = (provider, model, _first_content(messages))
+        prev = self._convs.get(key)
+        keep, parts, tools_b, same_tools = 0, [], b"", False
+        if prev is not None:
+            _p_id, p_msgs, p_parts, p_tools, p_tools_b = prev
+            n = len(p_msgs)
+            if n <= len(messages) and p_msgs == messages[:n]:
+                keep, parts = n, list(p_parts)
+                same_tools = p_tools == tools
+                tools_b = p_tools_b if same_tools else b""
+        tail = messages[keep:]
+        parts.extend(_dumpb(m) for m in tail)
+        if not same_tools:
+            tools_b = _dumpb(tools)
+        whole = b"".join((b'{"messages":[', b",".join(parts), b'],"tools":', tools_b, b"}"))
+        self._convs.pop(key, None)
+        self._convs[key] = (trace_id, messages, parts, tools, tools_b)
+        while len(self._convs) > 64:  # oldest conversation out
+            self._convs.pop(next(iter(self._convs)))
+        out: dict[str, Any] = {"prompt_hash": hashlib.sha256(whole).hexdigest()}
+        if keep:
+            assert prev is not None
+            out["prompt_ref"] = {"trace_id": prev[0], "messages": keep, "tools": same_tools}
+            out["prompt_delta"] = {"messages": tail,
+                                   **({} if same_tools else {"tools": tools})}
+        else:
+            out["prompt"] = {"messages": messages, "tools": tools}
+        return out
 
     async def record_response(self, response: Any, task_id: str | None = None,
                               trace_id: str | None = None, **_: Any) -> str:
@@ -471,16 +529,34 @@ class TAPTracer:
     # --- reading --------------------------------------------------------------------
 
     def _records(self) -> list[dict[str, Any]]:
+        """Every record, a delta-stored prompt made whole again (``prompt``)."""
         self.flush()
         if not self.path.is_file():
             return []
         out = []
+        prompts: dict[str, dict[str, Any]] = {}
         with open(self.path, encoding="utf-8") as fh:
             for line in fh:
                 line = line.strip()
-                if line:
-                    with contextlib.suppress(json.JSONDecodeError):  # a torn last line
-                        out.append(json.loads(line))
+                if not line:
+                    continue
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:  # a torn last line
+                    continue
+                if rec.get("type") == "request":
+                    ref = rec.pop("prompt_ref", None)
+                    delta = rec.pop("prompt_delta", None) or {}
+                    if ref is not None:
+                        base = prompts.get(ref.get("trace_id"))
+                        rec["prompt"] = None if base is None else {
+                            "messages": base["messages"][:ref["messages"]]
+                            + list(delta.get("messages") or []),
+                            "tools": base.get("tools") if ref.get("tools")
+                            else delta.get("tools")}
+                    if isinstance(rec.get("prompt"), dict) and rec.get("basis") == "compiled":
+                        prompts[rec["trace_id"]] = rec["prompt"]
+                out.append(rec)
         return out
 
     def _unlabelled(self, task_id: str) -> list[str]:
@@ -534,7 +610,7 @@ class TAPTracer:
         """Labelled, answered, prompted traces."""
         return [t for t in self.export_traces()
                 if t["label"] is not None and t["request"] and t["response"]
-                and t["response"].get("text")]
+                and t["request"].get("prompt") is not None and t["response"].get("text")]
 
     def _make(self, chosen: dict[str, Any] | None, rejected: dict[str, Any] | None,
               strategy: str) -> DPOPair:
