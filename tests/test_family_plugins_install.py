@@ -31,7 +31,8 @@ IGNORE = shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", ".
                                 "tests", ".hypothesis")
 
 FAMILIES = {
-    "anthropic": {"compilers": ["anthropic"], "adapters": ["anthropic_native"], "needs": [],
+    "anthropic": {"compilers": ["anthropic"], "adapters": ["anthropic_native"],
+                  "needs": ["openai"],
                   "shims": {"compilers.anthropic": "AnthropicCompiler",
                             "adapters.anthropic_native": "AnthropicNativeAdapter"}},
     "glm": {"compilers": ["glm", "glm_5", "glm_52", "glm_5v_turbo"],

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from teragent.core.multimodal import MultimodalContentError
+from teragent_openai.multimodal import MultimodalContentError
 from teragent.core.tap import MultimodalContent, TAPRequest
 from teragent.errors import UserError
 from teragent_testing.compiler_contract import CompilerContract, prompt_texts

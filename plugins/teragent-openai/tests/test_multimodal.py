@@ -1,4 +1,4 @@
-"""teragent.core.multimodal: limits and clear errors, and the two block shapes."""
+"""teragent_openai.multimodal: limits and clear errors, and the two block shapes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from teragent.core import multimodal
-from teragent.core.multimodal import (
+from teragent_openai import multimodal
+from teragent_openai.multimodal import (
     MultimodalContentError, to_anthropic_block, to_openai_part, validate_multimodal,
 )
 from teragent.core.tap import MultimodalContent

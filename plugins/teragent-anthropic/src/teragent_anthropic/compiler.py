@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from teragent.core.compiler import Conversation, TAPCompiler
-from teragent.core.multimodal import to_openai_part, validate_multimodal
+from teragent_openai.multimodal import to_openai_part, validate_multimodal
 from teragent.core.tap import CompiledPrompt, TAPRequest
 
 __all__ = ["AnthropicCompiler", "xml_escape_tag"]

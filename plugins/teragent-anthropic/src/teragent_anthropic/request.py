@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from teragent.core.multimodal import MultimodalContentError, to_anthropic_block
+from teragent_openai.multimodal import MultimodalContentError, to_anthropic_block
 from teragent.core.tap import CompiledPrompt, MultimodalContent
 from teragent.errors import IncompatiblePromptError
 

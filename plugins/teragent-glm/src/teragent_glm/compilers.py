@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from teragent.core.compiler import Conversation, TAPCompiler
-from teragent.core.multimodal import to_openai_part, validate_multimodal
+from teragent_openai.multimodal import to_openai_part, validate_multimodal
 from teragent.core.tap import CompiledPrompt, TAPRequest, estimate_tokens
 from teragent.errors import IncompatiblePromptError
 

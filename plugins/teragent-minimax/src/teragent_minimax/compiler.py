@@ -4,7 +4,7 @@
   every context value goes in whole, as ``<document title="...">`` blocks (never
   summarised or cut); ``extra["msa_full_text"]`` records it.
 - **Multimodal**: images and videos become ``image_url`` / ``video_url`` content parts
-  before the text (checked by :mod:`teragent.core.multimodal`).
+  before the text (checked by :mod:`teragent_openai.multimodal`).
 - **Desktop**: a ``context["desktop"]`` dict (``screenshot``, ``active_window``,
   ``interactive_elements``, ``screen_size``) becomes desktop-operation instructions
   with the seven actions and a JSON answer shape; its screenshot becomes an image part.
@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from teragent.core.compiler import TAPCompiler
-from teragent.core.multimodal import is_video, to_openai_part, validate_multimodal
+from teragent_openai.multimodal import is_video, to_openai_part, validate_multimodal
 from teragent.core.tap import CompiledPrompt, MultimodalContent, TAPRequest
 from teragent.errors import UserError
 

@@ -11,6 +11,10 @@ items into the two content-block shapes vendors use:
 Every problem raises :class:`MultimodalContentError` (an
 :class:`~teragent.errors.IncompatiblePromptError`, so a :class:`~teragent.errors.UserError`)
 naming the item's position and what to change.
+
+It lives in the OpenAI codec plugin (it was ``teragent.core.multimodal``; no documented
+path names it): the TAP conversation carries OpenAI-shaped content parts,
+which every vision compiler (GLM, MiniMax, Anthropic) checks and converts from.
 """
 
 from __future__ import annotations
