@@ -5,14 +5,21 @@ interfaces that the agent loop calls at run time. Pluggy has no async hooks, and
 of these are on a hot path: each registration hook runs once, when the plugin host
 first loads.
 
-Kinds of hook, named in each docstring's first line:
+Kinds of hook, named in each docstring's first line, and the one naming rule
+(``docs/decisions/hook-naming.md``; ``tests/test_hook_naming.py`` checks every spec,
+the kernel's and those plugins add):
 
-- **registration**: the hook receives a ``register(...)`` callback and calls it once
-  per component. Its return value is ignored.
-- **resolution** (``firstresult=True``): "who handles X?". Return ``None`` to decline;
-  the first non-``None`` answer wins.
-- **configuration** (``historic=True``): called with the loaded configuration, and
-  replayed to plugins registered later.
+- ``teragent_register_<kinds>``, **registration**: the only argument is a
+  ``register(...)`` callback, called once per component. Its return value is ignored.
+- ``teragent_build_<object>``, **resolution** (``firstresult=True``): the composition
+  root asks for the object of every agent it builds. Return ``None`` to decline; the
+  first non-``None`` answer wins.
+- ``teragent_default_<object>``, **resolution** (``firstresult=True``) of a fallback:
+  asked only when the caller chose no ``<object>`` (argument, flag or ``agent.toml``),
+  so an answer never overrides an explicit choice.
+- ``teragent_observe_<object>``, **notification**: every plugin's answer is collected.
+- ``teragent_configure`` and ``teragent_add_<things>``, **configuration**
+  (``historic=True``): replayed to plugins registered later.
 
 Registering a component *by import string* (``"package.module:Name"``) defers importing
 it until first use, which keeps ``import teragent`` and discovery fast. A hookimpl may
