@@ -62,6 +62,10 @@ __all__ = ["TAPTracer", "DPOPair", "DataConstitution", "TraceStats", "PairRefuse
            "STRATEGIES", "prompt_hash", "flush_all"]
 
 STRATEGIES = ("same_task_retry", "cross_task", "partial")
+#: Queued trace lines are written once this many bytes have gathered (or a second has
+#: passed, or a reader, a checklist or the exit needs them): a write per call stalled
+#: the event loop when the disk was busy.
+WRITE_BYTES = 64 * 1024
 TRACE_FILE = "traces.jsonl"
 _TASK: contextvars.ContextVar[str | None] = contextvars.ContextVar("teragent_trace_task",
                                                                    default=None)
@@ -197,7 +201,7 @@ _LIVE: "weakref.WeakSet[TAPTracer]" = weakref.WeakSet()
 
 @atexit.register
 def flush_all() -> None:
-    """Close every tracer's file (records are written when made; run at exit)."""
+    """Write every tracer's queued lines and close its file (run at exit too)."""
     for tracer in list(_LIVE):
         tracer.close()
 
@@ -318,6 +322,9 @@ class TAPTracer:
         self._fd: int | None = None
         self._pending: dict[str, str | None] = {}  # trace id → task id, until answered
         self._held: list[bytes] = []
+        self._held_bytes = 0
+        self._written = time.monotonic()
+        _LIVE.add(self)  # queued lines are written at exit
         #: (provider, model, first message) → the last call of that conversation.
         self._convs: dict[tuple[Any, Any, str], tuple[Any, ...]] = {}
         self._id_prefix, self._ids = uuid.uuid4().hex[:16], itertools.count(1)
@@ -328,16 +335,14 @@ class TAPTracer:
 
     # --- writing ------------------------------------------------------------------
     #
-    # One os.write of whole lines on an O_APPEND descriptor per model call (the request
-    # is held until its response, a checklist, a read or exit), made during the call:
-    # no thread (a writer thread cost more wall time than it saved, through GIL
-    # hand-offs; see docs/decisions/traces.md).
+    # Lines are queued and go out in one os.write of whole lines on an O_APPEND
+    # descriptor (see _append for when): no thread (a writer thread cost more wall time
+    # than it saved, through GIL hand-offs; see docs/decisions/traces.md).
 
     def _open(self) -> int:  # called with the lock held
         if self._fd is None:
             self.trace_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            _LIVE.add(self)
         return self._fd
 
     def _clean(self, value: Any) -> Any:
@@ -386,24 +391,30 @@ class TAPTracer:
 
     def _append(self, record: dict[str, Any], content: dict[str, Any], *,
                 hold: bool = False) -> None:
-        """Write the record's line; with ``hold``, keep it for the next write (a
-        request goes out with its response: one write per call)."""
+        """Queue the record's line; lines go out in one write when enough has
+        gathered (:data:`WRITE_BYTES`), a second has passed, a checklist or a read
+        needs them, or the process exits. ``hold`` keeps even that for a request
+        until its response (a call's two lines together)."""
         data = self._line(record, content)
         with self._lock:
-            if hold:
-                self._held.append(data)
+            self._held.append(data)
+            self._held_bytes += len(data)
+            now = time.monotonic()
+            if hold or (self._held_bytes < WRITE_BYTES and now - self._written < 1.0):
                 return
-            if self._held:
-                data = b"".join(self._held) + data
-                self._held.clear()
-            os.write(self._open(), data)  # O_APPEND: whole lines, never rewritten
+            self._write_held(now)
+
+    def _write_held(self, now: float) -> None:  # with the lock held
+        if self._held:
+            os.write(self._open(), b"".join(self._held))  # O_APPEND: whole lines
+            self._held.clear()
+            self._held_bytes = 0
+        self._written = now
 
     def flush(self) -> None:
-        """Write a request still waiting for its response."""
+        """Write every queued line now."""
         with self._lock:
-            if self._held:
-                os.write(self._open(), b"".join(self._held))
-                self._held.clear()
+            self._write_held(time.monotonic())
 
     def close(self) -> None:
         """Write what is held and close the file (reopened on the next record)."""
@@ -524,6 +535,7 @@ class TAPTracer:
             trace_ids = self._unlabelled(str(task_id))
         self._append({"type": "checklist", "task_id": str(task_id), "ts": time.time(),
                       "passed": label, "trace_ids": list(trace_ids)}, {"data": checklist_data})
+        self.flush()  # a label is rare and worth having on disk at once
         return label
 
     # --- reading --------------------------------------------------------------------
