@@ -219,3 +219,28 @@ def test_a_reply_cut_by_the_output_limit_is_continued(svc: Any) -> None:
     assert done["final_text"] == "The first half, and the second half."
     asked = svc.models[cid].requests[1].as_messages()[-1]["content"]
     assert "cut off" in asked   # the loop asked the model to continue
+
+
+def test_an_agent_that_cannot_be_built_is_reported_not_fatal(svc: Any) -> None:
+    r = svc.a.post("/api/chat", json={})
+    cid = r.json()["conversation_id"]   # no model registered for it: the factory fails
+    with svc.connect(cid) as ws:
+        svc.recv(ws)
+        ws.send(json.dumps({"type": "message", "content": "hello"}))
+        problem = svc.recv(ws)
+        assert problem["type"] == "error" and problem["seq"] == 0
+        assert "could not start the turn" in problem["message"]
+        ws.send(json.dumps({"type": "ping"}))
+        assert svc.recv(ws)["type"] == "pong"          # the connection lives on
+        ws.send(json.dumps({"type": "bogus"}))
+        assert "unknown message type" in svc.recv(ws)["message"]
+
+
+def test_deleting_a_conversation_closes_its_websocket(svc: Any) -> None:
+    cid = svc.create([])
+    with svc.connect(cid) as ws:
+        svc.recv(ws)
+        assert svc.a.delete(f"/api/conversations/{cid}").status_code == 200
+        with pytest.raises(Exception):
+            ws.recv(timeout=10)
+        assert ws.close_code == 1001

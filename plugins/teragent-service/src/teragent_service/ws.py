@@ -93,7 +93,8 @@ def register_websocket(app: FastAPI, settings: ServiceSettings,
         async def pump() -> None:
             while True:
                 event = await queue.get()
-                if event is None:
+                if event is None:  # the conversation was deleted or the service stops
+                    await _close(websocket, 1001, "the conversation is closed")
                     return
                 await websocket.send_text(_dumps(event))
                 sent["seq"] = event["seq"]
@@ -156,7 +157,12 @@ async def _handle(rt: Any, raw: str) -> dict[str, Any] | None:
         mode = "interrupt" if kind == "interrupt" else str(msg.get("mode") or "queue")
         if mode not in ("queue", "interrupt"):
             return _problem("message: \"mode\" is \"queue\" (default) or \"interrupt\"")
-        await rt.submit(content, mode=mode)
+        try:
+            await rt.submit(content, mode=mode)
+        except Exception as exc:  # noqa: BLE001 - e.g. the agent cannot be built
+            logger.warning("conversation %s: could not start a turn: %s: %s", rt.meta.id,
+                           type(exc).__name__, exc)
+            return _problem(f"could not start the turn: {exc}")
         return None
     if kind == "cancel":
         await rt.cancel_current()
