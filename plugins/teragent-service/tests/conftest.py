@@ -78,7 +78,12 @@ def approval_timeout() -> float:
 
 
 @pytest.fixture
-def svc(tmp_path: Path, approval_timeout: float) -> Iterator[Svc]:
+def max_steps() -> int:
+    return 50
+
+
+@pytest.fixture
+def svc(tmp_path: Path, approval_timeout: float, max_steps: int) -> Iterator[Svc]:
     models: dict[str, Any] = {}
     pending: list[Any] = []  # models for conversations created by a browser
 
@@ -94,7 +99,7 @@ def svc(tmp_path: Path, approval_timeout: float) -> Iterator[Svc]:
         tokens=parse_tokens(f"alice:{TOKEN_A},bob:{TOKEN_B}"),
         provider_factory=factory, config={}, teammate_idle_timeout=5.0,
         teammate_idle_poll=0.2,
-        approval_timeout=approval_timeout, max_upload_bytes=64 * 1024, max_read_bytes=1000)
+        approval_timeout=approval_timeout, max_steps=max_steps, max_upload_bytes=64 * 1024, max_read_bytes=1000)
     with serve_in_thread(create_app(settings)) as base:
         s = Svc(base, models, tmp_path / "root")
         s.pending = pending
