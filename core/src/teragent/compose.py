@@ -394,8 +394,6 @@ def build_agent(
     loop_cfg = loop_config_from(cfg, **options)
     bus = bus or EventBus()
     runtime = build_runtime(cfg, workspace=ws, loop_config=loop_cfg, bus=bus, **runtime_args)
-    history = open_session(cfg, ws, loop_args, intent=session_intent, bus=bus,
-                           host=runtime_args.get("host"))
     if provider is None:
         provider = _provider(cfg, model)
         _link_fallbacks(cfg, provider)
@@ -427,6 +425,9 @@ def build_agent(
         prepare()  # the HTTP stack loads now, at build, not inside the first task
     if runtime.rate_limiter is not None and getattr(provider, "rate_limiter", None) is None:
         provider.rate_limiter = runtime.rate_limiter
+    # Last, so an agent that fails to build (unknown model, bad tools) opens no session.
+    history = open_session(cfg, ws, loop_args, intent=session_intent, bus=bus,
+                           host=runtime_args.get("host"))
     agent = AgentLoop(provider, tools, loop_cfg, workspace=ws, bus=bus, runtime=runtime,
                       **loop_args)
     if history:

@@ -293,3 +293,14 @@ def test_sessions_export_formats_in_process(tmp_path: Path, monkeypatch: pytest.
     assert main(["sessions", "delete", "ex", "nope"]) == 2
     assert "no session 'nope'" in capsys.readouterr().err
     assert store.list_sessions() == []
+
+
+def test_an_agent_that_fails_to_build_opens_no_session(tmp_path: Path) -> None:
+    from teragent.errors import UserError
+
+    with pytest.raises(UserError):
+        build_agent({}, workspace=tmp_path, model="nosuchvendor:some-model", tools=[], audit=False,
+                    session_id="never")
+    store = SessionPersistence(tmp_path / ".teragent/sessions.db")
+    assert store.list_sessions() == []
+    store.close()
