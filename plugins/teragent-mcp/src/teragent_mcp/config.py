@@ -15,8 +15,11 @@
     call_timeout = 60
 
 Values of ``env`` and ``headers`` may reference environment variables as ``${NAME}``;
-they are resolved when the connection opens and never logged. (The auth seam: a
-header is plain text here; an ``AuthManager`` can supply it later through ``headers``.)
+they are resolved when the connection opens and never logged. A secret-named header or
+variable (``Authorization``, ``X-Api-Key``, ``GITHUB_TOKEN``...) must be such a
+reference: a literal secret in ``agent.toml`` is refused. ``auth = "NAME"`` takes the
+headers of the ``[auth.NAME]`` credential of teragent-auth (bearer, API key, basic,
+OAuth2 client credentials, renewed when it expires) when the connection opens.
 
 Safety comes from the server's tool annotations, read as claims: ``readOnlyHint`` makes
 a tool read-only; otherwise ``destructiveHint`` (true when absent, as the MCP spec says)
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -71,8 +74,10 @@ class MCPServerConfig(BaseModel):
         env: Extra environment variables for it (``${NAME}`` references allowed).
         cwd: Its working directory (default: the agent's workspace).
         url: The server's endpoint (HTTP transports).
-        headers: HTTP headers sent with every request (``${NAME}`` references allowed;
-            where auth headers go).
+        headers: HTTP headers sent with every request (``${NAME}`` references; a
+            secret-named header must be one).
+        auth: The name of an ``[auth.NAME]`` credential (teragent-auth) whose headers
+            every request carries.
         connect_timeout: Seconds to start/connect and finish the handshake.
         call_timeout: Seconds one call may take.
         health_interval: Seconds between health checks of an idle connection
@@ -92,7 +97,7 @@ class MCPServerConfig(BaseModel):
         enabled: ``false`` keeps the table but connects nothing.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     transport: Transport | None = None
     command: str | None = None
@@ -101,6 +106,7 @@ class MCPServerConfig(BaseModel):
     cwd: str | None = None
     url: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
+    auth: str | None = None
     connect_timeout: float = Field(30.0, gt=0)
     call_timeout: float = Field(120.0, gt=0)
     health_interval: float = Field(30.0, ge=0)
@@ -143,9 +149,26 @@ class MCPServerConfig(BaseModel):
             raise ValueError("transport = \"stdio\" needs command = \"...\"")
         elif self.transport != "stdio" and not self.url:
             raise ValueError(f"transport = \"{self.transport}\" needs url = \"http://...\"")
-        if self.url is None and self.headers:
-            raise ValueError("headers apply to HTTP servers only (this one has a command)")
+        if self.url is None and (self.headers or self.auth):
+            raise ValueError("headers and auth apply to HTTP servers only (this one has a "
+                             "command; give a stdio server its secrets through env = "
+                             "{ NAME = \"${NAME}\" })")
         return self
+
+    @field_validator("headers", "env")
+    @classmethod
+    def _no_literal_secrets(cls, value: dict[str, str], info: Any) -> dict[str, str]:
+        from teragent.secrets import is_secret_name
+
+        for key, val in value.items():
+            if is_secret_name(key) and val and not _REF.search(val):
+                raise ValueError(
+                    f"{info.field_name}.{key} holds a secret written into agent.toml; put "
+                    f"it in an environment variable (or .env) and write {key} = "
+                    f"\"${{NAME}}\""
+                    + (" (or auth = \"NAME\" with an [auth.NAME] credential)"
+                       if info.field_name == "headers" else ""))
+        return value
 
     def prefix_for(self, name: str) -> str:
         return f"{name}_" if self.tool_prefix is None else self.tool_prefix
@@ -154,7 +177,7 @@ class MCPServerConfig(BaseModel):
 class MCPConfig(BaseModel):
     """The ``[mcp]`` table: the servers and the connection pool's size."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     servers: dict[str, MCPServerConfig] = Field(default_factory=dict)
     max_connections: int = Field(16, ge=1)

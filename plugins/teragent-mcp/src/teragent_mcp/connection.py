@@ -121,10 +121,12 @@ class MCPConnection:
     Args:
         name: The server's name (``[mcp.servers.NAME]``).
         config: How to reach it.
+        credential: A teragent-auth ``AuthCredential`` whose headers every HTTP request
+            carries (``auth = "NAME"``), or ``None``.
     """
 
-    def __init__(self, name: str, config: MCPServerConfig) -> None:
-        self.name, self.config = name, config
+    def __init__(self, name: str, config: MCPServerConfig, credential: Any = None) -> None:
+        self.name, self.config, self.credential = name, config, credential
         self.client: Any = None
         self.alive = False
         self.in_flight = 0
@@ -140,7 +142,7 @@ class MCPConnection:
 
     # --- opening and closing (in the pool's loop) ------------------------------------
 
-    def _transport(self) -> Any:
+    async def _transport(self) -> Any:
         cfg = self.config
         where = f"[mcp.servers.{self.name}]"
         if cfg.transport == "stdio":
@@ -152,6 +154,9 @@ class MCPConnection:
             return stdio_client(params, errlog=self._stderr)  # type: ignore[arg-type]
         headers = {k: resolve_env_refs(v, f"{where} headers.{k}")
                    for k, v in cfg.headers.items()}
+        if self.credential is not None:
+            # the credential's current value (an OAuth2 token is fetched or renewed here)
+            headers.update(await self.credential.headers())
         if cfg.transport == "sse":
             from mcp.client.sse import sse_client
 
@@ -188,7 +193,7 @@ class MCPConnection:
         from mcp_types import Implementation
 
         try:
-            async with Client(self._transport(), cache=None,
+            async with Client(await self._transport(), cache=None,
                               read_timeout_seconds=self.config.call_timeout,
                               client_info=Implementation(name="teragent", version="0.1.0"),
                               ) as client:
@@ -203,6 +208,12 @@ class MCPConnection:
                 assert self._stop is not None
                 await self._stop.wait()
         except BaseException as exc:  # noqa: BLE001 - reported to whoever waits
+            if self.credential is not None and not self.alive:
+                # refused before it was up: maybe the token; the next attempt renews it
+                try:
+                    await self.credential.invalidate()
+                except Exception:  # noqa: BLE001
+                    pass
             if not ready.done():
                 ready.set_exception(MCPConnectError(self._explain(
                     f"failed to connect: {type(_leaf(exc)).__name__}: {_leaf(exc)}")))
@@ -355,11 +366,12 @@ class MCPConnectionPool:
         """The open connection for ``name`` with ``config``, if any (no I/O)."""
         return self._conns.get(self.key(name, config))
 
-    async def acquire(self, name: str, config: MCPServerConfig) -> MCPConnection:
+    async def acquire(self, name: str, config: MCPServerConfig,
+                      credential: Any = None) -> MCPConnection:
         """The open connection to ``name`` (opened, or reopened when dead). Runs in the
         pool's loop."""
         if not self._loop.in_loop():
-            return await self.run(self.acquire(name, config))
+            return await self.run(self.acquire(name, config, credential))
         key = self.key(name, config)
         conn = self._conns.get(key)
         if conn is not None and conn.alive:
@@ -376,7 +388,7 @@ class MCPConnectionPool:
         self._opening[key] = fut
         try:
             await self._make_room()
-            conn = MCPConnection(name, config)
+            conn = MCPConnection(name, config, credential)
             await conn.open()
             self._conns[key] = conn
             self.stats["opened"] += 1
@@ -403,18 +415,19 @@ class MCPConnectionPool:
 
     async def request(self, name: str, config: MCPServerConfig,
                       fn: Callable[[Any], Awaitable[T]], what: str, *,
-                      timeout: float | None = None, retry: bool = False) -> T:
+                      timeout: float | None = None, retry: bool = False,
+                      credential: Any = None) -> T:
         """``fn(client)`` on the connection to ``name``, from any loop. With ``retry``
         a call whose connection died is sent once more on a new connection (only for
         requests that are safe to repeat)."""
         async def go() -> T:
-            conn = await self.acquire(name, config)
+            conn = await self.acquire(name, config, credential)
             try:
                 return await conn.request(fn, what, timeout)
             except MCPCallError as exc:
                 if not (exc.connection_lost and retry):
                     raise
-            conn = await self.acquire(name, config)
+            conn = await self.acquire(name, config, credential)
             return await conn.request(fn, what, timeout)
 
         return await self.run(go())

@@ -183,8 +183,7 @@ class MCPTool(BaseTool):
 
         name = self.mcp_name
         try:
-            result = await self.toolset.pool.request(
-                self.server, cfg,
+            result = await self.toolset._request(
                 lambda c: c.call_tool(name, params, read_timeout_seconds=cfg.call_timeout,
                                       progress_callback=on_progress),
                 f"tools/call {name!r}",
@@ -252,6 +251,8 @@ class MCPToolset(ToolPack):
             fields, or ``None`` with the fields as keyword arguments
             (``MCPToolset("time", command="mcp-server-time")``).
         pool: The connection pool (default: the process-wide one).
+        credential: A teragent-auth ``AuthCredential`` for an HTTP server (what
+            ``auth = "NAME"`` resolves to).
 
     Example::
 
@@ -260,7 +261,8 @@ class MCPToolset(ToolPack):
     """
 
     def __init__(self, server: str, config: MCPServerConfig | Mapping[str, Any] | None = None,
-                 *, pool: MCPConnectionPool | None = None, **fields: Any) -> None:
+                 *, pool: MCPConnectionPool | None = None, credential: Any = None,
+                 **fields: Any) -> None:
         super().__init__([])
         if config is None:
             config = MCPServerConfig(**fields)
@@ -270,7 +272,16 @@ class MCPToolset(ToolPack):
         self.name = f"mcp:{server}"  # type: ignore[misc]
         self.config: MCPServerConfig = config
         self.pool = pool or MCPConnectionPool.shared()
+        self.credential = credential
+        if config.auth and credential is None:
+            raise UserError(f"[mcp.servers.{server}] auth = {config.auth!r} needs the "
+                            "credential: build agents from agent.toml, or pass credential= "
+                            "(teragent_auth.AuthManager.from_config(config).get(name))")
         self._loaded = False
+
+    def _request(self, fn: Any, what: str, **kw: Any) -> Any:
+        return self.pool.request(self.server, self.config, fn, what,
+                                 credential=self.credential, **kw)
 
     # --- tools --------------------------------------------------------------------------
 
@@ -286,8 +297,8 @@ class MCPToolset(ToolPack):
                     break
             return out
 
-        return await self.pool.request(self.server, self.config, go, "tools/list",
-                                       timeout=self.config.connect_timeout, retry=True)
+        return list(await self._request(go, "tools/list",
+                                        timeout=self.config.connect_timeout, retry=True))
 
     def _build(self, raw: list[Any], has_resources: bool) -> list[BaseTool]:
         cfg = self.config
@@ -312,7 +323,7 @@ class MCPToolset(ToolPack):
     async def load(self) -> list[BaseTool]:
         """Connect and list the server's tools (again)."""
         raw = await self._list_tools_raw()
-        conn = await self.pool.acquire(self.server, self.config)
+        conn = await self.pool.acquire(self.server, self.config, self.credential)
         has_resources = False
         if self.config.resources and getattr(conn.capabilities, "resources", None) is not None:
             # Capability alone is no promise of content: offer the two tools only when
@@ -339,7 +350,7 @@ class MCPToolset(ToolPack):
         return list(self._tools)
 
     async def on_start(self) -> None:
-        await self.pool.acquire(self.server, self.config)
+        await self.pool.acquire(self.server, self.config, self.credential)
 
     async def on_stop(self) -> None:
         """Nothing: the connection belongs to the shared pool, other agents use it."""
@@ -348,8 +359,7 @@ class MCPToolset(ToolPack):
                    progress_callback: Any = None) -> Any:
         """Call a server tool directly (no guards: for code, not for agents) and return
         the SDK's ``CallToolResult``."""
-        return await self.pool.request(
-            self.server, self.config,
+        return await self._request(
             lambda c: c.call_tool(tool, arguments or {}, progress_callback=progress_callback),
             f"tools/call {tool!r}")
 
@@ -367,28 +377,24 @@ class MCPToolset(ToolPack):
                     break
             return out
 
-        return await self.pool.request(self.server, self.config, go, "resources/list",
-                                       retry=True)
+        return list(await self._request(go, "resources/list", retry=True))
 
     async def read_resource(self, uri: str) -> Any:
-        return await self.pool.request(self.server, self.config,
-                                       lambda c: c.read_resource(uri), "resources/read",
-                                       retry=True)
+        return await self._request(lambda c: c.read_resource(uri), "resources/read",
+                                   retry=True)
 
     async def list_prompts(self) -> list[Any]:
         async def go(client: Any) -> list[Any]:
             return list((await client.list_prompts(cache_mode="bypass")).prompts)
 
-        return await self.pool.request(self.server, self.config, go, "prompts/list",
-                                       retry=True)
+        return list(await self._request(go, "prompts/list", retry=True))
 
     async def get_prompt(self, name: str, arguments: dict[str, str] | None = None) -> Any:
-        return await self.pool.request(
-            self.server, self.config, lambda c: c.get_prompt(name, arguments or {}),
-            "prompts/get", retry=True)
+        return await self._request(lambda c: c.get_prompt(name, arguments or {}),
+                                   "prompts/get", retry=True)
 
     async def server_info(self) -> dict[str, Any]:
-        conn = await self.pool.acquire(self.server, self.config)
+        conn = await self.pool.acquire(self.server, self.config, self.credential)
         info = conn.server_info
         return {"name": getattr(info, "name", None), "version": getattr(info, "version", None),
                 "protocol_version": conn.protocol_version}
@@ -423,10 +429,11 @@ class MCPServers(ToolPack):
 
         # a server must not replace an installed tool by naming one of its own alike
         installed = set(get_host().registry("tools").names()) - {"mcp"}
+        creds = _credentials(config or {}, enabled)
         for server, scfg in enabled.items():
             if scfg.transport == "stdio" and scfg.cwd is None and workspace:
                 scfg = scfg.model_copy(update={"cwd": str(workspace)})
-            ts = MCPToolset(server, scfg, pool=pool)
+            ts = MCPToolset(server, scfg, pool=pool, credential=creds.get(server))
             for t in ts.get_tools():
                 if t.name in installed:
                     raise UserError(f"MCP server {server!r} offers a tool named {t.name!r}, "
@@ -439,3 +446,19 @@ class MCPServers(ToolPack):
                 seen[t.name] = server
                 self._tools.append(t)
             self.toolsets.append(ts)
+
+
+def _credentials(config: Mapping[str, Any],
+                 servers: Mapping[str, MCPServerConfig]) -> dict[str, Any]:
+    """``{server: AuthCredential}`` for the servers with ``auth = "NAME"``."""
+    wanted = {name: c.auth for name, c in servers.items() if c.auth}
+    if not wanted:
+        return {}
+    try:
+        from teragent_auth import AuthManager
+    except ImportError:
+        from teragent.errors import MissingPluginError
+
+        raise MissingPluginError("auth = \"...\" in [mcp.servers]", "teragent-auth") from None
+    manager = AuthManager.from_config(config)
+    return {server: manager.get(name) for server, name in wanted.items()}
