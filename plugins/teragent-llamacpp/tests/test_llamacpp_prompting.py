@@ -168,7 +168,7 @@ def _prompt(messages: list[dict[str, object]], **extra: object) -> CompiledPromp
 
 
 def test_plan_withdraws_tools_after_max_tool_rounds() -> None:
-    adapter = LlamaCppAdapter()
+    adapter = LlamaCppAdapter(tool_profile="full")  # the small one also caps the answer
     first = [{"role": "user", "content": "Show me README.md"}]
     plan = adapter.plan(_prompt(first), "smollm2-135m-instruct")
     assert plan.schema is not None and len(plan.schema["oneOf"]) == 3
@@ -259,3 +259,27 @@ def test_required_only_leaves_optional_parameters_out() -> None:
     assert "limit" not in tool_instructions([tool], required_only=True)
     LlamaGrammar.from_json_schema(json.dumps(build_reply_schema([tool], required_only=True)),
                                   verbose=False)
+
+
+def test_small_profile_caps_the_answer() -> None:
+    """A 135M model rambled into max_tokens; the loop asked it to continue and the
+    continuation re-offered the tools. The small profile's grammar closes the answer."""
+    import re
+
+    from teragent_llamacpp.prompting import answer_pattern
+
+    schema = build_reply_schema([], max_answer=40)
+    pattern = schema["properties"]["answer"]["pattern"]
+    assert pattern == answer_pattern(40)
+    assert re.fullmatch(pattern, "x" * 40) and not re.fullmatch(pattern, "x" * 41)
+    assert re.fullmatch(pattern, "<text>") is None
+    assert answer_pattern() == ANSWER_PATTERN
+    LlamaGrammar.from_json_schema(json.dumps(build_reply_schema(TOOLS, max_answer=400)),
+                                  verbose=False)
+    plan = LlamaCppAdapter(tool_profile="small", small_answer_length=40).plan(
+        CompiledPrompt(messages=[{"role": "user", "content": "hi"}], tools=TOOLS), "m")
+    assert plan.schema is not None
+    assert plan.schema["oneOf"][-1]["properties"]["answer"]["pattern"] == answer_pattern(40)
+    assert LlamaCppAdapter(tool_profile="full").plan(
+        CompiledPrompt(messages=[{"role": "user", "content": "hi"}], tools=TOOLS),
+        "m").schema["oneOf"][-1]["properties"]["answer"]["pattern"] == ANSWER_PATTERN

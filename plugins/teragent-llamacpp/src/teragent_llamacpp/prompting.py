@@ -50,6 +50,14 @@ ANSWER_NUDGE = ("The tool results you need are in the conversation. Answer the u
 ANSWER_PATTERN = r"^[^<. ].*$"
 
 
+def answer_pattern(max_length: int | None = None) -> str:
+    """:data:`ANSWER_PATTERN`, capped at ``max_length`` characters when given (the
+    grammar then closes the answer there instead of running into ``max_tokens``)."""
+    if max_length is None:
+        return ANSWER_PATTERN
+    return rf"^[^<. ].{{0,{max(0, max_length - 1)}}}$"
+
+
 def tool_name(tool: dict[str, Any]) -> str:
     """The name of an OpenAI-style tool definition (or a bare function definition)."""
     fn = tool.get("function", tool)
@@ -151,13 +159,15 @@ def select_tools(tools: list[dict[str, Any]], tool_choice: Any) -> tuple[list[di
 def build_reply_schema(tools: list[dict[str, Any]], *, allow_answer: bool = True,
                        max_string: int = MAX_STRING_LENGTH,
                        max_items: int = MAX_ARRAY_ITEMS,
-                       required_only: bool = False) -> dict[str, Any]:
+                       required_only: bool = False,
+                       max_answer: int | None = None) -> dict[str, Any]:
     """The JSON schema of one reply: a call of one of ``tools``, or an answer.
 
     Each tool's ``$defs`` are hoisted to the root under a per-tool prefix so their
     ``$ref`` s still resolve inside the combined schema. ``required_only`` leaves out
     every optional parameter (the tool's defaults apply): a 135M model fills optional
     ones with guesses (``"limit": 2`` on a README cut the answer to its title).
+    ``max_answer`` caps the answer's length (see :func:`answer_pattern`).
     """
     alternatives: list[dict[str, Any]] = []
     defs: dict[str, Any] = {}
@@ -180,7 +190,8 @@ def build_reply_schema(tools: list[dict[str, Any]], *, allow_answer: bool = True
         })
     if allow_answer or not alternatives:
         alternatives.append({"type": "object", "properties": {
-            "answer": {"type": "string", "pattern": ANSWER_PATTERN}}, "required": ["answer"]})
+            "answer": {"type": "string", "pattern": answer_pattern(max_answer)}},
+            "required": ["answer"]})
     schema: dict[str, Any] = {"oneOf": alternatives} if len(alternatives) > 1 \
         else dict(alternatives[0])
     if defs:
