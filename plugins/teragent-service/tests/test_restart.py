@@ -60,3 +60,38 @@ def test_history_usage_and_tasks_survive_a_restart(tmp_path: Path) -> None:
     assert sent[4]["content"] == "My name is Ada."
     listed = [m for m in second.requests[1].as_messages() if m["role"] == "tool"][-1]
     assert "#1 [pending] Remember me" in listed["content"]
+
+
+def _until_no_client(app: Any, cid: str) -> None:
+    """The server notices a closed WebSocket a moment after the client: wait for it."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while app.state.service.runtimes[cid].log.subscribers:
+        assert time.monotonic() < deadline, "the server kept the closed client"
+        time.sleep(0.01)
+
+
+def test_idle_conversations_past_the_limit_are_closed_and_come_back(tmp_path: Path) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    # One model per agent built: a, b, and a again after it was closed.
+    models = [ScriptedModel([reply("one")]), ScriptedModel([reply("two")]),
+              ScriptedModel([reply("one again")])]
+    settings = _settings(tmp_path, None)
+    settings.provider_factory = lambda meta: models.pop(0)
+    settings.max_active_conversations = 1
+    model = models[2]
+    app = create_app(settings)
+    with serve_in_thread(app) as base:
+        a = httpx.post(base + "/api/chat", json={}, headers=headers).json()["conversation_id"]
+        b = httpx.post(base + "/api/chat", json={}, headers=headers).json()["conversation_id"]
+        _turn(base, a, "first")
+        assert list(app.state.service.runtimes) == [a]
+        _until_no_client(app, a)
+        _turn(base, b, "second")
+        assert list(app.state.service.runtimes) == [b]    # a was idle: closed
+        _until_no_client(app, b)
+        _turn(base, a, "first again")                    # and comes back from the database
+        assert list(app.state.service.runtimes) == [a]
+    sent = model.requests[0].as_messages()
+    assert [m["content"] for m in sent[1:]] == ["first", "one", "first again"]

@@ -94,6 +94,10 @@ class EventLog:
             queue.put_nowait(event)
         return event
 
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
     def oldest(self) -> int:
         return self._events[0]["seq"] if self._events else self.seq + 1
 

@@ -91,6 +91,17 @@ class ConversationRuntime:
     def running(self) -> bool:
         return self.running_run is not None
 
+    def idle(self) -> bool:
+        """Nothing would be lost by closing it now: no turn, no client, no teammate or
+        background command at work."""
+        extras = self.extras
+        busy_team = extras is not None and extras.team is not None and any(
+            m.status != "shutdown" for m in extras.team.members.values())
+        busy_bg = extras is not None and extras.background is not None and any(
+            j.status == "running" for j in extras.background.jobs.values())
+        return (not self.running and self.queued == 0 and self.log.subscribers == 0
+                and not busy_team and not busy_bg)
+
     async def submit(self, content: str, *, mode: str = "queue") -> str:
         """Queue ``content`` as a turn (or interrupt the running one with it); returns the
         lane's run id."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 import shutil
 from pathlib import Path
@@ -24,6 +25,8 @@ from teragent_service.settings import ServiceSettings
 from teragent_service.store import ConversationMeta, ConversationStore
 
 __all__ = ["AgentService"]
+
+logger = logging.getLogger("teragent.service")
 
 
 def _sessions() -> Any:
@@ -146,7 +149,28 @@ class AgentService:
                 ws.mkdir(parents=True, exist_ok=True)
                 rt = ConversationRuntime(self, meta, ws, history)
                 self.runtimes[meta.id] = rt
+                await self._evict()
+            else:
+                self.runtimes[meta.id] = self.runtimes.pop(meta.id)  # most recent last
             return rt
+
+    async def _evict(self) -> None:
+        """Close the least recently used idle conversations past the limit."""
+        excess = len(self.runtimes) - self.settings.max_active_conversations
+        if excess <= 0:
+            return
+        for cid in list(self.runtimes)[:-1]:  # never the one just opened
+            if excess <= 0:
+                break
+            rt = self.runtimes[cid]
+            if rt.idle():
+                del self.runtimes[cid]
+                excess -= 1
+                try:
+                    await rt.close()
+                except Exception as exc:  # noqa: BLE001 - the new conversation matters more
+                    logger.warning("closing idle conversation %s failed: %s: %s", cid,
+                                   type(exc).__name__, exc)
 
     def transcript(self, meta: ConversationMeta) -> list[dict[str, Any]]:
         if not meta.session_id:

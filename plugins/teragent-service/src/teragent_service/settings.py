@@ -78,6 +78,9 @@ class ServiceSettings:
         allow_shell: Conversations without approval may run shell commands.
         event_buffer: Events kept per conversation for clients that reconnect.
         skills_dir: Folder of shared ``SKILL.md`` skills (each user may add their own).
+        max_active_conversations: Conversations kept in memory (agent, events); past
+            it the least recently used idle ones are closed (their history stays in
+            the database; their event stream starts again).
     """
 
     workspace_root: Path
@@ -95,6 +98,7 @@ class ServiceSettings:
     skills_dir: Path | None = None
     max_steps: int = 50
     subagent_max_steps: int = 20
+    max_active_conversations: int = 500
     max_teammates: int = 5
     teammate_idle_timeout: float = 60.0
     teammate_idle_poll: float = 5.0
