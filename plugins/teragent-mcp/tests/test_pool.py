@@ -118,3 +118,23 @@ def test_periodic_health_checks_drop_a_dead_connection_by_themselves(deps):
     finally:
         pool.close_sync()
         deps.stop(proc)
+
+
+def test_a_failing_servers_stderr_is_shown_without_its_secrets(deps, monkeypatch):
+    from teragent.errors import UserError
+
+    from teragent_mcp import MCPConnectionPool, MCPToolset
+
+    monkeypatch.setenv("TERAGENT_TEST_DB_PASSWORD", "hunter2-correct-horse")
+    script = ("import os, sys; sys.stderr.write('cannot log in with ' + "
+              "os.environ['DB_PASSWORD'] + '\\n'); sys.exit(1)")
+    pool = MCPConnectionPool()
+    try:
+        ts = MCPToolset("db", command=deps.PY, args=["-c", script], pool=pool,
+                        env={"DB_PASSWORD": "${TERAGENT_TEST_DB_PASSWORD}"})
+        with pytest.raises(UserError) as info:
+            ts.get_tools()
+        msg = str(info.value)
+        assert "cannot log in with" in msg and "hunter2-correct-horse" not in msg
+    finally:
+        pool.close_sync()

@@ -91,6 +91,15 @@ class _LoopThread:
         return self.submit(coro).result(timeout)
 
 
+def _resolved(value: str) -> str | None:
+    """``value`` with its ``${NAME}`` references filled in, when they all are set."""
+    try:
+        out = resolve_env_refs(value, "")
+    except Exception:  # noqa: BLE001 - an unset reference: nothing to redact
+        return None
+    return out if len(out) >= 6 else None
+
+
 def _is_connection_error(exc: BaseException) -> bool:
     import anyio
 
@@ -256,7 +265,13 @@ class MCPConnection:
     def _explain(self, what: str) -> str:
         cfg = self.config
         target = f"command {cfg.command!r}" if cfg.transport == "stdio" else f"url {cfg.url!r}"
-        tail = self.stderr_tail()
+        from teragent.errors import redact
+
+        # what the server printed may hold what it was given (env secrets): redact the
+        # configured values and anything secret-shaped
+        known = [resolved for v in cfg.env.values() if (resolved := _resolved(v))]
+        tail = redact(self.stderr_tail(), known) or ""
+        what = redact(what, known) or what
         msg = f"MCP server {self.name!r} ({cfg.transport}, {target}) {what}"
         if tail:
             msg += f"; its stderr ends with: {tail}"
