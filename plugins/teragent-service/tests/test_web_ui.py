@@ -55,6 +55,8 @@ def test_chat_approve_upload_in_a_real_browser(svc: Any, browser: Any,
         call_tool("write_file", {"path": "hello.txt", "content": "hello from the agent"},
                   text="Writing the file."),
         Step(text=answer, chunk_delay=0.03),
+        call_tool("task_create", {"subject": "Review hello.txt"}),
+        Step(text=" ".join(["slowly"] * 400), chunk_delay=0.03),   # stopped midway
     ]))
     wait = WebDriverWait(browser, 30)
     browser.get(svc.base + "/")
@@ -100,6 +102,15 @@ def test_chat_approve_upload_in_a_real_browser(svc: Any, browser: Any,
                                                '#files button[data-path="data.csv"]')))
     browser.find_element(By.CSS_SELECTOR, '#files button[data-path="hello.txt"]').click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "preview"), "hello from the agent"))
+    # Stop: a long answer is cancelled from the Stop button; the task panel shows the
+    # task the agent created first.
+    box.send_keys("Now something long")
+    browser.find_element(By.ID, "send").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "tasks"), "Review hello.txt"))
+    wait.until(lambda d: "slowly" in d.find_elements(By.CSS_SELECTOR,
+                                                     ".msg.assistant")[-1].text)
+    wait.until(ec.element_to_be_clickable((By.ID, "stop"))).click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "Stopped: cancelled"))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "service-web-ui.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 1000

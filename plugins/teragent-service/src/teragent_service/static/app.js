@@ -95,6 +95,8 @@ async function openConversation(id) {
   state.current = id;
   const conv = await api("/api/conversations/" + id);
   renderHistory(conv.messages);
+  $("tasks").replaceChildren();
+  $("team").replaceChildren();
   setUsage(conv.usage);
   state.lastSeq = conv.last_seq || 0;
   setRunning(conv.running);
@@ -154,10 +156,22 @@ function onEvent(e) {
     case "subagent_end": addMessage("note", "Subagent finished: " + e.summary); break;
     case "background_result": addMessage("note", "Background: " +
       e.notifications.map((n) => n.task_id + " " + n.status).join(", ")); break;
-    case "teammate_status": addMessage("note", e.name + " (" + e.role + "): " + e.status); break;
-    case "task_update": addMessage("note", "Tasks: " + e.tasks.length); break;
+    case "teammate_status": showTeammate(e); break;
+    case "task_update": showTasks(e.tasks); break;
     default: break;
   }
+}
+
+function showTasks(tasks) {
+  $("tasks").replaceChildren(...tasks.map((t) => el("li", { "data-task": t.id },
+    "#" + t.id + " [" + t.status + "] " + t.subject + (t.owner ? " @" + t.owner : "") +
+    (t.blockedBy.length ? " (blocked by " + t.blockedBy.join(", ") + ")" : ""))));
+}
+
+function showTeammate(e) {
+  let li = document.querySelector('#team [data-name="' + e.name + '"]');
+  if (!li) { li = el("li", { "data-name": e.name }); $("team").appendChild(li); }
+  li.textContent = e.name + " (" + e.role + "): " + e.status;
 }
 
 function showApproval(e) {
