@@ -191,9 +191,16 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", help="results JSON (default bench/results/tracing-<time>.json)")
+    ap.add_argument("--no-otel", action="store_true",
+                    help="leave the OpenTelemetry loop out (its export thread runs during "
+                         "the other loops' tasks too)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    global LOOPS
+    if args.no_otel or os.environ.get("BENCH_TRACING_NO_OTEL"):
+        os.environ["BENCH_TRACING_NO_OTEL"] = "1"  # for the children too
+        LOOPS = tuple(loop for loop in LOOPS if loop != "teragent+otel")
     if args.child:
         return _child(args)
     server, url = B._server()
@@ -214,7 +221,7 @@ def main() -> None:
     for loop in LOOPS:
         print(f"{loop:<18}{med[loop]['ms_per_task']:>9.3f}{med[loop]['cpu_ms_per_task']:>13.3f}")
     summary: dict[str, Any] = {}
-    for loop in ("teragent(again)", "teragent+traces", "teragent+otel"):
+    for loop in (x for x in LOOPS if x.startswith("teragent") and x != "teragent"):
         d_wall = (med[loop]["ms_per_task"] - base["ms_per_task"]) / CALLS_PER_TASK
         d_cpu = (med[loop]["cpu_ms_per_task"] - base["cpu_ms_per_task"]) / CALLS_PER_TASK
         per_call = base["ms_per_task"] / CALLS_PER_TASK
