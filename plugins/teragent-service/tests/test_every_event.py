@@ -51,6 +51,10 @@ def test_every_event_type(svc: Any) -> None:
     assert not missing, f"never produced: {sorted(missing)}"
     seqs = [e["seq"] for e in seen]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    traced = [e for e in seen if e["type"] == "llm_request"]
+    assert {"lead", "kim"} <= {e["agent"] for e in traced}       # teammates traced too
+    calls = [e["call"] for e in traced]
+    assert len(calls) == len(set(calls))                         # pairing stays unique
     for e in seen:   # every event carries the documented fields
         assert set(EVENT_FIELDS[e["type"]]) - {"kind", "before_tokens", "after_tokens",
                                                "depth"} <= set(e), e

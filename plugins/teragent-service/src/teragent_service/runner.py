@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import logging
 import time
 from pathlib import Path
@@ -63,6 +64,7 @@ class ConversationRuntime:
         self.policy_guard = ToolPolicyGuard(ToolPolicy(**(meta.tool_policy or {})))
         self.agent: Any = None
         self.bridge: BusBridge | None = None
+        self.trace_calls = itertools.count(1)  # llm_request/llm_response pairing
         self.extras: Any = None  # the service tools' shared state (tasks, background, ...)
         self.running_run: str | None = None
         self.queued = 0

@@ -260,7 +260,7 @@ class AgentService:
                             session=_OffLoopTranscript(self.persistence, rt),
                             session_id=meta.session_id)
         if meta.enable_tracing:
-            agent.model = TracingProvider(agent.model, rt.log)
+            agent.model = TracingProvider(agent.model, rt.log, calls=rt.trace_calls)
         return agent
 
     def _provider_for(self, meta: ConversationMeta, agent: str | None) -> Any:
@@ -285,7 +285,13 @@ class AgentService:
         from teragent_service.team import TEAMMATE_PROMPT, teammate_tools
         from teragent_service.tasks import task_tools
 
-        provider = self._provider_for(rt.meta, name) or rt.agent.model
+        provider = self._provider_for(rt.meta, name)
+        if provider is None:
+            provider = rt.agent.model  # the lead's (traced already when tracing is on)
+        elif rt.meta.enable_tracing:
+            from teragent_service.tracing import TracingProvider
+
+            provider = TracingProvider(provider, rt.log, agent=name, calls=rt.trace_calls)
         tools = ToolRegistry.from_plugins(workspace=str(rt.workspace),
                                           config=dict(self.settings.config))
         for tool in [*task_tools(rt.extras.tasks), *teammate_tools(rt.extras.team, name)]:

@@ -5,7 +5,7 @@ subagents: they share the conversation's provider) with its full payload."""
 from __future__ import annotations
 
 import itertools
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Iterator
 
 from teragent.core.types import StreamFinished
 
@@ -23,10 +23,13 @@ class TracingProvider:
     """Wraps a :class:`~teragent.ModelProvider`; every other attribute is the inner
     provider's (reads and writes), so the composition root wires it like the original."""
 
-    def __init__(self, inner: Any, log: EventLog) -> None:
+    def __init__(self, inner: Any, log: EventLog, *, agent: str = "lead",
+                 calls: Iterator[int] | None = None) -> None:
         object.__setattr__(self, "_inner", inner)
         object.__setattr__(self, "_log", log)
-        object.__setattr__(self, "_calls", itertools.count(1))
+        object.__setattr__(self, "_agent", agent)
+        # Shared by every traced provider of a conversation, so ``call`` pairs uniquely.
+        object.__setattr__(self, "_calls", calls if calls is not None else itertools.count(1))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -36,13 +39,15 @@ class TracingProvider:
 
     def _request(self, messages: list[dict[str, Any]], tools: Any, extra: Any) -> int:
         n = next(self._calls)
-        self._log.publish("llm_request", call=n, model=str(getattr(self._inner, "model", "")),
+        self._log.publish("llm_request", call=n, agent=self._agent,
+                          model=str(getattr(self._inner, "model", "")),
                           messages=list(messages), tools=list(tools or []),
                           max_tokens=extra.get("max_tokens"))
         return n
 
     def _response(self, n: int, response: Any) -> None:
-        self._log.publish("llm_response", call=n, content=response.raw_text or "",
+        self._log.publish("llm_response", call=n, agent=self._agent,
+                          content=response.raw_text or "",
                           tool_calls=_calls(response), done=True,
                           usage=dict(response.usage or {}))
 
