@@ -419,10 +419,9 @@ def build_agent(
     elif not isinstance(tools, ToolRegistry):
         tools = ToolRegistry(list(tools))
     tools.bind_path_policy(runtime.path_policy)
-    adapter = getattr(provider, "adapter", None)
-    prepare = getattr(adapter, "prepare", None) or getattr(adapter, "_get_client", None)
-    if callable(prepare):
-        prepare()  # the HTTP stack loads now, at build, not inside the first task
+    # The HTTP stack (aiohttp ~150 ms, an SSL context) loads at the first request, not
+    # here: building must stay cheap (bench/bench_startup.py). A service that wants a
+    # warm first request calls ``provider.adapter.prepare()`` itself.
     if runtime.rate_limiter is not None and getattr(provider, "rate_limiter", None) is None:
         provider.rate_limiter = runtime.rate_limiter
     # Last, so an agent that fails to build (unknown model, bad tools) opens no session.

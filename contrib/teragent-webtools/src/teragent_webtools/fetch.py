@@ -19,10 +19,11 @@ import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import httpx
+if TYPE_CHECKING:  # httpx (~90 ms) loads at the first fetch, not with the tools
+    import httpx
 
 from teragent.core.http import make_async_client
 from teragent.errors import ConfigError
@@ -164,6 +165,8 @@ async def fetch(url: str, *, method: str = "GET", headers: dict[str, str] | None
         httpx.HTTPError: the request failed (connection, protocol, timeout).
         TimeoutError: the whole exchange took longer than ``timeout``.
     """
+    import httpx
+
     conf = conf or _settings
     send_headers = {"User-Agent": conf.user_agent, **(headers or {})}
     redirects: list[str] = []

@@ -10,7 +10,7 @@ __all__ = ["AgentLoopConfig"]
 class AgentLoopConfig(BaseModel):
     """Settings of :class:`teragent.AgentLoop` (``[agent]`` in ``agent.toml``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     max_steps: int = Field(default=50, ge=1, description="Model calls with tool use per run")
     stream: bool = True

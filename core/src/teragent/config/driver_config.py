@@ -16,7 +16,7 @@ class DriverConfig(BaseModel):
     (or ``.env`` entry) that holds it.
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     adapter: str
     identity: str = "default"

@@ -22,7 +22,7 @@ class ModelFallbackConfig(BaseModel):
     the second, and so on. The recovery manager switches after its retries are spent.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     driver: str | None = None
     chain: list[str] = Field(default_factory=list)

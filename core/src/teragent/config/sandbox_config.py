@@ -21,7 +21,7 @@ class SandboxConfig(BaseModel):
     (default: the strongest that runs here, see ``teragent sandbox``).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     #: Extra variable names the command may inherit from the agent's environment.
     env: list[str] = Field(default_factory=list)

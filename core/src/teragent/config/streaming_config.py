@@ -17,7 +17,7 @@ class StreamingConfig(BaseModel):
     or CLI flags (``--no-stream``) win over both.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     #: Stream the model's answer (tools start once the answer is complete).
     enabled: bool = True

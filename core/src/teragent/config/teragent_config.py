@@ -50,7 +50,7 @@ class AgentTable(AgentLoopConfig):
 class AuditConfig(BaseModel):
     """``[audit]``: the audit log of tool-call attempts (:mod:`teragent.audit`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     enabled: bool = True
     #: JSONL file, relative to the workspace; ``""`` turns the log off.
@@ -60,7 +60,7 @@ class AuditConfig(BaseModel):
 class WorkspaceConfig(BaseModel):
     """``[workspace]``: paths no tool may touch, besides the built-in ones."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     #: Globs relative to the workspace (``"secrets/**"``), or one glob.
     protected: list[str] | str = Field(default_factory=list)
@@ -70,7 +70,7 @@ class TerAgentConfig(BaseModel):
     """The validated ``agent.toml``: the kernel's tables typed, plugins' tables in
     :attr:`plugin_tables` as their owners' models. Build it with :meth:`from_config`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     drivers: dict[str, DriverConfig] = Field(default_factory=dict)
     agent: AgentTable = Field(default_factory=AgentTable)

@@ -25,7 +25,7 @@ class ToolsConfig(BaseModel):
     ``max_tool_output_chars``; ``[agent]`` wins when both tables set them.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     #: Tool names to offer; ``None``: every installed tool.
     enabled: list[str] | None = None

@@ -31,11 +31,14 @@ adapters, the reliability plugin's rate limiters and its rate-limit handler call
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
-from typing import Any, Iterable, Mapping
+import sys
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-import httpx
+if TYPE_CHECKING:  # httpx (~90 ms with the CLI it imports) loads at the first request
+    import httpx
 
 from teragent.core.headers import (
     RateLimitHeaders, parse_duration, parse_rate_limit_headers, parse_reset,
@@ -75,10 +78,16 @@ DEFAULT_TRANSPORT = "aiohttp"
 TRANSPORT_ENV = "TERAGENT_HTTP_TRANSPORT"
 
 _TRANSPORT_NAMES = ("httpx", "aiohttp")
-# Enough keep-alive connections for a few dozen concurrent agent tasks per provider;
-# httpx's default (20) makes the 21st concurrent request open and drop a socket.
-_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100,
-                       keepalive_expiry=30.0)
+
+
+def _limits() -> httpx.Limits:
+    # Enough keep-alive connections for a few dozen concurrent agent tasks per provider;
+    # httpx's default (20) makes the 21st concurrent request open and drop a socket.
+    import httpx
+
+    return httpx.Limits(max_connections=200, max_keepalive_connections=100,
+                        keepalive_expiry=30.0)
+
 
 #: Context-overflow wording, matched case-insensitively as substrings: OpenAI and
 #: Anthropic (English), Zhipu ("Prompt exceeds max length", "Prompt 超长"), DeepSeek,
@@ -100,16 +109,13 @@ def _aiohttp_transport() -> httpx.AsyncBaseTransport:
     except ImportError as exc:
         raise MissingPluginError("The 'aiohttp' HTTP transport", "teragent[aiohttp]") from exc
     # (annotated: older httpx-aiohttp releases ship no type information)
-    transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=_LIMITS)
+    transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=_limits())
     return transport
 
 
 def _aiohttp_available() -> bool:
-    try:
-        import httpx_aiohttp  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    # find_spec, not import: importing aiohttp costs ~150 ms, paid at the first request
+    return importlib.util.find_spec("httpx_aiohttp") is not None
 
 
 def resolve_transport(transport: Any = None) -> httpx.AsyncBaseTransport | None:
@@ -119,8 +125,11 @@ def resolve_transport(transport: Any = None) -> httpx.AsyncBaseTransport | None:
         UserError: for an unknown transport name.
         MissingPluginError: for ``"aiohttp"`` without ``httpx-aiohttp`` installed.
     """
-    if isinstance(transport, httpx.AsyncBaseTransport):
-        return transport
+    if transport is not None and not isinstance(transport, str):
+        import httpx
+
+        if isinstance(transport, httpx.AsyncBaseTransport):
+            return transport
     explicit = transport is not None
     if transport is None:
         env = os.environ.get(TRANSPORT_ENV, "").strip().lower()
@@ -154,6 +163,8 @@ def make_async_client(
         headers: Default headers (``Authorization`` etc.).
         transport: See the module docstring.
     """
+    import httpx
+
     resolved = resolve_transport(transport)
     if not isinstance(timeout, httpx.Timeout):
         timeout = httpx.Timeout(timeout, connect=min(float(timeout), 30.0))
@@ -162,7 +173,7 @@ def make_async_client(
     if resolved is not None:
         kwargs["transport"] = resolved
     else:
-        kwargs["limits"] = _LIMITS
+        kwargs["limits"] = _limits()
     return httpx.AsyncClient(**kwargs)
 
 
@@ -271,7 +282,10 @@ def map_http_error(
     disconnected = bool(causes & {"ServerDisconnectedError", "ClientOSError",
                                   "ClientConnectorError", "ClientPayloadError"})
     # asyncio.TimeoutError: aiohttp's timeouts (adapters that speak aiohttp directly).
-    if isinstance(exc, (httpx.TimeoutException, asyncio.TimeoutError)) and not disconnected:
+    httpx = sys.modules.get("httpx")  # an httpx exception means httpx is loaded
+    timeouts = (asyncio.TimeoutError,) if httpx is None else \
+        (httpx.TimeoutException, asyncio.TimeoutError)
+    if isinstance(exc, timeouts) and not disconnected:
         return ModelTimeoutError(f"The request{where} timed out ({text}).",
                                  provider=provider, model=model, retryable=True)
     if during_stream:

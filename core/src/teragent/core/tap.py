@@ -41,7 +41,7 @@ def estimate_tokens(text: str) -> int:
 class MultimodalContent(BaseModel):
     """An image or a video given to a vision model, by URL or as base64 data."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     type: Literal["image_url", "video_url", "image_base64", "video_base64"]
     url: str | None = None
@@ -53,7 +53,7 @@ class MultimodalContent(BaseModel):
 class LongHorizonConfig(BaseModel):
     """Settings for long-running autonomous tasks."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     max_duration_hours: float = 8.0
     checkpoint_interval_minutes: float = 15.0
@@ -70,7 +70,7 @@ class TAPRequest(BaseModel):
         instruction="Implement user login module", constraints=["Python 3.10+"])``
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     meta: dict[str, Any] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
@@ -114,7 +114,7 @@ class TAPResponse(BaseModel):
             tool results that follow them.
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     raw_text: str | None = ""
     usage: dict[str, int] = Field(default_factory=dict)
@@ -162,7 +162,7 @@ class CompiledPrompt(BaseModel):
     """A prompt in one vendor's shape; mode A (messages) and mode B (system+user) exclude
     each other. ``extra`` carries compiler-specific parameters for the adapter."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     messages: list[dict[str, Any]] | None = None
     system_prompt: str | None = None
@@ -223,6 +223,8 @@ class TAPCostRecord(BaseModel):
     ``provider``, ``cost_cny`` for ``cost`` and ``cost_saved_cny`` for ``cost_saved``
     (accepted as arguments and readable as properties).
     """
+
+    model_config = ConfigDict(defer_build=True)
 
     provider: str = Field(validation_alias=AliasChoices("provider", "driver_name"))
     model: str = ""

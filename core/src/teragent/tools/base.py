@@ -81,7 +81,7 @@ ProgressCallback = Callable[[str], Any]
 class ToolResult(BaseModel):
     """What a tool returns. ``data`` is shown to the model (as JSON if not a string)."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, defer_build=True)
 
     success: bool = True
     data: Any = None

@@ -16,7 +16,7 @@ from teragent.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "AuthManager": "teragent_auth.manager",
-    "HttpxAuth": "teragent_auth.manager",
+    "HttpxAuth": "teragent_auth.httpx_auth",
     "credential_from_config": "teragent_auth.manager",
     "AuthCredential": "teragent_auth.credentials",
     "AuthError": "teragent_auth.credentials",

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import base64
 import hmac
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
+if TYPE_CHECKING:  # httpx (~90 ms) is loaded by whoever sends the request
+    import httpx
 
 __all__ = ["Secret", "SecretSource", "AuthCredential", "BearerCredential", "ApiKeyCredential",
            "BasicCredential", "AuthError"]
@@ -118,6 +119,8 @@ class AuthCredential:
     async def headers(self) -> dict[str, str]:
         """The headers this credential adds (for clients that take headers, not an
         :class:`httpx.Auth`; a query-string key adds none)."""
+        import httpx
+
         request = httpx.Request("GET", "http://credential.invalid/")
         before = set(request.headers.keys())
         await self.apply(request)

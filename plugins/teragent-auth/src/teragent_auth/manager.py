@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import logging
 import weakref
-from typing import Any, AsyncGenerator, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import httpx
+if TYPE_CHECKING:
+    from teragent_auth.httpx_auth import HttpxAuth
 
 from teragent.errors import UnknownComponentError, redact
 from teragent_auth.credentials import (
@@ -40,37 +41,6 @@ from teragent_auth.credentials import (
 )
 
 __all__ = ["AuthManager", "credential_from_config", "HttpxAuth"]
-
-
-class HttpxAuth(httpx.Auth):
-    """An :class:`httpx.Auth` applying one or more credentials (an operation may need an
-    API key *and* a token); a 401 answer when one of them is renewable (OAuth2) drops
-    that token and retries the request once with a new one."""
-
-    def __init__(self, *credentials: AuthCredential) -> None:
-        self.credentials = credentials
-
-    @property
-    def credential(self) -> AuthCredential:
-        return self.credentials[0]
-
-    def sync_auth_flow(self, request: httpx.Request) -> Any:
-        raise RuntimeError("TerAgent credentials apply to async clients (httpx.AsyncClient)")
-
-    async def async_auth_flow(self, request: httpx.Request
-                              ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        for cred in self.credentials:
-            await cred.apply(request)
-        response = yield request
-        renewable = [c for c in self.credentials if c.refreshable]
-        if response.status_code == 401 and renewable:
-            await response.aread()
-            used = request.headers.get("Authorization")
-            for cred in renewable:
-                await cred.invalidate(used)
-            for cred in self.credentials:
-                await cred.apply(request)
-            yield request
 
 
 # --- keeping secrets out of httpx's own log records -------------------------------------
@@ -149,6 +119,8 @@ class AuthManager:
 
     def httpx_auth(self, name: str) -> HttpxAuth:
         """An ``auth=`` for an :class:`httpx.AsyncClient` or one request."""
+        from teragent_auth.httpx_auth import HttpxAuth
+
         return HttpxAuth(self.get(name))
 
     async def headers(self, name: str) -> dict[str, str]:
@@ -190,3 +162,10 @@ def credential_from_config(table: Any, *, name: str = "", **options: Any) -> Aut
         auth_method=cfg.auth_method, refresh_margin=cfg.refresh_margin,
         timeout=cfg.timeout, name=name or cfg.token_url, **options)
 
+
+def __getattr__(name: str) -> Any:
+    if name == "HttpxAuth":  # its own module since httpx loads on first use
+        from teragent_auth.httpx_auth import HttpxAuth
+
+        return HttpxAuth
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,11 +21,13 @@ separators, UTF-8), so the bytes on the wire do not depend on the transport.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
-from typing import Any, AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any, AsyncIterator, Mapping
 
-import httpx
+if TYPE_CHECKING:  # httpx loads with the first httpx client (see make_async_client)
+    import httpx
 
 from teragent.core.http import DEFAULT_TRANSPORT, TRANSPORT_ENV, resolve_transport
 from teragent.errors import MissingPluginError
@@ -57,9 +59,8 @@ def wants_aiohttp(transport: Any) -> bool:
     if name != "aiohttp":
         resolve_transport(name)  # validates the name
         return False
-    try:
-        import aiohttp  # noqa: F401
-    except ImportError:
+    # find_spec, not import: importing aiohttp costs ~150 ms, paid at the first request
+    if importlib.util.find_spec("aiohttp") is None:
         if explicit:
             raise MissingPluginError("The 'aiohttp' HTTP transport",
                                      "teragent[aiohttp]") from None
@@ -76,9 +77,10 @@ def encode_json(body: Any) -> bytes:
 class HttpxExchange:
     """An exchange on the adapter's ``httpx.AsyncClient``."""
 
-    errors: tuple[type[BaseException], ...] = (httpx.HTTPError,)
-
     def __init__(self, response: httpx.Response) -> None:
+        import httpx
+
+        self.errors: tuple[type[BaseException], ...] = (httpx.HTTPError,)
         self.response = response
         self.status_code = response.status_code
         self.headers: Mapping[str, str] = response.headers
@@ -87,6 +89,8 @@ class HttpxExchange:
     async def open(cls, client: httpx.AsyncClient, path: str, body: bytes,
                    headers: dict[str, str], timeout: float | None,
                    stream: bool) -> "HttpxExchange":
+        import httpx
+
         kw: dict[str, Any] = {}
         if timeout is not None:
             kw["timeout"] = httpx.Timeout(timeout, connect=min(timeout, 30.0))

@@ -33,9 +33,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-from typing import Any, AsyncIterator, Callable, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Mapping
 
-import httpx
+if TYPE_CHECKING:  # httpx loads with the first httpx client (make_async_client)
+    import httpx
 
 from teragent.core.adapter import TAPAdapter
 from teragent.core.http import (
@@ -148,7 +149,8 @@ class ChatCompletionsAdapter(TAPAdapter):
         return self._client
 
     def prepare(self) -> None:
-        """Load the HTTP stack now (at build) rather than inside the first request."""
+        """Load the HTTP stack now rather than inside the first request (``build_agent``
+        does not: a service that wants a warm first request calls this at start-up)."""
         if self._native:
             import aiohttp  # noqa: F401
         else:
@@ -180,6 +182,8 @@ class ChatCompletionsAdapter(TAPAdapter):
             import aiohttp
 
             return (aiohttp.ClientError, asyncio.TimeoutError)
+        import httpx
+
         return (httpx.HTTPError,)
 
     async def _observe(self, exchange: HttpxExchange | AiohttpExchange) -> None:

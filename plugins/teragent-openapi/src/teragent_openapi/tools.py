@@ -23,15 +23,15 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
-import httpx
-
 from teragent.core.headers import retry_after_of
 from teragent.core.types import ToolSafety
 from teragent.pipeline.retry import backoff_delay
 from teragent.tools.base import BaseTool, ProgressCallback, ToolEffects, ToolResult
 from teragent_openapi.spec import Operation, Parameter
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # httpx (~90 ms) loads with the toolset's client, at the first call
+    import httpx
+
     from teragent_openapi.toolset import OpenAPIToolset
 
 __all__ = ["OpenAPITool", "method_safety", "IDEMPOTENT", "tool_name_for"]
@@ -176,6 +176,8 @@ class OpenAPITool(BaseTool):
         except (TypeError, ValueError) as exc:
             return ToolResult(success=False, error=f"bad arguments for {self.name}: {exc}",
                               safety=self.safety)
+        import httpx
+
         client = await ts.client()
         idempotent = self.operation.method in IDEMPOTENT
         attempt = 0

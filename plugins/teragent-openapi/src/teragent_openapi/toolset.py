@@ -17,14 +17,15 @@ import fnmatch
 import logging
 import os
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping
 
-import httpx
+if TYPE_CHECKING:  # httpx (~90 ms) loads with the first client (make_async_client)
+    import httpx
 
 from teragent.core.types import ToolSafety
 from teragent.errors import ConfigError, redact
 from teragent.tools.base import BaseTool, ToolPack
-from teragent_auth import AuthCredential, AuthManager, HttpxAuth
+from teragent_auth import AuthCredential, AuthManager
 from teragent_openapi.spec import Document, Operation, SpecError, load_document, parse_document
 from teragent_openapi.tools import OpenAPITool, tool_name_for
 
@@ -218,6 +219,8 @@ class OpenAPIToolset(ToolPack):
         key = hash(tuple(id(c) for c in creds))
         auth = self._auth_cache.get(key)
         if auth is None:
+            from teragent_auth.httpx_auth import HttpxAuth
+
             auth = self._auth_cache[key] = HttpxAuth(*creds)
         return auth
 
