@@ -140,3 +140,26 @@ def test_tokens_never_appear_in_events_or_answers(svc: Any, caplog: Any) -> None
     r = httpx.get(svc.base + "/api/conversations",
                   headers={"Authorization": "Bearer alice-token-0123456789x"})
     assert r.status_code == 401 and "alice-token" not in r.text
+
+
+def test_the_agent_cannot_write_outside_its_workspace(svc: Any, tmp_path: Path) -> None:
+    from teragent.testing.scripted import call_tool, reply
+
+    other = svc.create([])   # another conversation of the same user, next door
+    cid = svc.create([
+        call_tool("write_file", {"path": f"../{other}/planted.txt", "content": "x"}),
+        call_tool("write_file", {"path": str(tmp_path / "escape.txt"), "content": "x"}),
+        call_tool("edit_file", {"path": "../../bob/x.txt", "old_string": "a",
+                                "new_string": "b"}),
+        reply("could not"),
+    ])
+    before = _all_files(tmp_path)
+    with svc.connect(cid) as ws:
+        svc.recv(ws)
+        ws.send(json.dumps({"type": "message", "content": "escape"}))
+        seen: list[dict[str, Any]] = []
+        svc.until(ws, "done", seen)
+    results = [e for e in seen if e["type"] == "tool_result"]
+    assert len(results) == 3 and not any(r["success"] for r in results)
+    new = _all_files(tmp_path) - before
+    assert all(p.startswith(f"root/alice/{cid}/") or p.startswith("db/") for p in new), new
