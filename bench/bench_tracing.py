@@ -8,6 +8,8 @@ sequential, after a warm-up. Loops:
 * ``teragent``: ``build_agent(config={})``, no tracing;
 * ``teragent(again)``: a second, identical agent: its difference to ``teragent`` is
   the measurement's noise floor;
+* ``teragent+seam``: ``[traces]`` with the tracer's record methods made no-ops: the
+  kernel's tracing seam alone;
 * ``teragent+traces``: the same with ``[traces]`` (TAPTracer: every call's compiled
   prompt and answer hashed, redacted and appended to ``traces.jsonl``);
 * ``teragent+otel``: the same with ``[otel] use_global_provider = true`` and the SDK's
@@ -49,7 +51,8 @@ import bench_agent_loop as B  # noqa: E402  (the shared setup)
 
 T_PROCESS = B.T_PROCESS
 
-LOOPS = ("aiohttp", "teragent", "teragent(again)", "teragent+traces", "teragent+otel")
+LOOPS = ("aiohttp", "teragent", "teragent(again)", "teragent+seam", "teragent+traces",
+         "teragent+otel")
 CALLS_PER_TASK = 2
 
 
@@ -95,6 +98,26 @@ def build_observed(kind: str) -> Callable[[str, bool, str], Awaitable[tuple[Any,
 
 B.BUILDERS["teragent(again)"] = B.BUILDERS["teragent"]  # the noise floor: same loop twice
 B.BUILDERS["teragent+traces"] = build_observed("traces")
+
+
+async def _build_seam_only(url: str, stream: bool, workspace: str) -> tuple[Any, Any]:
+    """``[traces]`` with the tracer's record methods replaced by no-ops: what the
+    kernel's tracing seam costs (the provider asking the run for tracers, awaiting
+    them), without the tracer's own work."""
+    task, close = await build_observed("traces")(url, stream, workspace)
+    from teragent_traces.config import tracer_for
+
+    tracer = tracer_for({"traces": {"dir": os.path.join(workspace, "traces")}}, workspace)
+
+    async def record(*_: Any, **__: Any) -> str:
+        return "-"
+
+    tracer.record_request = record
+    tracer.record_response = record
+    return task, close
+
+
+B.BUILDERS["teragent+seam"] = _build_seam_only
 B.BUILDERS["teragent+otel"] = build_observed("otel")
 
 
@@ -150,29 +173,46 @@ def _run_child(url: str, tasks: int) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def _micro(calls: int = 1000, rounds: int = 7) -> float:
-    """The tracer's own CPU per traced call, in process (min over rounds): the
-    recording of one call of the benchmark's task (compiled prompt with the tool
-    schema, and its answer), as the provider makes it."""
+def _micro(tasks: int = 500, rounds: int = 7) -> float:
+    """The tracer's own CPU per traced call, in process (min over rounds), recording
+    exactly what the benchmark's task makes: a first call with a new conversation
+    (system prompt, the user's task, the tool schema) answered by a tool call, then a
+    second call adding the tool call and its result, answered with text."""
     import teragent
     from teragent.core.compiler import Conversation
     from teragent.core.tap import TAPResponse
+    from teragent.core.types import ToolCall
     from teragent_traces.tracer import TAPTracer
 
     provider = teragent.create_provider(adapter="mock", model=B.MODEL)
-    system = ("You are TerAgent, a careful assistant working in the directory /tmp/ws. "
-              "Use the tools when they help; call a tool by name with JSON arguments. "
-              "When you have the answer, reply with plain text and no tool call.")
-    conv = Conversation(messages=[{"role": "system", "content": system},
-                                  {"role": "user", "content": B.prompt(5)}], tools=B.TOOLS)
-    compiled = provider.compile_conversation(conv)
-    answer = TAPResponse(raw_text="The result is 6.", finish_reason="stop",
-                         usage={"prompt_tokens": 12, "completion_tokens": 6})
+    system = {"role": "system", "content": (
+        "You are TerAgent, a careful assistant working in the directory /tmp/ws. Use the "
+        "tools when they help; call a tool by name with JSON arguments. When you have the "
+        "answer, reply with plain text and no tool call.")}
+    usage = {"prompt_tokens": 12, "completion_tokens": 6, "total_tokens": 18}
+
+    def calls(n: int) -> list[tuple[Any, Any, Any]]:
+        first = [system, {"role": "user", "content": B.prompt(n)}]
+        call = ToolCall.from_raw(f"call_{n}", "add", json.dumps({"a": n, "b": 1}))
+        second = first + [{"role": "assistant", "content": None, "tool_calls": [
+            {"id": call.id, "type": "function",
+             "function": {"name": "add", "arguments": call.raw_arguments}}]},
+            {"role": "tool", "tool_call_id": call.id, "content": str(n + 1)}]
+        out = []
+        for msgs, answer in ((first, TAPResponse(tool_calls=[call], usage=usage,
+                                                 finish_reason="tool_calls")),
+                             (second, TAPResponse(raw_text=f"The result is {n + 1}.",
+                                                  usage=usage, finish_reason="stop"))):
+            conv = Conversation(messages=msgs, tools=B.TOOLS)
+            out.append((conv, provider.compile_conversation(conv), answer))
+        return out
+
+    work = [c for n in range(tasks) for c in calls(n)]
     with tempfile.TemporaryDirectory(prefix="bench-tracing-micro-") as d:
         tracer = TAPTracer(d)
 
         async def run() -> None:
-            for _ in range(calls):
+            for conv, compiled, answer in work:
                 tid = await tracer.record_request(conv, compiled=compiled,
                                                   provider=provider.name, model=B.MODEL)
                 await tracer.record_response(answer, trace_id=tid)
@@ -181,7 +221,7 @@ def _micro(calls: int = 1000, rounds: int = 7) -> float:
         for _ in range(rounds):
             c = time.process_time()
             asyncio.run(run())
-            best = min(best, (time.process_time() - c) * 1e6 / calls)
+            best = min(best, (time.process_time() - c) * 1e6 / len(work))
         tracer.close()
     return best
 
@@ -247,7 +287,7 @@ def main() -> None:
         "share_of_agent_loop_cpu_overhead": micro / loop_cpu_per_call
         if loop_cpu_per_call > 0 else None}
     m = summary["tracer_in_process"]
-    print(f"tracer in process: {micro:.1f} us CPU per traced call (min of 7 x 1000) = "
+    print(f"tracer in process: {micro:.1f} us CPU per traced call (min of 7 x 1000 calls) = "
           f"{m['share_of_teragent_cpu_per_call']:.1%} of teragent's CPU per call"
           + (f", {m['share_of_agent_loop_cpu_overhead']:.1%} of the agent-loop CPU overhead"
              if m["share_of_agent_loop_cpu_overhead"] is not None else ""))
