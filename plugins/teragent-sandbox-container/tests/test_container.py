@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,14 @@ def test_runs_in_a_container_with_cgroup_limits(tmp_path: Path) -> None:
 @needs_podman
 def test_escape_suite_claims_hold() -> None:
     assert_claims(asyncio.run(run_escape_suite(backend)))
+
+
+@needs_podman
+@pytest.mark.skipif(os.geteuid() != 0, reason="the uid drop is for a root agent")
+def test_a_root_owned_workspace_is_written_by_an_unprivileged_uid(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    res = asyncio.run(backend.run("id -u; echo a > made && echo wrote", str(ws), 60,
+                                  {"PATH": "/usr/bin:/bin"}))
+    assert res.output.split() == ["65534", "wrote"], res.output
+    assert (ws / "made").stat().st_uid == 0  # written through the idmapped bind

@@ -12,6 +12,7 @@ import uuid
 from typing import Any, Mapping
 
 from teragent.errors import SandboxUnavailableError
+from teragent.security.confine import confinement
 from teragent.security.processes import OutputCallback, PosixControl, run_process
 from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, SandboxBackend, SandboxResult
 
@@ -115,7 +116,9 @@ class ContainerSandbox(SandboxBackend):
     ``/tmp``, the workspace bound read-write at its own path, ``--memory`` and
     ``--pids-limit`` (cgroups), explicit ``--ulimit``\\ s (root without
     ``CAP_SYS_RESOURCE`` cannot raise hard limits) and the command run as the
-    workspace's owner. ``--runtime runc`` because ``crun`` refuses hybrid cgroups.
+    workspace's owner, or, for a root agent's root-owned workspace, as uid 65534 with the
+    workspace an idmapped bind in the engine's mount namespace
+    (:mod:`teragent.security.confine`), so it is still writable. ``--runtime runc`` because ``crun`` refuses hybrid cgroups.
 
     Args:
         engine: ``podman`` (default) or ``docker``.
@@ -149,13 +152,14 @@ class ContainerSandbox(SandboxBackend):
         return _probe(self.engine, self.image)
 
     def argv(self, binary: str, cmd: str, workdir: str, env_file: str, rootfs: str | None,
-             name: str) -> list[str]:
+             name: str, user: tuple[int, int] | None = None) -> list[str]:
         owner = os.stat(workdir)
+        uid, gid = user if user is not None else (owner.st_uid, owner.st_gid)
         args = [binary, "run", "--rm", "--name", name, "--network=none", "--cap-drop=ALL",
                 "--security-opt", "no-new-privileges", "--memory", self.memory,
                 "--memory-swap", self.memory, "--pids-limit", str(self.pids),
                 "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
-                "--user", f"{owner.st_uid}:{owner.st_gid}", "--tmpfs", "/tmp:rw,mode=1777",
+                "--user", f"{uid}:{gid}", "--tmpfs", "/tmp:rw,mode=1777",
                 "--env-file", env_file, "-v", f"{workdir}:{workdir}:rw", "-w", workdir]
         if self.engine == "podman":
             args += ["--runtime", self.runtime, "--cgroup-manager", "cgroupfs"]
@@ -186,12 +190,19 @@ class ContainerSandbox(SandboxBackend):
                 for key, value in sorted(run_env.items()):
                     if "\n" not in value:
                         fh.write(f"{key}={value}\n")
+            # A root agent's root-owned workspace: the engine starts in a mount
+            # namespace where it is an idmapped bind, so the command runs as an
+            # unprivileged uid and can still write it (teragent.security.confine).
+            plan = confinement(workdir, drop_uid=False, private_shm=False)
+            user = (plan.uid, plan.gid) if plan.uid is not None and plan.gid is not None \
+                else None
             started = time.monotonic()
             outcome = await run_process(
-                self.argv(binary, cmd, workdir, env_file, rootfs, name), cwd=base,
+                self.argv(binary, cmd, workdir, env_file, rootfs, name, user), cwd=base,
                 env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": base},
                 timeout=timeout, max_output=max_output, on_output=on_output,
-                kill_grace=self.kill_grace, control=PosixControl())
+                kill_grace=self.kill_grace, control=PosixControl(),
+                preexec_fn=plan.preexec(), pass_fds=plan.pass_fds)
             duration = time.monotonic() - started
             finished = not outcome.timed_out
         finally:
