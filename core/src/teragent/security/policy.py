@@ -124,6 +124,8 @@ class PathPolicy:
         text = os.fspath(path)
         if not text:
             return None
+        if "\x00" in text:  # no file has such a name; os.path.realpath raises on it
+            return f"{text!r} contains a NUL byte, which no path can hold"
         for absolute in self.spellings(text):
             rel = self._relative(absolute)
             for rule in self.rules:
