@@ -407,7 +407,7 @@ class TAPTracer:
             for record, content, compiled in self._queue:
                 try:
                     if compiled is not None:
-                        record.update(self._delta(record["trace_id"], compiled,
+                        record.update(self._delta(record["trace_id"], *compiled,
                                                   record.get("provider"), record.get("model")))
                     lines.append(self._line(record, content))
                 except Exception:  # noqa: BLE001 - a tracer never breaks a run
@@ -468,22 +468,22 @@ class TAPTracer:
                 "basis": "compiled", "intent": _intent(request), "provider": provider,
                 "model": model}
         if compiled is not None:
-            self._append(head, {}, compiled)
+            # The message list is copied now (the run goes on appending to its own);
+            # encoding waits for the batch.
+            self._append(head, {}, (compiled.as_messages(), compiled.tools or None))
             return trace_id
         prompt, head["basis"], _ = _prompt_of(request, None)
         self._append(head, {"prompt": prompt})
         return trace_id
 
-    def _delta(self, trace_id: str, compiled: Any, provider: Any,
-               model: Any) -> dict[str, Any]:
+    def _delta(self, trace_id: str, messages: list[dict[str, Any]], tools: Any,
+               provider: Any, model: Any) -> dict[str, Any]:
         """The prompt of a compiled call as a delta on the previous call of the same
         conversation: an agent's history grows by a few messages per call, so only
         those are encoded and stored (``prompt_ref`` names the call whose first
         ``messages`` messages, and tools if ``tools`` is true, come before
         ``prompt_delta``). The hash is still over the whole prompt's JSON, assembled
         from the cached per-message encodings."""
-        messages = compiled.as_messages()
-        tools = compiled.tools or None
         key = (provider, model, _first_content(messages))
         prev = self._convs.get(key)
         keep, parts, tools_b, same_tools = 0, [], b"", False
