@@ -283,3 +283,29 @@ def test_small_profile_caps_the_answer() -> None:
     assert LlamaCppAdapter(tool_profile="full").plan(
         CompiledPrompt(messages=[{"role": "user", "content": "hi"}], tools=TOOLS),
         "m").schema["oneOf"][-1]["properties"]["answer"]["pattern"] == ANSWER_PATTERN
+
+
+def test_answer_grammar_keeps_the_json_string_closed() -> None:
+    """The pattern is matched on the string's raw JSON text: a quote in it let SmolLM2
+    close the answer at once (``{"answer": "", } # no output ...``, an empty answer),
+    and a leading ``{`` nested the reply format (the answer was ``{``)."""
+    import re
+
+    from teragent_llamacpp.prompting import answer_pattern
+
+    for pattern in (ANSWER_PATTERN, answer_pattern(400)):
+        for bad in ('", } # no output', "{", '{"answer": "x"}', 'a"b', "a\\b"):
+            assert re.fullmatch(pattern, bad) is None, (pattern, bad)
+        assert re.fullmatch(pattern, "It counts words {and} lines in 'notes.txt'.")
+
+
+def test_small_profile_cuts_tool_results_shorter() -> None:
+    """SmolLM2 lost the question in 4,000 characters of this repository's README."""
+    msgs = [{"role": "user", "content": "Read README.md"},
+            {"role": "assistant", "content": "", "tool_calls": [{"id": "call_1",
+             "type": "function", "function": {"name": "read_file", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "x" * 3000}]
+    small = LlamaCppAdapter(tool_profile="small").plan(_prompt(msgs), "m")
+    full = LlamaCppAdapter(tool_profile="full").plan(_prompt(msgs), "m")
+    assert "1500 more characters cut" in small.turns[-1]["content"]
+    assert "more characters cut" not in full.turns[-1]["content"]

@@ -29,7 +29,9 @@ The ``"small"`` profile (reported by :meth:`LlamaCppAdapter.model_capabilities`,
 system prompt) also leaves every optional tool parameter out of the reply grammar and
 caps an answer at ``small_answer_length`` characters (400): a 135M model otherwise
 rambles into ``max_tokens``, the loop asks it to continue, and the continuation
-re-offers the tools (one traced run took 217 s that way).
+re-offers the tools (one traced run took 217 s that way). Tool results are cut to
+``small_tool_result_chars`` (1500; 4000 otherwise): the model lost the question in
+4,000 characters of a README.
 Per-call values in ``CompiledPrompt.extra``: ``temperature``, ``max_tokens``, ``seed``,
 ``tool_choice`` ("auto", "required", "none" or ``{"type": "function", "function":
 {"name": ...}}``) and ``max_tool_rounds``.
@@ -270,7 +272,7 @@ class LlamaCppAdapter(TAPAdapter):
                  max_tool_rounds: int | None = 1, reuse_kv_prefix: bool = False,
                  max_string_length: int = MAX_STRING_LENGTH, repeat_penalty: float = 1.3,
                  tool_profile: str = "auto", small_answer_length: int = 400,
-                 **kwargs: Any) -> None:
+                 small_tool_result_chars: int = 1500, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if tool_profile not in ("auto", "small", "full"):
             raise UserError(f"llamacpp tool_profile {tool_profile!r} is not one of 'auto', "
@@ -278,6 +280,7 @@ class LlamaCppAdapter(TAPAdapter):
         self.tool_profile = tool_profile
         self._profiles: dict[str, str] = {}
         self.small_answer_length = small_answer_length
+        self.small_tool_result_chars = small_tool_result_chars
         self.model_path = model_path
         self.n_ctx = n_ctx
         self.n_threads = n_threads or os.cpu_count() or 1
@@ -351,7 +354,9 @@ class LlamaCppAdapter(TAPAdapter):
                                         max_answer=self.small_answer_length
                                         if required_only else None)
         turns = render_messages(messages, offered, allow_answer=allow_answer,
-                                answer_now=answer_now, required_only=required_only)
+                                answer_now=answer_now, required_only=required_only,
+                                **({"max_tool_result_chars": self.small_tool_result_chars}
+                                   if required_only else {}))
         seed = extra.get("seed", self.seed)
         return _Plan(
             turns=turns, schema=schema,

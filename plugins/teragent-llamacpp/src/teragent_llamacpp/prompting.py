@@ -45,9 +45,13 @@ MAX_ARRAY_ITEMS = 16
 ANSWER_NUDGE = ("The tool results you need are in the conversation. Answer the user's "
                 'question now: reply {"answer": "..."} with your answer in place of the dots.')
 
-#: An answer may not start like a placeholder ("<text>", "...") or with a space: a small
-#: model otherwise copies the reply format's placeholder as its answer.
-ANSWER_PATTERN = r"^[^<. ].*$"
+#: An answer may not start like a placeholder ("<text>", "...", "{") or with a space: a
+#: small model otherwise copies the reply format's placeholder as its answer (or answers
+#: "{", nesting the reply format). Nor may it hold
+#: a double quote or a backslash: the pattern is matched on the JSON string's raw text,
+#: where ``.`` admitted ``"``, and SmolLM2 closed the string at once (``{"answer": "",
+#: } # no output ...``), an empty answer.
+ANSWER_PATTERN = r'^[^<.{ "\\][^"\\]*$'
 
 
 def answer_pattern(max_length: int | None = None) -> str:
@@ -55,7 +59,7 @@ def answer_pattern(max_length: int | None = None) -> str:
     grammar then closes the answer there instead of running into ``max_tokens``)."""
     if max_length is None:
         return ANSWER_PATTERN
-    return rf"^[^<. ].{{0,{max(0, max_length - 1)}}}$"
+    return rf'^[^<.{{ "\\][^"\\]{{0,{max(0, max_length - 1)}}}$'
 
 
 def tool_name(tool: dict[str, Any]) -> str:
