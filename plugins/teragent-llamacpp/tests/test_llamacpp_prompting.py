@@ -294,9 +294,11 @@ def test_answer_grammar_keeps_the_json_string_closed() -> None:
     from teragent_llamacpp.prompting import answer_pattern
 
     for pattern in (ANSWER_PATTERN, answer_pattern(400)):
-        for bad in ('", } # no output', "{", '{"answer": "x"}', 'a"b', "a\\b"):
+        for bad in ('", } # no output', "{", '{"answer": "x"}', 'a"b', "a\\q"):
             assert re.fullmatch(pattern, bad) is None, (pattern, bad)
         assert re.fullmatch(pattern, "It counts words {and} lines in 'notes.txt'.")
+        # JSON escapes stay possible, for models that quote
+        assert re.fullmatch(pattern, 'He said \\"hi\\".\\nBye.')
 
 
 def test_small_profile_cuts_tool_results_shorter() -> None:

@@ -47,19 +47,20 @@ ANSWER_NUDGE = ("The tool results you need are in the conversation. Answer the u
 
 #: An answer may not start like a placeholder ("<text>", "...", "{") or with a space: a
 #: small model otherwise copies the reply format's placeholder as its answer (or answers
-#: "{", nesting the reply format). Nor may it hold
-#: a double quote or a backslash: the pattern is matched on the JSON string's raw text,
-#: where ``.`` admitted ``"``, and SmolLM2 closed the string at once (``{"answer": "",
-#: } # no output ...``), an empty answer.
-ANSWER_PATTERN = r'^[^<.{ "\\][^"\\]*$'
+#: "{", nesting the reply format). The pattern is matched on the JSON string's raw text,
+#: so a quote must be escaped: with ``.`` a bare ``"`` let SmolLM2 close the answer at
+#: once (``{"answer": "", } # no output ...``, an empty answer).
+_ANSWER_FIRST = r'([^<.{ "\\]|\\[\\/bfnrt])'
+_ANSWER_CHAR = r'([^"\\]|\\["\\/bfnrt])'
+ANSWER_PATTERN = rf"^{_ANSWER_FIRST}{_ANSWER_CHAR}*$"
 
 
 def answer_pattern(max_length: int | None = None) -> str:
-    """:data:`ANSWER_PATTERN`, capped at ``max_length`` characters when given (the
-    grammar then closes the answer there instead of running into ``max_tokens``)."""
+    """:data:`ANSWER_PATTERN`, capped at ``max_length`` characters of JSON text when given
+    (the grammar then closes the answer there instead of running into ``max_tokens``)."""
     if max_length is None:
         return ANSWER_PATTERN
-    return rf'^[^<.{{ "\\][^"\\]{{0,{max(0, max_length - 1)}}}$'
+    return rf"^{_ANSWER_FIRST}{_ANSWER_CHAR}{{0,{max(0, max_length - 1)}}}$"
 
 
 def tool_name(tool: dict[str, Any]) -> str:
