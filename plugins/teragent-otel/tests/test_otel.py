@@ -197,3 +197,47 @@ def test_failed_run_ends_its_spans_with_an_error(receiver: _Receiver, tmp_path: 
     from opentelemetry import trace
 
     assert not trace.get_current_span().get_span_context().is_valid
+
+
+def test_nested_agent_span_is_a_child(receiver: _Receiver, tmp_path: Any) -> None:
+    """An agent run inside another run's tool: its invoke_agent span is a child of the
+    outer run's span (the run's context is current while it executes), in one trace."""
+    import teragent_otel
+
+    endpoint = f"http://127.0.0.1:{receiver.server_address[1]}/v1/traces"
+    config = {"otel": {"endpoint": endpoint}, "audit": {"enabled": False}}
+    inner_model = ScriptedModel([reply("inner answer")])
+
+    @tool
+    async def ask_helper(question: str) -> str:
+        """Ask the helper agent.
+
+        Args:
+            question: The question.
+        """
+        helper = teragent.build_agent({**config, "otel": {**config["otel"],
+                                                          "agent_name": "helper"}},
+                                      workspace=tmp_path, provider=inner_model, tools=[])
+        return (await helper.run(question)).final_text
+
+    outer = ScriptedModel([call_tool("ask_helper", {"question": "why?"}), reply("done")])
+
+    async def main() -> None:
+        agent = teragent.build_agent(config, workspace=tmp_path, provider=outer,
+                                     tools=[ask_helper])
+        async with agent:
+            await agent.run("ask the helper")
+
+    asyncio.run(main())
+    assert teragent_otel.force_flush()
+    with receiver.got:
+        assert receiver.got.wait_for(lambda: len(receiver.spans) >= 6, timeout=30)
+    by_name: dict[str, list[Any]] = {}
+    for s in receiver.spans:
+        by_name.setdefault(s.name, []).append(s)
+    outer_span = by_name["invoke_agent teragent"][0]
+    inner_span = by_name["invoke_agent helper"][0]
+    assert inner_span.trace_id == outer_span.trace_id
+    assert inner_span.parent_span_id == outer_span.span_id
+    inner_chat = [s for s in by_name["chat scripted"] if s.parent_span_id == inner_span.span_id]
+    assert len(inner_chat) == 1
