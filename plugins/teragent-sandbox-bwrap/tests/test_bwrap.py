@@ -56,7 +56,15 @@ def _check_private_view(ws: Path) -> None:
 
 
 def test_escape_suite_claims_hold() -> None:
-    assert_claims(asyncio.run(run_escape_suite(backend)))
+    report = asyncio.run(run_escape_suite(backend))
+    assert_claims(report)
+    from teragent.security.sandbox import default_sandbox
+    from teragent_testing.escape import PROBES
+
+    if default_sandbox() == "bwrap":
+        # The bash tool's default here: no probe of any kind may escape.
+        assert [r.name for r in report.results if r.contained is not True] == []
+        assert set(PROBES) <= backend.contains
 
 
 def test_protected_paths_are_hidden_or_read_only_inside_an_agent_run() -> None:

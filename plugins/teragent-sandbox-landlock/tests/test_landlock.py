@@ -74,6 +74,11 @@ def test_escape_suite_claims_hold() -> None:
     assert_claims(report)
     if os.geteuid() != 0:
         assert report.by_name()["fork_bomb"].contained
+    from teragent.security.sandbox import default_sandbox
+
+    if default_sandbox() == "landlock":
+        # The bash tool's default here: no probe of any kind may escape.
+        assert [r.name for r in report.results if r.contained is not True] == []
 
 
 @needs_landlock
