@@ -330,3 +330,19 @@ def test_root_agent_runs_commands_unprivileged_or_without_capabilities(
     assert res.output.splitlines()[0] == "0" and "wrote" in res.output
     assert "CapEff:\t0000000000000000" in res.output
     assert "CapBnd:\t0000000000000000" in res.output
+
+
+@posix
+def test_hard_links_made_before_the_run_are_left_alone(tmp_path: Path) -> None:
+    import time
+
+    from teragent.security.confine import sanitize_workspace
+
+    ws, outside = tmp_path / "ws", tmp_path / "outside"
+    ws.mkdir()
+    outside.mkdir()
+    (outside / "object").write_text("shared\n")
+    os.link(outside / "object", ws / "object")  # like git clone --local
+    done = sanitize_workspace(str(ws), since=time.time() + 5)
+    assert "outside_links_copied" not in done
+    assert os.stat(ws / "object").st_ino == os.stat(outside / "object").st_ino

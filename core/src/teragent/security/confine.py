@@ -314,9 +314,14 @@ def confinement(workdir: str, *, uid: int | None = None, private_shm: bool = Tru
 SANITIZE_LIMIT = 200_000
 
 
-def sanitize_workspace(workdir: str, *, limit: int = SANITIZE_LIMIT) -> dict[str, Any]:
+def sanitize_workspace(workdir: str, *, since: float | None = None,
+                       limit: int = SANITIZE_LIMIT) -> dict[str, Any]:
     """Strip setuid/setgid bits, remove device nodes and replace hard links to files
-    outside ``workdir`` by copies. Symlinks are never followed. Returns what was done."""
+    outside ``workdir`` by copies. Symlinks are never followed. Returns what was done.
+
+    ``since`` (a ``time.time()``): only inodes changed since then are hard-link
+    candidates (making a link changes the inode's ctime), so links the user made
+    before the run (``git clone --local``) are left alone."""
     if os.name != "posix":
         return {}
     stripped: list[str] = []
@@ -362,7 +367,7 @@ def sanitize_workspace(workdir: str, *, limit: int = SANITIZE_LIMIT) -> dict[str
                 continue
             if mode & (stat.S_ISUID | stat.S_ISGID):
                 _chmod(entry.path, mode & ~(stat.S_ISUID | stat.S_ISGID), stripped)
-            if st.st_nlink > 1:
+            if st.st_nlink > 1 and (since is None or st.st_ctime >= since - 1.0):
                 key = (st.st_dev, st.st_ino)
                 multi.setdefault(key, []).append(entry.path)
                 nlinks[key] = st.st_nlink

@@ -498,6 +498,7 @@ async def execute_in_sandbox(
     name = getattr(chosen, "name", type(chosen).__name__)
     full_env = sandbox_environment(extra=env)
     started = time.monotonic()
+    wall_start = time.time()
     result = await chosen.run(cmd, directory, timeout, full_env, max_output=max_output,
                               on_output=on_output)
     if not isinstance(result, SandboxResult):
@@ -513,7 +514,7 @@ async def execute_in_sandbox(
 
         from teragent.security.confine import sanitize_workspace
 
-        cleaned = await asyncio.to_thread(sanitize_workspace, directory)
+        cleaned = await asyncio.to_thread(sanitize_workspace, directory, since=wall_start)
         if cleaned:
             result.enforced.update(cleaned)
     if len(result.output) > max_output:  # a backend that ignored the cap
