@@ -22,4 +22,4 @@ class TestLlamaCppLiveContract(LiveAdapterContract):
 
     @staticmethod
     def make_adapter() -> Any:
-        return llamacpp.LlamaCppAdapter(n_ctx=2048, seed=7, temperature=0.0, max_tokens=16)
+        return llamacpp.LlamaCppAdapter(n_ctx=2048, seed=7, temperature=0.0, max_tokens=32)
