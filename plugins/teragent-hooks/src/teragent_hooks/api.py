@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from teragent_hooks.base import (
     HOOK_EVENTS,
@@ -84,6 +84,8 @@ def user_hooks_guard(*, config: Any, loop_config: Any = None,
     ``execute_denied`` hooks); ``None`` when ``agent.toml`` declares no hooks."""
     from teragent.guards import HookManagerGuard
 
+    if isinstance(config, Mapping) and not config.get("hooks"):
+        return None  # no [[hooks]]: skip importing and building the config models
     manager = build_hook_manager(config, workspace)
     if not any(manager.hooks(e) for e in HOOK_EVENTS):
         return None

@@ -353,11 +353,11 @@ def build_toolsets(config: Mapping[str, Any], *, workspace: str | None = None,
                    **options: Any) -> list[OpenAPIToolset]:
     """One :class:`OpenAPIToolset` per ``[openapi.NAME]`` (``options``, e.g.
     ``transport=``/``sleep=``, go to each)."""
-    from teragent_openapi.config import OpenAPIToolsetConfig
-
     tables = config.get("openapi") or {}
     if not tables:
-        return []
+        return []  # (before importing the config models: building an agent stays cheap)
+    from teragent_openapi.config import OpenAPIToolsetConfig
+
     src = ((config.get("__sources__") or {}).get("openapi") or {}).get("path")
     base = Path(src).parent if src else Path(workspace or os.getcwd())
     manager = AuthManager.from_config(config, **{k: v for k, v in options.items()
