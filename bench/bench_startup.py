@@ -1,12 +1,16 @@
 """Start-up cost: ``import teragent`` + discovery of every installed plugin, as a ratio
 to a bare interpreter start (``python -c pass``) measured in the same run.
 
+Two ratios per case: wall-clock time, and CPU time (user + system of the child, from
+``getrusage``), which a busy shared machine disturbs much less than wall time.
+
 Run: .venv/bin/python bench/bench_startup.py [--runs N]
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,16 +33,32 @@ CASES = {
         "p = teragent.create_provider(adapter='openai_compatible', model='m', "
         "base_url='http://127.0.0.1:1', api_key_env='BENCH_KEY'); "
         "a = teragent.build_agent({}, workspace=d, provider=p)"),
+    # What building cost before the HTTP stack loaded lazily (issue 12): the same, plus
+    # the aiohttp and httpx imports build_agent used to pay.
+    "  same + HTTP stack preloaded (build_agent before)": (
+        "import os, tempfile, teragent; os.environ['BENCH_KEY'] = 'x'; "
+        "d = tempfile.mkdtemp(); "
+        "p = teragent.create_provider(adapter='openai_compatible', model='m', "
+        "base_url='http://127.0.0.1:1', api_key_env='BENCH_KEY'); "
+        "a = teragent.build_agent({}, workspace=d, provider=p); "
+        "p.adapter.prepare(); import httpx"),
 }
 
 
-def measure(code: str, runs: int) -> float:
-    samples = []
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(code: str, runs: int) -> tuple[float, float]:
+    """Median wall and CPU milliseconds of ``python -c code``."""
+    wall, cpu = [], []
     for _ in range(runs):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _child_cpu()
         subprocess.run([sys.executable, "-c", code], check=True)
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples) * 1000
+        wall.append(time.perf_counter() - t)
+        cpu.append(_child_cpu() - c)
+    return statistics.median(wall) * 1000, statistics.median(cpu) * 1000
 
 
 def main() -> None:
@@ -48,12 +68,12 @@ def main() -> None:
     # warm the OS caches once
     for code in CASES.values():
         subprocess.run([sys.executable, "-c", code], check=True)
-    base = None
-    print(f"{'case':58} {'median ms':>10} {'ratio':>7}")
+    base: tuple[float, float] | None = None
+    print(f"{'case':58} {'wall ms':>8} {'ratio':>7} {'cpu ms':>8} {'ratio':>7}")
     for name, code in CASES.items():
-        ms = measure(code, args.runs)
-        base = base or ms
-        print(f"{name:58} {ms:10.1f} {ms / base:7.2f}x")
+        ms, cpu = measure(code, args.runs)
+        base = base or (ms, cpu)
+        print(f"{name:58} {ms:8.1f} {ms / base[0]:6.2f}x {cpu:8.1f} {cpu / base[1]:6.2f}x")
     from teragent.plugins import get_host
 
     names = [r.name for r in get_host().list_plugins()]
