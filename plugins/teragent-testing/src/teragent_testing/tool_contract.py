@@ -9,6 +9,7 @@ workspace) or by factories::
     class TestMyTools(ToolContract):
         registered = ("my_tool", "my_other_tool")
         # or: tools = {"my_tool": MyTool}; bad_calls = {"my_tool": {"path": 3}}
+        # or: all_registered = True (every tool the installed plugins register)
 
 What every tool must do:
 
@@ -68,6 +69,8 @@ class ToolContract:
 
     #: Tool names registered through ``teragent_register_tools`` (installed plugins).
     registered: ClassVar[tuple[str, ...]] = ()
+    #: Every tool the installed plugins register (tool packs give the tools they list).
+    all_registered: ClassVar[bool] = False
     #: name → factory (a tool class, or a callable returning a tool).
     tools: ClassVar[dict[str, Callable[[], BaseTool]]] = {}
     #: name → arguments a call must fail on (with a typed error, see the module doc).
@@ -76,13 +79,16 @@ class ToolContract:
     @pytest.fixture
     def built(self, tmp_path: Path) -> dict[str, BaseTool]:
         out: dict[str, BaseTool] = {name: factory() for name, factory in self.tools.items()}
-        if self.registered:
+        names: list[str] | None = list(self.registered)
+        if self.all_registered:
+            names = None
+        if names is None or names:
             from teragent.tools.registry import ToolRegistry
 
-            reg = ToolRegistry.from_plugins(self.registered, workspace=str(tmp_path))
+            reg = ToolRegistry.from_plugins(names, workspace=str(tmp_path))
             # a registered tool pack (MCP, OpenAPI) contributes the tools it lists
             out.update({tool.name: tool for tool in reg.list_tools()})
-        assert out, "set ToolContract.registered or ToolContract.tools"
+        assert out, "set ToolContract.registered, all_registered or tools"
         for name, tool in out.items():
             assert isinstance(tool, BaseTool), f"{name}: {tool!r} is not a BaseTool"
         return out
