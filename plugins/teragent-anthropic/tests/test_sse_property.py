@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from teragent.core.sse import SSEDecoder
+from teragent_openai.sse import SSEDecoder
 from teragent.core.types import StreamFinished
 from teragent_anthropic.response import parse_message
 from teragent_anthropic.stream import MessagesStreamAssembler

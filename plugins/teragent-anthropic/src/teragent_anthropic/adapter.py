@@ -22,7 +22,7 @@ from teragent.core.adapter import TAPAdapter
 from teragent.core.http import (
     error_from_response, key_variable, make_async_client, map_http_error, refine,
 )
-from teragent.core.sse import SSEDecoder
+from teragent_openai.sse import SSEDecoder
 from teragent.core.tap import CompiledPrompt, TAPResponse
 from teragent.core.types import StreamEvent, StreamFinished
 from teragent.errors import ModelAPIError, redact

@@ -43,7 +43,7 @@ from teragent.core.http import (
     error_from_response, error_kind, key_variable, make_async_client, map_http_error,
     refine, typed_error,
 )
-from teragent.core.sse import SSEDecoder
+from teragent_openai.sse import SSEDecoder
 from teragent.core.tap import CompiledPrompt, TAPResponse, estimate_tokens
 from teragent.core.types import StreamEvent, StreamFinished, ToolCall, UsageUpdate
 from teragent.errors import ModelAPIError, StreamError, redact

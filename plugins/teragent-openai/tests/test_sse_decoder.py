@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from teragent.core.sse import SSEDecoder
+from teragent_openai.sse import SSEDecoder
 
 STREAM = (b": keep-alive\r\n\r\nevent: ping\ndata: {}\n\n"
           b"data: {\"text\": \"h\xc3\xa9llo\"}\r\n\r\n"

@@ -1,8 +1,9 @@
 """An incremental Server-Sent Events decoder (WHATWG event-stream rules).
 
 Feed it byte chunks split anywhere (even inside a UTF-8 character or a CRLF); it
-yields complete events. Used by every streaming adapter and by the fake servers'
-tests.
+yields complete events. Used by the streaming adapters (OpenAI's chat, and through
+this plugin Anthropic's, GLM's and MiniMax's). It was ``teragent.core.sse``: wire code
+lives with the wire codecs, not in the kernel.
 """
 
 from __future__ import annotations
