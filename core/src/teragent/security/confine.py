@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import logging
 import os
 import stat
 import struct
@@ -35,6 +36,8 @@ from typing import Any, Callable
 
 __all__ = ["SANDBOX_UID", "Confinement", "confinement", "drops_root", "sandbox_uid",
            "sanitize_workspace"]
+
+logger = logging.getLogger("teragent.security.confine")
 
 #: The uid (and gid) commands run as when the agent is root and the workspace is
 #: root-owned.
@@ -67,10 +70,21 @@ def sandbox_uid(workdir: str) -> int | None:
     return owner if owner != 0 else SANDBOX_UID
 
 
-@functools.lru_cache(maxsize=8)
 def _idmap_userns(uid: int, gid: int) -> int:
-    """A user namespace fd mapping 0 to ``uid``/``gid`` (kept open for reuse):
-    the idmapping of the workspace bind."""
+    """A user namespace fd mapping 0 to ``uid``/``gid`` (kept open for reuse): the
+    idmapping of the workspace bind. Made again if something closed the kept fd."""
+    fd = _make_idmap_userns(uid, gid)
+    try:
+        if os.readlink(f"/proc/self/fd/{fd}").startswith("user:"):
+            return fd
+    except OSError:
+        pass
+    _make_idmap_userns.cache_clear()
+    return _make_idmap_userns(uid, gid)
+
+
+@functools.lru_cache(maxsize=8)
+def _make_idmap_userns(uid: int, gid: int) -> int:
     lib = _libc()
     ready_r, ready_w = os.pipe()
     hold_r, hold_w = os.pipe()
@@ -80,15 +94,18 @@ def _idmap_userns(uid: int, gid: int) -> int:
             os.close(ready_r)
             os.close(hold_w)
             ok = lib.unshare(_CLONE_NEWUSER) == 0
-            os.write(ready_w, b"1" if ok else b"0")
+            os.write(ready_w, b"1" if ok else bytes([ctypes.get_errno() & 0xFF]))
             os.read(hold_r, 1)
         finally:
             os._exit(0)
     os.close(ready_w)
     os.close(hold_r)
     try:
-        if os.read(ready_r, 1) != b"1":
-            raise OSError("cannot create a user namespace for the workspace idmapping")
+        answer = os.read(ready_r, 1)
+        if answer != b"1":
+            err = answer[0] if answer else 0
+            raise OSError(err, "cannot create a user namespace for the workspace idmapping: "
+                          + os.strerror(err))
         for name, text in (("uid_map", f"0 {uid} 1"), ("setgroups", "deny"),
                            ("gid_map", f"0 {gid} 1")):
             with open(f"/proc/{pid}/{name}", "w") as fh:
@@ -224,14 +241,23 @@ def drops_root() -> bool:
     return _idmap_works(os.stat(probe).st_dev, probe, SANDBOX_UID, SANDBOX_UID)
 
 
-@functools.lru_cache(maxsize=32)
+_IDMAP_OK: set[tuple[int, str, int, int]] = set()
+
+
 def _idmap_works(workdir_dev: int, path: str, uid: int, gid: int) -> bool:
-    """Whether an idmapped bind of a directory on this device works (probed once per
-    file system in a throw-away child that only makes system calls)."""
+    """Whether an idmapped bind of this directory works (probed in a throw-away child
+    that only makes system calls; a success is remembered, a failure probed again)."""
+    key = (workdir_dev, path, uid, gid)
+    if key in _IDMAP_OK:
+        return True
     nr = _SYS.get(os.uname().machine)
     if not nr:
         return False
-    fd = _idmap_userns(uid, gid)
+    try:
+        fd = _idmap_userns(uid, gid)
+    except OSError as exc:
+        logger.warning("no idmapped workspace: %s", exc)
+        return False
     lib = _libc()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
@@ -249,7 +275,10 @@ def _idmap_works(workdir_dev: int, path: str, uid: int, gid: int) -> bool:
         finally:
             os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
-    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    works = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    if works:
+        _IDMAP_OK.add(key)
+    return works
 
 
 def confinement(workdir: str, *, uid: int | None = None, private_shm: bool = True,
