@@ -346,3 +346,27 @@ def test_hard_links_made_before_the_run_are_left_alone(tmp_path: Path) -> None:
     done = sanitize_workspace(str(ws), since=time.time() + 5)
     assert "outside_links_copied" not in done
     assert os.stat(ws / "object").st_ino == os.stat(outside / "object").st_ino
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0,
+                    reason="dropping root needs a root agent on Linux")
+def test_confinement_survives_an_at_fork_handler_that_starts_a_thread(tmp_path: Path) -> None:
+    # OpenTelemetry's batch span processor starts a thread in every forked child;
+    # unshare() of a namespace refuses a multi-threaded caller (EINVAL). The run is
+    # in a separate interpreter so the handler does not outlive the test.
+    script = tmp_path / "forky.py"
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    script.write_text(
+        "import asyncio, os, sys, threading, time\n"
+        "os.register_at_fork(after_in_child=lambda: threading.Thread(\n"
+        "    target=time.sleep, args=(2,), daemon=True).start())\n"
+        "from teragent_sandbox_process.backend import ProcessSandbox\n"
+        "res = asyncio.run(ProcessSandbox().run('id -u; echo x > made && echo wrote',\n"
+        "                  sys.argv[1], 20, {'PATH': '/usr/bin:/bin'}))\n"
+        "print(res.output, res.enforced.get('workspace'))\n")
+    out = subprocess.run([sys.executable, str(script), str(ws)], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[:2] == ["65534", "wrote"], out.stdout + out.stderr
+    assert (ws / "made").stat().st_uid == 0

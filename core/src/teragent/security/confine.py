@@ -1,7 +1,9 @@
 """Least privilege for sandboxed commands: one home shared by every host-process backend.
 
-:func:`confinement` plans, for one run, what happens in the child between ``fork``
-and ``exec`` (:meth:`Confinement.preexec`, Linux only):
+:func:`confinement` plans, for one run, what an exec'd helper
+(``_confine_exec.py``, :meth:`Confinement.wrap`) does before it execs the command
+(Linux only; a fresh image, because ``unshare`` refuses a forked child that an at-fork
+handler of the agent made multi-threaded):
 
 1. When the agent is root, a private mount namespace: the workspace is bound over
    itself through an **idmapped mount** (disk uid/gid 0 appear as the sandbox uid), so
@@ -29,7 +31,6 @@ import functools
 import logging
 import os
 import stat
-import struct
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -43,16 +44,10 @@ logger = logging.getLogger("teragent.security.confine")
 #: root-owned.
 SANDBOX_UID = 65534
 
-_CLONE_NEWUSER = 0x10000000
-_CLONE_NEWNS = 0x00020000
-_MS_REC, _MS_PRIVATE, _MS_NOSUID, _MS_NODEV = 0x4000, 0x40000, 0x2, 0x4
-_PR_SET_NO_NEW_PRIVS, _PR_CAPBSET_DROP, _PR_CAP_AMBIENT = 38, 24, 47
+_PR_SET_NO_NEW_PRIVS, _PR_CAP_AMBIENT = 38, 47
 _PR_CAP_AMBIENT_CLEAR_ALL = 4
 _SYS = {"x86_64": {"open_tree": 428, "move_mount": 429, "mount_setattr": 442},
         "aarch64": {"open_tree": 428, "move_mount": 429, "mount_setattr": 442}}
-_OPEN_TREE_CLONE, _OPEN_TREE_CLOEXEC, _AT_RECURSIVE = 1, 0o2000000, 0x8000
-_AT_EMPTY_PATH, _MOVE_MOUNT_F_EMPTY_PATH = 0x1000, 0x4
-_MOUNT_ATTR_NOSUID, _MOUNT_ATTR_NODEV, _MOUNT_ATTR_IDMAP = 0x2, 0x4, 0x00100000
 
 
 def _libc() -> Any:
@@ -83,38 +78,39 @@ def _idmap_userns(uid: int, gid: int) -> int:
     return _make_idmap_userns(uid, gid)
 
 
+HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_confine_exec.py")
+
+
+def _helper_argv(*args: str) -> list[str]:
+    """The exec'd helper: a fresh image, so no at-fork handler of ours (OpenTelemetry's
+    batch processor starts a thread in forked children) makes it multi-threaded, which
+    ``unshare`` of a mount or user namespace refuses (EINVAL)."""
+    return [sys.executable, "-I", "-S", HELPER, *args]
+
+
 @functools.lru_cache(maxsize=8)
 def _make_idmap_userns(uid: int, gid: int) -> int:
-    lib = _libc()
-    ready_r, ready_w = os.pipe()
-    hold_r, hold_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        try:
-            os.close(ready_r)
-            os.close(hold_w)
-            ok = lib.unshare(_CLONE_NEWUSER) == 0
-            os.write(ready_w, b"1" if ok else bytes([ctypes.get_errno() & 0xFF]))
-            os.read(hold_r, 1)
-        finally:
-            os._exit(0)
-    os.close(ready_w)
-    os.close(hold_r)
+    import subprocess
+
+    holder = subprocess.Popen(_helper_argv("userns", str(uid), str(gid)),
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdin is not None and holder.stdout is not None
     try:
-        answer = os.read(ready_r, 1)
-        if answer != b"1":
-            err = answer[0] if answer else 0
-            raise OSError(err, "cannot create a user namespace for the workspace idmapping: "
-                          + os.strerror(err))
+        line = holder.stdout.readline().strip()
+        if line != "ready":
+            parts = line.split()
+            err = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+            raise OSError(err, "cannot create a user namespace for the workspace "
+                               f"idmapping: {line or 'the helper exited'}")
         for name, text in (("uid_map", f"0 {uid} 1"), ("setgroups", "deny"),
                            ("gid_map", f"0 {gid} 1")):
-            with open(f"/proc/{pid}/{name}", "w") as fh:
+            with open(f"/proc/{holder.pid}/{name}", "w") as fh:
                 fh.write(text)
-        return os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+        return os.open(f"/proc/{holder.pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
     finally:
-        os.close(ready_r)
-        os.close(hold_w)
-        os.waitpid(pid, 0)
+        holder.stdin.close()
+        holder.wait(timeout=10)
+        holder.stdout.close()
 
 
 @dataclass
@@ -137,73 +133,40 @@ class Confinement:
     def pass_fds(self) -> tuple[int, ...]:
         return (self.idmap_fd,) if self.idmap_fd is not None else ()
 
+    @property
+    def privileged(self) -> bool:
+        """Whether the exec'd helper runs first (a root agent on Linux)."""
+        return sys.platform.startswith("linux") and os.geteuid() == 0
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        """``argv`` behind the helper that applies the plan (unchanged for a non-root
+        agent, whose ``preexec`` sets ``no_new_privs``)."""
+        if not self.privileged:
+            return list(argv)
+        import json
+
+        plan = {"workdir": self.workdir, "uid": self.uid, "gid": self.gid,
+                "idmap_fd": self.idmap_fd, "hide_at": self.hide_at,
+                "remount": self.remount, "private_shm": self.private_shm,
+                "drop_uid": self.drop_uid, "cap_last": _cap_last()}
+        return _helper_argv("exec", json.dumps(plan), "--", *argv)
+
     def preexec(self, then: Callable[[], None] | None = None) -> Callable[[], None]:
-        """The ``preexec_fn``: namespace and mounts, ``then`` (rlimits...), privileges."""
+        """The ``preexec_fn``: ``then`` (rlimits, the cgroup join); for a non-root agent
+        also ``no_new_privs``. Namespaces and privileges are the helper's (:meth:`wrap`):
+        ``unshare`` fails in a forked child that an at-fork handler made threaded."""
         lib = _libc()
-        nr = _SYS.get(os.uname().machine, {})
-        cap_last = _cap_last()
-        workdir, uid, gid, idmap = self.workdir, self.uid, self.gid, self.idmap_fd
-        private_shm, drop_uid, hide_at = self.private_shm, self.drop_uid, self.hide_at
-        remount = self.remount
+        privileged = self.privileged
 
         def run() -> None:
-            # Without CAP_SYS_ADMIN (root in a container) there is no mount namespace:
-            # the command still loses its capabilities below.
-            namespaced = (remount or private_shm) and lib.unshare(_CLONE_NEWNS) == 0
-            if namespaced:
-                lib.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None)
-            if namespaced and remount and nr:
-                _rebind_workspace(lib, nr, workdir, idmap, hide_at)
-            if namespaced and private_shm and os.path.isdir("/dev/shm"):
-                lib.mount(b"tmpfs", b"/dev/shm", b"tmpfs", _MS_NOSUID | _MS_NODEV,
-                          b"mode=1777,size=64m")
-            os.chdir(workdir)
             if then is not None:
                 then()
-            if drop_uid and os.geteuid() == 0:
-                # An empty bounding set: even a command left at uid 0 gets no
-                # capability from exec.
-                for cap in range(cap_last + 1):
-                    lib.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
-                if uid is not None and gid is not None:
-                    os.setgroups([])
-                    os.setresgid(gid, gid, gid)
-                    os.setresuid(uid, uid, uid)
-            lib.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
-            if lib.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-                raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+            if not privileged:
+                lib.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+                if lib.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+                    raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
 
         return run
-
-
-def _rebind_workspace(lib: Any, nr: dict[str, int], workdir: str, userns_fd: int | None,
-                      hide_at: str | None) -> None:
-    """Bind the workspace over itself (``nosuid,nodev``, idmapped when ``userns_fd``),
-    after hiding ``hide_at`` under a tmpfs that holds only the path to it."""
-    path = workdir.encode()
-    tree = lib.syscall(nr["open_tree"], -100, path,
-                       _OPEN_TREE_CLONE | _OPEN_TREE_CLOEXEC | _AT_RECURSIVE)
-    if tree < 0:
-        return
-    try:
-        flags = _MOUNT_ATTR_NOSUID | _MOUNT_ATTR_NODEV
-        if userns_fd is not None:
-            attr = ctypes.create_string_buffer(struct.pack(
-                "QQQQ", flags | _MOUNT_ATTR_IDMAP, 0, 0, userns_fd), 32)
-            if lib.syscall(nr["mount_setattr"], tree, b"", _AT_EMPTY_PATH | _AT_RECURSIVE,
-                           attr, ctypes.c_size_t(32)) != 0:
-                userns_fd = None
-        if userns_fd is None:
-            attr = ctypes.create_string_buffer(struct.pack("QQQQ", flags, 0, 0, 0), 32)
-            lib.syscall(nr["mount_setattr"], tree, b"", _AT_EMPTY_PATH | _AT_RECURSIVE,
-                        attr, ctypes.c_size_t(32))
-        if hide_at is not None:
-            if lib.mount(b"tmpfs", hide_at.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV,
-                         b"mode=0755,size=1m") == 0:
-                os.makedirs(workdir, mode=0o755, exist_ok=True)
-        lib.syscall(nr["move_mount"], tree, b"", -100, path, _MOVE_MOUNT_F_EMPTY_PATH)
-    finally:
-        os.close(tree)
 
 
 def _unsearchable_ancestor(workdir: str, uid: int) -> str | None:
@@ -258,24 +221,14 @@ def _idmap_works(workdir_dev: int, path: str, uid: int, gid: int) -> bool:
     except OSError as exc:
         logger.warning("no idmapped workspace: %s", exc)
         return False
-    lib = _libc()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        ok = False
-        try:
-            if lib.unshare(_CLONE_NEWNS) == 0:
-                lib.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None)
-                tree = lib.syscall(nr["open_tree"], -100, path.encode(),
-                                   _OPEN_TREE_CLONE | _OPEN_TREE_CLOEXEC)
-                if tree >= 0:
-                    attr = ctypes.create_string_buffer(
-                        struct.pack("QQQQ", _MOUNT_ATTR_IDMAP, 0, 0, fd), 32)
-                    ok = lib.syscall(nr["mount_setattr"], tree, b"", _AT_EMPTY_PATH, attr,
-                                     ctypes.c_size_t(32)) == 0
-        finally:
-            os._exit(0 if ok else 1)
-    _, status = os.waitpid(pid, 0)
-    works = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    import subprocess
+
+    try:
+        works = subprocess.run(_helper_argv("probe", path, str(fd)), pass_fds=(fd,),
+                               capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        logger.warning("no idmapped workspace: %s", exc)
+        return False
     if works:
         _IDMAP_OK.add(key)
     return works

@@ -175,7 +175,7 @@ class BwrapSandbox(SandboxBackend):
         group = self.limits.cgroup()
         preexec = plan.preexec(then=self.limits.preexec(timeout, dropped=uid is not None,
                                                         cgroup=group))
-        argv = self.argv(binary, cmd, workdir, env or {}, dropped=uid is not None)
+        argv = plan.wrap(self.argv(binary, cmd, workdir, env or {}, dropped=uid is not None))
         # bwrap hands its own environment to the command; passing it this way (not as
         # --setenv arguments) keeps values out of every process listing.
         run_env = {**(env or {}), "HOME": "/tmp", "TMPDIR": "/tmp"}

@@ -198,7 +198,8 @@ class ContainerSandbox(SandboxBackend):
                 else None
             started = time.monotonic()
             outcome = await run_process(
-                self.argv(binary, cmd, workdir, env_file, rootfs, name, user), cwd=base,
+                plan.wrap(self.argv(binary, cmd, workdir, env_file, rootfs, name, user)),
+                cwd=base,
                 env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": base},
                 timeout=timeout, max_output=max_output, on_output=on_output,
                 kill_grace=self.kill_grace, control=PosixControl(),

@@ -166,8 +166,8 @@ class LandlockSandbox(SandboxBackend):
             run_env.update({"TMPDIR": tmpdir, "TMP": tmpdir, "TEMP": tmpdir})
             if plan.uid is not None:  # the agent's HOME is not the sandbox uid's
                 run_env["HOME"] = tmpdir
-            argv = [sys.executable, "-I", "-S", launcher.__file__, json.dumps(policy), "--",
-                    "/bin/sh", "-c", cmd]
+            argv = plan.wrap([sys.executable, "-I", "-S", launcher.__file__,
+                              json.dumps(policy), "--", "/bin/sh", "-c", cmd])
             started = time.monotonic()
             outcome = await run_process(
                 argv, cwd=workdir, env=run_env, timeout=timeout, max_output=max_output,

@@ -71,6 +71,7 @@ class ProcessSandbox(SandboxBackend):
         extra: dict[str, Any] = {}
         enforced: dict[str, Any] = {"process_group": True}
         group = None
+        plan = None
         if not windows:
             plan = confinement(workdir) if sys.platform.startswith("linux") else None
             group = self.limits.cgroup() if plan is not None else None
@@ -81,10 +82,13 @@ class ProcessSandbox(SandboxBackend):
                 extra["preexec_fn"] = plan.preexec(then=extra["preexec_fn"])
                 extra["pass_fds"] = plan.pass_fds
                 enforced.update(plan.enforced)
+        argv = control.shell_argv(cmd)
+        if not windows and plan is not None:
+            argv = plan.wrap(argv)  # a root agent: the least-privilege helper execs it
         started = time.monotonic()
         try:
             outcome = await run_process(
-                control.shell_argv(cmd), cwd=workdir, env=env, timeout=timeout,
+                argv, cwd=workdir, env=env, timeout=timeout,
                 max_output=max_output, on_output=on_output, kill_grace=self.kill_grace,
                 drain_grace=self.drain_grace, control=control, spawner=self.spawner, **extra)
         finally:
