@@ -193,7 +193,7 @@ def test_cancellation_kills_the_group(tmp_path: Path, subreaper: None) -> None:
         tool = host_bash(tmp_path, kill_grace=0.2)
         task = asyncio.create_task(tool.execute(
             {"command": 'sleep 100 & echo "child=$! shell=$$"; wait'}, progress))
-        await seen.wait()
+        await asyncio.wait_for(seen.wait(), 60)  # fail, never hang, if output stops streaming
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
