@@ -282,6 +282,9 @@ class AutoCompactor:
         summary, error = await self._summary_text(middle, focus)
         note = {"role": "user", "content": SUMMARY_HEADER.format(n=len(middle)) + summary}
         out = work[:head] + [note] + work[tail:]
+        window = self.context_window
+        if window.estimate(out) >= window.estimate(work):
+            return None  # a summary no shorter than what it replaces only loses detail
         return out, len(middle), len(summary), error
 
     def _transcript(self, middle: list[dict[str, Any]]) -> str:
