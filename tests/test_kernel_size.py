@@ -40,3 +40,11 @@ def test_kernel_lines_of_code_within_target() -> None:
     assert total <= ks.MAX_CODE_LINES, (
         f"core/src has {total} lines of code, over the kernel's {ks.MAX_CODE_LINES}; move "
         "policy into a plugin (see `python scripts/kernel_size.py --top 20`)")
+
+
+def test_no_kernel_module_over_the_size_limit() -> None:
+    ks = _script()
+    over = [f"{s.path.relative_to(ks.KERNEL)} ({s.raw_lines} lines)" for s in ks.measure()
+            if s.raw_lines > ks.MAX_MODULE_LINES]
+    assert not over, (f"kernel modules over {ks.MAX_MODULE_LINES} lines: {', '.join(over)}; "
+                      "split them (see `python scripts/kernel_size.py`)")
