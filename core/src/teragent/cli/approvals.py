@@ -37,9 +37,15 @@ class _StdinLines:
 
         def read() -> None:
             while True:
-                line = sys.stdin.readline()
-                aio.call_soon_threadsafe(self.queue.put_nowait,
-                                         line.rstrip("\n") if line else None)
+                try:
+                    line = sys.stdin.readline()
+                except (OSError, ValueError):  # closed or unreadable: end of input
+                    line = ""
+                try:
+                    aio.call_soon_threadsafe(self.queue.put_nowait,
+                                             line.rstrip("\n") if line else None)
+                except RuntimeError:  # the run's event loop is gone: nobody is asking
+                    return
                 if not line:
                     return
 
