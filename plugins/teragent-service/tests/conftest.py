@@ -13,8 +13,13 @@ import pytest
 from teragent.testing import ScriptedModel
 
 from teragent_service.app import create_app
-from teragent_service.loopback import serve_in_thread
+from teragent_testing.fake_openai import serve_in_thread
 from teragent_service.settings import ServiceSettings, parse_tokens
+
+#: serve_in_thread options for the real service app (lifespan, WebSockets, no pings).
+SERVICE = {"path": "", "name": "teragent-service", "lifespan": "on",
+           "ws": "websockets-sansio", "ws_ping_interval": None, "log_level": "warning",
+           "timeout_graceful_shutdown": 2}
 
 TOKEN_A = "alice-token-0123456789"
 TOKEN_B = "bob-token-9876543210"
@@ -100,7 +105,7 @@ def svc(tmp_path: Path, approval_timeout: float, max_steps: int) -> Iterator[Svc
         provider_factory=factory, config={}, teammate_idle_timeout=5.0,
         teammate_idle_poll=0.2,
         approval_timeout=approval_timeout, max_steps=max_steps, max_upload_bytes=64 * 1024, max_read_bytes=1000)
-    with serve_in_thread(create_app(settings)) as base:
+    with serve_in_thread(create_app(settings), **SERVICE) as base:
         s = Svc(base, models, tmp_path / "root")
         s.pending = pending
         try:

@@ -14,10 +14,12 @@ from teragent.testing import ScriptedModel
 from teragent.testing.scripted import call_tool, reply
 
 from teragent_service.app import create_app
-from teragent_service.loopback import serve_in_thread
+from teragent_testing.fake_openai import serve_in_thread
 from teragent_service.settings import ServiceSettings, parse_tokens
 
 TOKEN = "carol-token-0123456789"
+SERVICE = {"path": "", "name": "teragent-service", "lifespan": "on",
+           "ws": "websockets-sansio", "ws_ping_interval": None}
 
 
 def _settings(tmp_path: Path, model: Any) -> ServiceSettings:
@@ -42,12 +44,12 @@ def test_history_usage_and_tasks_survive_a_restart(tmp_path: Path) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}"}
     first = ScriptedModel([call_tool("task_create", {"subject": "Remember me"}),
                            reply("My name is Ada.")])
-    with serve_in_thread(create_app(_settings(tmp_path, first))) as base:
+    with serve_in_thread(create_app(_settings(tmp_path, first)), **SERVICE) as base:
         cid = httpx.post(base + "/api/chat", json={}, headers=headers).json()[
             "conversation_id"]
         done = _turn(base, cid, "who are you?")
     second = ScriptedModel([call_tool("task_list", {}), reply("Still Ada.")])
-    with serve_in_thread(create_app(_settings(tmp_path, second))) as base:
+    with serve_in_thread(create_app(_settings(tmp_path, second)), **SERVICE) as base:
         conv = httpx.get(f"{base}/api/conversations/{cid}", headers=headers).json()
         assert [m["role"] for m in conv["messages"]] == ["user", "assistant", "tool",
                                                          "assistant"]
@@ -82,7 +84,7 @@ def test_idle_conversations_past_the_limit_are_closed_and_come_back(tmp_path: Pa
     settings.max_active_conversations = 1
     model = models[2]
     app = create_app(settings)
-    with serve_in_thread(app) as base:
+    with serve_in_thread(app, **SERVICE) as base:
         a = httpx.post(base + "/api/chat", json={}, headers=headers).json()["conversation_id"]
         b = httpx.post(base + "/api/chat", json={}, headers=headers).json()["conversation_id"]
         _turn(base, a, "first")

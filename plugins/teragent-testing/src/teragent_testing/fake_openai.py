@@ -477,12 +477,15 @@ class FakeOpenAIServer:
 
 @contextlib.contextmanager
 def serve_in_thread(app: Any = None, *, host: str = "127.0.0.1",
-                    path: str = "/v1", timeout: float = 10.0) -> Iterator[str]:
+                    path: str = "/v1", timeout: float = 10.0, name: str = "fake-openai",
+                    **uvicorn_options: Any) -> Iterator[str]:
     """Run ``app`` (default: a new :class:`FakeOpenAIServer`) with uvicorn in a thread
     on ``host`` port 0; yield its base URL (``http://127.0.0.1:PORT/v1``).
 
     Start-up and shut-down wait on events; ``timeout`` only bounds how long a broken
-    server may take to fail.
+    server may take to fail. ``uvicorn_options`` override the ``uvicorn.Config``
+    defaults (no lifespan, no WebSockets): a real app passes ``lifespan="on"``,
+    ``ws="websockets-sansio"``.
     """
     import uvicorn
 
@@ -502,9 +505,10 @@ def serve_in_thread(app: Any = None, *, host: str = "127.0.0.1",
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host=host, port=port, log_level="error", lifespan="off",
-                            ws="none", http="h11", loop="asyncio", access_log=False,
-                            timeout_graceful_shutdown=1)
+    options: dict[str, Any] = {"log_level": "error", "lifespan": "off", "ws": "none",
+                               "http": "h11", "loop": "asyncio", "access_log": False,
+                               "timeout_graceful_shutdown": 1, **uvicorn_options}
+    config = uvicorn.Config(app, host=host, port=port, **options)
     server = _Server(config)
 
     def run() -> None:
@@ -515,14 +519,14 @@ def serve_in_thread(app: Any = None, *, host: str = "127.0.0.1",
         finally:
             started.set()
 
-    thread = threading.Thread(target=run, name=f"fake-openai-{port}", daemon=True)
+    thread = threading.Thread(target=run, name=f"{name}-{port}", daemon=True)
     thread.start()
     started.wait(timeout)
     if failure or not server.started:
         server.should_exit = True
         thread.join(timeout)
         sock.close()
-        raise RuntimeError(f"the fake server did not start: {failure[:1]!r}")
+        raise RuntimeError(f"the {name} server did not start: {failure[:1]!r}")
     try:
         yield f"http://{host}:{port}{path}"
     finally:
