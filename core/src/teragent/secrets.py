@@ -24,7 +24,7 @@ import re
 from typing import Any, Iterable
 
 __all__ = ["SECRET_WORDS", "SECRET_SUFFIXES", "is_secret_name", "name_words",
-           "redact_fields"]
+           "redact_fields", "refuse_inline_secrets"]
 
 #: Words that make a name secret wherever they appear in it.
 SECRET_WORDS = frozenset({
@@ -81,3 +81,19 @@ def redact_fields(value: Any, secrets: Iterable[str] = (), *, strict: bool = Fal
     if isinstance(value, str):
         return redact(value, secrets)
     return value
+
+
+def refuse_inline_secrets(data: Any, known: Iterable[str]) -> Any:
+    """``data`` unchanged, or ``ValueError`` when a config table writes a secret inline:
+    a key outside ``known`` (the model's fields) whose name holds a secret
+    (``token = "..."``). The error names the ``_env`` key to use, never the value.
+    For a pydantic ``model_validator(mode="before")``."""
+    if isinstance(data, dict):
+        fields = set(known)
+        for key in data:
+            if isinstance(key, str) and key not in fields and is_secret_name(key, strict=True):
+                raise ValueError(
+                    f"{key!r}: secrets do not go in agent.toml; put the value in an "
+                    f"environment variable (or .env, or teragent keys set NAME) and "
+                    f"write {key}_env = \"NAME\"")
+    return data

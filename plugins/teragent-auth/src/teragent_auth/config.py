@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
-from teragent.secrets import is_secret_name
+from teragent.secrets import refuse_inline_secrets
 
 __all__ = ["AuthCredentialConfig", "AuthConfig", "CredentialType"]
 
@@ -56,15 +56,7 @@ class AuthCredentialConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_inline_secrets(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key in data:
-                if isinstance(key, str) and key not in cls.model_fields and \
-                        is_secret_name(key, strict=True):
-                    raise ValueError(
-                        f"{key!r}: secrets do not go in agent.toml; put the value in an "
-                        f"environment variable (or .env, or teragent keys set NAME) and "
-                        f"write {key}_env = \"NAME\"")
-        return data
+        return refuse_inline_secrets(data, cls.model_fields)
 
     @model_validator(mode="after")
     def _complete(self) -> "AuthCredentialConfig":

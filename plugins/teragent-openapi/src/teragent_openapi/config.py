@@ -21,22 +21,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
-from teragent.secrets import is_secret_name
+from teragent.secrets import is_secret_name, refuse_inline_secrets
 from teragent_auth.config import AuthCredentialConfig
 
 __all__ = ["OpenAPIToolsetConfig", "OpenAPIConfig", "SchemeCredentialConfig", "SafetyName"]
 
 SafetyName = Literal["read_only", "safe_write", "destructive", "high_risk"]
-
-
-def _refuse_inline_secrets(data: Any, fields: Any) -> Any:
-    if isinstance(data, dict):
-        for key in data:
-            if isinstance(key, str) and key not in fields and is_secret_name(key, strict=True):
-                raise ValueError(
-                    f"{key!r}: secrets do not go in agent.toml; put the value in an "
-                    f"environment variable and write {key}_env = \"NAME\"")
-    return data
 
 
 class SchemeCredentialConfig(BaseModel):
@@ -62,7 +52,7 @@ class SchemeCredentialConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_inline_secrets(cls, data: Any) -> Any:
-        return _refuse_inline_secrets(data, cls.model_fields)
+        return refuse_inline_secrets(data, cls.model_fields)
 
 
 class OpenAPIToolsetConfig(BaseModel):
@@ -105,7 +95,7 @@ class OpenAPIToolsetConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_inline_secrets(cls, data: Any) -> Any:
-        data = _refuse_inline_secrets(data, cls.model_fields)
+        data = refuse_inline_secrets(data, cls.model_fields)
         if isinstance(data, dict) and isinstance(data.get("headers"), dict):
             for header in data["headers"]:
                 if is_secret_name(str(header)):
