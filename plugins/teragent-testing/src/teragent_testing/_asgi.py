@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import threading
+from collections import deque
+from typing import Any, Callable, TypeVar
 
-__all__ = ["serve_lifespan", "read_body", "send_json"]
+__all__ = ["ReplyQueue", "serve_lifespan", "read_body", "send_json"]
+
+_Q = TypeVar("_Q", bound="ReplyQueue")
+
+
+class ReplyQueue:
+    """The scripted replies of a fake server: :meth:`script` queues them (answered in
+    order), :attr:`unconsumed` counts what is left. Subclasses call ``super().__init__()``
+    and add their own state (and their own ``reset``)."""
+
+    def __init__(self) -> None:
+        self.replies: deque[Any] = deque()
+        self._lock = threading.Lock()
+
+    def script(self: _Q, *replies: Any) -> _Q:
+        """Queue replies, answered in order."""
+        with self._lock:
+            self.replies.extend(replies)
+        return self
+
+    @property
+    def unconsumed(self) -> int:
+        return len(self.replies)
 
 
 async def serve_lifespan(scope: dict[str, Any], receive: Callable[..., Any],

@@ -32,10 +32,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import deque
 from typing import Any, Callable
 
-from teragent_testing._asgi import read_body, send_json, serve_lifespan
+from teragent_testing._asgi import ReplyQueue, read_body, send_json, serve_lifespan
 from teragent_testing.fake_openai import (
     ReasoningLedger, RecordedRequest, ScriptedReply, _pieces,
 )
@@ -200,7 +199,7 @@ def validate_request(body: Any, headers: dict[str, str]) -> str | None:
     return None
 
 
-class FakeAnthropicServer:
+class FakeAnthropicServer(ReplyQueue):
     """The ASGI app. Script replies with :meth:`script`; read :attr:`requests`.
 
     Args:
@@ -213,12 +212,11 @@ class FakeAnthropicServer:
     def __init__(self, *, responder: Callable[[dict[str, Any]], ScriptedReply] | None = None,
                  strict: bool = False, validate: bool = True) -> None:
         self.responder, self.strict, self.validate = responder, strict, validate
-        self.replies: deque[ScriptedReply] = deque()
+        super().__init__()
         self.requests: list[RecordedRequest] = []
         self.disconnects = 0
         self.ledger = ReasoningLedger()
         self._disconnected = threading.Condition()
-        self._lock = threading.Lock()
         self._counter = 0
 
     def thinking_problem(self, body: dict[str, Any]) -> str | None:
@@ -246,20 +244,11 @@ class FakeAnthropicServer:
                 "block (before the last set of `tool_use` and `tool_result` "
                 "blocks).")
 
-    def script(self, *replies: ScriptedReply) -> "FakeAnthropicServer":
-        with self._lock:
-            self.replies.extend(replies)
-        return self
-
     def reset(self) -> None:
         with self._lock:
             self.replies.clear()
             self.requests.clear()
             self.disconnects = 0
-
-    @property
-    def unconsumed(self) -> int:
-        return len(self.replies)
 
     def wait_for_disconnect(self, timeout: float = 10.0, count: int = 1) -> bool:
         with self._disconnected:

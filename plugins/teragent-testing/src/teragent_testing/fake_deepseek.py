@@ -26,11 +26,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
-from collections import deque
 from typing import Any, Callable, cast
 
-from teragent_testing._asgi import read_body, send_json
+from teragent_testing._asgi import ReplyQueue, read_body, send_json
 from teragent_testing.fake_openai import (
     FakeOpenAIServer, ReasoningLedger, RecordedRequest, ScriptedReply,
 )
@@ -55,7 +53,7 @@ def thinking_enabled(body: dict[str, Any]) -> bool:
     return not (isinstance(thinking, dict) and thinking.get("type") == "disabled")
 
 
-class FakeDeepSeekServer:
+class FakeDeepSeekServer(ReplyQueue):
     """The ASGI app.
 
     Args:
@@ -65,19 +63,13 @@ class FakeDeepSeekServer:
 
     def __init__(self, *, enforce_reasoning: bool = True) -> None:
         self.enforce_reasoning = enforce_reasoning
-        self.replies: deque[ScriptedReply] = deque()
+        super().__init__()
         self.requests: list[RecordedRequest] = []
         self.rejected: list[str] = []
         self.ledger = ReasoningLedger()
         self.inner = FakeOpenAIServer(responder=self._prepared)
         self._prepared_replies: dict[str, ScriptedReply] = {}
-        self._lock = threading.Lock()
         self._count = 0
-
-    def script(self, *replies: ScriptedReply) -> "FakeDeepSeekServer":
-        with self._lock:
-            self.replies.extend(replies)
-        return self
 
     def reset(self) -> None:
         with self._lock:
@@ -87,10 +79,6 @@ class FakeDeepSeekServer:
             self._prepared_replies.clear()
         self.ledger.clear()
         self.inner.reset()
-
-    @property
-    def unconsumed(self) -> int:
-        return len(self.replies)
 
     def wait_for_disconnect(self, timeout: float = 10.0, count: int = 1) -> bool:
         return self.inner.wait_for_disconnect(timeout, count)

@@ -32,11 +32,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
-from collections import deque
 from typing import Any, Callable, cast
 
-from teragent_testing._asgi import read_body
+from teragent_testing._asgi import ReplyQueue, read_body
 from teragent_testing.fake_openai import (
     FakeOpenAIServer, ReasoningLedger, RecordedRequest, ScriptedReply,
 )
@@ -92,7 +90,7 @@ def _thinking_problem(thinking: Any) -> str | None:
     return None
 
 
-class FakeGLMServer:
+class FakeGLMServer(ReplyQueue):
     """The ASGI app; :attr:`requests` holds the chat requests as clients sent them.
 
     Args:
@@ -107,27 +105,17 @@ class FakeGLMServer:
         self.inner = inner if inner is not None else FakeOpenAIServer()
         self.inner.responder = self._prepared
         self.enforce_reasoning = enforce_reasoning
-        self.replies: deque[ScriptedReply] = deque()
+        super().__init__()
         self.requests: list[RecordedRequest] = []
         self.rejected: list[str] = []
         self.ledger = ReasoningLedger()
         self._ready: dict[str, ScriptedReply] = {}
         self._tasks: dict[str, tuple[int, bytes]] = {}
         self._polled: set[str] = set()
-        self._lock = threading.Lock()
         self._count = 0
 
     # :attr:`requests` records what clients sent (before the dialect rewrite the inner
     # server sees) -----------------------------------------------------------------------
-    def script(self, *replies: ScriptedReply) -> "FakeGLMServer":
-        with self._lock:
-            self.replies.extend(replies)
-        return self
-
-    @property
-    def unconsumed(self) -> int:
-        return len(self.replies)
-
     def reset(self) -> None:
         self.inner.reset()
         self.ledger.clear()

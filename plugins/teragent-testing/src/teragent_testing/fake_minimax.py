@@ -35,12 +35,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 import time
 from collections import deque
 from typing import Any, Callable, cast
 
-from teragent_testing._asgi import read_body
+from teragent_testing._asgi import ReplyQueue, read_body
 from teragent_testing.fake_anthropic import FakeAnthropicServer
 from teragent_testing.fake_openai import (
     FakeOpenAIServer, ReasoningLedger, RecordedRequest, ScriptedReply, generated_reasoning,
@@ -49,7 +48,7 @@ from teragent_testing.fake_openai import (
 __all__ = ["FakeMiniMaxServer"]
 
 
-class FakeMiniMaxServer:
+class FakeMiniMaxServer(ReplyQueue):
     """The ASGI app.
 
     Args:
@@ -64,14 +63,13 @@ class FakeMiniMaxServer:
         self.rate_limit = rate_limit
         self.window_seconds = window_seconds
         self.enforce_reasoning = enforce_reasoning
-        self.replies: deque[ScriptedReply] = deque()
+        super().__init__()
         self.desktop_replies: deque[dict[str, Any]] = deque()
         self.requests: list[RecordedRequest] = []
         self.rejected: list[str] = []
         self.ledger = ReasoningLedger()
         self.openai = FakeOpenAIServer(responder=self._openai_reply)
         self.anthropic = FakeAnthropicServer(responder=self._anthropic_reply)
-        self._lock = threading.Lock()
         self._window_start = time.time()
         self._used = 0
 
@@ -133,11 +131,6 @@ class FakeMiniMaxServer:
         return (f"invalid params, messages[{index}]: the assistant message of a tool call "
                 "must be sent back complete, with its reasoning (reasoning_details or "
                 "the <think> content)")
-
-    def script(self, *replies: ScriptedReply) -> "FakeMiniMaxServer":
-        with self._lock:
-            self.replies.extend(replies)
-        return self
 
     def script_desktop(self, *answers: dict[str, Any]) -> "FakeMiniMaxServer":
         """Queue desktop-endpoint answers (``{"action": ..., "reasoning": ...}``)."""

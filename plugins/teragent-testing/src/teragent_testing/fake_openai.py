@@ -31,11 +31,10 @@ import json
 import socket
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from teragent_testing._asgi import read_body, send_json, serve_lifespan
+from teragent_testing._asgi import ReplyQueue, read_body, send_json, serve_lifespan
 
 __all__ = [
     "ScriptedReply",
@@ -292,7 +291,7 @@ def _error_bytes(reply: ScriptedReply) -> bytes:
     return str(body).encode()
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(ReplyQueue):
     """The ASGI app. Script replies with :meth:`script`; read :attr:`requests`.
 
     Args:
@@ -320,21 +319,14 @@ class FakeOpenAIServer:
         self.fast = fast
         self.responder = responder
         self.strict = strict
-        self.replies: deque[ScriptedReply] = deque()
+        super().__init__()
         self.requests: list[RecordedRequest] = []
         self.disconnects = 0
         self._disconnected = threading.Condition()
         self._counter = 0
         self._cache: dict[int, tuple[ScriptedReply, bytes, list[bytes]]] = {}
-        self._lock = threading.Lock()
 
     # --- scripting --------------------------------------------------------------------
-
-    def script(self, *replies: ScriptedReply) -> "FakeOpenAIServer":
-        """Queue replies, answered in order."""
-        with self._lock:
-            self.replies.extend(replies)
-        return self
 
     def reset(self) -> None:
         with self._lock:
@@ -346,10 +338,6 @@ class FakeOpenAIServer:
         """Block until ``count`` clients have left held-open streams (thread-safe)."""
         with self._disconnected:
             return self._disconnected.wait_for(lambda: self.disconnects >= count, timeout)
-
-    @property
-    def unconsumed(self) -> int:
-        return len(self.replies)
 
     def _next_reply(self, body: dict[str, Any]) -> ScriptedReply | None:
         with self._lock:
