@@ -27,7 +27,8 @@ Environment:
 On stevedore: it was measured for named driver loading and for its entry-point cache;
 its cached look-up was no faster than a plain scan here, and the registries' import
 strings already give lazy named loading (docs/decisions/plugin-loading.md), so
-discovery uses :mod:`importlib.metadata` directly.
+discovery uses :mod:`importlib.metadata`, behind a cache of the kernel's own that does
+not import it on a warm start (:mod:`teragent._entry_points`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ import contextlib
 import inspect
 import logging
 import os
-import sys
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -50,10 +50,7 @@ from teragent.errors import (
 )
 from teragent.registry import ComponentRegistry
 
-if sys.version_info >= (3, 10):
-    from importlib.metadata import EntryPoint, entry_points
-else:  # pragma: no cover - the kernel supports 3.10+, this keeps type checkers calm
-    from importlib_metadata import EntryPoint, entry_points
+from teragent._entry_points import entry_points
 
 logger = logging.getLogger("teragent.plugins")
 
@@ -155,7 +152,7 @@ class PluginHost:
         """Import and register every plugin in the ``teragent`` entry-point group."""
         only = _env_list("TERAGENT_PLUGINS")
         disabled = set(_env_list("TERAGENT_DISABLE_PLUGINS") or [])
-        found: dict[str, EntryPoint] = {}
+        found: dict[str, Any] = {}  # importlib.metadata's EntryPoints, or cached ones
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             if ep.name == BUILTIN:
                 dist = getattr(ep, "dist", None)
