@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from teragent._entry_points import CachedDistribution, CachedEntryPoint
+from teragent._entry_points import CachedEntryPoint
 
 PROBE = (
     "import json, sys; from teragent._entry_points import entry_points; "
@@ -114,7 +114,6 @@ def test_the_cache_can_be_turned_off(probe) -> None:
 
 
 def test_a_cached_entry_point_loads_like_importlib_metadata_s() -> None:
-    dist = CachedDistribution("d", "1")
-    assert CachedEntryPoint("x", "os.path", dist).load() is os.path
-    assert CachedEntryPoint("x", "os:path.join", dist).load() is os.path.join
-    assert CachedEntryPoint("x", "os:path.join [extra]", dist).load() is os.path.join
+    assert CachedEntryPoint("x", "os.path", "d", "1").load() is os.path
+    assert CachedEntryPoint("x", "os:path.join", "d", "1").load() is os.path.join
+    assert CachedEntryPoint("x", "os:path.join [extra]", "d", "1").load() is os.path.join

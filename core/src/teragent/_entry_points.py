@@ -25,26 +25,21 @@ import json
 import os
 import sys
 import zlib
-from dataclasses import dataclass
 from importlib import import_module
+from types import SimpleNamespace
 from typing import Any, Iterable
 
 _FORMAT = 1
 
 
-@dataclass(frozen=True)
-class CachedDistribution:
-    name: str
-    version: str
-
-
-@dataclass(frozen=True)
 class CachedEntryPoint:
     """What the plugin host reads of an :class:`importlib.metadata.EntryPoint`."""
 
-    name: str
-    value: str
-    dist: CachedDistribution
+    __slots__ = ("name", "value", "dist")
+
+    def __init__(self, name: str, value: str, dist_name: str, dist_version: str) -> None:
+        self.name, self.value = name, value
+        self.dist = SimpleNamespace(name=dist_name, version=dist_version)
 
     def load(self) -> Any:
         """Import ``module[:attr.attr]``, as ``EntryPoint.load`` does."""
@@ -86,7 +81,7 @@ def _read(path: str) -> list[CachedEntryPoint] | None:
         return None
     if any(_mtime(row[4]) != row[5] for row in rows):
         return None
-    return [CachedEntryPoint(r[0], r[1], CachedDistribution(r[2], r[3])) for r in rows]
+    return [CachedEntryPoint(*row[:4]) for row in rows]
 
 
 def _write(path: str, eps: Iterable[Any]) -> None:
