@@ -1,7 +1,8 @@
 """TerAgent plugin ``hooks``: the ``[[hooks]]`` of ``agent.toml`` around every tool call.
 
-Hookimpls only. The guard factory is registered by import string, so the hook machinery
-loads when an agent is built, not when TerAgent discovers plugins.
+Hookimpls only. The guard factory (``teragent_hooks.guard``) is registered by import
+string, and loads the hook machinery only for an agent whose ``agent.toml`` has
+``[[hooks]]``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ def teragent_register_tool_guards(register: Register) -> None:
     # Order 80: after permissions, protected paths, command checks and other plugins'
     # guards, before approvals (90). The guard also observes (post_execute,
     # execute_denied hooks; an ``audit`` hook replaces the kernel's audit log).
-    register("hooks", "teragent_hooks.api:user_hooks_guard", order=80)
+    register("hooks", "teragent_hooks.guard:user_hooks_guard", order=80)
 
 
 @hookimpl

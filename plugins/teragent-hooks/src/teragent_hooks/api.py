@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from teragent_hooks.base import (
     HOOK_EVENTS,
@@ -20,6 +20,7 @@ from teragent_hooks.base import (
     PythonHook,
 )
 from teragent_hooks.builtin import AuditHook, DangerousCommandHook, read_audit_log, redact_params
+from teragent_hooks.guard import user_hooks_guard
 from teragent_hooks.shell import ShellHook
 
 __all__ = ["HookManager", "HookDecision", "HookResult", "Hook", "PythonHook", "ShellHook",
@@ -75,18 +76,3 @@ def build_hook_manager(config: Any, workspace: str | os.PathLike[str] | None = N
     if default_audit and not have_audit and cfg.audit_log:
         manager.register_hook(None, AuditHook(root / cfg.audit_log))
     return manager
-
-
-def user_hooks_guard(*, config: Any, loop_config: Any = None,
-                     workspace: str | None = None) -> Any:
-    """The ``teragent_register_tool_guards`` factory: the ``[[hooks]]`` of ``config``
-    as one guard (``pre_execute`` hooks) that also observes (``post_execute`` and
-    ``execute_denied`` hooks); ``None`` when ``agent.toml`` declares no hooks."""
-    from teragent.guards import HookManagerGuard
-
-    if isinstance(config, Mapping) and not config.get("hooks"):
-        return None  # no [[hooks]]: skip importing and building the config models
-    manager = build_hook_manager(config, workspace)
-    if not any(manager.hooks(e) for e in HOOK_EVENTS):
-        return None
-    return HookManagerGuard(manager)
