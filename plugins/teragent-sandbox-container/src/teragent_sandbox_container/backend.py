@@ -22,9 +22,14 @@ MERGED_USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
 
 def make_rootfs(dest: str) -> str:
-    """A minimal root whose ``/usr`` is the host's (bound read-only at run time):
-    merged-``/usr`` symlinks, mount points and an ``/etc`` without host secrets."""
-    for sub in ("usr", "etc", "tmp", "proc", "dev", "sys", "root", "run"):
+    """A minimal root for a container whose ``/usr`` is the host's, bound read-only at
+    run time (this backend's and teragent-sandbox-gvisor's).
+
+    Creates the merged-``/usr`` symlinks (``bin -> usr/bin``...), the mount points and
+    an ``/etc`` holding only ``passwd``, ``group``, ``hosts``, ``nsswitch.conf`` and the
+    dynamic linker cache: none of the host's secrets.
+    """
+    for sub in ("usr", "etc", "tmp", "proc", "dev", "sys", "root", "run", "home", "workspace"):
         os.makedirs(os.path.join(dest, sub), exist_ok=True)
     for link in MERGED_USR_LINKS:
         if os.path.exists(f"/usr/{link}") and not os.path.lexists(os.path.join(dest, link)):

@@ -15,36 +15,9 @@ from typing import Any, Mapping
 from teragent.errors import SandboxUnavailableError
 from teragent.security.processes import OutputCallback, PosixControl, run_process
 from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, SandboxBackend, SandboxResult
+from teragent_sandbox_container.backend import make_rootfs
 
 __all__ = ["GVisorSandbox", "make_rootfs", "oci_spec"]
-
-MERGED_USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
-
-
-def make_rootfs(dest: str) -> str:
-    """A minimal root for a container whose ``/usr`` is the host's, bound read-only.
-
-    Creates the merged-``/usr`` symlinks (``bin -> usr/bin``...), mount points and an
-    ``/etc`` holding only ``passwd``, ``group``, ``hosts``, ``nsswitch.conf`` and the
-    dynamic linker cache: none of the host's secrets.
-    """
-    for sub in ("usr", "etc", "tmp", "proc", "dev", "root", "home", "workspace"):
-        os.makedirs(os.path.join(dest, sub), exist_ok=True)
-    for link in MERGED_USR_LINKS:
-        if os.path.exists(f"/usr/{link}") and not os.path.lexists(os.path.join(dest, link)):
-            os.symlink(f"usr/{link}", os.path.join(dest, link))
-    files = {
-        "passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n",
-        "group": "root:x:0:\nnogroup:x:65534:\n",
-        "hosts": "127.0.0.1 localhost\n::1 localhost\n",
-        "nsswitch.conf": "passwd: files\ngroup: files\nhosts: files\n",
-    }
-    for name, text in files.items():
-        with open(os.path.join(dest, "etc", name), "w") as fh:
-            fh.write(text)
-    if os.path.exists("/etc/ld.so.cache"):
-        shutil.copyfile("/etc/ld.so.cache", os.path.join(dest, "etc", "ld.so.cache"))
-    return dest
 
 
 def oci_spec(cmd: str, workdir: str, env: Mapping[str, str], rootfs: str, *,
