@@ -23,14 +23,15 @@ import inspect
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teragent.core.types import ToolSafety
 from teragent.errors import UserError
 from teragent.tools.base import BaseTool, ToolPack, ToolResult
 
-from teragent_mcp.config import MCPServerConfig
-from teragent_mcp.connection import MCPCallError, MCPConnectError, MCPConnectionPool
+if TYPE_CHECKING:  # the config model and the SDK's connections load with a server
+    from teragent_mcp.config import MCPServerConfig
+    from teragent_mcp.connection import MCPConnectionPool
 
 __all__ = ["MCPToolset", "MCPTool", "safety_from_annotations", "result_text"]
 
@@ -169,6 +170,8 @@ class MCPTool(BaseTool):
 
     async def execute(self, params: dict[str, Any],
                       progress_callback: Any = None) -> ToolResult:
+        from teragent_mcp.connection import MCPCallError, MCPConnectError
+
         cfg = self.toolset.config
         on_progress = None
         if progress_callback is not None:
@@ -224,6 +227,8 @@ class _ResourceTool(BaseTool):
 
     async def execute(self, params: dict[str, Any],
                       progress_callback: Any = None) -> ToolResult:
+        from teragent_mcp.connection import MCPCallError, MCPConnectError
+
         cfg = self.toolset.config
         try:
             if self.kind == "list":
@@ -263,6 +268,9 @@ class MCPToolset(ToolPack):
     def __init__(self, server: str, config: MCPServerConfig | Mapping[str, Any] | None = None,
                  *, pool: MCPConnectionPool | None = None, credential: Any = None,
                  **fields: Any) -> None:
+        from teragent_mcp.config import MCPServerConfig
+        from teragent_mcp.connection import MCPConnectionPool
+
         super().__init__([])
         if config is None:
             config = MCPServerConfig(**fields)
@@ -414,12 +422,15 @@ class MCPServers(ToolPack):
 
     def __init__(self, config: Mapping[str, Any] | None = None,
                  workspace: str | None = None) -> None:
-        from teragent_mcp.config import MCPConfig
-
         super().__init__([])
-        table = (config or {}).get("mcp") or {}
-        mcp = table if isinstance(table, MCPConfig) else MCPConfig(**table)
         self.toolsets: list[MCPToolset] = []
+        table = (config or {}).get("mcp") or {}
+        if not table:
+            return  # no [mcp]: no servers, and neither the config model nor the SDK loads
+        from teragent_mcp.config import MCPConfig
+        from teragent_mcp.connection import MCPConnectionPool
+
+        mcp = table if isinstance(table, MCPConfig) else MCPConfig(**table)
         seen: dict[str, str] = {}
         enabled = {n: c for n, c in mcp.servers.items() if c.enabled}
         if not enabled:
