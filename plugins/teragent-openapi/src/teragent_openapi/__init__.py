@@ -16,7 +16,7 @@ from teragent.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "OpenAPIToolset": "teragent_openapi.toolset",
-    "ConfiguredToolsets": "teragent_openapi.toolset",
+    "ConfiguredToolsets": "teragent_openapi.pack",
     "build_toolsets": "teragent_openapi.toolset",
     "credential_for_scheme": "teragent_openapi.toolset",
     "OpenAPITool": "teragent_openapi.tools",
@@ -43,7 +43,7 @@ def teragent_register_config_tables(register: Register) -> None:
 @hookimpl
 def teragent_register_tools(register: RegisterTool) -> None:
     # A pack class taking the loaded agent.toml: the composition root builds it per agent.
-    register("teragent_openapi.toolset:ConfiguredToolsets", name="openapi")
+    register("teragent_openapi.pack:ConfiguredToolsets", name="openapi")
 
 
 __getattr__ = lazy_exports("teragent_openapi", _EXPORTS, globals())

@@ -26,6 +26,7 @@ from teragent.core.types import ToolSafety
 from teragent.errors import ConfigError, redact
 from teragent.tools.base import BaseTool, ToolPack
 from teragent_auth import AuthCredential, AuthManager
+from teragent_openapi.pack import ConfiguredToolsets
 from teragent_openapi.spec import Document, Operation, SpecError, load_document, parse_document
 from teragent_openapi.tools import OpenAPITool, tool_name_for
 
@@ -315,38 +316,6 @@ def _error(config: Mapping[str, Any], name: str, key: str, message: str) -> Conf
         return _fail(config, "openapi", ["openapi", name, key], message)
     except Exception:  # noqa: BLE001 - the location is a courtesy
         return ConfigError(message, table="openapi", key=f"{name}.{key}")
-
-
-class ConfiguredToolsets(ToolPack):
-    """Every ``[openapi.NAME]`` of ``agent.toml``: what the plugin registers as the
-    ``openapi`` tool pack. Built by the composition root for each agent; starting it
-    starts each toolset, stopping it stops them.
-
-    Args:
-        config: The loaded ``agent.toml``.
-        workspace: The agent's directory (relative spec paths, when no file is known).
-    """
-
-    name = "openapi"  # type: ignore[misc]
-
-    def __init__(self, config: Mapping[str, Any] | None = None,
-                 workspace: str | None = None, **options: Any) -> None:
-        self.toolsets = build_toolsets(config or {}, workspace=workspace, **options)
-        super().__init__([t for ts in self.toolsets for t in ts.get_tools()])
-
-    async def on_start(self) -> None:
-        for ts in self.toolsets:
-            await ts.ensure_started()
-
-    async def on_stop(self) -> None:
-        for ts in self.toolsets:
-            await ts.stop()
-
-    async def stop(self) -> None:
-        # A toolset whose tool ran without the orchestrator starting this pack (a
-        # program calling tool.execute) opened its client all the same: stop each one.
-        self.started = False
-        await self.on_stop()
 
 
 def build_toolsets(config: Mapping[str, Any], *, workspace: str | None = None,
