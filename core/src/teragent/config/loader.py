@@ -31,8 +31,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["config_search_paths", "load_toml", "load_full_config", "user_config_dir",
-           "validate_table"]
+__all__ = ["config_search_paths", "load_toml", "load_full_config", "table_defaults",
+           "user_config_dir", "validate_table"]
 
 CONFIG_NAME = "agent.toml"
 
@@ -240,17 +240,57 @@ def load_full_config(path: str | Path | None = None) -> dict[str, Any]:
     return merged
 
 
+def _constructible(model: Any) -> bool:
+    """Whether ``model.model_construct()`` gives what ``model()`` gives: every field has
+    a default, no default is validated, and the model's own checks are plain "after"
+    validators taking only the instance (they are run on it)."""
+    import inspect
+
+    try:
+        decorators = model.__pydantic_decorators__
+        fields = model.__pydantic_fields__
+    except AttributeError:
+        return False
+    if model.model_config.get("validate_default") or \
+            getattr(model, "__pydantic_root_model__", False):
+        return False
+    if any(f.is_required() or f.validate_default for f in fields.values()):
+        return False
+    for dec in decorators.model_validators.values():
+        if dec.info.mode != "after" or len(inspect.signature(dec.func).parameters) != 1:
+            return False
+    return True
+
+
+def table_defaults(model: Any) -> Any:
+    """``model()`` (a table absent from ``agent.toml``) without building the model's
+    validator: pydantic builds a model's schema on its first validation (~1-5 ms each,
+    and the first one loads pydantic's own plugins), which building an agent with an
+    empty configuration need not pay. Falls back to ``model()`` when construction is
+    not the same thing (required fields, validated defaults, other validators)."""
+    if not _constructible(model):
+        return model()
+    instance = model.model_construct()
+    try:
+        for dec in model.__pydantic_decorators__.model_validators.values():
+            instance = dec.func(instance)
+    except (ValueError, AssertionError):
+        return model()  # the same check fails again, as the ValidationError validation gives
+    return instance
+
+
 def validate_table(config: Mapping[str, Any], table: str, model: Any,
                    overrides: dict[str, Any] | None = None) -> Any:
     """``model(**config[table], **overrides)``, with a validation error turned into a
     :class:`ConfigError` naming the file, line and key, and "did you mean" for a
-    misspelled key. Overrides (CLI flags, keyword arguments) are blamed on the caller."""
+    misspelled key. Overrides (CLI flags, keyword arguments) are blamed on the caller.
+    An absent (or empty) table with no overrides gives :func:`table_defaults`."""
     import difflib
 
     values = dict(config.get(table) or {})
     values.update(overrides or {})
     try:
-        return model(**values)
+        return model(**values) if values else table_defaults(model)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or None
