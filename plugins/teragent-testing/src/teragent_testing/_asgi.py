@@ -13,12 +13,35 @@ _Q = TypeVar("_Q", bound="ReplyQueue")
 
 class ReplyQueue:
     """The scripted replies of a fake server: :meth:`script` queues them (answered in
-    order), :attr:`unconsumed` counts what is left. Subclasses call ``super().__init__()``
-    and add their own state (and their own ``reset``)."""
+    order), :attr:`unconsumed` counts what is left; :attr:`requests` records what came
+    in and :attr:`disconnects` the clients that left a held-open stream. Subclasses call
+    ``super().__init__()``; one with more state extends :meth:`reset`."""
 
     def __init__(self) -> None:
         self.replies: deque[Any] = deque()
+        self.requests: list[Any] = []
+        self.disconnects = 0
         self._lock = threading.Lock()
+        self._disconnected = threading.Condition()
+
+    def reset(self) -> None:
+        """Forget the scripted replies, the recorded requests and the disconnects."""
+        with self._lock:
+            self.replies.clear()
+            self.requests.clear()
+        with self._disconnected:
+            self.disconnects = 0
+
+    def note_disconnect(self) -> None:
+        """A client left a held-open stream (wakes :meth:`wait_for_disconnect`)."""
+        with self._disconnected:
+            self.disconnects += 1
+            self._disconnected.notify_all()
+
+    def wait_for_disconnect(self, timeout: float = 10.0, count: int = 1) -> bool:
+        """Block until ``count`` clients have left held-open streams (thread-safe)."""
+        with self._disconnected:
+            return self._disconnected.wait_for(lambda: self.disconnects >= count, timeout)
 
     def script(self: _Q, *replies: Any) -> _Q:
         """Queue replies, answered in order."""

@@ -31,7 +31,6 @@ final assistant turn with ``tool_use`` that lost the thinking block it was given
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any, Callable
 
 from teragent_testing._asgi import ReplyQueue, read_body, send_json, serve_lifespan
@@ -213,10 +212,7 @@ class FakeAnthropicServer(ReplyQueue):
                  strict: bool = False, validate: bool = True) -> None:
         self.responder, self.strict, self.validate = responder, strict, validate
         super().__init__()
-        self.requests: list[RecordedRequest] = []
-        self.disconnects = 0
         self.ledger = ReasoningLedger()
-        self._disconnected = threading.Condition()
         self._counter = 0
 
     def thinking_problem(self, body: dict[str, Any]) -> str | None:
@@ -243,16 +239,6 @@ class FakeAnthropicServer(ReplyQueue):
                 "is enabled, a final `assistant` message must start with a thinking "
                 "block (before the last set of `tool_use` and `tool_result` "
                 "blocks).")
-
-    def reset(self) -> None:
-        with self._lock:
-            self.replies.clear()
-            self.requests.clear()
-            self.disconnects = 0
-
-    def wait_for_disconnect(self, timeout: float = 10.0, count: int = 1) -> bool:
-        with self._disconnected:
-            return self._disconnected.wait_for(lambda: self.disconnects >= count, timeout)
 
     @staticmethod
     def echo(body: dict[str, Any]) -> ScriptedReply:
@@ -330,9 +316,7 @@ class FakeAnthropicServer(ReplyQueue):
         if reply.hold_open:
             while (await receive())["type"] != "http.disconnect":
                 pass
-            with self._disconnected:
-                self.disconnects += 1
-                self._disconnected.notify_all()
+            self.note_disconnect()
             return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 

@@ -320,24 +320,10 @@ class FakeOpenAIServer(ReplyQueue):
         self.responder = responder
         self.strict = strict
         super().__init__()
-        self.requests: list[RecordedRequest] = []
-        self.disconnects = 0
-        self._disconnected = threading.Condition()
         self._counter = 0
         self._cache: dict[int, tuple[ScriptedReply, bytes, list[bytes]]] = {}
 
     # --- scripting --------------------------------------------------------------------
-
-    def reset(self) -> None:
-        with self._lock:
-            self.replies.clear()
-            self.requests.clear()
-            self.disconnects = 0
-
-    def wait_for_disconnect(self, timeout: float = 10.0, count: int = 1) -> bool:
-        """Block until ``count`` clients have left held-open streams (thread-safe)."""
-        with self._disconnected:
-            return self._disconnected.wait_for(lambda: self.disconnects >= count, timeout)
 
     def _next_reply(self, body: dict[str, Any]) -> ScriptedReply | None:
         with self._lock:
@@ -455,9 +441,7 @@ class FakeOpenAIServer(ReplyQueue):
         if reply.hold_open:
             while (await receive())["type"] != "http.disconnect":
                 pass
-            with self._disconnected:
-                self.disconnects += 1
-                self._disconnected.notify_all()
+            self.note_disconnect()
             return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
