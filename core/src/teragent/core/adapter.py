@@ -8,13 +8,11 @@ and take an optional httpx transport so tests can swap the network out.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, AsyncIterator, ClassVar
+from typing import TYPE_CHECKING, Any, AsyncIterator, ClassVar
 
-from teragent.core.tap import CompiledPrompt, TAPResponse
-from teragent.core.types import (
-    StreamEvent, StreamFinished, TextDelta, ThinkingDelta, ToolCallReady,
-    ToolCallStarted, UsageUpdate,
-)
+if TYPE_CHECKING:  # the TAP IR (pydantic) loads with the first request, not the adapter
+    from teragent.core.tap import CompiledPrompt, TAPResponse
+    from teragent.core.types import StreamEvent
 
 __all__ = ["TAPAdapter", "TAPAdapterRegistry"]
 
@@ -82,6 +80,10 @@ class TAPAdapter(ABC):
         The default implementation calls :meth:`send` and replays its answer, for
         protocols without streaming. Streaming adapters override it.
         """
+        from teragent.core.messages import (
+            StreamFinished, TextDelta, ThinkingDelta, ToolCallReady, ToolCallStarted,
+            UsageUpdate)
+
         response = await self.send(compiled, model)
         if response.thinking_content:
             yield ThinkingDelta(text=response.thinking_content)
@@ -96,6 +98,8 @@ class TAPAdapter(ABC):
 
     async def stream(self, compiled: CompiledPrompt, model: str) -> AsyncIterator[str]:
         """Stream only the answer's text."""
+        from teragent.core.messages import TextDelta
+
         async for event in self.stream_events(compiled, model):
             if isinstance(event, TextDelta):
                 yield event.text

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from teragent.core.tap import CompiledPrompt, TAPRequest
+if TYPE_CHECKING:  # the TAP IR (pydantic) loads with the first compile
+    from teragent.core.tap import CompiledPrompt, TAPRequest
 
 __all__ = ["TAPCompiler", "TAPCompilerRegistry", "Conversation"]
 
@@ -79,6 +80,8 @@ class TAPCompiler(ABC):
         with its result, the tools are all offered, and the output depends only on the
         input (so two calls whose histories share a prefix share a compiled prefix).
         """
+        from teragent.core.tap import CompiledPrompt
+
         extra = {**self.conversation_extra(conversation), **conversation.extra}
         return CompiledPrompt(messages=list(conversation.messages),
                               tools=conversation.tools or None, extra=extra)

@@ -30,7 +30,6 @@ adapters, the reliability plugin's rate limiters and its rate-limit handler call
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import json
 import os
@@ -50,26 +49,11 @@ from teragent.errors import (
     QuotaExceededError, RateLimitError, StreamError, UserError, redact,
 )
 
-__all__ = [
-    "DEFAULT_TRANSPORT",
-    "TRANSPORT_ENV",
-    "make_async_client",
-    "resolve_transport",
-    "parse_retry_after",
-    "parse_duration",
-    "parse_reset",
-    "RateLimitHeaders",
-    "parse_rate_limit_headers",
-    "error_from_response",
-    "map_http_error",
-    "is_context_overflow",
-    "CONTEXT_MARKERS",
-    "QUOTA_MARKERS",
-    "error_kind",
-    "refine",
-    "typed_error",
-    "key_variable",
-]
+__all__ = ["DEFAULT_TRANSPORT", "TRANSPORT_ENV", "make_async_client", "resolve_transport",
+           "parse_retry_after", "parse_duration", "parse_reset", "RateLimitHeaders",
+           "parse_rate_limit_headers", "error_from_response", "map_http_error",
+           "is_context_overflow", "CONTEXT_MARKERS", "QUOTA_MARKERS", "error_kind", "refine",
+           "typed_error", "key_variable"]
 
 #: The transport used when none is asked for (chosen from bench/bench_http.py figures:
 #: aiohttp is ~2-3x faster sequentially and many times faster under concurrency).
@@ -282,6 +266,8 @@ def map_http_error(
     disconnected = bool(causes & {"ServerDisconnectedError", "ClientOSError",
                                   "ClientConnectorError", "ClientPayloadError"})
     # asyncio.TimeoutError: aiohttp's timeouts (adapters that speak aiohttp directly).
+    import asyncio  # not at module level: building a provider must not load asyncio
+
     httpx = sys.modules.get("httpx")  # an httpx exception means httpx is loaded
     timeouts = (asyncio.TimeoutError,) if httpx is None else \
         (httpx.TimeoutException, asyncio.TimeoutError)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
-from typing import Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from teragent.core.adapter import TAPAdapter
 from teragent.core.compiler import Conversation, TAPCompiler
-from teragent.core.tap import CompiledPrompt, CostTracker, TAPCostRecord, TAPRequest, TAPResponse
-from teragent.core.types import StreamEvent, StreamFinished, TextDelta
 from teragent.errors import (
     BudgetExceeded, IncompatiblePromptError, ModelAPIError, RateLimitError, UserError,
     counts_against_breakers,
 )
+
+if TYPE_CHECKING:  # the TAP IR (pydantic, ~60 ms) loads with the first call, not here
+    from teragent.core.tap import CompiledPrompt, CostTracker, TAPCostRecord, TAPRequest, TAPResponse
+    from teragent.core.types import StreamEvent
 
 __all__ = ["ModelProvider", "create_provider", "create_provider_from_config", "default_provider"]
 
@@ -36,7 +38,7 @@ class ModelProvider:
         self.name = name or f"{adapter.name or type(adapter).__name__}.{model}"
         self._tracer: Any = None
         self._fallback: ModelProvider | None = None
-        self._costs = CostTracker()
+        self._cost_tracker: CostTracker | None = None
         self._closed = False
         #: Objects with ``check_before_call()``/``record_*`` (circuit breakers); a
         #: verdict that is not ``allowed`` refuses the call.
@@ -64,6 +66,13 @@ class ModelProvider:
     @property
     def has_fallback(self) -> bool:
         return self._fallback is not None
+
+    @property
+    def _costs(self) -> CostTracker:  # made at the first call, with the TAP IR
+        from teragent.core.tap import CostTracker
+
+        self._cost_tracker = self._cost_tracker or CostTracker()
+        return self._cost_tracker
 
     @property
     def cost_records(self) -> list[TAPCostRecord]:
@@ -157,6 +166,8 @@ class ModelProvider:
     def _record(self, response: TAPResponse | None, started: float, ok: bool,
                 request: TAPRequest | None = None, *,
                 error: BaseException | None = None) -> None:
+        from teragent.core.tap import TAPCostRecord
+
         latency = (time.perf_counter() - started) * 1000
         usage = response.usage if response else {}
         self._costs.add(TAPCostRecord(
@@ -183,6 +194,8 @@ class ModelProvider:
         if needed == "any" or compiled.mode == needed or compiled.mode == "empty":
             return compiled
         if needed == "messages":
+            from teragent.core.tap import CompiledPrompt
+
             return CompiledPrompt(messages=compiled.as_messages(), tools=compiled.tools,
                                   extra=compiled.extra)
         raise IncompatiblePromptError(
@@ -216,6 +229,8 @@ class ModelProvider:
 
     async def stream_tap(self, request: TAPRequest) -> AsyncIterator[str]:
         """Compile ``request`` and stream the answer's text."""
+        from teragent.core.messages import TextDelta
+
         async for event in self.stream_compiled(self.compile(request), request=request):
             if isinstance(event, TextDelta):
                 yield event.text
@@ -225,6 +240,9 @@ class ModelProvider:
                               ) -> AsyncIterator[StreamEvent]:
         """Stream typed events for an already compiled prompt (``request``: what it
         was compiled from, for the breakers' estimate and the tracers)."""
+        from teragent.core.messages import StreamFinished
+        from teragent.core.tap import TAPRequest
+
         single = request if isinstance(request, TAPRequest) else None
         self._check_breakers(single.estimate_prompt_tokens() if single else 0)
         await self._acquire_rate_limit()
@@ -411,7 +429,6 @@ def create_provider(
         UnknownComponentError / MissingPluginError: for an unknown compiler or adapter.
         MissingCredentialsError: when ``api_key_env`` is given but not set.
     """
-    from teragent.config.secrets import resolve_api_key
     from teragent.plugins import get_host
 
     if "api_key" in kwargs:
@@ -420,6 +437,8 @@ def create_provider(
     host = get_host()
     compiler_cls = host.registry("compilers").get(compiler)
     adapter_cls = host.registry("adapters").get(adapter)
+    if api_key_env:  # teragent.config (config models: pydantic) loads only for a key
+        from teragent.config.secrets import resolve_api_key
     key = resolve_api_key(api_key_env, provider=adapter) if api_key_env else None
     options = dict(adapter_options or {})
     options.update(kwargs)

@@ -13,19 +13,10 @@ from typing import Any, Iterable, Literal, Mapping
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from teragent.core.types import ToolCall
+from teragent.core.messages import ToolCall
 
-__all__ = [
-    "MultimodalContent",
-    "LongHorizonConfig",
-    "TAPRequest",
-    "TAPResponse",
-    "CompiledPrompt",
-    "TAPCostRecord",
-    "CostTracker",
-    "price_call",
-    "estimate_tokens",
-]
+__all__ = ["MultimodalContent", "LongHorizonConfig", "TAPRequest", "TAPResponse", "CompiledPrompt",
+           "TAPCostRecord", "CostTracker", "price_call", "estimate_tokens"]
 
 ThinkingMode = Literal["auto", "deep", "quick", "high", "max"]
 

@@ -20,13 +20,14 @@ separators, UTF-8), so the bytes on the wire do not depend on the transport.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import json
 import os
 from typing import TYPE_CHECKING, Any, AsyncIterator, Mapping
 
 if TYPE_CHECKING:  # httpx loads with the first httpx client (see make_async_client)
+    import asyncio  # loads with the first request, not with the adapter
+
     import httpx
 
 from teragent.core.http import DEFAULT_TRANSPORT, TRANSPORT_ENV, resolve_transport
@@ -120,6 +121,8 @@ class AiohttpPool:
         self.errors: tuple[type[BaseException], ...] = ()
 
     def session(self) -> Any:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         if self._session is None or self._session.closed or self._loop is not loop:
             import aiohttp

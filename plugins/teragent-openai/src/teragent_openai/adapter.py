@@ -10,10 +10,12 @@ build on :class:`~teragent_openai.chat.ChatCompletionsAdapter`.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from teragent_openai.chat import REQUEST_PARAMS, ChatCompletionsAdapter
-from teragent_openai.stream import StreamAssembler
+
+if TYPE_CHECKING:
+    from teragent_openai.stream import StreamAssembler
 
 __all__ = ["OpenAICompatibleAdapter", "ChatCompletionsAdapter", "StreamAssembler",
            "REQUEST_PARAMS"]
@@ -23,3 +25,13 @@ class OpenAICompatibleAdapter(ChatCompletionsAdapter):
     """The generic OpenAI-protocol adapter (see :class:`ChatCompletionsAdapter`)."""
 
     name: ClassVar[str] = "openai_compatible"
+
+
+def __getattr__(name: str) -> Any:
+    # StreamAssembler stays importable from here; its module (the TAP IR, pydantic)
+    # loads on first use rather than with the adapter.
+    if name == "StreamAssembler":
+        from teragent_openai.stream import StreamAssembler
+
+        return StreamAssembler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

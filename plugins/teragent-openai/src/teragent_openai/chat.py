@@ -30,7 +30,6 @@ servers send one token per chunk) and an estimate of the prompt, and marks the a
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Mapping
@@ -38,20 +37,22 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Mappin
 if TYPE_CHECKING:  # httpx loads with the first httpx client (make_async_client)
     import httpx
 
+    # The TAP IR and the stream codec (pydantic, asyncio) load with the first request,
+    # not when a provider is built.
+    from teragent.core.tap import CompiledPrompt, TAPResponse
+    from teragent.core.types import StreamEvent
+    from teragent_openai.stream import StreamAssembler
+
 from teragent.core.adapter import TAPAdapter
 from teragent.core.http import (
     error_from_response, error_kind, key_variable, make_async_client, map_http_error,
     refine, typed_error,
 )
 from teragent_openai.sse import SSEDecoder
-from teragent.core.tap import CompiledPrompt, TAPResponse, estimate_tokens
-from teragent.core.types import StreamEvent, StreamFinished, ToolCall, UsageUpdate
 from teragent.errors import ModelAPIError, StreamError, redact
 from teragent_openai._wire import (
     AiohttpExchange, AiohttpPool, HttpxExchange, encode_json, wants_aiohttp,
 )
-from teragent_openai.stream import StreamAssembler, count_prompt_tokens, details_text, \
-    int_usage, replay, split_think
 
 __all__ = ["ChatCompletionsAdapter", "REQUEST_PARAMS"]
 
@@ -179,6 +180,8 @@ class ChatCompletionsAdapter(TAPAdapter):
 
     def _errors(self) -> tuple[type[BaseException], ...]:
         if self._native:
+            import asyncio
+
             import aiohttp
 
             return (aiohttp.ClientError, asyncio.TimeoutError)
@@ -326,6 +329,10 @@ class ChatCompletionsAdapter(TAPAdapter):
 
     def parse_completion(self, data: Any, model: str, *, status: int = 200) -> TAPResponse:
         """A ``chat.completion`` object as a :class:`TAPResponse`."""
+        from teragent.core.tap import TAPResponse
+        from teragent.core.types import ToolCall
+        from teragent_openai.stream import details_text, int_usage, split_think
+
         if not isinstance(data, dict) or data.get("error") or not data.get("choices"):
             error = self._payload_error(data, model, status, {})
             if error is not None:
@@ -366,6 +373,9 @@ class ChatCompletionsAdapter(TAPAdapter):
         """Usage for a stream that reported none: one completion token per streamed
         delta (servers that omit usage, like ``llama_cpp.server``, stream one token a
         chunk) and an estimate of the prompt."""
+        from teragent.core.tap import estimate_tokens
+        from teragent_openai.stream import count_prompt_tokens
+
         completion = assembler.deltas or estimate_tokens(
             "".join(assembler.text) + "".join(assembler.thinking))
         prompt = count_prompt_tokens(body)
@@ -377,6 +387,9 @@ class ChatCompletionsAdapter(TAPAdapter):
     async def stream_events(
         self, compiled: CompiledPrompt, model: str
     ) -> AsyncIterator[StreamEvent]:
+        from teragent.core.types import StreamFinished, UsageUpdate
+        from teragent_openai.stream import StreamAssembler, replay
+
         body = self.build_body(compiled, model, stream=True)
         client = self._get_client()
         headers_seen: dict[str, str] = {}

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from teragent.core.compiler import TAPCompiler
-from teragent.core.tap import CompiledPrompt, TAPRequest
 from teragent.errors import IncompatiblePromptError
+
+if TYPE_CHECKING:  # the TAP IR (pydantic) loads with the first compile
+    from teragent.core.tap import CompiledPrompt, TAPRequest
 
 __all__ = ["DefaultCompiler", "render_context"]
 
@@ -31,6 +34,8 @@ class DefaultCompiler(TAPCompiler):
     compiler_type = "default"
 
     def compile(self, request: TAPRequest) -> CompiledPrompt:
+        from teragent.core.tap import CompiledPrompt
+
         if request.multimodal_context:
             raise IncompatiblePromptError(
                 "The 'default' compiler cannot carry images or video "
