@@ -252,6 +252,10 @@ def _constraints(metadata: list[Any]) -> str:
 def _comment_docs(cls: type) -> dict[str, str]:
     """``#:`` comments above class attributes, and the docstring's Attributes section."""
     docs: dict[str, str] = {}
+    for base in cls.__mro__[1:]:  # inherited fields keep their comments
+        if base.__module__.startswith("teragent") and (
+                _is_model(base) or dataclasses.is_dataclass(base)):
+            docs.update(_comment_docs(base))
     try:
         source = inspect.getsource(cls)
     except (OSError, TypeError):
@@ -330,7 +334,8 @@ def _fields(cls: type) -> list[tuple[str, str, str, str]]:
                 default = "required"
             rows.append((f.name, _type_name(hints.get(f.name, f.type)), default,
                          notes.get(f.name, "")))
-    return rows
+    # required keys first (a subclass's ``type`` after its base's fields otherwise)
+    return sorted(rows, key=lambda row: row[2] != "required")
 
 
 def _summary(cls: type) -> str:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from teragent.secrets import refuse_inline_secrets
 
-__all__ = ["AuthCredentialConfig", "AuthConfig", "CredentialType"]
+__all__ = ["AuthCredentialConfig", "AuthConfig", "CredentialType", "CredentialVariables"]
 
 CredentialType = Literal["bearer", "api_key", "basic", "oauth2_client_credentials"]
 
@@ -25,29 +25,25 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
-class AuthCredentialConfig(BaseModel):
-    """One credential. ``type`` picks the kind; each kind reads its own keys."""
+class CredentialVariables(BaseModel):
+    """The keys a credential's secrets are read through, shared by an ``[auth.NAME]``
+    table and an ``[openapi.NAME.security]`` scheme (whose kind comes from the
+    document). A secret itself is refused; its ``*_env`` key names the variable."""
 
     model_config = ConfigDict(extra="forbid")
 
-    type: CredentialType
     #: bearer: the variable holding the token.
     token_env: str | None = None
-    #: api_key: the variable holding the key, and where it goes (header by default).
+    #: api_key: the variable holding the key.
     key_env: str | None = None
-    header: str | None = None
-    query: str | None = None
-    prefix: str = ""
     #: basic: the user (or the variable holding it) and the variable holding the password.
     username: str | None = None
     username_env: str | None = None
     password_env: str | None = None
     #: oauth2_client_credentials
-    token_url: str | None = None
     client_id: str | None = None
     client_id_env: str | None = None
     client_secret_env: str | None = None
-    scopes: list[str] = Field(default_factory=list)
     audience: str | None = None
     auth_method: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
     refresh_margin: float = Field(30.0, ge=0)
@@ -57,6 +53,19 @@ class AuthCredentialConfig(BaseModel):
     @classmethod
     def _no_inline_secrets(cls, data: Any) -> Any:
         return refuse_inline_secrets(data, cls.model_fields)
+
+
+class AuthCredentialConfig(CredentialVariables):
+    """One credential. ``type`` picks the kind; each kind reads its own keys."""
+
+    type: CredentialType
+    #: api_key: where the key goes (a header by default).
+    header: str | None = None
+    query: str | None = None
+    prefix: str = ""
+    #: oauth2_client_credentials: the token endpoint, and the scopes asked for.
+    token_url: str | None = None
+    scopes: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _complete(self) -> "AuthCredentialConfig":

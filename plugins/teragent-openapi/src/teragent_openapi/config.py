@@ -22,37 +22,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from teragent.secrets import is_secret_name, refuse_inline_secrets
-from teragent_auth.config import AuthCredentialConfig
+from teragent_auth.config import AuthCredentialConfig, CredentialVariables
 
 __all__ = ["OpenAPIToolsetConfig", "OpenAPIConfig", "SchemeCredentialConfig", "SafetyName"]
 
 SafetyName = Literal["read_only", "safe_write", "destructive", "high_risk"]
 
 
-class SchemeCredentialConfig(BaseModel):
+class SchemeCredentialConfig(CredentialVariables):
     """The variables behind one of the document's security schemes; the kind (API key,
     bearer, basic, OAuth2) and where the value goes come from the document."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    token_env: str | None = None
-    key_env: str | None = None
-    username: str | None = None
-    username_env: str | None = None
-    password_env: str | None = None
-    client_id: str | None = None
-    client_id_env: str | None = None
-    client_secret_env: str | None = None
+    #: oauth2: the scopes asked for (default: every scope the document's operations list
+    #: for this scheme).
     scopes: list[str] | None = None
-    audience: str | None = None
-    auth_method: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
-    refresh_margin: float = Field(30.0, ge=0)
-    timeout: float = Field(10.0, gt=0)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_inline_secrets(cls, data: Any) -> Any:
-        return refuse_inline_secrets(data, cls.model_fields)
 
 
 class OpenAPIToolsetConfig(BaseModel):
