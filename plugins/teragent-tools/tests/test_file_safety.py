@@ -274,12 +274,14 @@ def test_write_tools_write_through_file_safety(tmp_path, monkeypatch):
     assert teragent.security.write_files_safely is fs.write_files_safely
     assert teragent.security.atomic_write_file is fs.atomic_write_file
     calls = []
+    real = fs.replace_atomically
 
     def spy(path, content, **kw):
         calls.append(os.path.basename(path))
-        return fs.replace_atomically(path, content, **kw)
+        return real(path, content, **kw)
 
-    monkeypatch.setattr(files, "replace_atomically", spy)
+    # The tools import the journal when they write (not when an agent is built).
+    monkeypatch.setattr(fs, "replace_atomically", spy)
     assert asyncio.run(files.WriteFileTool(tmp_path).execute(
         {"path": "a.txt", "content": "one two\n"})).success
     assert asyncio.run(files.EditFileTool(tmp_path).execute(

@@ -19,7 +19,7 @@ class ContextManagementConfig(BaseModel):
     ``enabled = false`` or the caller passes its own.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use
 
     #: Manage the context at all.
     enabled: bool = True

@@ -12,7 +12,7 @@ __all__ = ["MemoryConfig"]
 class MemoryConfig(BaseModel):
     """Where the memory notes live and how they are searched (``[memory]``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use
 
     #: The notes' folder, relative to the workspace (markdown files).
     dir: str = ".agent/memory"

@@ -37,11 +37,11 @@ _INDEX_LOCK = threading.Lock()
 def _settings(config: Any) -> MemoryConfig:
     if isinstance(config, MemoryConfig):
         return config
-    if isinstance(config, dict) and config.get("memory"):
-        from teragent.config.loader import validate_table
+    from teragent.config.loader import table_defaults, validate_table
 
+    if isinstance(config, dict) and config.get("memory"):
         return validate_table(config, "memory", MemoryConfig)  # type: ignore[no-any-return]
-    return MemoryConfig()
+    return table_defaults(MemoryConfig)  # type: ignore[no-any-return]
 
 
 def _embedder(settings: MemoryConfig) -> Any:

@@ -105,7 +105,11 @@ class Breaker:
 
     def __init__(self, config: CircuitBreakerConfig | None = None, *,
                  clock: Clock = time.monotonic, emit: Emit = _no_emit) -> None:
-        self.config = config or CircuitBreakerConfig()
+        if config is None:
+            from teragent.config.loader import table_defaults
+
+            config = table_defaults(CircuitBreakerConfig)  # no schema built for defaults
+        self.config = config
         self.clock = clock
         self.emit = emit
 
@@ -417,7 +421,11 @@ class CircuitBreakerManager:
                  clock: Clock = time.monotonic) -> None:
         if isinstance(config, dict):
             config = CircuitBreakerConfig(**config)
-        self.config = config or CircuitBreakerConfig()
+        if config is None:
+            from teragent.config.loader import table_defaults
+
+            config = table_defaults(CircuitBreakerConfig)  # no schema built for defaults
+        self.config = config
         self.bus = bus
         self.clock = clock
         self._lock = threading.RLock()

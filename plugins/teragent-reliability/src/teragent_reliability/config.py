@@ -28,7 +28,7 @@ class CircuitBreakerConfig(BaseModel):
     no effect.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use
 
     token_budget: int = Field(default=0, ge=0)
     advisory_threshold: float = Field(default=0.7, gt=0, le=1)

@@ -22,7 +22,7 @@ class RecoveryConfig(BaseModel):
     table does not set them.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use
 
     #: Continuation requests after a reply cut off by the output limit.
     max_continuations: int = Field(default=3, ge=0)
@@ -53,5 +53,6 @@ class RecoveryConfig(BaseModel):
         return self
 
     def manager_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``RecoveryManager``."""
-        return self.model_dump()
+        """Keyword arguments for ``RecoveryManager`` (every field is a plain number or
+        flag, so no serializer needs building for them)."""
+        return {name: getattr(self, name) for name in type(self).model_fields}

@@ -23,7 +23,7 @@ __all__ = ["FileSafetyConfig"]
 class FileSafetyConfig(BaseModel):
     """What the write tools may write."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use
 
     #: ``write_file`` and ``edit_file`` refuse to write more bytes than this.
     max_write_bytes: int = Field(default=10_000_000, ge=1)
@@ -35,4 +35,7 @@ class FileSafetyConfig(BaseModel):
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> "FileSafetyConfig":
         """The ``[file_safety]`` table of a loaded ``agent.toml`` (defaults if absent)."""
-        return cls.model_validate(dict((config or {}).get("file_safety") or {}))
+        from teragent.config.loader import table_defaults
+
+        table = dict((config or {}).get("file_safety") or {})
+        return cls.model_validate(table) if table else table_defaults(cls)

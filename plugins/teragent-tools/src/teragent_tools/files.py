@@ -17,7 +17,6 @@ from teragent.core.types import ToolSafety
 from teragent.tools.base import ProgressCallback, ToolResult
 
 from teragent_tools._common import SNIFF_BYTES, ToolFailure, WorkspaceTool, looks_binary
-from teragent_tools.file_safety import replace_atomically
 from teragent_tools.file_safety_config import FileSafetyConfig
 
 __all__ = ["ReadFileTool", "WriteFileTool", "EditFileTool", "ListDirectoryTool"]
@@ -233,6 +232,8 @@ class WriteFileTool(WorkspaceTool):
             path.parent.mkdir(parents=True, exist_ok=True)
             # A symlink may have appeared while the directories were made: check again.
             path = self.resolve(str(path), "write")
+        from teragent_tools.file_safety import replace_atomically  # the journal, on write
+
         written = replace_atomically(path, content)
         lines = content.count("\n") + (1 if content and not content.endswith("\n") else 0)
         verb = "Overwrote" if existed else "Created"
@@ -307,6 +308,8 @@ class EditFileTool(WorkspaceTool):
                 "occurrence.")
         updated = text.replace(old, new) if replace_all else text.replace(old, new, 1)
         _check_size(updated, self.safety_config.max_write_bytes, shown)
+        from teragent_tools.file_safety import replace_atomically  # the journal, on write
+
         replace_atomically(path, updated)
         replaced = count if replace_all else 1
         return self.ok(f"Replaced {replaced} occurrence{'s' if replaced > 1 else ''} in "
