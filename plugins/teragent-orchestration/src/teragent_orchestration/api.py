@@ -39,14 +39,5 @@ from teragent.security import (  # the teragent-permissions plugin
     ApprovalDecision, ApprovalGate, ApprovalRequest, ApprovalResult,
 )
 
-__all__ = [
-    "Agent", "AgentEndEvent", "AgentHooks", "AgentRunResult", "AgentSkippedEvent",
-    "AgentStartEvent", "AgentTool", "ApprovalDecision", "ApprovalGate", "ApprovalRequest",
-    "ApprovalResult", "AsyncRWLock", "CancellationToken", "Guardrail", "GuardrailResult",
-    "GuardrailTrippedEvent", "Handoff", "HandoffEvent", "HandoffInputFilter", "HandoffTool",
-    "IterationEvent", "ModelEndEvent", "ModelStartEvent", "OrchestrationCheckpoint",
-    "OrchestrationEvent", "OrchestrationMode", "OrchestrationResult", "Orchestrator",
-    "OrchestratorTool", "Pattern", "ResultCache", "RunContext", "RunEndEvent",
-    "RunErrorEvent", "SharedState", "TextDeltaEvent", "ToolDeniedEvent", "ToolEndEvent",
-    "ToolStartEvent", "input_guardrail", "output_guardrail", "run_guardrails",
-]
+# The public names are the package's list (the lazy exports of teragent_orchestration).
+from teragent_orchestration import __all__  # noqa: E402,F401
