@@ -287,3 +287,47 @@ def test_cross_task_pairs_need_identical_prompts(tmp_path: Path) -> None:
     assert [(r["chosen_task_id"], r["rejected_task_id"]) for r in tracer.refused_pairs] == \
         [("A", "C")]
     assert "different prompts" in tracer.refused_pairs[0]["reason"]
+
+
+def test_agent_runs_redacted_and_sharing_their_first_messages(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled calls of agent runs: every line with a secret is redacted (prompt
+    delta, tool call, answer), lines without one in the same batch are left as they
+    are; a second run that starts with the same system prompt and tools stores only
+    what differs (``prompt_ref`` to the last call, 1 message), and readers get its
+    whole prompt back, with the hash of that whole prompt."""
+    from teragent_traces.tracer import prompt_hash
+
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "opaque-value-without-a-known-shape")
+    model = ScriptedModel([call_tool("lookup", {"term": SECRET}), reply(f"it is {SECRET}"),
+                           reply("a plain answer")])
+
+    async def main() -> None:
+        agent = teragent.build_agent(_config(tmp_path), workspace=tmp_path, provider=model,
+                                     tools=[lookup], system_prompt="You look things up.")
+        async with agent:
+            await agent.run(f"look up {SECRET} or opaque-value-without-a-known-shape",
+                            history=[])
+            await agent.run("say something plain", history=[])
+
+    asyncio.run(main())
+    raw = _raw(tmp_path / "traces")
+    text = (tmp_path / "traces" / "traces.jsonl").read_text()
+    assert SECRET not in text and "opaque-value-without-a-known-shape" not in text
+    assert text.count("***") >= 4
+    assert '"say something plain"' in text and '"a plain answer"' in text
+    requests = [r for r in raw if r["type"] == "request"]
+    assert len(requests) == 3
+    assert "prompt" in requests[0] and requests[1]["prompt_ref"]["messages"] == 2
+    third = requests[2]
+    assert "prompt" not in third
+    assert third["prompt_ref"] == {"trace_id": requests[1]["trace_id"], "messages": 1,
+                                   "tools": True}
+    assert [m["content"] for m in third["prompt_delta"]["messages"]] == ["say something plain"]
+    whole = [r for r in _records(tmp_path / "traces") if r["type"] == "request"]
+    assert [m["role"] for m in whole[2]["prompt"]["messages"]] == ["system", "user"]
+    assert whole[2]["prompt"]["messages"][0]["content"] == "You look things up."
+    assert whole[2]["prompt"]["tools"][0]["function"]["name"] == "lookup"
+    # The hash is of what the model saw (before redaction): the clean call's matches.
+    assert prompt_hash(whole[2]["prompt"]) == whole[2]["prompt_hash"]
+    assert prompt_hash(whole[0]["prompt"]) != whole[0]["prompt_hash"]

@@ -197,6 +197,26 @@ def prompt_hash(prompt: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical(prompt).encode("utf-8")).hexdigest()
 
 
+#: Kinds of queued records (see ``TAPTracer._append``): a compiled call's request, a
+#: response, and any other record kept as dicts (checklists, manual requests).
+_REQUEST, _RESPONSE, _RECORD = "request", "response", "record"
+_NO_META: dict[str, Any] = {}
+_time, _monotonic = time.time, time.monotonic
+
+
+def _response_line(trace_id: str, task: str | None, ts: float, finish_reason: Any,
+                   usage: dict[str, Any] | None, model: Any, text: Any,
+                   calls: list[tuple[Any, Any, Any]] | None) -> bytes:
+    """The line of a response snapshotted by ``TAPTracer.record_response``."""
+    return _dumpb({"type": "response", "trace_id": trace_id, "task_id": task, "ts": ts,
+                   "finish_reason": finish_reason,
+                   "usage": {k.replace("_tokens", ""): v for k, v in usage.items()
+                             if isinstance(v, int)} if usage else {},
+                   "model": model, "text": text,
+                   "tool_calls": [{"id": i, "name": n, "arguments": a} for i, n, a in calls]
+                   if calls else None})
+
+
 _LIVE: "weakref.WeakSet[TAPTracer]" = weakref.WeakSet()
 
 
@@ -322,7 +342,7 @@ class TAPTracer:
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._pending: dict[str, str | None] = {}  # trace id → task id, until answered
-        self._queue: list[tuple[dict[str, Any], dict[str, Any], Any]] = []
+        self._queue: list[tuple[Any, ...]] = []
         self._written = time.monotonic()
         _LIVE.add(self)  # queued lines are written at exit
         #: (provider, model, first message) → the last call of that conversation.
@@ -367,63 +387,83 @@ class TAPTracer:
                 or b"authorization" in lower)
 
     def _line(self, record: dict[str, Any], content: dict[str, Any]) -> bytes:
-        """One JSON line of ``record`` (ids, times, counts) and ``content`` (prompt,
-        answer, checklist data), redacted. Record keys never look like a secret's
-        name (token counts are ``usage.prompt``, not ``prompt_tokens``), so a line
-        with no sign of a secret skips the regexes. When redaction changed the line
-        it must still parse, else every string is redacted on its own."""
+        """One JSON line (no newline) of a record kept as dicts (checklists, manual
+        requests): ``record`` (ids, times, counts) and ``content`` (prompt, answer,
+        checklist data); a ``prompt`` gets its hash. Redaction: :meth:`_redacted`."""
         prompt = content.pop("prompt", None)
         line = _dumpb({**record, **content})
         if prompt is not None:
             raw = _dumpb(prompt)
             digest = hashlib.sha256(raw).hexdigest().encode("ascii")
             line = b"".join((line[:-1], b',"prompt_hash":"', digest, b'","prompt":', raw, b"}"))
-        if self.constitution.redact_secrets and self._suspect(line):
-            text = line.decode("utf-8")
-            cleaned = redact(text, self._secrets) or ""
-            if cleaned != text:
-                try:
-                    json.loads(cleaned)
-                except ValueError:
-                    cleaned = _COMPACT.encode(self._clean(json.loads(text)))
-                line = cleaned.encode("utf-8")
-        return line + b"\n"
+        return line
 
-    def _append(self, record: dict[str, Any], content: dict[str, Any],
-                compiled: Any = None) -> None:
-        """Queue a record. Records are encoded, redacted and written together, in
-        order (:data:`WRITE_RECORDS` of them, a second after the last write, or when
-        a checklist, a read or the exit needs them): the work runs in one batch with
-        warm caches instead of a little on every model call."""
+    def _redacted(self, line: bytes) -> bytes:
+        """``line`` with its secrets redacted. Record keys never look like a secret's
+        name (token counts are ``usage.prompt``, not ``prompt_tokens``), so a line with
+        no sign of a secret skips the regexes. When redaction changed the line it must
+        still parse, else every string is redacted on its own."""
+        if not self._suspect(line):
+            return line
+        text = line.decode("utf-8")
+        cleaned = redact(text, self._secrets) or ""
+        if cleaned == text:
+            return line
+        try:
+            json.loads(cleaned)
+        except ValueError:
+            cleaned = _COMPACT.encode(self._clean(json.loads(text)))
+        return cleaned.encode("utf-8")
+
+    def _append(self, entry: tuple[Any, ...]) -> None:
+        """Queue a record (a tuple: :data:`_REQUEST`, :data:`_RESPONSE` or
+        :data:`_RECORD` first). Records are encoded, redacted and written together,
+        in order (:data:`WRITE_RECORDS` of them, a second after the last write, or
+        when a checklist, a read or the exit needs them): the work runs in one batch
+        with warm caches instead of a little on every model call, which only
+        snapshots what it must (the values a run may change later)."""
         with self._lock:
-            self._queue.append((record, content, compiled))
-            now = time.monotonic()
-            if len(self._queue) >= WRITE_RECORDS or now - self._written >= 1.0:
+            queue = self._queue
+            queue.append(entry)
+            now = _monotonic()
+            if len(queue) >= WRITE_RECORDS or now - self._written >= 1.0:
                 self._write_held(now)
 
     def _write_held(self, now: float) -> None:  # with the lock held
-        if self._queue:
+        queue = self._queue
+        if queue:
             lines = []
-            for record, content, compiled in self._queue:
+            for entry in queue:
                 try:
-                    if compiled is not None:
-                        record.update(self._delta(record["trace_id"], *compiled,
-                                                  record.get("provider"), record.get("model")))
-                    lines.append(self._line(record, content))
+                    kind = entry[0]
+                    if kind is _REQUEST:
+                        lines.append(self._request_line(*entry[1:]))
+                    elif kind is _RESPONSE:
+                        lines.append(_response_line(*entry[1:]))
+                    else:
+                        lines.append(self._line(entry[1], entry[2]))
                 except Exception:  # noqa: BLE001 - a tracer never breaks a run
                     import logging
 
                     logging.getLogger("teragent.traces").exception(
-                        "could not encode trace record %s", record.get("trace_id"))
-            self._queue.clear()
+                        "could not encode trace record %s", entry[1])
+            queue.clear()
             if lines:
-                os.write(self._open(), b"".join(lines))  # O_APPEND: whole lines
+                data = b"\n".join(lines) + b"\n"
+                # One look for a secret's sign over the whole batch; only a batch
+                # that has one is redacted line by line.
+                if self.constitution.redact_secrets and self._suspect(data):
+                    data = b"\n".join([self._redacted(line) for line in lines]) + b"\n"
+                fd = self._open()
+                view = memoryview(data)
+                while view:  # O_APPEND: whole lines; a short write goes on
+                    view = view[os.write(fd, view):]
         self._written = now
 
     def flush(self) -> None:
         """Write every queued line now."""
         with self._lock:
-            self._write_held(time.monotonic())
+            self._write_held(_monotonic())
 
     def close(self) -> None:
         """Write what is held and close the file (reopened on the next record)."""
@@ -459,78 +499,105 @@ class TAPTracer:
             provider, model: Who answered (given by the provider).
             task_id: Default: ``meta["task_id"]``, else the :meth:`task` block's.
         """
-        meta = getattr(request, "meta", None) or {}
-        task = task_id or meta.get("task_id") or _TASK.get()
-        task = None if task is None else str(task)
-        trace_id = self._new_id()
+        task = task_id or (getattr(request, "meta", None) or _NO_META).get("task_id") \
+            or _TASK.get()
+        if task is not None:
+            task = str(task)
+        trace_id = f"{self._id_prefix}{next(self._ids):06x}"
         self._pending[trace_id] = task
-        head = {"type": "request", "trace_id": trace_id, "task_id": task, "ts": time.time(),
-                "basis": "compiled", "intent": _intent(request), "provider": provider,
-                "model": model}
+        intent = getattr(request, "intent", None)
+        if intent is not None and not isinstance(intent, str):
+            intent = None
         if compiled is not None:
             # The message list is copied now (the run goes on appending to its own);
-            # encoding waits for the batch.
-            self._append(head, {}, (compiled.as_messages(), compiled.tools or None))
+            # everything else waits for the batch.
+            self._append((_REQUEST, trace_id, task, _time(), intent, provider, model,
+                          compiled.as_messages(), compiled.tools or None))
             return trace_id
+        head = {"type": "request", "trace_id": trace_id, "task_id": task, "ts": _time(),
+                "basis": "compiled", "intent": intent, "provider": provider,
+                "model": model}
         prompt, head["basis"], _ = _prompt_of(request, None)
-        self._append(head, {"prompt": prompt})
+        self._append((_RECORD, head, {"prompt": prompt}))
         return trace_id
 
+    def _request_line(self, trace_id: str, task: str | None, ts: float, intent: str | None,
+                      provider: Any, model: Any, messages: list[dict[str, Any]],
+                      tools: Any) -> bytes:
+        """The line of a compiled call: its head, then the prompt's hash and the prompt
+        spliced in as the bytes :meth:`_delta` encoded (each message encoded once)."""
+        head = _dumpb({"type": "request", "trace_id": trace_id, "task_id": task, "ts": ts,
+                       "basis": "compiled", "intent": intent, "provider": provider,
+                       "model": model})
+        digest, prompt = self._delta(trace_id, messages, tools, provider, model)
+        return b"".join((head[:-1], b',"prompt_hash":"', digest, b'",', prompt, b"}"))
+
     def _delta(self, trace_id: str, messages: list[dict[str, Any]], tools: Any,
-               provider: Any, model: Any) -> dict[str, Any]:
-        """The prompt of a compiled call as a delta on the previous call of the same
-        conversation: an agent's history grows by a few messages per call, so only
-        those are encoded and stored (``prompt_ref`` names the call whose first
-        ``messages`` messages, and tools if ``tools`` is true, come before
+               provider: Any, model: Any) -> tuple[bytes, bytes]:
+        """The hash of a compiled call's prompt and the prompt's JSON members for its
+        line: a delta on the previous call with the same first message (provider and
+        model). An agent's history grows by a few messages per call, and a new run
+        starts with the same system prompt and tools as the last, so only the
+        messages that differ are encoded and stored (``prompt_ref`` names the call
+        whose first ``messages`` messages, and tools if ``tools`` is true, come before
         ``prompt_delta``). The hash is still over the whole prompt's JSON, assembled
-        from the cached per-message encodings."""
+        from the cached per-message encodings; the line reuses the same bytes."""
         key = (provider, model, _first_content(messages))
-        prev = self._convs.get(key)
+        convs = self._convs
+        prev = convs.pop(key, None)
         keep, parts, tools_b, same_tools = 0, [], b"", False
         if prev is not None:
-            _p_id, p_msgs, p_parts, p_tools, p_tools_b = prev
-            n = len(p_msgs)
-            if n <= len(messages) and p_msgs == messages[:n]:
-                keep, parts = n, list(p_parts)
-                same_tools = p_tools == tools
-                tools_b = p_tools_b if same_tools else b""
-        tail = messages[keep:]
-        parts.extend(_dumpb(m) for m in tail)
+            p_msgs, p_parts, p_tools, p_tools_b = prev[1:]
+            keep = len(p_msgs)
+            if keep > len(messages) or p_msgs != messages[:keep]:
+                # Not a continuation: a new conversation that starts the same way
+                # (the same system prompt, say) shares its first messages.
+                keep, top = 0, min(keep, len(messages))
+                while keep < top and (p_msgs[keep] is messages[keep]
+                                      or p_msgs[keep] == messages[keep]):
+                    keep += 1
+            parts = p_parts[:keep]
+            same_tools = p_tools is tools or p_tools == tools
+            if same_tools:
+                tools_b = p_tools_b
+        new = [_dumpb(m) for m in messages[keep:]] if keep else \
+            [_dumpb(m) for m in messages]
+        parts += new
         if not same_tools:
             tools_b = _dumpb(tools)
         whole = b"".join((b'{"messages":[', b",".join(parts), b'],"tools":', tools_b, b"}"))
-        self._convs.pop(key, None)
-        self._convs[key] = (trace_id, messages, parts, tools, tools_b)
-        while len(self._convs) > 64:  # oldest conversation out
-            self._convs.pop(next(iter(self._convs)))
-        out: dict[str, Any] = {"prompt_hash": hashlib.sha256(whole).hexdigest()}
-        if keep:
-            assert prev is not None
-            out["prompt_ref"] = {"trace_id": prev[0], "messages": keep, "tools": same_tools}
-            out["prompt_delta"] = {"messages": tail,
-                                   **({} if same_tools else {"tools": tools})}
-        else:
-            out["prompt"] = {"messages": messages, "tools": tools}
-        return out
+        convs[key] = (trace_id, messages, parts, tools, tools_b)
+        if len(convs) > 64:  # oldest conversation out
+            del convs[next(iter(convs))]
+        digest = hashlib.sha256(whole).hexdigest().encode("ascii")
+        if not keep:
+            return digest, b'"prompt":' + whole
+        assert prev is not None
+        return digest, b"".join((
+            b'"prompt_ref":', _dumpb({"trace_id": prev[0], "messages": keep,
+                                      "tools": same_tools}),
+            b',"prompt_delta":{"messages":[', b",".join(new),
+            b"]}" if same_tools else b'],"tools":' + tools_b + b"}"))
 
     async def record_response(self, response: Any, task_id: str | None = None,
                               trace_id: str | None = None, **_: Any) -> str:
         """Record the answer to ``trace_id`` (a new id when ``None``); returns it."""
         task = self._pending.pop(trace_id, None) if trace_id else None
-        task = task_id if task_id is not None else task
-        trace_id = trace_id or self._new_id()
-        calls = [{"id": c.id, "name": c.name, "arguments": c.arguments}
-                 for c in (getattr(response, "tool_calls", None) or [])]
-        usage = getattr(response, "usage", None) or {}
-        self._append({"type": "response", "trace_id": trace_id,
-                      "task_id": None if task is None else str(task), "ts": time.time(),
-                      "finish_reason": getattr(response, "finish_reason", None),
-                      "usage": {k.replace("_tokens", ""): v for k, v in usage.items()
-                                if isinstance(v, int)},
-                      "model": getattr(response, "model", None)},
-                     {"text": getattr(response, "raw_text", None)
-                      if not isinstance(response, str) else response,
-                      "tool_calls": calls or None})
+        if task_id is not None:
+            task = str(task_id)
+        if not trace_id:
+            trace_id = self._new_id()
+        if isinstance(response, str):
+            self._append((_RESPONSE, trace_id, task, _time(), None, None, None, response,
+                          None))
+            return trace_id
+        usage = getattr(response, "usage", None)
+        calls = getattr(response, "tool_calls", None)
+        self._append((_RESPONSE, trace_id, task, _time(),
+                      getattr(response, "finish_reason", None),
+                      dict(usage) if usage else None, getattr(response, "model", None),
+                      getattr(response, "raw_text", None),
+                      [(c.id, c.name, c.arguments) for c in calls] if calls else None))
         return trace_id
 
     async def record_checklist(self, task_id: str, checklist_data: Any, *,
@@ -541,8 +608,9 @@ class TAPTracer:
         label = _label_of(checklist_data)
         if trace_ids is None:
             trace_ids = self._unlabelled(str(task_id))
-        self._append({"type": "checklist", "task_id": str(task_id), "ts": time.time(),
-                      "passed": label, "trace_ids": list(trace_ids)}, {"data": checklist_data})
+        self._append((_RECORD, {"type": "checklist", "task_id": str(task_id),
+                                "ts": time.time(), "passed": label,
+                                "trace_ids": list(trace_ids)}, {"data": checklist_data}))
         self.flush()  # a label is rare and worth having on disk at once
         return label
 
