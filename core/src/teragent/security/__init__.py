@@ -2,14 +2,15 @@
 
 from teragent.lazy import lazy_exports
 from teragent.security.paths import is_case_insensitive_platform, resolve_workspace_path
-from teragent.security.sandbox import SandboxResult, execute_in_sandbox
 
-__all__ = ["resolve_workspace_path", "is_case_insensitive_platform",
-           "execute_in_sandbox", "SandboxResult"]
+__all__ = ["resolve_workspace_path", "is_case_insensitive_platform"]
 
-# Transactional writes (the ``teragent-tools`` plugin), approvals and the permission
-# manager (``teragent-permissions``), imported on first use.
+# The sandbox (loaded with the first command, not with the path guard every tool
+# imports), transactional writes (the ``teragent-tools`` plugin), approvals and the
+# permission manager (``teragent-permissions``), imported on first use.
 _LAZY_EXPORTS = {
+    "execute_in_sandbox": ("teragent.security.sandbox", None),
+    "SandboxResult": ("teragent.security.sandbox", None),
     "write_files_safely": ("teragent_tools.file_safety", "teragent-tools"),
     "atomic_write_file": ("teragent_tools.file_safety", "teragent-tools"),
     "recover": ("teragent_tools.file_safety", "teragent-tools"),

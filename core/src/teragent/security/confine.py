@@ -26,7 +26,6 @@ by copies, so nothing the command leaves behind gives the agent's uid to anyone.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import logging
 import os
@@ -51,6 +50,8 @@ _SYS = {"x86_64": {"open_tree": 428, "move_mount": 429, "mount_setattr": 442},
 
 
 def _libc() -> Any:
+    import ctypes  # loaded when a command is confined, not with the tools
+
     lib = ctypes.CDLL(None, use_errno=True)
     lib.syscall.restype = ctypes.c_long
     return lib
@@ -155,6 +156,8 @@ class Confinement:
         """The ``preexec_fn``: ``then`` (rlimits, the cgroup join); for a non-root agent
         also ``no_new_privs``. Namespaces and privileges are the helper's (:meth:`wrap`):
         ``unshare`` fails in a forked child that an at-fork handler made threaded."""
+        import ctypes  # bound here: the child must not import
+
         lib = _libc()
         privileged = self.privileged
 

@@ -38,8 +38,6 @@ from teragent.errors import SandboxUnavailableError
 from teragent.security.processes import CTRL_BREAK_EVENT as _CTRL_BREAK_EVENT
 from teragent.security.processes import OutputBuffer, clean_environment
 from teragent.security.processes import spawn as _kernel_spawn
-from teragent.security.sandbox import default_sandbox, execute_in_sandbox
-from teragent_sandbox_process.backend import ProcessSandbox
 from teragent.tools.base import ProgressCallback, ToolResult
 
 from teragent_tools._common import TerAgentTool, ToolFailure
@@ -137,6 +135,10 @@ class BashTool(TerAgentTool):
                               f"got {timeout}.")
         if not self.workspace.is_dir():
             raise ToolFailure(f"The workspace {str(self.workspace)!r} is not a directory.")
+        # The sandbox layer loads with the first command, not when an agent is built.
+        from teragent.security.sandbox import default_sandbox, execute_in_sandbox
+        from teragent_sandbox_process.backend import ProcessSandbox
+
         # The level-0 process backend (teragent-sandbox-process, a dependency), with this
         # tool's grace periods; it is also what runs when the platform is Windows or the
         # caller pinned "process".
