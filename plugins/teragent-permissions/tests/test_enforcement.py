@@ -13,6 +13,7 @@ from teragent.testing import ScriptedModel, call_tool, call_tools, reply
 from teragent.testing.hosts import isolated_host
 from teragent_testing.security import security_fixture
 from teragent.tools.orchestrator import ToolOrchestrator
+from teragent.core.types import ToolSafety
 
 
 def test_agent_loop_uses_the_manager_by_default(tmp_path):
@@ -110,3 +111,58 @@ def test_cli_wires_config_rules_and_audit(tmp_path, monkeypatch):
     audits = [o for o in loop.runtime.chain.observers if isinstance(o, AuditLog)]
     assert audits and audits[0].path == tmp_path / ".teragent" / "audit.jsonl"
     assert loop.tool_orchestrator.guards[0].manager is pm
+
+
+READ_ONLY = {"read_file": ToolSafety.READ_ONLY}
+
+
+class AsyncOnlyLayer:
+    """A plugin layer written for the async path only: its check is a coroutine."""
+
+    async def check(self, tool_name, params, context):
+        return "deny", "async layer says no"
+
+
+class AsyncOnly:
+    @hookimpl
+    def teragent_register_permission_layers(self, register):
+        register("async_only", AsyncOnlyLayer, priority=150)
+
+
+class SplitLayer:
+    """Answers differently on the two paths: acheck is what the async path asks."""
+
+    def check(self, tool_name, params, context):
+        return None
+
+    async def acheck(self, tool_name, params, context):
+        return "deny", "acheck says no"
+
+    async def areview(self, tool_name, params, context):
+        return None
+
+
+class Split:
+    @hookimpl
+    def teragent_register_permission_layers(self, register):
+        register("split", SplitLayer, priority=150)
+
+
+def test_a_coroutine_check_denies_on_the_sync_path_instead_of_passing(tmp_path):
+    # The sync path cannot wait for a coroutine; it used to take the coroutine object
+    # itself for a truthy "allow" (fail open).
+    with isolated_host(teragent_permissions, AsyncOnly()):
+        epm = EnhancedPermissionManager(workspace=tmp_path, tools=READ_ONLY,
+                                        default_level=PermissionLevel.AUTO)
+        ok, reason = epm.check("read_file", "a.txt")
+        assert not ok and "returned an awaitable" in reason and "async_only" in reason
+        assert asyncio.run(epm.acheck("read_file", "a.txt")) == (False,
+                                                                 "async layer says no")
+
+
+def test_the_async_path_prefers_acheck_and_the_sync_path_uses_check(tmp_path):
+    with isolated_host(teragent_permissions, Split()):
+        epm = EnhancedPermissionManager(workspace=tmp_path, tools=READ_ONLY,
+                                        default_level=PermissionLevel.AUTO)
+        assert asyncio.run(epm.acheck("read_file", "a.txt")) == (False, "acheck says no")
+        assert epm.check("read_file", "a.txt")[0]  # check abstains: the built-ins allow

@@ -466,49 +466,50 @@ class EnhancedPermissionManager:
 
     def _decide_sync_one(self, params: dict[str, Any],
                          ctx: dict[str, Any]) -> tuple[PermissionEffect, str]:
-        decision: tuple[PermissionEffect, str] | None = None
-        layers = self.layers()
-        for layer in layers:
-            if layer.stage != "decide" or not hasattr(layer.obj, "check"):
-                continue
-            try:
-                decision = _normalize(layer.obj.check(ctx["tool_name"], params, ctx))
-            except Exception as exc:  # noqa: BLE001 - fail closed
-                return PermissionEffect.DENY, f"Denied: permission layer {layer.name!r} " \
-                                              f"failed: {exc}"
-            if decision is not None:
-                break
-        if decision is None:
-            decision = (PermissionEffect.DENY, "Denied: no permission layer decided")
-        if decision[0] != PermissionEffect.ALLOW:
-            return decision
-        for layer in layers:
-            review = getattr(layer.obj, "review", None)
-            if review is None:
-                continue
-            try:
-                veto = _normalize(review(ctx["tool_name"], params, ctx))
-            except Exception as exc:  # noqa: BLE001 - fail closed
-                return PermissionEffect.DENY, f"Denied: review {layer.name!r} failed: {exc}"
-            if veto is not None and veto[0] != PermissionEffect.ALLOW:
-                return veto
-        return decision
+        """:meth:`_decide` for a caller without an event loop: the coroutine never
+        suspends (``sync=True`` awaits nothing), so one ``send`` runs it to the end."""
+        coro = self._decide(params, ctx, sync=True)
+        try:
+            coro.send(None)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        coro.close()
+        raise RuntimeError("a synchronous permission decision suspended")  # unreachable
 
     async def _decide_async_one(self, params: dict[str, Any],
                                 ctx: dict[str, Any]) -> tuple[PermissionEffect, str]:
+        return await self._decide(params, ctx, sync=False)
+
+    async def _decide(self, params: dict[str, Any], ctx: dict[str, Any], *,
+                      sync: bool) -> tuple[PermissionEffect, str]:
+        """The first ``decide`` layer with an answer decides; an allow then passes every
+        layer's ``review``. Any failure denies (fail closed). The async path prefers a
+        layer's ``acheck``/``areview``; the sync one calls ``check``/``review`` and
+        denies when they answer with an awaitable it cannot wait for."""
+
+        async def ask(obj: Any, name: str) -> tuple[PermissionEffect, str] | None:
+            fn = getattr(obj, name, None) if sync else (
+                getattr(obj, f"a{name}", None) or getattr(obj, name, None))
+            out = fn(ctx["tool_name"], params, ctx)
+            if inspect.isawaitable(out):
+                if sync:
+                    getattr(out, "close", lambda: None)()
+                    raise TypeError(f"its {name}() returned an awaitable, which a "
+                                    "synchronous check cannot wait for; use the async "
+                                    f"check, or make {name}() synchronous")
+                out = await out
+            return _normalize(out)
+
+        def has(obj: Any, name: str) -> bool:
+            return hasattr(obj, name) or (not sync and hasattr(obj, f"a{name}"))
+
         decision: tuple[PermissionEffect, str] | None = None
         layers = self.layers()
         for layer in layers:
-            if layer.stage != "decide":
-                continue
-            fn = getattr(layer.obj, "acheck", None) or getattr(layer.obj, "check", None)
-            if fn is None:
+            if layer.stage != "decide" or not has(layer.obj, "check"):
                 continue
             try:
-                out = fn(ctx["tool_name"], params, ctx)
-                if inspect.isawaitable(out):
-                    out = await out
-                decision = _normalize(out)
+                decision = await ask(layer.obj, "check")
             except Exception as exc:  # noqa: BLE001 - fail closed
                 return PermissionEffect.DENY, f"Denied: permission layer {layer.name!r} " \
                                               f"failed: {exc}"
@@ -519,14 +520,10 @@ class EnhancedPermissionManager:
         if decision[0] != PermissionEffect.ALLOW:
             return decision
         for layer in layers:
-            review = getattr(layer.obj, "areview", None) or getattr(layer.obj, "review", None)
-            if review is None:
+            if not has(layer.obj, "review"):
                 continue
             try:
-                out = review(ctx["tool_name"], params, ctx)
-                if inspect.isawaitable(out):
-                    out = await out
-                veto = _normalize(out)
+                veto = await ask(layer.obj, "review")
             except Exception as exc:  # noqa: BLE001 - fail closed
                 return PermissionEffect.DENY, f"Denied: review {layer.name!r} failed: {exc}"
             if veto is not None and veto[0] != PermissionEffect.ALLOW:
