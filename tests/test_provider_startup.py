@@ -16,12 +16,16 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 # What building a provider must not load, and why.
 NOT_AT_CREATE = {
     "pydantic": "the TAP IR is made of pydantic models; it loads with the first call",
     "teragent.core.tap": "the TAP IR loads with the first compile or request",
     "teragent.core.messages": "tool calls and stream events load with the first request",
     "teragent_openai.stream": "the stream codec loads with the first stream",
+    "teragent_openai.multimodal": "images are checked when a prompt carrying them compiles",
+    "teragent_anthropic.stream": "the stream codec loads with the first stream",
     "asyncio": "an adapter is built outside any event loop; requests load it",
     "httpx": "the HTTP client is made at the first request",
     "aiohttp": "the HTTP client is made at the first request",
@@ -36,16 +40,26 @@ def _loaded(code: str) -> set[str]:
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def test_create_provider_loads_no_tap_ir_and_no_asyncio():
-    loaded = _loaded("""
+# The bench's case first; then each model family's compiler and adapter.
+FAMILIES = [("default", "openai_compatible", "teragent_openai.adapter"),
+            ("anthropic", "anthropic_native", "teragent_anthropic.adapter"),
+            ("glm_5", "glm_native", "teragent_glm.adapter"),
+            ("minimax_m3", "minimax_native", "teragent_minimax.adapter"),
+            ("deepseek_v4", "openai_compatible", "teragent_deepseek.compilers"),
+            ("default", "mock", "teragent.core.adapters.mock")]
+
+
+@pytest.mark.parametrize(("compiler", "adapter", "module"), FAMILIES)
+def test_create_provider_loads_no_tap_ir_and_no_asyncio(compiler, adapter, module):
+    loaded = _loaded(f"""
         import json, sys
         import teragent
-        p = teragent.create_provider(adapter="openai_compatible", model="m",
+        p = teragent.create_provider(compiler={compiler!r}, adapter={adapter!r}, model="m",
                                      base_url="http://127.0.0.1:1")
-        assert type(p.adapter).__name__ == "OpenAICompatibleAdapter"
+        assert p.adapter.name == {adapter!r}
         print(json.dumps(sorted(sys.modules)))
     """)
-    assert "teragent_openai.adapter" in loaded  # the case ran
+    assert module in loaded  # the case ran
     wrong = {m: why for m, why in NOT_AT_CREATE.items() if m in loaded}
     assert not wrong, f"create_provider loaded what it must not: {wrong}"
 

@@ -14,21 +14,21 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from typing import Any, AsyncIterator, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, AsyncIterator, ClassVar
 
 from teragent.core.adapter import TAPAdapter
 from teragent.core.http import (
     error_from_response, key_variable, make_async_client, map_http_error, refine,
 )
 from teragent_openai.sse import SSEDecoder
-from teragent.core.tap import CompiledPrompt, TAPResponse
-from teragent.core.types import StreamEvent, StreamFinished
 from teragent.errors import ModelAPIError, redact
 from teragent_anthropic.request import ANTHROPIC_VERSION, build_messages_body
-from teragent_anthropic.response import parse_message
-from teragent_anthropic.stream import MessagesStreamAssembler
+
+if TYPE_CHECKING:  # httpx (~90 ms) and the TAP IR (pydantic) load with the first request
+    import httpx
+
+    from teragent.core.tap import CompiledPrompt, TAPResponse
+    from teragent.core.types import StreamEvent
 
 __all__ = ["AnthropicNativeAdapter", "MessagesAdapter"]
 
@@ -157,6 +157,10 @@ class MessagesAdapter(TAPAdapter):
         return body
 
     async def send(self, compiled: CompiledPrompt, model: str) -> TAPResponse:
+        import httpx
+
+        from teragent_anthropic.response import parse_message
+
         body = self.build_body(compiled, model, stream=False)
         client = self._get_client()
         try:
@@ -181,6 +185,11 @@ class MessagesAdapter(TAPAdapter):
 
     async def stream_events(self, compiled: CompiledPrompt,
                             model: str) -> AsyncIterator[StreamEvent]:
+        import httpx
+
+        from teragent.core.types import StreamFinished
+        from teragent_anthropic.stream import MessagesStreamAssembler
+
         body = self.build_body(compiled, model, stream=True)
         client = self._get_client()
         assembler = MessagesStreamAssembler(provider=self.name, model=model)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teragent.core.compiler import Conversation, TAPCompiler
-from teragent_openai.multimodal import to_openai_part, validate_multimodal
-from teragent.core.tap import CompiledPrompt, TAPRequest
+
+if TYPE_CHECKING:  # the TAP IR (pydantic) loads with the first compile, not the compiler
+    from teragent.core.tap import CompiledPrompt, TAPRequest
 
 __all__ = ["AnthropicCompiler", "xml_escape_tag"]
 
@@ -78,6 +79,9 @@ class AnthropicCompiler(TAPCompiler):
         return self._cache_extra(conversation.cache_preference)
 
     def compile(self, request: TAPRequest) -> CompiledPrompt:
+        from teragent.core.tap import CompiledPrompt
+        from teragent_openai.multimodal import to_openai_part, validate_multimodal
+
         images = validate_multimodal(request.multimodal_context, allow_video=False,
                                      target="The 'anthropic' compiler")
         system = self.get_system_prompt(request.intent)

@@ -13,11 +13,12 @@ Anthropic-compatible interface (``teragent-minimax`` depends on this plugin).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from teragent_openai.multimodal import MultimodalContentError, to_anthropic_block
-from teragent.core.tap import CompiledPrompt, MultimodalContent
 from teragent.errors import IncompatiblePromptError
+
+if TYPE_CHECKING:  # the TAP IR (pydantic) loads with the first request, not the adapter
+    from teragent.core.tap import CompiledPrompt
 
 __all__ = ["ANTHROPIC_VERSION", "build_messages_body", "convert_messages", "convert_tools"]
 
@@ -46,6 +47,9 @@ def _user_blocks(content: Any) -> list[dict[str, Any]]:
         return []
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
+    from teragent.core.tap import MultimodalContent
+    from teragent_openai.multimodal import MultimodalContentError, to_anthropic_block
+
     blocks: list[dict[str, Any]] = []
     for index, part in enumerate(content if isinstance(content, list) else [content]):
         if not isinstance(part, dict):

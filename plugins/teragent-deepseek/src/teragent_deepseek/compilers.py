@@ -12,11 +12,13 @@ switching it does not break the cache either.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teragent.core.compiler import Conversation, TAPCompiler
-from teragent.core.tap import CompiledPrompt, TAPRequest
 from teragent.errors import IncompatiblePromptError, UserError
+
+if TYPE_CHECKING:  # the TAP IR (pydantic) loads with the first compile, not the compiler
+    from teragent.core.tap import CompiledPrompt, TAPRequest
 
 __all__ = ["DeepSeekCompiler", "DeepSeekV4Compiler", "canonical_tools", "VARIANTS"]
 
@@ -66,6 +68,8 @@ class DeepSeekCompiler(TAPCompiler):
     compiler_type = "deepseek"
 
     def compile(self, request: TAPRequest) -> CompiledPrompt:
+        from teragent.core.tap import CompiledPrompt
+
         _refuse_multimodal(self.name, request)
         lines = [request.instruction]
         if request.constraints:
@@ -135,6 +139,8 @@ class DeepSeekV4Compiler(TAPCompiler):
         return extra
 
     def compile(self, request: TAPRequest) -> CompiledPrompt:
+        from teragent.core.tap import CompiledPrompt
+
         _refuse_multimodal(self.name, request)
         cache_aware = self._cache_aware(request.cache_preference)
         tools = canonical_tools(request.tools) if cache_aware else request.tools
@@ -147,6 +153,8 @@ class DeepSeekV4Compiler(TAPCompiler):
         message (with the variant's strategy) and the canonical tool list are
         byte-identical on every call, and the history only grows at the end, so each
         request's prefix is the previous request."""
+        from teragent.core.tap import CompiledPrompt
+
         cache_aware = self._cache_aware(conversation.cache_preference)
         messages = list(conversation.messages)
         strategy, _ = VARIANTS[self.variant]

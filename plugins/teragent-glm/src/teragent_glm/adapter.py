@@ -29,14 +29,14 @@ Differences from plain OpenAI that it handles:
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
-import httpx
-
-from teragent.core.tap import CompiledPrompt, TAPResponse
 from teragent_openai.chat import ChatCompletionsAdapter
 from teragent.core.http import typed_error
 from teragent.errors import ModelAPIError
+
+if TYPE_CHECKING:  # the TAP IR (pydantic) loads with the first request, not the adapter
+    from teragent.core.tap import CompiledPrompt, TAPResponse
 
 __all__ = ["GLMNativeAdapter", "BUSINESS_CODES", "EFFORT"]
 
@@ -168,6 +168,8 @@ class GLMNativeAdapter(ChatCompletionsAdapter):
         return self.record_result(self.parse_completion(data, model))
 
     async def _json(self, method: str, path: str, model: str, **kwargs: Any) -> Any:
+        import httpx  # ~90 ms: loaded with the first request, not the adapter
+
         client = self._get_client()
         try:
             response = await client.request(method, path, **kwargs)

@@ -15,12 +15,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teragent.core.compiler import Conversation, TAPCompiler
-from teragent_openai.multimodal import to_openai_part, validate_multimodal
-from teragent.core.tap import CompiledPrompt, TAPRequest, estimate_tokens
 from teragent.errors import IncompatiblePromptError
+
+if TYPE_CHECKING:  # the TAP IR (pydantic) loads with the first compile, not the compiler
+    from teragent.core.tap import CompiledPrompt, TAPRequest
 
 __all__ = ["GLMCompiler", "GLM5Compiler", "GLM52Compiler", "GLM5VTurboCompiler",
            "compress_context"]
@@ -41,6 +42,8 @@ def compress_context(context: dict[str, Any], budget_tokens: int) -> tuple[dict[
     latest state usually are) around an explicit omission marker. Returns the values as
     text and whether anything was cut.
     """
+    from teragent.core.tap import estimate_tokens
+
     texts = {k: _text(v) for k, v in context.items() if v is not None and v != ""}
     total = sum(estimate_tokens(t) for t in texts.values())
     if total <= budget_tokens or not texts:
@@ -108,6 +111,8 @@ class GLMCompiler(TAPCompiler):
         return {}
 
     def compile(self, request: TAPRequest) -> CompiledPrompt:
+        from teragent.core.tap import CompiledPrompt
+
         self.check_multimodal(request)
         context, notes = self.context_sections(request)
         messages: list[dict[str, Any]] = [
@@ -135,6 +140,8 @@ class GLM5Compiler(GLMCompiler):
         return int(self.options.get("max_context_tokens", self.default_window))
 
     def context_sections(self, request: TAPRequest) -> tuple[dict[str, str], dict[str, Any]]:
+        from teragent.core.tap import estimate_tokens
+
         fixed = sum(estimate_tokens(t) for t in (
             request.instruction, request.output_format_hint or "", *request.constraints,
             self.system_prompt(request), json.dumps(request.tools or [])))
@@ -193,6 +200,8 @@ class GLM52Compiler(GLM5Compiler):
         return int(self.options.get("context_window", self.default_window))
 
     def check_multimodal(self, request: TAPRequest) -> None:
+        from teragent_openai.multimodal import validate_multimodal
+
         validate_multimodal(request.multimodal_context, target="The 'glm_52' compiler")
 
     def thinking_mode(self, request: TAPRequest | Conversation) -> str:
@@ -225,6 +234,8 @@ class GLM52Compiler(GLM5Compiler):
     def user_content(self, request: TAPRequest, text: str) -> Any:
         if not request.multimodal_context:
             return text
+        from teragent_openai.multimodal import to_openai_part, validate_multimodal
+
         items = validate_multimodal(request.multimodal_context, target="The 'glm_52' compiler")
         return [*(to_openai_part(i) for i in items), {"type": "text", "text": text}]
 
@@ -262,9 +273,13 @@ class GLM5VTurboCompiler(GLMCompiler):
     supports_multimodal = True
 
     def check_multimodal(self, request: TAPRequest) -> None:
+        from teragent_openai.multimodal import validate_multimodal
+
         validate_multimodal(request.multimodal_context, target="The 'glm_5v_turbo' compiler")
 
     def user_content(self, request: TAPRequest, text: str) -> Any:
+        from teragent_openai.multimodal import to_openai_part, validate_multimodal
+
         items = validate_multimodal(request.multimodal_context,
                                     target="The 'glm_5v_turbo' compiler")
         if not items:

@@ -38,18 +38,20 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, ClassVar, Mapping
-
-import httpx
+from typing import TYPE_CHECKING, Any, AsyncIterator, ClassVar, Mapping
 
 from teragent.core.adapter import TAPAdapter
 from teragent.core.headers import parse_rate_limit_headers
 from teragent.core.http import typed_error
-from teragent.core.tap import CompiledPrompt, TAPRequest, TAPResponse
-from teragent.core.types import StreamEvent
 from teragent_anthropic.adapter import MessagesAdapter
 from teragent_openai.chat import ChatCompletionsAdapter
 from teragent.errors import ModelAPIError, UserError
+
+if TYPE_CHECKING:  # httpx (~90 ms) and the TAP IR (pydantic) load with the first request
+    import httpx
+
+    from teragent.core.tap import CompiledPrompt, TAPResponse
+    from teragent.core.types import StreamEvent
 
 __all__ = ["MiniMaxNativeAdapter", "MiniMaxRateLimitInfo", "BASE_RESP_CODES"]
 
@@ -319,6 +321,8 @@ class MiniMaxNativeAdapter(TAPAdapter):
         body = {"model": model, "command": command, "params": params or {},
                 "screenshot": screenshot, "interactive_elements": interactive_elements or [],
                 "active_window": active_window}
+        import httpx
+
         client = self._openai._get_client()
         query = {"GroupId": self.group_id} if self.group_id else None
         seconds = self.multimodal_timeout if screenshot else self.timeout
@@ -348,6 +352,7 @@ class MiniMaxNativeAdapter(TAPAdapter):
     async def _desktop_via_chat(self, command: str, params: dict[str, Any] | None,
                                 screenshot: str | None, interactive_elements: list[Any] | None,
                                 active_window: str | None, model: str) -> dict[str, Any]:
+        from teragent.core.tap import TAPRequest
         from teragent_minimax.compiler import MiniMaxM3Compiler
 
         desktop = {"screenshot": screenshot, "active_window": active_window,

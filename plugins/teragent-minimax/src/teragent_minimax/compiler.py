@@ -16,12 +16,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teragent.core.compiler import TAPCompiler
-from teragent_openai.multimodal import is_video, to_openai_part, validate_multimodal
-from teragent.core.tap import CompiledPrompt, MultimodalContent, TAPRequest
 from teragent.errors import UserError
+
+if TYPE_CHECKING:  # the TAP IR (pydantic) loads with the first compile, not the compiler
+    from teragent.core.tap import CompiledPrompt, MultimodalContent, TAPRequest
 
 __all__ = ["MiniMaxM3Compiler", "DESKTOP_ACTIONS", "VIDEO_MODES", "FRAME_SAMPLING"]
 
@@ -49,6 +50,8 @@ def _attr(value: str) -> str:
 
 
 def _screenshot_item(shot: Any) -> MultimodalContent:
+    from teragent.core.tap import MultimodalContent
+
     if isinstance(shot, dict):
         return MultimodalContent(**shot)
     text = str(shot)
@@ -96,6 +99,9 @@ class MiniMaxM3Compiler(TAPCompiler):
         return "\n".join(lines)
 
     def compile(self, request: TAPRequest) -> CompiledPrompt:
+        from teragent.core.tap import CompiledPrompt
+        from teragent_openai.multimodal import is_video, to_openai_part, validate_multimodal
+
         items = validate_multimodal(request.multimodal_context, target="minimax_m3")
         desktop = request.context.get("desktop")
         if desktop is not None and not isinstance(desktop, dict):

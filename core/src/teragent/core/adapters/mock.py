@@ -6,10 +6,12 @@ order), and reports token usage from the same estimate the context window uses.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teragent.core.adapter import TAPAdapter
-from teragent.core.tap import CompiledPrompt, TAPResponse, estimate_tokens
+
+if TYPE_CHECKING:  # the TAP IR (pydantic) loads with the first request
+    from teragent.core.tap import CompiledPrompt, TAPResponse
 
 __all__ = ["MockAdapter"]
 
@@ -27,6 +29,8 @@ class MockAdapter(TAPAdapter):
         return {**super().capabilities, "tool_calling": False, "network": False}
 
     async def send(self, compiled: CompiledPrompt, model: str) -> TAPResponse:
+        from teragent.core.tap import TAPResponse, estimate_tokens
+
         self.calls.append(compiled)
         messages = compiled.as_messages()
         if self._responses:
