@@ -22,7 +22,7 @@ import asyncio
 import inspect
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from teragent.core.types import ToolSafety
@@ -41,6 +41,24 @@ _URLLIKE = re.compile(r"(?:^|_)(?:url|urls|uri|href|endpoint)$", re.I)
 _TOOL_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]")
 MAX_DESCRIPTION = 2000  # a server's description is prompt text: keep it bounded
 _MAX_PAGES = 100
+
+
+def _all_pages(method: str, field: str) -> Callable[[Any], Awaitable[list[Any]]]:
+    """A request that follows a paginated list's ``nextCursor`` (tools, resources and
+    prompts lists all page) for at most ``_MAX_PAGES`` pages, bypassing the SDK's cache."""
+
+    async def go(client: Any) -> list[Any]:
+        out: list[Any] = []
+        cursor = None
+        for _ in range(_MAX_PAGES):
+            page = await getattr(client, method)(cursor=cursor, cache_mode="bypass")
+            out.extend(getattr(page, field))
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        return out
+
+    return go
 
 
 def safety_from_annotations(annotations: Any, *, trust: str = "annotations",
@@ -294,18 +312,7 @@ class MCPToolset(ToolPack):
     # --- tools --------------------------------------------------------------------------
 
     async def _list_tools_raw(self) -> list[Any]:
-        async def go(client: Any) -> list[Any]:
-            out: list[Any] = []
-            cursor = None
-            for _ in range(_MAX_PAGES):
-                page = await client.list_tools(cursor=cursor, cache_mode="bypass")
-                out.extend(page.tools)
-                cursor = page.next_cursor
-                if not cursor:
-                    break
-            return out
-
-        return list(await self._request(go, "tools/list",
+        return list(await self._request(_all_pages("list_tools", "tools"), "tools/list",
                                         timeout=self.config.connect_timeout, retry=True))
 
     def _build(self, raw: list[Any], has_resources: bool) -> list[BaseTool]:
@@ -374,28 +381,16 @@ class MCPToolset(ToolPack):
     # --- resources and prompts -----------------------------------------------------------
 
     async def list_resources(self) -> list[Any]:
-        async def go(client: Any) -> list[Any]:
-            out: list[Any] = []
-            cursor = None
-            for _ in range(_MAX_PAGES):
-                page = await client.list_resources(cursor=cursor, cache_mode="bypass")
-                out.extend(page.resources)
-                cursor = page.next_cursor
-                if not cursor:
-                    break
-            return out
-
-        return list(await self._request(go, "resources/list", retry=True))
+        return list(await self._request(_all_pages("list_resources", "resources"),
+                                        "resources/list", retry=True))
 
     async def read_resource(self, uri: str) -> Any:
         return await self._request(lambda c: c.read_resource(uri), "resources/read",
                                    retry=True)
 
     async def list_prompts(self) -> list[Any]:
-        async def go(client: Any) -> list[Any]:
-            return list((await client.list_prompts(cache_mode="bypass")).prompts)
-
-        return list(await self._request(go, "prompts/list", retry=True))
+        return list(await self._request(_all_pages("list_prompts", "prompts"),
+                                        "prompts/list", retry=True))
 
     async def get_prompt(self, name: str, arguments: dict[str, str] | None = None) -> Any:
         return await self._request(lambda c: c.get_prompt(name, arguments or {}),
