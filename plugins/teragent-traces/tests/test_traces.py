@@ -331,3 +331,46 @@ def test_agent_runs_redacted_and_sharing_their_first_messages(
     # The hash is of what the model saw (before redaction): the clean call's matches.
     assert prompt_hash(whole[2]["prompt"]) == whole[2]["prompt_hash"]
     assert prompt_hash(whole[0]["prompt"]) != whole[0]["prompt_hash"]
+
+
+def test_delta_stored_prompts_hash_and_read_back_whole(tmp_path: Path) -> None:
+    """Every way a compiled call can share messages with the last one (continuation,
+    first message only, a longer shared prefix, none, other tools): the hash is
+    the SHA-256 of the whole prompt and readers get the whole prompt back."""
+    from teragent.core.tap import CompiledPrompt
+    from teragent_traces.tracer import TAPTracer, prompt_hash
+
+    sys_msg = {"role": "system", "content": "You help."}
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
+    other_tools = [{"type": "function", "function": {"name": "g", "parameters": {}}}]
+
+    def user(text: str) -> dict:
+        return {"role": "user", "content": text}
+
+    prompts = [
+        ([sys_msg, user("a")], tools),                                  # new
+        ([sys_msg, user("a"), {"role": "assistant", "content": "b"}, user("c")], tools),
+        ([sys_msg, user("a"), {"role": "assistant", "content": "x"}], tools),  # 2 shared
+        ([dict(sys_msg), user("d")], tools),                            # 1 shared, a copy
+        ([dict(sys_msg), user("d"), user("e")], other_tools),           # other tools
+        ([{"role": "system", "content": "Other."}, user("d")], None),   # nothing shared
+        ([dict(sys_msg), user("d"), user("e")], other_tools),           # identical prompt
+    ]
+    tracer = TAPTracer(trace_dir=tmp_path)
+
+    async def main() -> None:
+        for messages, tl in prompts:
+            compiled = CompiledPrompt(messages=messages, tools=tl)
+            tid = await tracer.record_request(None, compiled=compiled, provider="p", model="m")
+            await tracer.record_response("ok", trace_id=tid)
+
+    asyncio.run(main())
+    tracer.flush()
+    raw = [r for r in _raw(tmp_path) if r["type"] == "request"]
+    assert [r.get("prompt_ref", {}).get("messages") for r in raw] == [None, 2, 2, 1, 2, None, 3]
+    read = [r for r in tracer._records() if r["type"] == "request"]
+    for rec, (messages, tl) in zip(read, prompts):
+        whole = {"messages": messages, "tools": tl}
+        assert rec["prompt"] == whole
+        assert rec["prompt_hash"] == prompt_hash(whole)
+    assert read[4]["prompt_hash"] == read[6]["prompt_hash"]

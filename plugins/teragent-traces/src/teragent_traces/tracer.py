@@ -206,15 +206,17 @@ _time, _monotonic = time.time, time.monotonic
 
 def _response_line(trace_id: str, task: str | None, ts: float, finish_reason: Any,
                    usage: dict[str, Any] | None, model: Any, text: Any,
-                   calls: list[tuple[Any, Any, Any]] | None) -> bytes:
-    """The line of a response snapshotted by ``TAPTracer.record_response``."""
-    return _dumpb({"type": "response", "trace_id": trace_id, "task_id": task, "ts": ts,
+                   calls: list[tuple[Any, Any, Any]] | None) -> tuple[bytes, bytes]:
+    """The line of a response snapshotted by ``TAPTracer.record_response``, and its
+    content's bytes (the answer and tool calls: what to look for secrets in)."""
+    head = _dumpb({"type": "response", "trace_id": trace_id, "task_id": task, "ts": ts,
                    "finish_reason": finish_reason,
                    "usage": {k.replace("_tokens", ""): v for k, v in usage.items()
                              if isinstance(v, int)} if usage else {},
-                   "model": model, "text": text,
-                   "tool_calls": [{"id": i, "name": n, "arguments": a} for i, n, a in calls]
-                   if calls else None})
+                   "model": model})
+    content = _dumpb({"text": text, "tool_calls": [
+        {"id": i, "name": n, "arguments": a} for i, n, a in calls] if calls else None})
+    return b"".join((head[:-1], b",", content[1:])), content
 
 
 _LIVE: "weakref.WeakSet[TAPTracer]" = weakref.WeakSet()
@@ -432,16 +434,23 @@ class TAPTracer:
     def _write_held(self, now: float) -> None:  # with the lock held
         queue = self._queue
         if queue:
-            lines = []
+            # Each line, and what may hold a secret: its content (prompt delta,
+            # answer) and the strings of its head a caller chose (task, intent,
+            # provider, model, finish reason); ids, times, hashes and counts are ours.
+            lines, content, names = [], [], []
             for entry in queue:
                 try:
                     kind = entry[0]
                     if kind is _REQUEST:
-                        lines.append(self._request_line(*entry[1:]))
+                        line, part = self._request_line(*entry[1:])
+                        names += entry[2], entry[4], entry[5], entry[6]
                     elif kind is _RESPONSE:
-                        lines.append(_response_line(*entry[1:]))
+                        line, part = _response_line(*entry[1:])
+                        names += entry[2], entry[4], entry[6]
                     else:
-                        lines.append(self._line(entry[1], entry[2]))
+                        line = part = self._line(entry[1], entry[2])
+                    lines.append(line)
+                    content.append(part)
                 except Exception:  # noqa: BLE001 - a tracer never breaks a run
                     import logging
 
@@ -451,8 +460,10 @@ class TAPTracer:
             if lines:
                 data = b"\n".join(lines) + b"\n"
                 # One look for a secret's sign over the whole batch; only a batch
-                # that has one is redacted line by line.
-                if self.constitution.redact_secrets and self._suspect(data):
+                # that has one is redacted line by line (whole lines).
+                if self.constitution.redact_secrets and self._suspect(
+                        b"\n".join(content) + "\n".join(
+                            [str(n) for n in names if n is not None]).encode("utf-8")):
                     data = b"\n".join([self._redacted(line) for line in lines]) + b"\n"
                 fd = self._open()
                 view = memoryview(data)
@@ -523,14 +534,15 @@ class TAPTracer:
 
     def _request_line(self, trace_id: str, task: str | None, ts: float, intent: str | None,
                       provider: Any, model: Any, messages: list[dict[str, Any]],
-                      tools: Any) -> bytes:
-        """The line of a compiled call: its head, then the prompt's hash and the prompt
-        spliced in as the bytes :meth:`_delta` encoded (each message encoded once)."""
+                      tools: Any) -> tuple[bytes, bytes]:
+        """The line of a compiled call (its head, then the prompt's hash and the prompt
+        spliced in as the bytes :meth:`_delta` encoded: each message encoded once), and
+        the prompt's bytes (the content to look for secrets in)."""
         head = _dumpb({"type": "request", "trace_id": trace_id, "task_id": task, "ts": ts,
                        "basis": "compiled", "intent": intent, "provider": provider,
                        "model": model})
         digest, prompt = self._delta(trace_id, messages, tools, provider, model)
-        return b"".join((head[:-1], b',"prompt_hash":"', digest, b'",', prompt, b"}"))
+        return b"".join((head[:-1], b',"prompt_hash":"', digest, b'",', prompt, b"}")), prompt
 
     def _delta(self, trace_id: str, messages: list[dict[str, Any]], tools: Any,
                provider: Any, model: Any) -> tuple[bytes, bytes]:
@@ -540,14 +552,16 @@ class TAPTracer:
         starts with the same system prompt and tools as the last, so only the
         messages that differ are encoded and stored (``prompt_ref`` names the call
         whose first ``messages`` messages, and tools if ``tools`` is true, come before
-        ``prompt_delta``). The hash is still over the whole prompt's JSON, assembled
-        from the cached per-message encodings; the line reuses the same bytes."""
+        ``prompt_delta``). The hash is still the SHA-256 of the whole prompt's JSON
+        (``{"messages":[...],"tools":...}``, see :func:`prompt_hash`), fed
+        incrementally: the hash state after the first message and after the last is
+        kept, so a call costs what it adds, not the length of its history."""
         key = (provider, model, _first_content(messages))
         convs = self._convs
         prev = convs.pop(key, None)
-        keep, parts, tools_b, same_tools = 0, [], b"", False
+        keep, same_tools = 0, False
         if prev is not None:
-            p_msgs, p_parts, p_tools, p_tools_b = prev[1:]
+            _, p_msgs, parts, p_first, p_last, p_tools, tools_b = prev
             keep = len(p_msgs)
             if keep > len(messages) or p_msgs != messages[:keep]:
                 # Not a continuation: a new conversation that starts the same way
@@ -556,25 +570,39 @@ class TAPTracer:
                 while keep < top and (p_msgs[keep] is messages[keep]
                                       or p_msgs[keep] == messages[keep]):
                     keep += 1
-            parts = p_parts[:keep]
             same_tools = p_tools is tools or p_tools == tools
-            if same_tools:
-                tools_b = p_tools_b
-        new = [_dumpb(m) for m in messages[keep:]] if keep else \
-            [_dumpb(m) for m in messages]
+        if keep:
+            del parts[keep:]  # the previous entry is out of the cache: reuse its list
+            if keep == len(p_msgs):
+                state = p_last.copy()
+            elif keep == 1:
+                state = p_first.copy()
+            else:  # another shared prefix: hash it again
+                state = hashlib.sha256(b'{"messages":[' + b",".join(parts))
+            first = p_first
+            new = [_dumpb(m) for m in messages[keep:]]
+            if new:
+                state.update(b"," + b",".join(new))
+        else:
+            parts, new = [], [_dumpb(m) for m in messages]
+            state = hashlib.sha256(b'{"messages":[' + new[0] if new else b'{"messages":[')
+            first = state.copy()
+            if len(new) > 1:
+                state.update(b"," + b",".join(new[1:]))
         parts += new
         if not same_tools:
             tools_b = _dumpb(tools)
-        whole = b"".join((b'{"messages":[', b",".join(parts), b'],"tools":', tools_b, b"}"))
-        convs[key] = (trace_id, messages, parts, tools, tools_b)
+        last = state.copy()
+        state.update(b'],"tools":' + tools_b + b"}")
+        digest = state.hexdigest().encode("ascii")
+        convs[key] = (trace_id, messages, parts, first, last, tools, tools_b)
         if len(convs) > 64:  # oldest conversation out
             del convs[next(iter(convs))]
-        digest = hashlib.sha256(whole).hexdigest().encode("ascii")
         if not keep:
-            return digest, b'"prompt":' + whole
-        assert prev is not None
+            return digest, b"".join((b'"prompt":{"messages":[', b",".join(parts),
+                                     b'],"tools":', tools_b, b"}"))
         return digest, b"".join((
-            b'"prompt_ref":', _dumpb({"trace_id": prev[0], "messages": keep,
+            b'"prompt_ref":', _dumpb({"trace_id": prev[0], "messages": keep,  # type: ignore[index]
                                       "tools": same_tools}),
             b',"prompt_delta":{"messages":[', b",".join(new),
             b"]}" if same_tools else b'],"tools":' + tools_b + b"}"))
