@@ -46,6 +46,7 @@ FAMILIES = [("default", "openai_compatible", "teragent_openai.adapter"),
             ("glm_5", "glm_native", "teragent_glm.adapter"),
             ("minimax_m3", "minimax_native", "teragent_minimax.adapter"),
             ("deepseek_v4", "openai_compatible", "teragent_deepseek.compilers"),
+            ("default", "llamacpp", "teragent_llamacpp.adapter"),
             ("default", "mock", "teragent.core.adapters.mock")]
 
 

@@ -44,24 +44,25 @@ Pass ``max_tool_rounds=None`` for larger models.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import json
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar
 
 from teragent.core.adapter import TAPAdapter
-from teragent.core.tap import CompiledPrompt, TAPResponse
-from teragent.core.types import StreamEvent, StreamFinished, TextDelta, UsageUpdate
 from teragent.errors import ContextOverflowError, ModelAPIError, UserError
 
 from teragent_llamacpp.models import resolve_model_path
 from teragent_llamacpp.prompting import (
     MAX_STRING_LENGTH, ReplyParser, build_reply_schema, render_messages, select_tools,
 )
+
+if TYPE_CHECKING:  # asyncio and the TAP IR (pydantic) load with the first request
+    from teragent.core.tap import CompiledPrompt, TAPResponse
+    from teragent.core.types import StreamEvent
 
 __all__ = ["LlamaCppAdapter", "LoadedModel", "load_model", "loaded_models", "clear_cache",
            "SMALL_MODEL_BYTES"]
@@ -369,6 +370,8 @@ class LlamaCppAdapter(TAPAdapter):
         )
 
     async def _model(self, model: str) -> LoadedModel:
+        import asyncio
+
         path = resolve_model_path(model, self.model_path)
         return await asyncio.to_thread(load_model, path, n_ctx=self.n_ctx,
                                        n_threads=self.n_threads, n_batch=self.n_batch,
@@ -377,6 +380,8 @@ class LlamaCppAdapter(TAPAdapter):
     # --- calls --------------------------------------------------------------------
 
     async def send(self, compiled: CompiledPrompt, model: str) -> TAPResponse:
+        from teragent.core.types import StreamFinished
+
         final: TAPResponse | None = None
         async for event in self._events(compiled, model, stream=False):
             if isinstance(event, StreamFinished):
@@ -391,6 +396,11 @@ class LlamaCppAdapter(TAPAdapter):
 
     async def _events(self, compiled: CompiledPrompt, model: str, *,
                       stream: bool) -> AsyncIterator[StreamEvent]:
+        import asyncio
+
+        from teragent.core.tap import TAPResponse
+        from teragent.core.types import StreamFinished, TextDelta, UsageUpdate
+
         plan = self.plan(compiled, model)
         loaded = await self._model(model)
         loop = asyncio.get_running_loop()

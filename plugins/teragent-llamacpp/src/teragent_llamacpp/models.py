@@ -7,7 +7,6 @@ package's installed metadata (its RECORD) and never loads the model, so
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 from dataclasses import dataclass
 
@@ -44,6 +43,8 @@ ALIASES: dict[str, ModelAlias] = {
 
 
 def _dist_gguf(alias: ModelAlias) -> str | None:
+    import importlib.metadata  # ~20 ms: only when a model is looked up by its alias
+
     try:
         dist = importlib.metadata.distribution(alias.distribution)
     except importlib.metadata.PackageNotFoundError:

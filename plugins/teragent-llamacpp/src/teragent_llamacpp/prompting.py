@@ -21,11 +21,10 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from teragent.core.types import (
-    StreamEvent, TextDelta, ToolCall, ToolCallDelta, ToolCallReady, ToolCallStarted,
-)
+if TYPE_CHECKING:  # stream events (pydantic) load with the first reply, not the adapter
+    from teragent.core.types import StreamEvent, ToolCall
 
 __all__ = [
     "MAX_STRING_LENGTH",
@@ -395,6 +394,8 @@ class ReplyParser:
     tool_calls: list[ToolCall] = field(default_factory=list)
 
     def feed(self, chunk: str) -> list[StreamEvent]:
+        from teragent.core.types import TextDelta, ToolCallStarted
+
         """Add generated text; return the events it completes."""
         self.buffer += chunk
         events: list[StreamEvent] = []
@@ -419,6 +420,9 @@ class ReplyParser:
         return events
 
     def finish(self) -> list[StreamEvent]:
+        from teragent.core.types import (
+            TextDelta, ToolCall, ToolCallDelta, ToolCallReady, ToolCallStarted)
+
         """The reply is complete (or was cut off): settle ``text`` and ``tool_calls``."""
         events: list[StreamEvent] = []
         try:
