@@ -6,10 +6,8 @@ The adapters (errors), the rate limiters and the reliability layer all read them
 
 from __future__ import annotations
 
-import email.utils
 import re
 import time
-from datetime import datetime
 from typing import Mapping, NamedTuple
 
 __all__ = ["parse_retry_after", "retry_after_of", "parse_duration", "parse_reset",
@@ -26,6 +24,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     try:
         seconds = float(value)
     except ValueError:
+        import email.utils  # ~10 ms (socket, urllib, calendar): only for an HTTP date
+
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
@@ -91,6 +91,8 @@ def parse_reset(value: str | None, *, now: float | None = None) -> float | None:
         seconds = _units(text)
         if seconds is not None:
             return now + seconds
+        from datetime import datetime
+
         try:
             return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
         except ValueError:
