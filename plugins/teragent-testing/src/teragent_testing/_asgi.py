@@ -4,9 +4,30 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any, Callable, TypeVar
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, TypeVar
 
-__all__ = ["ReplyQueue", "serve_lifespan", "read_body", "send_json"]
+__all__ = ["RecordedRequest", "ReplyQueue", "estimate_tokens", "read_body", "replaying",
+           "send_json", "serve_lifespan"]
+
+
+@dataclass
+class RecordedRequest:
+    """A request a fake server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list((self.body or {}).get("messages") or [])
+
+
+def estimate_tokens(text: str) -> int:
+    """The fakes' token count where a reply scripts no usage: four characters a token."""
+    return max(1, len(text) // 4) if text else 0
 
 _Q = TypeVar("_Q", bound="ReplyQueue")
 
@@ -23,6 +44,17 @@ class ReplyQueue:
         self.disconnects = 0
         self._lock = threading.Lock()
         self._disconnected = threading.Condition()
+
+    def record(self, scope: dict[str, Any], body: Any, *,
+               path: str | None = None) -> RecordedRequest:
+        """Add (and return) a :class:`RecordedRequest` of ``scope`` with ``body`` to
+        :attr:`requests`. ASGI header names are already lower case."""
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        request = RecordedRequest(scope.get("method", ""),
+                                  scope.get("path", "") if path is None else path, headers, body)
+        with self._lock:
+            self.requests.append(request)
+        return request
 
     def reset(self) -> None:
         """Forget the scripted replies, the recorded requests and the disconnects."""
@@ -66,6 +98,21 @@ async def serve_lifespan(scope: dict[str, Any], receive: Callable[..., Any],
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return True
+
+
+def replaying(raw: bytes, receive: Callable[..., Any]) -> Callable[[], Awaitable[Any]]:
+    """A ``receive`` for an inner app: ``raw`` as the whole body, then the client's own
+    messages (a disconnect)."""
+    delivered = False
+
+    async def replay() -> Any:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def read_body(receive: Callable[..., Any]) -> bytes | None:

@@ -34,8 +34,9 @@ import json
 from typing import Any, Callable
 
 from teragent_testing._asgi import ReplyQueue, read_body, send_json, serve_lifespan
+from teragent_testing._asgi import estimate_tokens as _estimate
 from teragent_testing.fake_openai import (
-    ReasoningLedger, RecordedRequest, ScriptedReply, _pieces,
+    ReasoningLedger, ScriptedReply, _pieces,
 )
 
 __all__ = ["FakeAnthropicServer", "encode_message", "encode_message_stream",
@@ -47,10 +48,6 @@ FINISH_TO_STOP = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_t
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error",
                 403: "permission_error", 404: "not_found_error", 413: "request_too_large",
                 429: "rate_limit_error", 529: "overloaded_error"}
-
-
-def _estimate(text: str) -> int:
-    return max(1, len(text) // 4) if text else 0
 
 
 def _usage(reply: ScriptedReply, request: dict[str, Any]) -> dict[str, int]:
@@ -270,15 +267,12 @@ class FakeAnthropicServer(ReplyQueue):
         if scope.get("method") != "POST" or not path.endswith("/messages"):
             await send_json(send, 404, _error_json(404, f"no route for {path}"))
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope.get("headers", [])}
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
             await send_json(send, 400, _error_json(400, "body is not valid JSON"))
             return
-        with self._lock:
-            self.requests.append(RecordedRequest(scope.get("method", ""), path, headers, body))
+        headers = self.record(scope, body, path=path).headers
         if self.validate:
             problem = validate_request(body, headers) or self.thinking_problem(body)
             if problem:

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Callable, cast
+from typing import Any, Callable
 
-from teragent_testing._asgi import ReplyQueue, read_body, send_json
+from teragent_testing._asgi import ReplyQueue, read_body, replaying, send_json
 from teragent_testing.fake_openai import (
     FakeOpenAIServer, ReasoningLedger, RecordedRequest, ScriptedReply,
 )
@@ -133,10 +133,7 @@ class FakeDeepSeekServer(ReplyQueue):
             body = json.loads(raw) if raw else {}
         except ValueError:
             body = None
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        with self._lock:
-            self.requests.append(RecordedRequest("POST", scope["path"], headers,
-                                                 json.loads(json.dumps(body))))
+        self.record(scope, json.loads(json.dumps(body)))  # a copy: body is rewritten below
         if not isinstance(body, dict):
             await send_json(send, 400, _error("body is not a JSON object"))
             return
@@ -152,14 +149,7 @@ class FakeDeepSeekServer(ReplyQueue):
             self._prepared_replies[key] = reply
         body[_MARK] = key
         forwarded = json.dumps(body).encode()
-        delivered = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": forwarded, "more_body": False}
-            return cast("dict[str, Any]", await receive())
+        replay = replaying(forwarded, receive)
 
         async def rewrite(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.body" and message.get("body"):

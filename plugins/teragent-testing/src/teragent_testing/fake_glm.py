@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Callable, cast
+from typing import Any, Callable
 
-from teragent_testing._asgi import ReplyQueue, read_body
+from teragent_testing._asgi import ReplyQueue, read_body, replaying
 from teragent_testing.fake_openai import (
     FakeOpenAIServer, ReasoningLedger, RecordedRequest, ScriptedReply,
 )
@@ -198,9 +198,7 @@ class FakeGLMServer(ReplyQueue):
             body = json.loads(raw) if raw else {}
         except ValueError:
             body = None
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        with self._lock:
-            self.requests.append(RecordedRequest(method, path, headers, json.loads(json.dumps(body))))
+        self.record(scope, json.loads(json.dumps(body)))  # a copy: body is rewritten below
         if isinstance(body, dict):
             problem = self.problem(body)
             if problem:
@@ -215,14 +213,7 @@ class FakeGLMServer(ReplyQueue):
         if path.endswith("/async/chat/completions"):
             await self._submit(scope, raw, send)
             return
-        delivered = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": raw, "more_body": False}
-            return cast("dict[str, Any]", await receive())
+        replay = replaying(raw, receive)
 
         await self.inner(scope, replay, send)
 

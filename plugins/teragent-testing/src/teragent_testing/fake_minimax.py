@@ -37,9 +37,9 @@ import dataclasses
 import json
 import time
 from collections import deque
-from typing import Any, Callable, cast
+from typing import Any, Callable
 
-from teragent_testing._asgi import ReplyQueue, read_body
+from teragent_testing._asgi import ReplyQueue, read_body, replaying
 from teragent_testing.fake_anthropic import FakeAnthropicServer
 from teragent_testing.fake_openai import (
     FakeOpenAIServer, ReasoningLedger, RecordedRequest, ScriptedReply, generated_reasoning,
@@ -185,14 +185,11 @@ class FakeMiniMaxServer(ReplyQueue):
         if raw is None:
             return
         path = scope.get("path", "")
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope.get("headers", [])}
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
             body = None
-        with self._lock:
-            self.requests.append(RecordedRequest(scope.get("method", ""), path, headers, body))
+        self.record(scope, body, path=path)
         extra_headers, limited = self._rate_headers()
 
         async def send_with_headers(message: dict[str, Any]) -> None:
@@ -209,14 +206,7 @@ class FakeMiniMaxServer(ReplyQueue):
         if path.endswith("/desktop/command"):
             await self._desktop(body, send_with_headers)
             return
-        delivered = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": raw, "more_body": False}
-            return cast("dict[str, Any]", await receive())
+        replay = replaying(raw, receive)
 
         if "/anthropic/" in path:
             await self.anthropic(scope, replay, send_with_headers)

@@ -34,7 +34,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from teragent_testing._asgi import ReplyQueue, read_body, send_json, serve_lifespan
+from teragent_testing._asgi import (
+    RecordedRequest, ReplyQueue, read_body, send_json, serve_lifespan,
+)
+from teragent_testing._asgi import estimate_tokens as _estimate
 
 __all__ = [
     "ScriptedReply",
@@ -109,24 +112,6 @@ class ScriptedReply:
 
     def resolved_finish_reason(self) -> str:
         return self.finish_reason or ("tool_calls" if self.tool_calls else "stop")
-
-
-@dataclass
-class RecordedRequest:
-    """A request the fake server received."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-    @property
-    def messages(self) -> list[dict[str, Any]]:
-        return list((self.body or {}).get("messages") or [])
-
-
-def _estimate(text: str) -> int:
-    return max(1, len(text) // 4) if text else 0
 
 
 def _usage(reply: ScriptedReply, request: dict[str, Any]) -> dict[str, Any]:
@@ -371,11 +356,7 @@ class FakeOpenAIServer(ReplyQueue):
                                         b'"type":"invalid_request_error"}}')
             return
         if not self.fast:
-            headers = {k.decode("latin-1"): v.decode("latin-1")
-                       for k, v in scope.get("headers", [])}
-            with self._lock:
-                self.requests.append(RecordedRequest(scope.get("method", ""), path,
-                                                     headers, body))
+            self.record(scope, body, path=path)
         if self.check_tool_pairing or self.context_limit is not None:
             problem = openai_request_problem(body, check_tool_pairing=self.check_tool_pairing,
                                              context_limit=self.context_limit)
