@@ -8,13 +8,15 @@ A failing handler is logged and never affects other handlers or the emitter.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:  # the bus imports asyncio when it first schedules or waits
+    import asyncio
 
 __all__ = ["EventBus", "Event", "StructuredMessage"]
 
@@ -83,6 +85,8 @@ class EventBus:
         Raises:
             asyncio.TimeoutError: if ``timeout`` passes first.
         """
+        import asyncio
+
         future: asyncio.Future[tuple[tuple[Any, ...], dict[str, Any]]] = \
             asyncio.get_running_loop().create_future()
 
@@ -133,6 +137,8 @@ class EventBus:
         for handler, wildcard in self._take(name):
             result = self._call(name, handler, wildcard, args, kwargs)
             if inspect.isawaitable(result):
+                import asyncio
+
                 task = asyncio.ensure_future(self._guard(name, handler, result))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -160,6 +166,8 @@ class EventBus:
             if inspect.isawaitable(result):
                 pending.append(self._guard(name, handler, result))
         if pending:
+            import asyncio
+
             await asyncio.gather(*pending)
 
     async def emit_message(self, kind: str, content: Any, **metadata: Any) -> StructuredMessage:
@@ -172,6 +180,8 @@ class EventBus:
     async def drain(self) -> None:
         """Wait for the async handlers started by :meth:`emit` so far."""
         while self._tasks:
+            import asyncio
+
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     # --- queries ---------------------------------------------------------------------

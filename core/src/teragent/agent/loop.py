@@ -24,7 +24,6 @@ are simply not used.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from typing import Any, Iterable
@@ -207,7 +206,7 @@ class AgentLoop(ModelCalls):
             self.tools, runtime)
         if hasattr(streaming_executor, "use_tool_orchestrator"):
             streaming_executor.use_tool_orchestrator(self.tool_orchestrator)
-        self._cancelled = asyncio.Event()
+        self._cancel_flag: Any = None  # an asyncio.Event, made on first use
         self.history: list[dict[str, Any]] = []
         if built_here and session is not None and hasattr(session, "resume"):
             # As build_agent does: continuing a session brings its history back.
@@ -251,6 +250,16 @@ class AgentLoop(ModelCalls):
         return (self.config.system_prompt or DEFAULT_SYSTEM_PROMPT).format(
             workspace=self.workspace)
 
+    @property
+    def _cancelled(self) -> Any:
+        """The run's cancel flag (an :class:`asyncio.Event`): made when first used, so
+        building an agent does not import asyncio."""
+        if self._cancel_flag is None:
+            import asyncio
+
+            self._cancel_flag = asyncio.Event()
+        return self._cancel_flag
+
     def _check_cancelled(self, result: AgentResult) -> None:
         if self._cancelled.is_set():
             result.stop_reason = "cancelled"
@@ -259,6 +268,8 @@ class AgentLoop(ModelCalls):
     async def _save(self, message: dict[str, Any]) -> None:
         if self.session is not None and self.session_id is not None:
             out = self.session.save_message(self.session_id, message)
+            import asyncio  # (imported by the running loop already)
+
             if asyncio.iscoroutine(out):
                 await out
 
@@ -272,6 +283,8 @@ class AgentLoop(ModelCalls):
         save = getattr(self.session, "save_checkpoint", None)
         if save is not None and self.session_id is not None:
             out = save(self.session_id, [m for m in messages if m.get("role") != "system"])
+            import asyncio  # (imported by the running loop already)
+
             if asyncio.iscoroutine(out):
                 await out
 
@@ -310,6 +323,8 @@ class AgentLoop(ModelCalls):
 
     async def _run(self, user_input: str,
                    history: list[dict[str, Any]] | None) -> AgentResult:
+        import asyncio  # here, not at import: building an agent does not need it
+
         self._cancelled.clear()
         started = time.perf_counter()
         budget = self.step_budget or StepBudget(self.config.max_steps)

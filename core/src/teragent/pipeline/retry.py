@@ -17,7 +17,6 @@ budget) are raised at once. The server's ``retry_after`` wins over the backoff.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -53,7 +52,7 @@ async def retry_with_backoff(
     max_delay: float = 30.0,
     jitter: bool = True,
     *,
-    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    sleep: Callable[[float], Awaitable[Any]] | None = None,
     rng: Callable[[], float] = random.random,
     on_retry: Callable[[int, BaseException | list[str], float], Any] | None = None,
 ) -> T:
@@ -68,6 +67,8 @@ async def retry_with_backoff(
         max_delay: The longest delay.
         jitter: Use a random 50-100% of each delay (spreads concurrent retries).
         on_retry: Called as ``on_retry(attempt, error_or_problems, delay)``.
+        sleep: Waits between attempts (default :func:`asyncio.sleep`; tests pass a
+            recorder).
 
     Raises:
         The last error, when every attempt raised; :class:`RetryValidationError` when
@@ -75,6 +76,10 @@ async def retry_with_backoff(
     """
     if max_retries < 0:
         raise ValueError("max_retries cannot be negative")
+    if sleep is None:
+        import asyncio  # here, not at import: the recovery layer imports this at build
+
+        sleep = asyncio.sleep
     attempt = 0
     while True:
         try:

@@ -20,7 +20,6 @@ The ``bash`` tool and :mod:`teragent.security.sandbox` share this code.
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 import inspect
 import logging
@@ -28,7 +27,10 @@ import os
 import signal
 import subprocess
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence
+
+if TYPE_CHECKING:  # asyncio loads when a process is run, not with the tools
+    import asyncio
 
 __all__ = [
     "clean_environment",
@@ -137,6 +139,8 @@ class Child:
 
 async def spawn(argv: Sequence[str], **kwargs: Any) -> Child:
     """Start ``argv`` with :meth:`asyncio.loop.subprocess_exec` (``kwargs`` passed on)."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     exited = asyncio.Event()
 
@@ -253,6 +257,8 @@ async def run_process(
         spawner: Replaces :func:`spawn` (tests).
         **spawn_kwargs: Passed to the spawner (``preexec_fn``, ``pass_fds``, ...).
     """
+    import asyncio
+
     if control is None:
         control = WindowsControl(spawner) if os.name == "nt" else PosixControl()
     options = {**control.spawn_options(), **spawn_kwargs}
@@ -308,6 +314,8 @@ async def _pump(proc: Any, output: OutputBuffer, on_output: OutputCallback | Non
 async def _stop(control: PosixControl | WindowsControl, proc: Any, kill_grace: float, *,
                 graceful: bool) -> None:
     """Terminate the whole process group (TERM, grace, KILL) and reap the leader."""
+    import asyncio
+
     try:
         if graceful:
             await control.terminate(proc)

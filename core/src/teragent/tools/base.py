@@ -8,7 +8,6 @@ answers invalid arguments with a tool error the model can read and correct.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 import re
@@ -373,6 +372,8 @@ class FunctionTool(BaseTool):
         if self._is_async:
             out = await self.func(**kwargs)
         else:
+            import asyncio
+
             out = await asyncio.get_running_loop().run_in_executor(
                 None, lambda: self.func(**kwargs))
         if isinstance(out, ToolResult):
@@ -437,7 +438,7 @@ class ToolPack:
     def __init__(self, tools: list[BaseTool] | None = None) -> None:
         self._tools = list(tools or [])
         self.started = False
-        self._start_lock = asyncio.Lock()
+        self._start_lock_: Any = None  # an asyncio.Lock, made when the pack first starts
 
     def get_tools(self) -> list[BaseTool]:
         return list(self._tools)
@@ -449,7 +450,11 @@ class ToolPack:
         """Release shared resources."""
 
     async def ensure_started(self) -> None:
-        async with self._start_lock:
+        if getattr(self, "_start_lock_", None) is None:
+            import asyncio  # here, not at import: building an agent does not need it
+
+            self._start_lock_ = asyncio.Lock()
+        async with self._start_lock_:
             if not self.started:
                 await self.on_start()
                 self.started = True

@@ -14,7 +14,6 @@ back as tool errors the model can read, never as exceptions.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -124,7 +123,7 @@ class ToolOrchestrator:
         self.timeout = timeout
         self.max_output_chars = max_output_chars
         self.bus = bus
-        self._semaphore = asyncio.Semaphore(max_concurrent)
+        self._limit: Any = None  # an asyncio.Semaphore, made with the first batch
         added: list[Any] = []
         observers: list[Any] = []
         if guard_chain is None:
@@ -164,6 +163,8 @@ class ToolOrchestrator:
 
     async def execute_batch(self, tool_calls: Sequence[Any]) -> list[ToolCallOutcome]:
         """Run ``tool_calls`` (in model order) and return their outcomes in that order."""
+        import asyncio  # here, not at import: building an agent does not need it
+
         calls = [coerce_tool_call(c, i) for i, c in enumerate(tool_calls)]
         outcomes: list[ToolCallOutcome] = []
         for batch in self.partition(calls):
@@ -172,6 +173,16 @@ class ToolOrchestrator:
             else:
                 outcomes.extend(await asyncio.gather(*(self._bounded(c) for c in batch)))
         return outcomes
+
+    @property
+    def _semaphore(self) -> Any:
+        """At most ``max_concurrent`` tools at once (made on first use, so building an
+        agent does not import asyncio)."""
+        if self._limit is None:
+            import asyncio
+
+            self._limit = asyncio.Semaphore(self.max_concurrent)
+        return self._limit
 
     async def _bounded(self, call: ToolCall) -> ToolCallOutcome:
         async with self._semaphore:
@@ -202,6 +213,8 @@ class ToolOrchestrator:
     _execute_single = execute_one  # documented in 001 ("Execute single")
 
     async def _run_single(self, tool_call: Any) -> ToolCallOutcome:
+        import asyncio  # (imported by the running loop already)
+
         call = coerce_tool_call(tool_call)
         started = time.perf_counter()
         tool = self.registry.find(call.name)

@@ -18,7 +18,6 @@ gate), protected paths, command checks, plugin guards, approvals, and the audit 
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 import re
@@ -132,6 +131,8 @@ def _schema(raw: Any) -> dict[str, Any]:
 def _deliver(callback: Any, text: str) -> None:
     out = callback(text)
     if inspect.isawaitable(out):
+        import asyncio  # (running in the event loop: imported already)
+
         asyncio.ensure_future(out)
 
 
@@ -188,6 +189,8 @@ class MCPTool(BaseTool):
 
     async def execute(self, params: dict[str, Any],
                       progress_callback: Any = None) -> ToolResult:
+        import asyncio
+
         from teragent_mcp.connection import MCPCallError, MCPConnectError
 
         cfg = self.toolset.config

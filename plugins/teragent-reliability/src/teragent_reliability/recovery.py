@@ -24,7 +24,6 @@ The module also holds the multi-model helpers: :class:`DegradationChain`,
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import random
@@ -63,6 +62,14 @@ TOOL_REPAIR_HINT = ("\n\nThe tool call failed. Check the tool's parameters and c
                     "again with corrected arguments, or explain why it cannot be done.")
 
 
+
+async def _asyncio_sleep(delay: float) -> None:
+    """:func:`asyncio.sleep`, imported when a retry first waits (building an agent
+    with this plugin does not import asyncio)."""
+    import asyncio
+
+    await asyncio.sleep(delay)
+
 class RecoveryType(str, Enum):
     LENGTH = "length"
     CONTEXT_OVERFLOW = "context_overflow"
@@ -92,7 +99,8 @@ class RecoveryManager:
         max_tool_chars: Tool outputs kept to this many characters when compacting.
         fallback_provider: Used after retries are exhausted (else the loop's model's
             own ``fallback_provider``).
-        sleep: ``asyncio.sleep`` (tests may pass a recorder).
+        sleep: Waits between retries (default :func:`asyncio.sleep`; tests may pass a
+            recorder).
     """
 
     def __init__(self, *, max_continuations: int = 3, max_streaming_retries: int = 1,
@@ -100,7 +108,7 @@ class RecoveryManager:
                  base_delay: float = 0.5, max_delay: float = 30.0, jitter: bool = True,
                  max_retry_after: float = 120.0, retain_messages: int = 6,
                  max_tool_chars: int = 2000, fallback_provider: Any = None,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+                 sleep: Callable[[float], Awaitable[Any]] | None = None,
                  rng: Callable[[], float] = random.random) -> None:
         self.max_continuations = max_continuations
         self.max_streaming_retries = max_streaming_retries
@@ -112,7 +120,7 @@ class RecoveryManager:
         self.retain_messages = max(2, retain_messages)
         self.max_tool_chars = max_tool_chars
         self.fallback_provider = fallback_provider
-        self._sleep = sleep
+        self._sleep = sleep if sleep is not None else _asyncio_sleep
         self._rng = rng
         self.counts: dict[RecoveryType, int] = {t: 0 for t in RecoveryType}
         self.log: list[tuple[RecoveryType, str]] = []
@@ -421,6 +429,8 @@ class LongHorizonRecoveryManager:
             return False
         task_id = getattr(task_manager, "task_id", None)
         data = self.checkpoint_store.load_latest(task_id)
+        import asyncio  # (imported by the running loop already)
+
         if asyncio.iscoroutine(data):
             data = await data
         if not data:

@@ -13,7 +13,7 @@ from teragent.security import resolve_workspace_path
 from teragent.security.policy import PathPolicy
 from teragent.tools.base import BaseTool, ProgressCallback, ToolResult
 
-__all__ = ["ToolFailure", "TerAgentTool", "WorkspaceTool", "looks_binary"]
+__all__ = ["ToolFailure", "TerAgentTool", "WorkspaceTool", "in_thread", "looks_binary"]
 
 #: Bytes inspected to decide whether a file is binary.
 SNIFF_BYTES = 8192
@@ -113,6 +113,14 @@ def describe_os_error(exc: OSError) -> str:
     }
     hint = hints.get(exc.errno or 0, exc.strerror or str(exc))
     return f"Cannot access{where}: {hint}"
+
+
+async def in_thread(fn: Any, /, *args: Any) -> Any:
+    """``await asyncio.to_thread(fn, *args)``; asyncio is imported here, when a tool
+    runs (inside the event loop), not when an agent is built."""
+    import asyncio
+
+    return await asyncio.to_thread(fn, *args)
 
 
 def looks_binary(head: bytes) -> bool:

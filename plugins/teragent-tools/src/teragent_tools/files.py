@@ -7,7 +7,6 @@ a worker thread (:func:`asyncio.to_thread`).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
 from pathlib import Path
@@ -16,7 +15,9 @@ from typing import Any, ClassVar, Mapping
 from teragent.core.types import ToolSafety
 from teragent.tools.base import ProgressCallback, ToolResult
 
-from teragent_tools._common import SNIFF_BYTES, ToolFailure, WorkspaceTool, looks_binary
+from teragent_tools._common import (
+    SNIFF_BYTES, ToolFailure, WorkspaceTool, in_thread, looks_binary,
+)
 from teragent_tools.file_safety_config import FileSafetyConfig
 
 __all__ = ["ReadFileTool", "WriteFileTool", "EditFileTool", "ListDirectoryTool"]
@@ -119,8 +120,8 @@ class ReadFileTool(WorkspaceTool):
             raise ToolFailure(f"limit must be 1 or more, got {limit}.")
         path = self.resolve(params["path"], "read")
         shown = self.display(path)
-        return await asyncio.to_thread(self._read, path, shown, offset, limit,
-                                       "offset" in params or limit is not None)
+        return await in_thread(self._read, path, shown, offset, limit,
+                               "offset" in params or limit is not None)
 
     def _read(self, path: Path, shown: str, offset: int, limit: int | None,
               ranged: bool) -> ToolResult:
@@ -213,7 +214,7 @@ class WriteFileTool(WorkspaceTool):
     async def run(self, params: dict[str, Any],
                   progress_callback: ProgressCallback | None) -> ToolResult:
         path = self.resolve(params["path"], "write")
-        return await asyncio.to_thread(self._write, path, params["content"])
+        return await in_thread(self._write, path, params["content"])
 
     def _write(self, path: Path, content: str) -> ToolResult:
         shown = self.display(path)
@@ -286,8 +287,8 @@ class EditFileTool(WorkspaceTool):
             raise ToolFailure("old_string and new_string are identical; nothing would "
                               "change.")
         path = self.resolve(params["path"], "write")
-        return await asyncio.to_thread(self._edit, path, old, new,
-                                       bool(params.get("replace_all", False)))
+        return await in_thread(self._edit, path, old, new,
+                               bool(params.get("replace_all", False)))
 
     def _edit(self, path: Path, old: str, new: str, replace_all: bool) -> ToolResult:
         shown = self.display(path)
@@ -344,7 +345,7 @@ class ListDirectoryTool(WorkspaceTool):
     async def run(self, params: dict[str, Any],
                   progress_callback: ProgressCallback | None) -> ToolResult:
         path = self.resolve(params.get("path", "."), "read")
-        return await asyncio.to_thread(self._list, path)
+        return await in_thread(self._list, path)
 
     def _list(self, path: Path) -> ToolResult:
         shown = self.display(path)

@@ -7,7 +7,6 @@ workspace. Results are capped so one call cannot flood the context.
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 import os
 import re
@@ -18,7 +17,9 @@ from teragent.core.types import ToolSafety
 from teragent.errors import PermissionDenied
 from teragent.tools.base import ProgressCallback, ToolResult
 
-from teragent_tools._common import SNIFF_BYTES, ToolFailure, WorkspaceTool, looks_binary
+from teragent_tools._common import (
+    SNIFF_BYTES, ToolFailure, WorkspaceTool, in_thread, looks_binary,
+)
 
 __all__ = ["GlobTool", "GrepTool"]
 
@@ -86,7 +87,7 @@ class GlobTool(WorkspaceTool):
                   progress_callback: ProgressCallback | None) -> ToolResult:
         pattern = _check_relative_pattern(params["pattern"])
         base = self.resolve(params.get("path", "."), "read")
-        return await asyncio.to_thread(self._glob, base, pattern)
+        return await in_thread(self._glob, base, pattern)
 
     def _glob(self, base: Path, pattern: str) -> ToolResult:
         if not base.is_dir():
@@ -175,7 +176,7 @@ class GrepTool(WorkspaceTool):
             raise ToolFailure("max_results must be 1 or more.")
         globs = expand_braces(params["glob"].replace("\\", "/")) if params.get("glob") else []
         base = self.resolve(params.get("path", "."), "read")
-        return await asyncio.to_thread(self._grep, base, regex, globs, cap)
+        return await in_thread(self._grep, base, regex, globs, cap)
 
     def _files(self, base: Path, globs: list[str]) -> Iterator[Path]:
         if base.is_file():
