@@ -51,6 +51,8 @@ MOVED: dict[str, tuple[str, str]] = {
     "teragent.hooks": ("teragent_hooks.api", "teragent-hooks"),
     "teragent.config.hooks_config": ("teragent_hooks.config", "teragent-hooks"),
     "teragent.config.api_key_security": ("teragent_doctor.keys", "teragent-doctor"),
+    "teragent.streaming": ("teragent_streaming", "teragent-streaming"),
+    "teragent.streaming.": ("teragent_streaming", "teragent-streaming"),
     "teragent.orchestration": ("teragent_orchestration", "teragent-orchestration"),
     "teragent.orchestration.": ("teragent_orchestration", "teragent-orchestration"),
     "teragent.config.orchestration_config": ("teragent_orchestration.orchestration_config",
