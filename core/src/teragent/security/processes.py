@@ -25,7 +25,6 @@ import inspect
 import logging
 import os
 import signal
-import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence
 
@@ -44,7 +43,9 @@ __all__ = [
 
 logger = logging.getLogger("teragent.security.processes")
 
-CREATE_NEW_PROCESS_GROUP = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x00000200)
+#: ``subprocess.CREATE_NEW_PROCESS_GROUP`` (its value on Windows; subprocess loads when a
+#: process is run).
+CREATE_NEW_PROCESS_GROUP = 0x00000200
 CTRL_BREAK_EVENT = getattr(signal, "CTRL_BREAK_EVENT", 1)
 
 OutputCallback = Callable[[str], "Awaitable[None] | None"]
@@ -204,6 +205,8 @@ class WindowsControl:
             pass
 
     async def kill(self, child: Any) -> None:
+        import subprocess
+
         spawner = self._spawn or spawn
         killer = await spawner(["taskkill", "/F", "/T", "/PID", str(child.pid)],
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -258,6 +261,7 @@ async def run_process(
         **spawn_kwargs: Passed to the spawner (``preexec_fn``, ``pass_fds``, ...).
     """
     import asyncio
+    import subprocess  # (both here: the tools import this module when an agent is built)
 
     if control is None:
         control = WindowsControl(spawner) if os.name == "nt" else PosixControl()

@@ -31,7 +31,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from enum import Enum
-from importlib import resources
 from typing import Any, Awaitable, Callable, Mapping
 
 from teragent.errors import ModelAPIError
@@ -261,6 +260,8 @@ class RecoveryManager:
 
 @functools.lru_cache(maxsize=1)
 def _shipped_chains() -> dict[str, list[str]]:
+    from importlib import resources  # read when a degradation chain is first needed
+
     text = resources.files("teragent_reliability").joinpath(
         "degradation_chains.toml").read_text("utf-8")
     return {k: list(v) for k, v in tomllib.loads(text)["degradation_chains"].items()}
