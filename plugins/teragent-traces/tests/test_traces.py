@@ -374,3 +374,26 @@ def test_delta_stored_prompts_hash_and_read_back_whole(tmp_path: Path) -> None:
         assert rec["prompt"] == whole
         assert rec["prompt_hash"] == prompt_hash(whole)
     assert read[4]["prompt_hash"] == read[6]["prompt_hash"]
+
+
+def test_a_secret_in_a_head_string_is_redacted_too(tmp_path: Path) -> None:
+    """The look for secrets covers the strings of a line's head a caller chose (task
+    id, provider, model, finish reason), not only the prompt and the answer."""
+    from teragent.core.tap import CompiledPrompt
+    from teragent_traces.tracer import TAPTracer
+
+    tracer = TAPTracer(trace_dir=tmp_path)
+
+    async def main() -> None:
+        compiled = CompiledPrompt(messages=[{"role": "user", "content": "hi"}])
+        with tracer.task(f"task {SECRET}"):
+            tid = await tracer.record_request(None, compiled=compiled, provider="p",
+                                              model="m")
+        await tracer.record_response(TAPResponse(raw_text="hello", model=f"m {SECRET}"),
+                                     trace_id=tid)
+
+    asyncio.run(main())
+    tracer.flush()
+    text = (tmp_path / "traces.jsonl").read_text()
+    assert SECRET not in text and text.count("***") == 3
+    assert '"hi"' in text and '"hello"' in text

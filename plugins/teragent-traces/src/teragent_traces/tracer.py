@@ -461,9 +461,13 @@ class TAPTracer:
                 data = b"\n".join(lines) + b"\n"
                 # One look for a secret's sign over the whole batch; only a batch
                 # that has one is redacted line by line (whole lines).
+                try:
+                    unique = set(names)  # a handful: the same provider, model, ...
+                except TypeError:  # an unhashable one
+                    unique = set(map(str, names))
+                unique.discard(None)
                 if self.constitution.redact_secrets and self._suspect(
-                        b"\n".join(content) + "\n".join(
-                            [str(n) for n in names if n is not None]).encode("utf-8")):
+                        b"\n".join(content) + "\n".join(map(str, unique)).encode("utf-8")):
                     data = b"\n".join([self._redacted(line) for line in lines]) + b"\n"
                 fd = self._open()
                 view = memoryview(data)
@@ -602,8 +606,10 @@ class TAPTracer:
             return digest, b"".join((b'"prompt":{"messages":[', b",".join(parts),
                                      b'],"tools":', tools_b, b"}"))
         return digest, b"".join((
-            b'"prompt_ref":', _dumpb({"trace_id": prev[0], "messages": keep,  # type: ignore[index]
-                                      "tools": same_tools}),
+            # prev[0]: a trace id of ours (hex), safe to put in JSON as it is
+            b'"prompt_ref":{"trace_id":"%s","messages":%d,"tools":%s}' % (
+                prev[0].encode("ascii"), keep,  # type: ignore[index]
+                b"true" if same_tools else b"false"),
             b',"prompt_delta":{"messages":[', b",".join(new),
             b"]}" if same_tools else b'],"tools":' + tools_b + b"}"))
 
