@@ -10,18 +10,23 @@ Run: .venv/bin/python bench/bench_startup.py [--runs N]
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import subprocess
 import sys
 import time
 
-CASES = {
+CASES: dict[str, str | tuple[str, dict[str, str]]] = {
     "python -c pass": "pass",
     "import teragent": "import teragent",
     "import + discover all plugins": (
         "import teragent; from teragent.plugins import get_host; h = get_host(); "
         "[h.registry(k) for k in h.registries]"),
+    # the same without the entry-point cache (docs/decisions/plugin-loading.md)
+    "  same, TERAGENT_PLUGIN_CACHE=0 (scan every start)": (
+        "import teragent; from teragent.plugins import get_host; h = get_host(); "
+        "[h.registry(k) for k in h.registries]", {"TERAGENT_PLUGIN_CACHE": "0"}),
     "import + discover + create_provider(openai_compatible)": (
         "import teragent; teragent.create_provider(adapter='openai_compatible', "
         "model='m', base_url='http://127.0.0.1:1')"),
@@ -50,12 +55,19 @@ def _child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(code: str, runs: int) -> tuple[float, float]:
+def _split(case: str | tuple[str, dict[str, str]]) -> tuple[str, dict[str, str]]:
+    """A case is code, or ``(code, extra environment)``."""
+    return (case, {}) if isinstance(case, str) else case
+
+
+def measure(case: str | tuple[str, dict[str, str]], runs: int) -> tuple[float, float]:
     """Median wall and CPU milliseconds of ``python -c code``."""
+    code, extra = _split(case)
+    env = {**os.environ, **extra}
     wall, cpu = [], []
     for _ in range(runs):
         t, c = time.perf_counter(), _child_cpu()
-        subprocess.run([sys.executable, "-c", code], check=True)
+        subprocess.run([sys.executable, "-c", code], check=True, env=env)
         wall.append(time.perf_counter() - t)
         cpu.append(_child_cpu() - c)
     return statistics.median(wall) * 1000, statistics.median(cpu) * 1000
@@ -66,12 +78,13 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=15)
     args = ap.parse_args()
     # warm the OS caches once
-    for code in CASES.values():
-        subprocess.run([sys.executable, "-c", code], check=True)
+    for case in CASES.values():
+        code, extra = _split(case)
+        subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, **extra})
     base: tuple[float, float] | None = None
     print(f"{'case':58} {'wall ms':>8} {'ratio':>7} {'cpu ms':>8} {'ratio':>7}")
-    for name, code in CASES.items():
-        ms, cpu = measure(code, args.runs)
+    for name, case in CASES.items():
+        ms, cpu = measure(case, args.runs)
         base = base or (ms, cpu)
         print(f"{name:58} {ms:8.1f} {ms / base[0]:6.2f}x {cpu:8.1f} {cpu / base[1]:6.2f}x")
     from teragent.plugins import get_host
