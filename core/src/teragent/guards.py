@@ -30,16 +30,17 @@ objects plug into the same chain.
 
 from __future__ import annotations
 
-import glob
 import inspect
 import logging
 import os
 import re
-import shlex
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Sequence, cast
 
-from teragent.core.types import ToolCall, ToolSafety
+from teragent.core.types import ToolSafety
+
+if TYPE_CHECKING:  # the TAP message models load with the first call, not with the chain
+    from teragent.core.types import ToolCall
 
 __all__ = ["GuardDecision", "ToolGuard", "ToolObserver", "GuardChain", "SafetyGate",
            "PathGuard", "CommandGuard", "PermissionManagerGuard", "HookManagerGuard",
@@ -185,6 +186,9 @@ def command_paths(command: str, workspace: str | None = None, *, limit: int = 20
     removed), split further at redirections, assignments and substitutions, with
     globs expanded against ``workspace``. Over-inclusive by design: a word that is not
     a path costs one failed match."""
+    import glob
+    import shlex  # (both here: a command is checked when a tool runs, not at build)
+
     try:
         words = shlex.split(command, comments=False, posix=True)
     except ValueError:

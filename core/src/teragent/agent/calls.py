@@ -10,15 +10,14 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from teragent.core.tap import TAPResponse
-from teragent.core.types import StreamFinished, TextDelta, ThinkingDelta, ToolCallReady
 from teragent.errors import BudgetExceeded, ModelAPIError, StreamError, counts_against_breakers
 from teragent.events import EventBus
 from teragent.runtime import AgentRuntime
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the TAP IR loads with the first model call, not with the loop
     from teragent.agent.loop import AgentResult
     from teragent.config.agent_loop_config import AgentLoopConfig
+    from teragent.core.tap import TAPResponse
 
 __all__ = ["ModelCalls"]
 
@@ -147,6 +146,8 @@ class ModelCalls:
     async def _stream_once(self, messages: list[dict[str, Any]],
                            tools: list[dict[str, Any]] | None,
                            model: Any = None) -> TAPResponse:
+        from teragent.core.types import StreamFinished, TextDelta, ThinkingDelta, ToolCallReady
+
         final: TAPResponse | None = None
         model = model if model is not None else self.model
         async for event in model.stream_chat(messages, tools):

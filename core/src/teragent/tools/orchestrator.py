@@ -18,15 +18,17 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from teragent.core.types import ToolCall
 from teragent.errors import RunCancelled
 from teragent.guards import (
     GuardChain, GuardDecision, HookManagerGuard, PermissionManagerGuard, SafetyGate, ToolGuard,
 )
 from teragent.tools.base import BaseTool, ToolResult
 from teragent.tools.registry import ToolRegistry
+
+if TYPE_CHECKING:  # the TAP message models load with the first call, not with the agent
+    from teragent.core.types import ToolCall
 
 __all__ = ["ToolOrchestrator", "ToolCallOutcome", "GuardDecision", "ToolGuard", "SafetyGate",
            "coerce_tool_call"]
@@ -63,6 +65,8 @@ class ToolCallOutcome:
 def coerce_tool_call(raw: Any, index: int = 0) -> ToolCall:
     """Accept a :class:`ToolCall`, an OpenAI ``tool_calls`` entry, or
     ``{"name", "arguments", "id"}``."""
+    from teragent.core.types import ToolCall
+
     if isinstance(raw, ToolCall):
         return raw
     if not isinstance(raw, dict):
