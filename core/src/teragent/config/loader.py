@@ -18,18 +18,15 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from pydantic import ValidationError
 
-from teragent.config.driver_config import DriverConfig
 from teragent.config.secrets import project_root
 from teragent.errors import ConfigError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+if TYPE_CHECKING:  # the TOML parser and the driver model load when a file is read
+    from teragent.config.driver_config import DriverConfig
 
 __all__ = ["config_search_paths", "load_toml", "load_full_config", "table_defaults",
            "user_config_dir", "validate_table"]
@@ -125,6 +122,10 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not valid UTF-8 ({exc.reason}); save it as UTF-8",
                           path=str(path)) from None
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -148,6 +149,8 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parse_drivers(data: dict[str, Any], sources: dict[str, dict[str, str]]) -> dict[str, DriverConfig]:
+    from teragent.config.driver_config import DriverConfig
+
     drivers: dict[str, DriverConfig] = {}
     raw = data.get("drivers", {})
     if not isinstance(raw, dict):

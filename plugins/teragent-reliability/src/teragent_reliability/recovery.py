@@ -40,11 +40,6 @@ from teragent_reliability.classify import (
     VENDOR_CODES, ErrorClass, as_typed_error, classify_error, error_code,
 )
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 __all__ = [
     "RecoveryType",
     "RecoveryManager",
@@ -262,6 +257,10 @@ class RecoveryManager:
 def _shipped_chains() -> dict[str, list[str]]:
     from importlib import resources  # read when a degradation chain is first needed
 
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
     text = resources.files("teragent_reliability").joinpath(
         "degradation_chains.toml").read_text("utf-8")
     return {k: list(v) for k, v in tomllib.loads(text)["degradation_chains"].items()}
