@@ -277,6 +277,27 @@ def main() -> None:
               f"{s['share_of_cpu_per_call']:.1%} of its CPU, "
               + (f"{s['share_of_agent_loop_overhead']:.1%} of the agent-loop overhead"
                  if s["share_of_agent_loop_overhead"] is not None else ""))
+    # Added column: the traced agent against the seam-only one (the same agent, tracer
+    # installed, its record methods no-ops; the loop that runs just before it in the
+    # rotation): the tracer's own work inside the agent, without the kernel's seam.
+    if "teragent+seam" in med and "teragent+traces" in med:
+        seam, traced = med["teragent+seam"], med["teragent+traces"]
+        d_wall = (traced["ms_per_task"] - seam["ms_per_task"]) / CALLS_PER_TASK
+        d_cpu = (traced["cpu_ms_per_task"] - seam["cpu_ms_per_task"]) / CALLS_PER_TASK
+        summary["traces_over_seam"] = {
+            "extra_ms_per_call": d_wall, "extra_cpu_ms_per_call": d_cpu,
+            "share_of_agent_loop_overhead": (d_wall * CALLS_PER_TASK) / loop_overhead
+            if loop_overhead > 0 else None,
+            "share_of_agent_loop_cpu_overhead": (d_cpu * CALLS_PER_TASK)
+            / (base["cpu_ms_per_task"] - med["aiohttp"]["cpu_ms_per_task"])
+            if base["cpu_ms_per_task"] > med["aiohttp"]["cpu_ms_per_task"] else None}
+        s = summary["traces_over_seam"]
+        print(f"teragent+traces over teragent+seam (the tracer's own work in the agent): "
+              f"+{d_wall * 1000:.0f} us/call wall (+{d_cpu * 1000:.0f} us CPU)"
+              + (f" = {s['share_of_agent_loop_overhead']:.1%} of the agent-loop overhead"
+                 if s["share_of_agent_loop_overhead"] is not None else "")
+              + (f", {s['share_of_agent_loop_cpu_overhead']:.1%} of its CPU overhead"
+                 if s["share_of_agent_loop_cpu_overhead"] is not None else ""))
     micro = _micro()
     loop_cpu_per_call = (base["cpu_ms_per_task"] - med["aiohttp"]["cpu_ms_per_task"]) * 1000 \
         / CALLS_PER_TASK
