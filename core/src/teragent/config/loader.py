@@ -293,8 +293,6 @@ def validate_table(config: Mapping[str, Any], table: str, model: Any,
     :class:`ConfigError` naming the file, line and key, and "did you mean" for a
     misspelled key. Overrides (CLI flags, keyword arguments) are blamed on the caller.
     An absent (or empty) table with no overrides gives :func:`table_defaults`."""
-    import difflib
-
     values = dict(config.get(table) or {})
     values.update(overrides or {})
     try:
@@ -307,6 +305,8 @@ def validate_table(config: Mapping[str, Any], table: str, model: Any,
             and key.split(".")[0] not in (overrides or {})
         fields = list(getattr(model, "model_fields", {}))
         if err["type"] == "extra_forbidden":
+            import difflib  # (the error path only)
+
             close = difflib.get_close_matches(key or "", fields, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             msg = (f"unknown key; {hint}the keys of [{table}] are: {', '.join(fields)}")
