@@ -177,12 +177,21 @@ try:  # the hot path's encoder: several times faster than the standard library's
     import orjson
 
     _OPTS = orjson.OPT_NON_STR_KEYS
+    #: Called as ``_dumps(value, default=str, option=_OPTS)`` (no wrapper frame on
+    #: the hot path).
+    _dumps = orjson.dumps
 
     def _dumpb(value: Any) -> bytes:
         return orjson.dumps(value, default=str, option=_OPTS)
 except ImportError:  # pragma: no cover - orjson is a dependency; keep working without
-    def _dumpb(value: Any) -> bytes:
+    _OPTS = 0
+
+    def _dumps(value: Any, default: Any = None, option: Any = None) -> bytes:
         return _COMPACT.encode(value).encode("utf-8")
+
+    _dumpb = _dumps
+
+_sha256 = hashlib.sha256
 
 
 def _canonical(prompt: dict[str, Any]) -> str:
@@ -200,6 +209,7 @@ def prompt_hash(prompt: dict[str, Any]) -> str:
 #: Kinds of queued records (see ``TAPTracer._append``): a compiled call's request, a
 #: response, and any other record kept as dicts (checklists, manual requests).
 _REQUEST, _RESPONSE, _RECORD = "request", "response", "record"
+_PAD = (None,) * 6  # a _RECORD has 3 items; every record is unpacked as 9
 _NO_META: dict[str, Any] = {}
 _time, _monotonic = time.time, time.monotonic
 
@@ -209,13 +219,20 @@ def _response_line(trace_id: str, task: str | None, ts: float, finish_reason: An
                    calls: list[tuple[Any, Any, Any]] | None) -> tuple[bytes, bytes]:
     """The line of a response snapshotted by ``TAPTracer.record_response``, and its
     content's bytes (the answer and tool calls: what to look for secrets in)."""
-    head = _dumpb({"type": "response", "trace_id": trace_id, "task_id": task, "ts": ts,
-                   "finish_reason": finish_reason,
-                   "usage": {k.replace("_tokens", ""): v for k, v in usage.items()
-                             if isinstance(v, int)} if usage else {},
-                   "model": model})
-    content = _dumpb({"text": text, "tool_calls": [
-        {"id": i, "name": n, "arguments": a} for i, n, a in calls] if calls else None})
+    counts = {}
+    if usage:
+        for k, v in usage.items():
+            if isinstance(v, int):
+                counts[k.replace("_tokens", "")] = v
+    head = _dumps({"type": "response", "trace_id": trace_id, "task_id": task, "ts": ts,
+                   "finish_reason": finish_reason, "usage": counts, "model": model},
+                  default=str, option=_OPTS)
+    tool_calls = None
+    if calls:
+        tool_calls = []
+        for i, n, a in calls:
+            tool_calls.append({"id": i, "name": n, "arguments": a})
+    content = _dumps({"text": text, "tool_calls": tool_calls}, default=str, option=_OPTS)
     return b"".join((head[:-1], b",", content[1:])), content
 
 
@@ -438,17 +455,18 @@ class TAPTracer:
             # answer) and the strings of its head a caller chose (task, intent,
             # provider, model, finish reason); ids, times, hashes and counts are ours.
             lines, content, names = [], [], []
+            request_line = self._request_line
             for entry in queue:
                 try:
-                    kind = entry[0]
+                    kind, a, b, c, d, e, f, g, h = entry
                     if kind is _REQUEST:
-                        line, part = self._request_line(*entry[1:])
-                        names += entry[2], entry[4], entry[5], entry[6]
+                        line, part = request_line(a, b, c, d, e, f, g, h)
+                        names += b, d, e, f
                     elif kind is _RESPONSE:
-                        line, part = _response_line(*entry[1:])
-                        names += entry[2], entry[4], entry[6]
+                        line, part = _response_line(a, b, c, d, e, f, g, h)
+                        names += b, d, f
                     else:
-                        line = part = self._line(entry[1], entry[2])
+                        line = part = self._line(a, b)
                     lines.append(line)
                     content.append(part)
                 except Exception:  # noqa: BLE001 - a tracer never breaks a run
@@ -533,39 +551,36 @@ class TAPTracer:
                 "basis": "compiled", "intent": intent, "provider": provider,
                 "model": model}
         prompt, head["basis"], _ = _prompt_of(request, None)
-        self._append((_RECORD, head, {"prompt": prompt}))
+        self._append((_RECORD, head, {"prompt": prompt}, *_PAD))
         return trace_id
 
     def _request_line(self, trace_id: str, task: str | None, ts: float, intent: str | None,
                       provider: Any, model: Any, messages: list[dict[str, Any]],
                       tools: Any) -> tuple[bytes, bytes]:
-        """The line of a compiled call (its head, then the prompt's hash and the prompt
-        spliced in as the bytes :meth:`_delta` encoded: each message encoded once), and
-        the prompt's bytes (the content to look for secrets in)."""
-        head = _dumpb({"type": "request", "trace_id": trace_id, "task_id": task, "ts": ts,
-                       "basis": "compiled", "intent": intent, "provider": provider,
-                       "model": model})
-        digest, prompt = self._delta(trace_id, messages, tools, provider, model)
-        return b"".join((head[:-1], b',"prompt_hash":"', digest, b'",', prompt, b"}")), prompt
+        """The line of a compiled call, and its prompt's bytes (the content to look
+        for secrets in).
 
-    def _delta(self, trace_id: str, messages: list[dict[str, Any]], tools: Any,
-               provider: Any, model: Any) -> tuple[bytes, bytes]:
-        """The hash of a compiled call's prompt and the prompt's JSON members for its
-        line: a delta on the previous call with the same first message (provider and
-        model). An agent's history grows by a few messages per call, and a new run
-        starts with the same system prompt and tools as the last, so only the
-        messages that differ are encoded and stored (``prompt_ref`` names the call
-        whose first ``messages`` messages, and tools if ``tools`` is true, come before
-        ``prompt_delta``). The hash is still the SHA-256 of the whole prompt's JSON
-        (``{"messages":[...],"tools":...}``, see :func:`prompt_hash`), fed
-        incrementally: the hash state after the first message and after the last is
-        kept, so a call costs what it adds, not the length of its history."""
-        key = (provider, model, _first_content(messages))
+        The prompt is stored as a delta on the previous call with the same first
+        message (provider and model): an agent's history grows by a few messages per
+        call, and a new run starts with the same system prompt and tools as the last,
+        so only the messages that differ are encoded (in one encoder call) and stored
+        (``prompt_ref`` names the call whose first ``messages`` messages, and tools if
+        ``tools`` is true, come before ``prompt_delta``). The hash is still the
+        SHA-256 of the whole prompt's JSON (``{"messages":[...],"tools":...}``, see
+        :func:`prompt_hash`), fed incrementally: the hash state after the first
+        message and after the last is kept, so a call costs what it adds, not the
+        length of its history."""
+        head = _dumps({"type": "request", "trace_id": trace_id, "task_id": task, "ts": ts,
+                       "basis": "compiled", "intent": intent, "provider": provider,
+                       "model": model}, default=str, option=_OPTS)
+        first_content = messages[0].get("content") if messages else ""
+        key = (provider, model, first_content if isinstance(first_content, str)
+               else repr(first_content))
         convs = self._convs
         prev = convs.pop(key, None)
         keep, same_tools = 0, False
         if prev is not None:
-            _, p_msgs, parts, p_first, p_last, p_tools, tools_b = prev
+            p_id, p_msgs, first, state, p_tools, tools_b = prev
             keep = len(p_msgs)
             if keep > len(messages) or p_msgs != messages[:keep]:
                 # Not a continuation: a new conversation that starts the same way
@@ -574,44 +589,43 @@ class TAPTracer:
                 while keep < top and (p_msgs[keep] is messages[keep]
                                       or p_msgs[keep] == messages[keep]):
                     keep += 1
+                if keep == 1:
+                    state = first
+                elif keep:  # another shared prefix: hash it again
+                    state = _sha256(b'{"messages":' + _dumps(
+                        messages[:keep], default=str, option=_OPTS)[:-1])
             same_tools = p_tools is tools or p_tools == tools
         if keep:
-            del parts[keep:]  # the previous entry is out of the cache: reuse its list
-            if keep == len(p_msgs):
-                state = p_last.copy()
-            elif keep == 1:
-                state = p_first.copy()
-            else:  # another shared prefix: hash it again
-                state = hashlib.sha256(b'{"messages":[' + b",".join(parts))
-            first = p_first
-            new = [_dumpb(m) for m in messages[keep:]]
-            if new:
-                state.update(b"," + b",".join(new))
-        else:
-            parts, new = [], [_dumpb(m) for m in messages]
-            state = hashlib.sha256(b'{"messages":[' + new[0] if new else b'{"messages":[')
+            state = state.copy()
+            new = _dumps(messages[keep:], default=str, option=_OPTS)  # b"[...]"
+            if len(new) > 2:
+                state.update(b"," + new[1:-1])
+        else:  # the first message on its own: its hash state is kept
+            head_b = _dumps(messages[0], default=str, option=_OPTS) if messages else b""
+            state = _sha256(b'{"messages":[' + head_b)
             first = state.copy()
-            if len(new) > 1:
-                state.update(b"," + b",".join(new[1:]))
-        parts += new
+            new = _dumps(messages[1:], default=str, option=_OPTS) if messages else b"[]"
+            if len(new) > 2:
+                state.update(b"," + new[1:-1])
+            new = b"[" + head_b + (b"," + new[1:] if len(new) > 2 else b"]")
         if not same_tools:
-            tools_b = _dumpb(tools)
+            tools_b = _dumps(tools, default=str, option=_OPTS)
         last = state.copy()
         state.update(b'],"tools":' + tools_b + b"}")
-        digest = state.hexdigest().encode("ascii")
-        convs[key] = (trace_id, messages, parts, first, last, tools, tools_b)
+        convs[key] = (trace_id, messages, first, last, tools, tools_b)
         if len(convs) > 64:  # oldest conversation out
             del convs[next(iter(convs))]
-        if not keep:
-            return digest, b"".join((b'"prompt":{"messages":[', b",".join(parts),
-                                     b'],"tools":', tools_b, b"}"))
-        return digest, b"".join((
-            # prev[0]: a trace id of ours (hex), safe to put in JSON as it is
-            b'"prompt_ref":{"trace_id":"%s","messages":%d,"tools":%s}' % (
-                prev[0].encode("ascii"), keep,  # type: ignore[index]
-                b"true" if same_tools else b"false"),
-            b',"prompt_delta":{"messages":[', b",".join(new),
-            b"]}" if same_tools else b'],"tools":' + tools_b + b"}"))
+        if keep:
+            # p_id: a trace id of ours (hex), safe to put in JSON as it is
+            prompt = b"".join((
+                b'"prompt_ref":{"trace_id":"%s","messages":%d,"tools":%s}' % (
+                    p_id.encode("ascii"), keep, b"true" if same_tools else b"false"),
+                b',"prompt_delta":{"messages":', new,
+                b"}" if same_tools else b',"tools":' + tools_b + b"}"))
+        else:
+            prompt = b"".join((b'"prompt":{"messages":', new, b',"tools":', tools_b, b"}"))
+        return b"".join((head[:-1], b',"prompt_hash":"',
+                         state.hexdigest().encode("ascii"), b'",', prompt, b"}")), prompt
 
     async def record_response(self, response: Any, task_id: str | None = None,
                               trace_id: str | None = None, **_: Any) -> str:
@@ -644,7 +658,8 @@ class TAPTracer:
             trace_ids = self._unlabelled(str(task_id))
         self._append((_RECORD, {"type": "checklist", "task_id": str(task_id),
                                 "ts": time.time(), "passed": label,
-                                "trace_ids": list(trace_ids)}, {"data": checklist_data}))
+                                "trace_ids": list(trace_ids)}, {"data": checklist_data},
+                      *_PAD))
         self.flush()  # a label is rare and worth having on disk at once
         return label
 
