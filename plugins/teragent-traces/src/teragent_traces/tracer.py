@@ -33,9 +33,10 @@ Pairing strategies (names from the documentation; what each guarantees):
     not for DPO).
 
 Files: ``trace_dir/traces.jsonl``, one JSON object per line, ``type`` one of
-``request``, ``response``, ``checklist``. Lines are only ever appended. A call that
-continues a conversation stores only what it adds to the previous call's prompt
-(``prompt_ref`` + ``prompt_delta``); readers get the whole ``prompt`` back.
+``request``, ``response``, ``checklist``. Lines are only ever appended. A call stores
+only the messages that differ from the last call with the same first message (what it
+adds to its conversation; for a new run with the same system prompt, all but that):
+``prompt_ref`` + ``prompt_delta``; readers get the whole ``prompt`` back.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ STRATEGIES = ("same_task_retry", "cross_task", "partial")
 #: Queued records are encoded and written once this many have gathered (or a second
 #: has passed, or a reader, a checklist or the exit needs them): a write per call
 #: stalled the event loop when the disk was busy, and encoding in a batch runs with
-#: warm caches (about a third of the per-call cost).
+#: warm caches (about a third of the per-call cost). A call only snapshots what the
+#: run may change later (see ``record_request``/``record_response``).
 WRITE_RECORDS = 128
 TRACE_FILE = "traces.jsonl"
 _TASK: contextvars.ContextVar[str | None] = contextvars.ContextVar("teragent_trace_task",
