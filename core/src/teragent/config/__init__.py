@@ -26,5 +26,14 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
+TYPE_CHECKING = False  # not typing's: this package is imported while building a provider
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and the API docs
+    from teragent.config.agent_loop_config import AgentLoopConfig
+    from teragent.config.driver_config import DriverConfig
+    from teragent.config.loader import (
+        config_search_paths, load_full_config, load_toml, user_config_dir,
+    )
+    from teragent.config.secrets import mask, resolve_api_key
+
 
 __getattr__ = lazy_exports(__name__, _LAZY, globals())
