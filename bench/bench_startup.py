@@ -30,6 +30,20 @@ CASES: dict[str, str | tuple[str, dict[str, str]]] = {
     "import + discover + create_provider(openai_compatible)": (
         "import teragent; teragent.create_provider(adapter='openai_compatible', "
         "model='m', base_url='http://127.0.0.1:1')"),
+    # The build case's own steps, so building is read as a difference in one run: its
+    # provider (with a key from the environment), then pydantic, which building still
+    # imports because the config tables (AgentLoopConfig...) are pydantic models.
+    "  provider of the build case (api_key_env)": (
+        "import os, tempfile, teragent; os.environ['BENCH_KEY'] = 'x'; "
+        "d = tempfile.mkdtemp(); "
+        "p = teragent.create_provider(adapter='openai_compatible', model='m', "
+        "base_url='http://127.0.0.1:1', api_key_env='BENCH_KEY')"),
+    "  + pydantic imported (the config models' floor)": (
+        "import os, tempfile, teragent; os.environ['BENCH_KEY'] = 'x'; "
+        "d = tempfile.mkdtemp(); "
+        "p = teragent.create_provider(adapter='openai_compatible', model='m', "
+        "base_url='http://127.0.0.1:1', api_key_env='BENCH_KEY'); "
+        "from pydantic import BaseModel, Field"),
     # issue "A minimal kernel": import + discovery + an agent with every first-party
     # plugin's tools and guards, no model call (the provider is built, not called).
     "import + discover + build_agent (all plugins, no model call)": (
