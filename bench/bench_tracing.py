@@ -22,7 +22,12 @@ median of their medians. Reported per model call: the extra ms (wall, median) an
 ms (mean process time) over ``teragent``, as a share
 of ``teragent``'s own per-call time and of the agent-loop overhead (``teragent`` minus
 ``aiohttp``). ``teragent(again)`` shows how large a difference between two identical
-agents comes out on this machine. Then the tracer's own CPU per traced call, measured
+agents comes out on this machine. Added column: ``teragent+traces`` over
+``teragent+seam`` (the same agent with the record methods no-ops, the loop that runs
+just before it in the rotation; ``teragent`` runs right after the aiohttp loop and
+comes out slower than the identical ``teragent(again)``, which flatters a difference
+taken over it): the tracer's own work inside the agent, wall and CPU. Then the tracer's
+own CPU per traced call, measured
 in process (min of 7 rounds of 1000 calls), against the loops' CPU per call: the
 figure that noise on a shared machine disturbs least. Target (issue 19): traces under
 5% of the agent-loop overhead.
