@@ -35,9 +35,6 @@ from typing import Any, ClassVar, Mapping, Sequence
 
 from teragent.core.types import ToolSafety
 from teragent.errors import SandboxUnavailableError
-from teragent.security.processes import CTRL_BREAK_EVENT as _CTRL_BREAK_EVENT
-from teragent.security.processes import OutputBuffer, clean_environment
-from teragent.security.processes import spawn as _kernel_spawn
 from teragent.tools.base import ProgressCallback, ToolResult
 
 from teragent_tools._common import TerAgentTool, ToolFailure
@@ -48,10 +45,27 @@ logger = logging.getLogger("teragent_tools.shell")
 
 MAX_TIMEOUT = 600.0
 
+# Re-exported from the kernel's process layer, which loads with the first command (or
+# the first use of one of these names), not when the tool is registered.
+_FROM_PROCESSES = {"clean_environment": "clean_environment", "OutputBuffer": "OutputBuffer",
+                   "_CTRL_BREAK_EVENT": "CTRL_BREAK_EVENT"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _FROM_PROCESSES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from teragent.security import processes
+
+    value = getattr(processes, _FROM_PROCESSES[name])
+    globals()[name] = value
+    return value
+
 
 async def _spawn(argv: list[str], **kwargs: Any) -> Any:
     """The process starter (looked up at call time, so tests can replace it)."""
-    return await _kernel_spawn(argv, **kwargs)
+    from teragent.security.processes import spawn
+
+    return await spawn(argv, **kwargs)
 
 
 async def _indirect_spawn(argv: list[str], **kwargs: Any) -> Any:
