@@ -269,16 +269,6 @@ def _prompt_of(request: Any, compiled: Any) -> tuple[dict[str, Any], str, str | 
     return {"text": str(request)}, "text", intent
 
 
-def _intent(request: Any) -> str | None:
-    intent = getattr(request, "intent", None)
-    return intent if isinstance(intent, str) else None
-
-
-def _first_content(messages: list[dict[str, Any]]) -> str:
-    first = messages[0].get("content") if messages else ""
-    return first if isinstance(first, str) else repr(first)
-
-
 def _prompt_text(prompt: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """The prompt as text and as chat messages (for the two export formats)."""
     messages = prompt.get("messages")
@@ -456,7 +446,9 @@ class TAPTracer:
             # Each line, and what may hold a secret: its content (prompt delta,
             # answer) and the strings of its head a caller chose (task, intent,
             # provider, model, finish reason); ids, times, hashes and counts are ours.
-            lines, content, names = [], [], []
+            lines: list[bytes] = []
+            content: list[bytes] = []
+            names: list[Any] = []
             request_line = self._request_line
             for entry in queue:
                 try:
