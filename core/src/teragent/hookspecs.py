@@ -202,7 +202,10 @@ def teragent_register_tools(register: RegisterTool) -> None:
             :class:`~teragent.tools.BaseTool` instance, a ``BaseTool`` subclass, a
             :class:`~teragent.tools.ToolPack`, or an import string naming one of those.
             Pass ``name=`` with an import string: without it the registry key is the
-            attribute's name (the class name), not the tool's ``name``.
+            attribute's name (the class name), not the tool's ``name``. ``opt_in=True``:
+            offered only to agents that name the tool (``[tools] enabled``, ``--tools``);
+            ``opt_in="TABLE"``: also when ``agent.toml``'s ``[TABLE]`` has
+            ``enabled = true``.
 
     Returns:
         Nothing.
