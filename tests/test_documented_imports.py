@@ -25,9 +25,6 @@ DOCUMENTED = [line.strip() for line in
               if line.strip()]
 
 PENDING = {
-    # long-horizon tasks and desktop automation: not yet an issue of their own
-    "teragent.long_horizon": "long-horizon", "teragent.long_horizon.checkpoint": "long-horizon",
-    "teragent.long_horizon.progress": "long-horizon", "teragent.tools.desktop": "desktop",
 }
 
 

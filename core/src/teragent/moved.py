@@ -87,6 +87,9 @@ MOVED: dict[str, tuple[str, str]] = {
     "teragent.intent": ("teragent_router.intent", "teragent-router"),
     "teragent.intent.": ("teragent_router.intent", "teragent-router"),
     "teragent.config.mcp_config": ("teragent_mcp.config", "teragent-mcp"),
+    "teragent.tools.desktop": ("teragent_desktop.tool", "teragent-desktop"),
+    "teragent.long_horizon": ("teragent_long_horizon", "teragent-long-horizon"),
+    "teragent.long_horizon.": ("teragent_long_horizon", "teragent-long-horizon"),
 }
 
 
