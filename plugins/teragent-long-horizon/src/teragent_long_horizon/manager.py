@@ -198,6 +198,25 @@ class LongHorizonTaskManager:
     def _seconds_left(self) -> float:
         return self.config.max_duration_hours * 3600 - self.tracker.elapsed_minutes() * 60
 
+    async def _run_with_deadline(self, agent: Any, prompt: str) -> Any:
+        # Not asyncio.wait_for: on 3.10/3.11 it can swallow a cancellation that arrives
+        # as the run finishes, and a stopped task must stop.
+        left = self._seconds_left()
+        if left <= 0:
+            raise asyncio.TimeoutError
+        inner = asyncio.ensure_future(agent.run(prompt))
+        try:
+            done, _ = await asyncio.wait({inner}, timeout=left)
+        except asyncio.CancelledError:
+            inner.cancel()
+            await asyncio.gather(inner, return_exceptions=True)
+            raise
+        if not done:
+            inner.cancel()
+            await asyncio.gather(inner, return_exceptions=True)
+            raise asyncio.TimeoutError
+        return inner.result()
+
     async def execute_phase(self, sub_goal: SubGoal) -> PhaseResult:
         """Run ``sub_goal`` as one agent run; never raises for a failed run (the
         :class:`PhaseResult` says what went wrong)."""
@@ -208,10 +227,7 @@ class LongHorizonTaskManager:
         run: Any = None
         agent = self._make_agent(sub_goal)
         try:
-            left = self._seconds_left()
-            if left <= 0:
-                raise asyncio.TimeoutError
-            run = await asyncio.wait_for(agent.run(self._phase_prompt(sub_goal)), left)
+            run = await self._run_with_deadline(agent, self._phase_prompt(sub_goal))
         except asyncio.TimeoutError:
             errors.append(f"max_duration_hours ({self.config.max_duration_hours}) reached "
                           "during the phase")
@@ -325,8 +341,8 @@ class LongHorizonTaskManager:
         return True
 
     async def _maybe_evaluate(self) -> None:
-        if not self.evaluator.is_due(self.tracker.steps_completed):
-            return
+        if self._seconds_left() <= 0 or not self.evaluator.is_due(self.tracker.steps_completed):
+            return  # out of time: no evaluation would change what happens next
         try:
             evaluation = await self.evaluate_progress()
         except TerAgentError as exc:  # an evaluation that fails must not end the task
