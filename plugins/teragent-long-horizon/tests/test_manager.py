@@ -251,3 +251,36 @@ def test_max_duration_stops_the_task(isolated: Path) -> None:
     assert "stopped: max_duration_hours (1.0) reached" in result.final_summary
     assert result.total_elapsed_minutes == 120.0
     assert result.status["phase"] == "stopped"
+
+
+def test_a_long_phase_is_checkpointed_every_interval(isolated: Path) -> None:
+    from teragent.compose import build_agent
+
+    model = ScriptedModel([reply(plan(("sg_1", []))), *phase("sg_1")])
+    seen: list[Any] = []
+
+    class LongPhase:
+        """The real agent, started only once the timer has saved a checkpoint."""
+
+        def __init__(self, m: LongHorizonTaskManager) -> None:
+            self.m = m
+            self.agent = build_agent({}, workspace=isolated, provider=model, **WRITE)
+
+        async def run(self, task: str) -> Any:
+            for _ in range(400):  # up to 20 s on a busy machine
+                latest = await self.m.checkpoint_store.load_latest("task_1")
+                if latest is not None and latest.current_sub_goal == "sg_1":
+                    seen.append(latest)
+                    break
+                await asyncio.sleep(0.05)
+            return await self.agent.run(task)
+
+        async def close(self) -> None:
+            await self.agent.close()
+
+    m = manager(isolated, model, config=LongHorizonConfig(checkpoint_interval_minutes=0.002))
+    m.agent_factory = lambda sub_goal: LongPhase(m)
+    result = asyncio.run(m.execute_long_task())
+    model.assert_consumed()
+    assert result.success and seen and seen[0].phase == "executing"
+    assert seen[0].completed_sub_goals == []

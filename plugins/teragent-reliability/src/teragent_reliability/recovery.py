@@ -401,8 +401,9 @@ class LongHorizonRecoveryManager:
 
     ``recover_from_checkpoint`` works with any store that has
     ``load_latest(task_id) -> dict | None`` and any task manager with ``task_id`` and
-    ``restore_from_checkpoint(data)`` (sync or async). TerAgent does not ship a
-    checkpoint store yet; without one it returns ``False``.
+    ``restore_from_checkpoint(data)`` (sync or async), such as
+    ``teragent.long_horizon``'s ``CheckpointStore`` and ``LongHorizonTaskManager``
+    (plugin ``teragent-long-horizon``); without a store it returns ``False``.
     """
 
     checkpoint_store: Any = None
