@@ -299,6 +299,7 @@ class LongHorizonTaskManager:
             raise
         finally:
             timer.cancel()
+            await asyncio.gather(timer, return_exceptions=True)  # no save left half-way
         return self._result(stopped)
 
     async def _run_sub_goal(self, sub_goal: SubGoal) -> None:
