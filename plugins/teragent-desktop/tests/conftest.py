@@ -38,8 +38,10 @@ def xdisplay() -> Iterator[str]:
     _need("Xvfb", "xdotool", "xev")
     read, write = os.pipe()
     proc = subprocess.Popen(
+        # -noreset: by default the server resets when its last client leaves, and a
+        # client connecting during the reset fails ("X connection failed")
         ["Xvfb", "-displayfd", str(write), "-screen", "0", f"{WIDTH}x{HEIGHT}x24",
-         "-nolisten", "tcp"],
+         "-nolisten", "tcp", "-noreset"],
         pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     os.close(write)
     try:
@@ -136,7 +138,7 @@ class Recorder:
     def sentinel(self, x: int = WIN_X + WIN_W - 5, y: int = WIN_Y + WIN_H - 5) -> list[Event]:
         """Click at (x, y) outside the tool and wait until it arrives: every event
         before it is in the file, so "nothing else arrived" can be asserted."""
-        subprocess.run(["xdotool", "mousemove", "--sync", str(x), str(y), "click", "2"],
+        subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "2"],
                        env={**os.environ, "DISPLAY": self.display}, check=True, timeout=10)
         return self.wait_for(
             lambda evs: any(e.type == "ButtonPress" and e.button == 2 and e.root == (x, y)

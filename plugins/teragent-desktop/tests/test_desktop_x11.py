@@ -47,6 +47,17 @@ def test_click_arrives_as_a_button_press_at_its_position(xev: Recorder) -> None:
     assert [(e.root, e.button) for e in presses(xev)][-1] == ((200, 150), 3)
 
 
+def test_a_second_click_on_the_same_spot_arrives_too(xev: Recorder) -> None:
+    # `xdotool mousemove --sync` waits for the pointer to move: on the same spot, forever
+    tool = free(xev.display)
+    for _ in range(2):
+        r = run(tool, action="click", x=60, y=70)
+        assert r.success, r.error
+    evs = xev.wait_for(lambda evs: len([e for e in evs if e.type == "ButtonRelease"]) >= 2,
+                       "two releases")
+    assert [e.root for e in evs if e.type == "ButtonPress"] == [(60, 70), (60, 70)]
+
+
 def test_typed_text_arrives_as_key_presses_and_is_not_echoed(xev: Recorder) -> None:
     tool = free(xev.display)
     assert run(tool, action="move_mouse", x=100, y=100).success  # focus follows the pointer

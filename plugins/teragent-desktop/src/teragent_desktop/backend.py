@@ -138,20 +138,20 @@ class XBackend:
         return int(w), int(h)
 
     async def move(self, x: int, y: int) -> None:
-        await self._xdotool("mousemove", "--sync", str(x), str(y))
+        await self._xdotool("mousemove", str(x), str(y))
 
     async def click(self, x: int, y: int, button: int, clicks: int = 1) -> None:
-        await self._xdotool("mousemove", "--sync", str(x), str(y),
+        await self._xdotool("mousemove", str(x), str(y),
                             "click", "--repeat", str(clicks), str(button))
 
     async def scroll(self, button: int, amount: int, at: tuple[int, int] | None) -> None:
-        move = ["mousemove", "--sync", str(at[0]), str(at[1])] if at else []
+        move = ["mousemove", str(at[0]), str(at[1])] if at else []
         await self._xdotool(*move, "click", "--repeat", str(amount), "--delay", "20",
                             str(button))
 
     async def drag(self, x: int, y: int, end_x: int, end_y: int, button: int) -> None:
-        await self._xdotool("mousemove", "--sync", str(x), str(y), "mousedown", str(button),
-                            "mousemove", "--sync", str(end_x), str(end_y),
+        await self._xdotool("mousemove", str(x), str(y), "mousedown", str(button),
+                            "mousemove", str(end_x), str(end_y),
                             "mouseup", str(button))
 
     async def type_text(self, text: str, delay_ms: int = 12) -> None:
