@@ -63,7 +63,7 @@ async def main(n: int) -> None:
 
         rows = [
             ("click", lambda: raw("mousemove", "100", "200", "click", "--repeat",
-                                  "1", "1"),
+                                  "1", "--delay", "0", "1"),
              lambda: tool.execute({"action": "click", "x": 100, "y": 200})),
             ("move_mouse", lambda: raw("mousemove", "300", "300"),
              lambda: tool.execute({"action": "move_mouse", "x": 300, "y": 300})),

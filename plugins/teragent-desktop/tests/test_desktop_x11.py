@@ -56,6 +56,10 @@ def test_a_second_click_on_the_same_spot_arrives_too(xev: Recorder) -> None:
     evs = xev.wait_for(lambda evs: len([e for e in evs if e.type == "ButtonRelease"]) >= 2,
                        "two releases")
     assert [e.root for e in evs if e.type == "ButtonPress"] == [(60, 70), (60, 70)]
+    assert run(tool, action="click", x=61, y=71, clicks=2).success  # a double click
+    evs = xev.wait_for(lambda evs: len([e for e in evs if e.type == "ButtonRelease"]) >= 4,
+                       "four releases")
+    assert [e.root for e in evs if e.type == "ButtonPress"][2:] == [(61, 71), (61, 71)]
 
 
 def test_typed_text_arrives_as_key_presses_and_is_not_echoed(xev: Recorder) -> None:

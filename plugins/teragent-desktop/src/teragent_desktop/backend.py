@@ -141,8 +141,10 @@ class XBackend:
         await self._xdotool("mousemove", str(x), str(y))
 
     async def click(self, x: int, y: int, button: int, clicks: int = 1) -> None:
+        # xdotool also sleeps --delay (default 100 ms) after the last click
+        delay = "80" if clicks > 1 else "0"
         await self._xdotool("mousemove", str(x), str(y),
-                            "click", "--repeat", str(clicks), str(button))
+                            "click", "--repeat", str(clicks), "--delay", delay, str(button))
 
     async def scroll(self, button: int, amount: int, at: tuple[int, int] | None) -> None:
         move = ["mousemove", str(at[0]), str(at[1])] if at else []
