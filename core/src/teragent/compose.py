@@ -315,26 +315,6 @@ def _capabilities(provider: Any) -> dict[str, Any]:
     return caps if isinstance(caps, dict) else {}
 
 
-def _default_offer(host: Any, names: list[str] | None, cfg: Mapping[str, Any]) -> list[str]:
-    """The tools offered when nobody named them: ``names`` (default: every installed
-    tool) less the opt-in ones. A tool registered with ``opt_in=True`` is offered only
-    when named (``tools=``, ``tool_names=``, ``[tools] enabled``); ``opt_in="TABLE"``
-    also when ``agent.toml``'s ``[TABLE]`` says ``enabled = true`` (the desktop tool,
-    which drives the user's real screen)."""
-    from teragent.plugins import get_host
-
-    reg = (host or get_host()).registry("tools")
-    out = []
-    for name in names if names is not None else reg.names():
-        opt_in = reg.entry(name).options.get("opt_in") if name in reg else None
-        if opt_in:
-            table = cfg.get(opt_in) if isinstance(opt_in, str) else None
-            if not (isinstance(table, Mapping) and table.get("enabled") is True):
-                continue
-        out.append(name)
-    return out
-
-
 def _offered(tools: Any, runtime: AgentRuntime) -> Any:
     """Only the tools the run's decider may allow: a refused tool in the prompt costs
     context and invites calls that fail. The chain still checks every call."""
@@ -396,7 +376,7 @@ def build_agent(
     """
     from teragent.agent.loop import AgentLoop
     from teragent.events import EventBus
-    from teragent.tools.registry import ToolRegistry
+    from teragent.tools.registry import ToolRegistry, default_tool_names
 
     ws = Path(workspace or os.getcwd()).resolve()
     if not ws.is_dir():
@@ -432,9 +412,8 @@ def build_agent(
             from teragent.plugins import get_host
 
             host = runtime_args.get("host") or get_host()
-            names = chosen.choose(host.registry("tools").names(), names, profile)
-        if not explicit:
-            names = _default_offer(runtime_args.get("host"), names, cfg)
+            names = chosen.choose(default_tool_names(host.registry("tools"), cfg), names,
+                                  profile)
         tools = ToolRegistry.from_plugins(names, workspace=str(ws), config=cfg)
         if not explicit and not offer_all_tools:
             tools = _offered(tools, runtime)

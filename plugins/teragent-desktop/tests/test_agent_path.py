@@ -88,6 +88,12 @@ def test_the_tool_is_opt_in(tmp_path: Path) -> None:
     assert "desktop" in _offered(tmp_path, {"desktop": {"enabled": True}})
     assert _offered(tmp_path, {"tools": {"enabled": ["desktop"]}}) == ["desktop"]
     assert _offered(tmp_path, {}, tool_names=["desktop"]) == ["desktop"]
+    # every "all the installed tools" (the service's conversations, `teragent mcp serve`)
+    from teragent.tools.registry import ToolRegistry
+
+    assert "desktop" not in ToolRegistry.from_plugins(workspace=str(tmp_path)).list_tool_names()
+    assert "desktop" in ToolRegistry.from_plugins(
+        workspace=str(tmp_path), config={"desktop": {"enabled": True}}).list_tool_names()
     # [desktop] configures the tool the composition root builds
     agent = teragent.build_agent({"desktop": {"enabled": True, "max_consecutive_ops": 7,
                                               "display": ":5"}},

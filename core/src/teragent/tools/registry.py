@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from teragent.errors import UnknownComponentError, UserError
 from teragent.tools.base import BaseTool, ToolPack
 
-__all__ = ["ToolRegistry", "ToolInfo"]
+__all__ = ["ToolRegistry", "ToolInfo", "default_tool_names"]
 
 # Intent → tool categories that usually serve it (used by ``recommend``).
 _INTENT_CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -20,6 +20,28 @@ _INTENT_CATEGORIES: dict[str, tuple[str, ...]] = {
     "review": ("filesystem", "search", "general"),
 }
 _WORD = re.compile(r"[a-z0-9_]+")
+
+
+def default_tool_names(registry: Any, config: Any = None) -> list[str]:
+    """The installed tools offered when nobody names them: every registered tool but
+    the opt-in ones. A tool registered with ``opt_in=True`` is offered only when named
+    (``tools=``, ``tool_names=``/``--tools``, ``[tools] enabled``); ``opt_in="TABLE"``
+    also when ``config`` (``agent.toml``) has ``[TABLE] enabled = true``. The desktop
+    tool, which drives the user's real screen, is one.
+
+    Args:
+        registry: The plugin host's ``"tools"`` registry.
+        config: The loaded ``agent.toml`` (a mapping) or ``None``.
+    """
+    out = []
+    for name in registry.names():
+        opt_in = registry.entry(name).options.get("opt_in")
+        if opt_in:
+            table = config.get(opt_in) if isinstance(opt_in, str) and config else None
+            if not (isinstance(table, Mapping) and table.get("enabled") is True):
+                continue
+        out.append(name)
+    return out
 
 
 class ToolInfo(dict):  # type: ignore[type-arg]
@@ -82,7 +104,7 @@ class ToolRegistry:
         from teragent.plugins import get_host
 
         reg = (host or get_host()).registry("tools")
-        wanted = list(names) if names is not None else reg.names()
+        wanted = list(names) if names is not None else default_tool_names(reg, config)
         out = cls()
         for name in wanted:
             obj = reg.get(name)

@@ -126,7 +126,7 @@ def build_server(config: Any = None, *, workspace: str | os.PathLike[str] | None
     from teragent.compose import _config, _offered, _tools_config, build_runtime, loop_config_from
     from teragent.events import EventBus
     from teragent.plugins import get_host
-    from teragent.tools.registry import ToolRegistry
+    from teragent.tools.registry import ToolRegistry, default_tool_names
 
     cfg = _config(config)
     ws = os.path.realpath(os.fspath(workspace or os.getcwd()))
@@ -143,7 +143,7 @@ def build_server(config: Any = None, *, workspace: str | os.PathLike[str] | None
         chosen = _tools_config(cfg)
         explicit = explicit or chosen.enabled is not None
         host = runtime_args.get("host") or get_host()
-        names = chosen.choose(host.registry("tools").names(), names)
+        names = chosen.choose(default_tool_names(host.registry("tools"), cfg), names)
     tools = ToolRegistry.from_plugins(names, workspace=ws, config=cfg)
     if not explicit and not offer_all_tools:
         tools = _offered(tools, runtime)
