@@ -21,7 +21,7 @@ Probes (each is bounded: it cannot harm the host even when it escapes):
 ``env_other_process`` read ``/proc/PID/environ`` of a same-user process holding a key
 ``ptrace_parent``   ``PTRACE_SEIZE`` the agent process (seize: never stops it)
 ``env_unlisted``    find ``GH_PAT``/``DATABASE_URL`` values (names no deny list knows)
-``memory_split``    five processes touching 1 GiB each (a per-process limit passes)
+``memory_split``    five processes holding 1 GiB each at once (a per-process limit passes)
 ``memory_tmpfs``    write 5 x 1 GiB into a tmpfs (``/dev/shm`` or ``/tmp``)
 ``metadata_outside`` ``chmod``/``utime``/``setxattr``/``chown`` a host file outside
 ``dev_shm``         read and append to a host file planted in ``/dev/shm``
@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -503,33 +504,62 @@ def _cmd_env_unlisted(lab: EscapeLab) -> str:
 
 
 def _cmd_memory_split(lab: EscapeLab) -> str:
+    # Five children each touch 1 GiB, report it, and hold it until the parent, having
+    # heard from or buried every child, counts those still alive. Counting "held"
+    # lines was wrong: the OOM killer may pick a child that already held its share,
+    # and the last one then gets its 1 GiB although five never held at once.
     script = lab.write_script("memsplit", (
-        "import mmap, os, time\n"
+        "import mmap, os, select, time\n"
         "size = 1 << 30\n"
+        "release_r, release_w = os.pipe()\n"
+        "report_r, report_w = os.pipe()\n"
         "kids = []\n"
         "for n in range(5):\n"
         "    pid = os.fork()\n"
         "    if pid == 0:\n"
+        "        os.close(release_w)\n"
         "        try:\n"
         "            m = mmap.mmap(-1, size)\n"
         "            for i in range(0, size, 4096):\n"
         "                m[i] = 1\n"
-        "            print('held', n, flush=True)\n"
-        "            time.sleep(3)\n"
+        "            os.write(report_w, bytes([n]))\n"
+        "            os.read(release_r, 1)\n"
         "        except BaseException as e:\n"
         "            print('failed', n, e, flush=True)\n"
         "        os._exit(0)\n"
         "    kids.append(pid)\n"
-        "for pid in kids:\n"
-        "    os.waitpid(pid, 0)\n"))
+        "os.close(release_r)\n"
+        "held, dead = set(), set()\n"
+        "deadline = time.monotonic() + 80\n"
+        "def reap():\n"
+        "    for n, pid in enumerate(kids):\n"
+        "        if n not in dead and os.waitpid(pid, os.WNOHANG)[0]:\n"
+        "            dead.add(n)\n"
+        "while len(held | dead) < 5 and time.monotonic() < deadline:\n"
+        "    if select.select([report_r], [], [], 0.1)[0]:\n"
+        "        held.update(os.read(report_r, 16))\n"
+        "    reap()\n"
+        "time.sleep(0.5)\n"
+        "reap()\n"
+        "print('held at once', len(held - dead), flush=True)\n"
+        "os.close(release_w)\n"
+        "for n, pid in enumerate(kids):\n"
+        "    if n not in dead:\n"
+        "        os.waitpid(pid, 0)\n"))
     return f"{PY} {script}"
 
 
 def _judge_memory_split(lab: EscapeLab, out: str, res: Any) -> tuple[bool | None, str]:
-    held = out.count("held ")
+    found = re.search(r"held at once (\d+)", out)
+    if found is None:
+        if res.exit_code in (137, -signal.SIGKILL) and not getattr(res, "timed_out", False):
+            # the whole run killed at its memory limit (not by the timeout)
+            return True, f"the run was killed before five held 1 GiB (exit {res.exit_code})"
+        return None, f"the probe did not report (exit {res.exit_code}): {_last_line(out)}"
+    held = int(found.group(1))
     if held >= 5:
-        return False, "five processes held 1 GiB each"
-    return True, f"{held} of 5 processes got their 1 GiB"
+        return False, "five processes held 1 GiB each at once"
+    return True, f"{held} of 5 processes held their 1 GiB at once"
 
 
 def _cmd_memory_tmpfs(lab: EscapeLab) -> str:
