@@ -212,16 +212,6 @@ PATHS: dict[str, Callable[[Scenario], Any]] = {
 NESTED = {"agent_tool", "orchestrator_tool", "delegated"}
 
 
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    """No agent.toml from the machine; HOME inside the test."""
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.delenv("TERAGENT_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def _run(coro: Any) -> Any:
     return asyncio.run(coro)
 

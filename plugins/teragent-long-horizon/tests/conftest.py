@@ -12,11 +12,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.delenv("TERAGENT_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)
-    ws = tmp_path / "ws"
+def isolated(isolated: Path) -> Path:
+    """teragent-testing's isolation, and the agent's workspace in a folder of its own."""
+    ws = isolated / "ws"
     ws.mkdir()
     return ws

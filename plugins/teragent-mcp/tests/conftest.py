@@ -90,16 +90,6 @@ def stop(proc: subprocess.Popen[Any]) -> None:
         proc.stderr.close()
 
 
-@pytest.fixture
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No agent.toml from the machine; HOME inside the test."""
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.delenv("TERAGENT_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 @pytest.fixture(scope="module")
 def pool() -> Iterator[Any]:
     from teragent_mcp import MCPConnectionPool

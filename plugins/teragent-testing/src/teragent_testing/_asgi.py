@@ -40,7 +40,7 @@ class ReplyQueue:
 
     def __init__(self) -> None:
         self.replies: deque[Any] = deque()
-        self.requests: list[Any] = []
+        self.requests: list[RecordedRequest] = []
         self.disconnects = 0
         self._lock = threading.Lock()
         self._disconnected = threading.Condition()

@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from teragent_testing._asgi import ReplyQueue, read_body, replaying, send_json
 from teragent_testing.fake_openai import (
-    FakeOpenAIServer, ReasoningLedger, RecordedRequest, ScriptedReply,
+    FakeOpenAIServer, ReasoningLedger, ScriptedReply,
 )
 from teragent_testing.fake_openai import generated_reasoning as _trace
 
@@ -64,12 +64,10 @@ class FakeDeepSeekServer(ReplyQueue):
     def __init__(self, *, enforce_reasoning: bool = True) -> None:
         self.enforce_reasoning = enforce_reasoning
         super().__init__()
-        self.requests: list[RecordedRequest] = []
         self.rejected: list[str] = []
         self.ledger = ReasoningLedger()
         self.inner = FakeOpenAIServer(responder=self._prepared)
         self._prepared_replies: dict[str, ScriptedReply] = {}
-        self._count = 0
 
     def reset(self) -> None:
         with self._lock:
@@ -90,8 +88,6 @@ class FakeDeepSeekServer(ReplyQueue):
     def _prepare(self, body: dict[str, Any]) -> ScriptedReply:
         with self._lock:
             reply = self.replies.popleft() if self.replies else None
-            self._count += 1
-            number = self._count
         if reply is None:
             reply = FakeOpenAIServer.echo(body)
         if reply.status >= 400 or reply.raw_body is not None:

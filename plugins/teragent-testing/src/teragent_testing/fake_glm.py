@@ -36,7 +36,7 @@ from typing import Any, Callable
 
 from teragent_testing._asgi import ReplyQueue, read_body, replaying
 from teragent_testing.fake_openai import (
-    FakeOpenAIServer, ReasoningLedger, RecordedRequest, ScriptedReply,
+    FakeOpenAIServer, ReasoningLedger, ScriptedReply,
 )
 from teragent_testing.fake_openai import generated_reasoning as _trace
 
@@ -106,7 +106,6 @@ class FakeGLMServer(ReplyQueue):
         self.inner.responder = self._prepared
         self.enforce_reasoning = enforce_reasoning
         super().__init__()
-        self.requests: list[RecordedRequest] = []
         self.rejected: list[str] = []
         self.ledger = ReasoningLedger()
         self._ready: dict[str, ScriptedReply] = {}

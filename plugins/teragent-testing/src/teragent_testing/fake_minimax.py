@@ -42,7 +42,7 @@ from typing import Any, Callable
 from teragent_testing._asgi import ReplyQueue, read_body, replaying
 from teragent_testing.fake_anthropic import FakeAnthropicServer
 from teragent_testing.fake_openai import (
-    FakeOpenAIServer, ReasoningLedger, RecordedRequest, ScriptedReply, generated_reasoning,
+    FakeOpenAIServer, ReasoningLedger, ScriptedReply, generated_reasoning,
 )
 
 __all__ = ["FakeMiniMaxServer"]
@@ -65,7 +65,6 @@ class FakeMiniMaxServer(ReplyQueue):
         self.enforce_reasoning = enforce_reasoning
         super().__init__()
         self.desktop_replies: deque[dict[str, Any]] = deque()
-        self.requests: list[RecordedRequest] = []
         self.rejected: list[str] = []
         self.ledger = ReasoningLedger()
         self.openai = FakeOpenAIServer(responder=self._openai_reply)

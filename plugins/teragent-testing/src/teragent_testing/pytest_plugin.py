@@ -4,11 +4,15 @@
   :class:`~teragent.plugins.PluginHost` made process-wide for the test.
 - ``scripted_model``: a factory, ``scripted_model([steps])`` → a
   :class:`~teragent.testing.ScriptedModel` that fails the test if steps are left over.
+- ``isolated``: the test's ``tmp_path`` as current directory and ``HOME`` (and
+  ``XDG_CONFIG_HOME`` under it), ``TERAGENT_CONFIG`` unset: no ``agent.toml``, keys or
+  caches of the machine reach the test. A conftest may override it and request it.
 """
 
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -41,3 +45,12 @@ def scripted_model() -> Iterator[Callable[..., Any]]:
     yield make
     for model in made:
         model.assert_consumed()
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("TERAGENT_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
