@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, TypeVar
 
-__all__ = ["RecordedRequest", "ReplyQueue", "estimate_tokens", "read_body", "replaying",
-           "send_json", "serve_lifespan"]
+__all__ = ["RecordedRequest", "ReplyQueue", "estimate_tokens", "header_pairs", "http_body",
+           "json_body", "read_body", "replaying", "send_json", "serve_lifespan"]
 
 
 @dataclass
@@ -81,6 +82,14 @@ class ReplyQueue:
             self.replies.extend(replies)
         return self
 
+    def next_reply(self, body: Any, fallback: Callable[[Any], Any] | None = None) -> Any:
+        """The next scripted reply; with the queue empty, ``fallback(body)`` (``None``
+        without a fallback: a strict server answers that with an error)."""
+        with self._lock:
+            if self.replies:
+                return self.replies.popleft()
+        return None if fallback is None else fallback(body)
+
     @property
     def unconsumed(self) -> int:
         return len(self.replies)
@@ -98,6 +107,28 @@ async def serve_lifespan(scope: dict[str, Any], receive: Callable[..., Any],
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return True
+
+
+async def http_body(scope: dict[str, Any], receive: Callable[..., Any],
+                    send: Callable[..., Any]) -> bytes | None:
+    """The whole body of an HTTP request; ``None`` when there is nothing to answer (a
+    ``lifespan`` scope, answered here, or a client that went away first)."""
+    if await serve_lifespan(scope, receive, send) or scope["type"] != "http":
+        return None
+    return await read_body(receive)
+
+
+def json_body(raw: bytes) -> Any:
+    """A request body parsed as JSON (``{}`` when empty), ``None`` when it is not JSON."""
+    try:
+        return json.loads(raw) if raw else {}
+    except ValueError:
+        return None
+
+
+def header_pairs(headers: dict[str, Any]) -> list[tuple[bytes, bytes]]:
+    """Response headers (a reply's ``{name: value}``) as ASGI byte pairs."""
+    return [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
 
 
 def replaying(raw: bytes, receive: Callable[..., Any]) -> Callable[[], Awaitable[Any]]:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from teragent_testing._asgi import ReplyQueue, read_body, send_json, serve_lifespan
+from teragent_testing._asgi import ReplyQueue, header_pairs, http_body, json_body, send_json
 from teragent_testing._asgi import estimate_tokens as _estimate
 from teragent_testing.fake_openai import (
     ReasoningLedger, ScriptedReply, _pieces,
@@ -248,28 +248,17 @@ class FakeAnthropicServer(ReplyQueue):
                 return ScriptedReply(text=f"echo: {content}")
         return ScriptedReply(text="echo: ")
 
-    def _next_reply(self, body: dict[str, Any]) -> ScriptedReply | None:
-        with self._lock:
-            if self.replies:
-                return self.replies.popleft()
-        if self.responder is not None:
-            return self.responder(body)
-        return None if self.strict else self.echo(body)
-
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any],
                        send: Callable[..., Any]) -> None:
-        if await serve_lifespan(scope, receive, send) or scope["type"] != "http":
-            return
-        raw = await read_body(receive)
+        raw = await http_body(scope, receive, send)
         if raw is None:
             return
         path = scope.get("path", "")
         if scope.get("method") != "POST" or not path.endswith("/messages"):
             await send_json(send, 404, _error_json(404, f"no route for {path}"))
             return
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
+        body = json_body(raw)
+        if body is None:
             await send_json(send, 400, _error_json(400, "body is not valid JSON"))
             return
         headers = self.record(scope, body, path=path).headers
@@ -278,13 +267,12 @@ class FakeAnthropicServer(ReplyQueue):
             if problem:
                 await send_json(send, 400, _error_json(400, problem))
                 return
-        reply = self._next_reply(body)
+        reply = self.next_reply(body, self.responder or (None if self.strict else self.echo))
         if reply is None:
             await send_json(send, 500, _error_json(
                 500, "FakeAnthropicServer(strict=True) got a request with no scripted reply"))
             return
-        extra = [(k.lower().encode("latin-1"), str(v).encode("latin-1"))
-                 for k, v in reply.headers.items()]
+        extra = header_pairs(reply.headers)
         if reply.raw_body is not None:
             await send_json(send, reply.status, json.dumps(reply.raw_body).encode(), extra)
             return

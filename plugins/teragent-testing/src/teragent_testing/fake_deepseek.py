@@ -28,7 +28,7 @@ import dataclasses
 import json
 from typing import Any, Callable
 
-from teragent_testing._asgi import ReplyQueue, read_body, replaying, send_json
+from teragent_testing._asgi import ReplyQueue, json_body, read_body, replaying, send_json
 from teragent_testing.fake_openai import (
     FakeOpenAIServer, ReasoningLedger, ScriptedReply,
 )
@@ -125,10 +125,7 @@ class FakeDeepSeekServer(ReplyQueue):
         raw = await read_body(receive)
         if raw is None:
             return
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            body = None
+        body = json_body(raw)
         self.record(scope, json.loads(json.dumps(body)))  # a copy: body is rewritten below
         if not isinstance(body, dict):
             await send_json(send, 400, _error("body is not a JSON object"))

@@ -34,7 +34,7 @@ import dataclasses
 import json
 from typing import Any, Callable
 
-from teragent_testing._asgi import ReplyQueue, read_body, replaying
+from teragent_testing._asgi import ReplyQueue, json_body, read_body, replaying
 from teragent_testing.fake_openai import (
     FakeOpenAIServer, ReasoningLedger, ScriptedReply,
 )
@@ -193,10 +193,7 @@ class FakeGLMServer(ReplyQueue):
         raw = await read_body(receive)
         if raw is None:
             return
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            body = None
+        body = json_body(raw)
         self.record(scope, json.loads(json.dumps(body)))  # a copy: body is rewritten below
         if isinstance(body, dict):
             problem = self.problem(body)

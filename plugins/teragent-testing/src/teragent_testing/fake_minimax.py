@@ -39,7 +39,7 @@ import time
 from collections import deque
 from typing import Any, Callable
 
-from teragent_testing._asgi import ReplyQueue, read_body, replaying
+from teragent_testing._asgi import ReplyQueue, json_body, read_body, replaying
 from teragent_testing.fake_anthropic import FakeAnthropicServer
 from teragent_testing.fake_openai import (
     FakeOpenAIServer, ReasoningLedger, ScriptedReply, generated_reasoning,
@@ -184,10 +184,7 @@ class FakeMiniMaxServer(ReplyQueue):
         if raw is None:
             return
         path = scope.get("path", "")
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            body = None
+        body = json_body(raw)
         self.record(scope, body, path=path)
         extra_headers, limited = self._rate_headers()
 

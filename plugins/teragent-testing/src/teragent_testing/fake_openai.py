@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from teragent_testing._asgi import (
-    RecordedRequest, ReplyQueue, read_body, send_json, serve_lifespan,
+    RecordedRequest, ReplyQueue, header_pairs, http_body, json_body, send_json,
 )
 from teragent_testing._asgi import estimate_tokens as _estimate
 
@@ -310,16 +310,6 @@ class FakeOpenAIServer(ReplyQueue):
 
     # --- scripting --------------------------------------------------------------------
 
-    def _next_reply(self, body: dict[str, Any]) -> ScriptedReply | None:
-        with self._lock:
-            if self.replies:
-                return self.replies.popleft()
-        if self.responder is not None:
-            return self.responder(body)
-        if self.strict:
-            return None
-        return self.echo(body)
-
     @staticmethod
     def echo(body: dict[str, Any]) -> ScriptedReply:
         """The default reply: ``"echo: <last user message>"``."""
@@ -334,9 +324,7 @@ class FakeOpenAIServer(ReplyQueue):
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any],
                        send: Callable[..., Any]) -> None:
-        if await serve_lifespan(scope, receive, send) or scope["type"] != "http":
-            return
-        raw = await read_body(receive)
+        raw = await http_body(scope, receive, send)
         if raw is None:
             return
         path = scope.get("path", "")
@@ -349,9 +337,8 @@ class FakeOpenAIServer(ReplyQueue):
                 "message": f"no route for {scope.get('method')} {path}",
                 "type": "invalid_request_error", "code": "not_found"}}).encode())
             return
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
+        body = json_body(raw)
+        if body is None:
             await send_json(send, 400, b'{"error":{"message":"body is not JSON",'
                                         b'"type":"invalid_request_error"}}')
             return
@@ -365,14 +352,13 @@ class FakeOpenAIServer(ReplyQueue):
                     self.rejected.append((body, problem))
                 await send_json(send, 400, json.dumps(problem).encode())
                 return
-        reply = self._next_reply(body)
+        reply = self.next_reply(body, self.responder or (None if self.strict else self.echo))
         if reply is None:
             await send_json(send, 500, b'{"error":{"message":"FakeOpenAIServer(strict=True)'
                                         b' got a request with no scripted reply",'
                                         b'"type":"server_error"}}')
             return
-        extra_headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1"))
-                         for k, v in reply.headers.items()]
+        extra_headers = header_pairs(reply.headers)
         if reply.raw_body is not None:
             data = (json.dumps(reply.raw_body).encode()
                     if not isinstance(reply.raw_body, bytes) else reply.raw_body)
