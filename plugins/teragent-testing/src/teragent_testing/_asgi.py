@@ -1,15 +1,19 @@
-"""ASGI plumbing shared by the fake vendor servers."""
+"""ASGI plumbing shared by the fake vendor servers, and serving one in a thread."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import socket
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, Iterator, TypeVar
 
 __all__ = ["RecordedRequest", "ReplyQueue", "estimate_tokens", "header_pairs", "http_body",
-           "json_body", "read_body", "replaying", "send_json", "serve_lifespan"]
+           "json_body", "read_body", "replaying", "send_json", "serve_in_thread",
+           "serve_lifespan"]
 
 
 @dataclass
@@ -165,3 +169,66 @@ async def send_json(send: Callable[..., Any], status: int, data: bytes,
         (b"content-type", b"application/json"),
         (b"content-length", str(len(data)).encode()), *(extra_headers or [])]})
     await send({"type": "http.response.body", "body": data, "more_body": False})
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any = None, *, host: str = "127.0.0.1",
+                    path: str = "/v1", timeout: float = 10.0, name: str = "fake-openai",
+                    **uvicorn_options: Any) -> Iterator[str]:
+    """Run ``app`` (default: a new :class:`FakeOpenAIServer`) with uvicorn in a thread
+    on ``host`` port 0; yield its base URL (``http://127.0.0.1:PORT/v1``).
+
+    Start-up and shut-down wait on events; ``timeout`` only bounds how long a broken
+    server may take to fail. ``uvicorn_options`` override the ``uvicorn.Config``
+    defaults (no lifespan, no WebSockets): a real app passes ``lifespan="on"``,
+    ``ws="websockets-sansio"``.
+    """
+    import uvicorn
+
+    if app is None:
+        from teragent_testing.fake_openai import FakeOpenAIServer
+
+        app = FakeOpenAIServer()
+    started = threading.Event()
+    failure: list[BaseException] = []
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            started.set()
+
+    # proto=IPPROTO_TCP matters: asyncio turns Nagle off (TCP_NODELAY) only on sockets
+    # whose proto says TCP, and accepted sockets inherit it. Without it every response
+    # written in two parts waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    options: dict[str, Any] = {"log_level": "error", "lifespan": "off", "ws": "none",
+                               "http": "h11", "loop": "asyncio", "access_log": False,
+                               "timeout_graceful_shutdown": 1, **uvicorn_options}
+    config = uvicorn.Config(app, host=host, port=port, **options)
+    server = _Server(config)
+
+    def run() -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller below
+            failure.append(exc)
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=run, name=f"{name}-{port}", daemon=True)
+    thread.start()
+    started.wait(timeout)
+    if failure or not server.started:
+        server.should_exit = True
+        thread.join(timeout)
+        sock.close()
+        raise RuntimeError(f"the {name} server did not start: {failure[:1]!r}")
+    try:
+        yield f"http://{host}:{port}{path}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+        sock.close()

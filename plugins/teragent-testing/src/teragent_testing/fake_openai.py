@@ -25,17 +25,14 @@ benchmarks. Nothing here imports pytest; uvicorn is imported only by
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from teragent_testing._asgi import (
-    RecordedRequest, ReplyQueue, header_pairs, http_body, json_body, send_json,
+    RecordedRequest, ReplyQueue, header_pairs, http_body, json_body, send_json, serve_in_thread,
 )
 from teragent_testing._asgi import estimate_tokens as _estimate
 
@@ -411,67 +408,6 @@ class FakeOpenAIServer(ReplyQueue):
             self.note_disconnect()
             return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-
-@contextlib.contextmanager
-def serve_in_thread(app: Any = None, *, host: str = "127.0.0.1",
-                    path: str = "/v1", timeout: float = 10.0, name: str = "fake-openai",
-                    **uvicorn_options: Any) -> Iterator[str]:
-    """Run ``app`` (default: a new :class:`FakeOpenAIServer`) with uvicorn in a thread
-    on ``host`` port 0; yield its base URL (``http://127.0.0.1:PORT/v1``).
-
-    Start-up and shut-down wait on events; ``timeout`` only bounds how long a broken
-    server may take to fail. ``uvicorn_options`` override the ``uvicorn.Config``
-    defaults (no lifespan, no WebSockets): a real app passes ``lifespan="on"``,
-    ``ws="websockets-sansio"``.
-    """
-    import uvicorn
-
-    app = app if app is not None else FakeOpenAIServer()
-    started = threading.Event()
-    failure: list[BaseException] = []
-
-    class _Server(uvicorn.Server):
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets=sockets)
-            started.set()
-
-    # proto=IPPROTO_TCP matters: asyncio turns Nagle off (TCP_NODELAY) only on sockets
-    # whose proto says TCP, and accepted sockets inherit it. Without it every response
-    # written in two parts waits ~40 ms for a delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    port = sock.getsockname()[1]
-    options: dict[str, Any] = {"log_level": "error", "lifespan": "off", "ws": "none",
-                               "http": "h11", "loop": "asyncio", "access_log": False,
-                               "timeout_graceful_shutdown": 1, **uvicorn_options}
-    config = uvicorn.Config(app, host=host, port=port, **options)
-    server = _Server(config)
-
-    def run() -> None:
-        try:
-            asyncio.run(server.serve(sockets=[sock]))
-        except BaseException as exc:  # noqa: BLE001 - reported to the caller below
-            failure.append(exc)
-        finally:
-            started.set()
-
-    thread = threading.Thread(target=run, name=f"{name}-{port}", daemon=True)
-    thread.start()
-    started.wait(timeout)
-    if failure or not server.started:
-        server.should_exit = True
-        thread.join(timeout)
-        sock.close()
-        raise RuntimeError(f"the {name} server did not start: {failure[:1]!r}")
-    try:
-        yield f"http://{host}:{port}{path}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout)
-        sock.close()
 
 
 def generated_reasoning(reply: ScriptedReply) -> str:
