@@ -31,7 +31,7 @@ from teragent.errors import SandboxUnavailableError
 from teragent.security.processes import OutputBuffer, OutputCallback, PosixControl, run_process
 from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, SandboxBackend, SandboxResult
 
-from teragent_sandbox_microvm.firecracker import parse_console
+from teragent_sandbox_microvm.firecracker_guest import parse_console
 from teragent_sandbox_microvm.initramfs import cached_initramfs, find_busybox, find_kernel
 
 __all__ = ["MicroVMSandbox", "qemu_argv"]

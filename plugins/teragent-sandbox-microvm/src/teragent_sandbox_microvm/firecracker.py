@@ -1,32 +1,17 @@
 """The ``firecracker`` sandbox backend: one Firecracker microVM per command.
 
-Firecracker is driven through its REST API on a unix socket. The request shapes follow
-Firecracker's own OpenAPI spec, ``src/firecracker/swagger/firecracker.yaml`` in
-``firecracker-microvm/firecracker`` at commit
-``004d935399ba6062240af269638635d54229f5bf`` (spec ``info.version: 1.17.0-dev``):
-
-=========================== ============================================================
-``PUT /logger``             ``Logger`` (optional here: ``log_path``, ``level``)
-``PUT /metrics``            ``Metrics`` (required: ``metrics_path``)
-``PUT /machine-config``     ``MachineConfiguration`` (required: ``vcpu_count``,
-                            ``mem_size_mib``)
-``PUT /boot-source``        ``BootSource`` (required: ``kernel_image_path``; ``boot_args``,
-                            ``initrd_path``)
-``PUT /drives/{drive_id}``  ``Drive`` (required: ``drive_id``, ``is_root_device``;
-                            ``path_on_host`` and ``is_read_only`` for virtio-block)
-``PUT /actions``            ``InstanceActionInfo`` (required: ``action_type``, one of
-                            ``FlushMetrics``, ``InstanceStart``, ``SendCtrlAltDel``)
-=========================== ============================================================
-
-Every one answers ``204`` on success and ``400`` (or another status) with the
-``Error`` body ``{"fault_message": "..."}``; :class:`FirecrackerAPIError` carries it.
+Firecracker is driven through its REST API on a unix socket
+(:mod:`teragent_sandbox_microvm.firecracker_api`: the requests, checked against
+Firecracker's OpenAPI spec, and :class:`FirecrackerAPIError`). Host probes are in
+:mod:`~teragent_sandbox_microvm.firecracker_host`, the guest's images, console protocol
+and the workspace merge in :mod:`~teragent_sandbox_microvm.firecracker_guest`.
 
 A run:
 
 1. Three ext4 images are made with ``mkfs.ext4 -d`` (e2fsprogs; no root, no loop
-   mount): the root filesystem (busybox + the init script below; built once and cached,
-   or your own ``rootfs=`` image), a control image (the command, its environment, its
-   timeout and a per-run nonce) and a copy of the workspace (its size plus
+   mount): the root filesystem (busybox + the init script :data:`GUEST_INIT`; built
+   once and cached, or your own ``rootfs=`` image), a control image (the command, its
+   environment, its timeout and a per-run nonce) and a copy of the workspace (its size plus
    ``workspace_headroom_mb`` of free space).
 2. ``firecracker --api-sock <dir>/api.sock`` starts in its own session; its stdout is
    the guest's serial console. The socket is awaited (while watching the process).
@@ -70,407 +55,42 @@ kernels); the QEMU ``microvm`` backend is the one that boots here.
 
 from __future__ import annotations
 
+from __future__ import annotations
+
 import asyncio
-import base64
-import binascii
-import fcntl
-import glob
-import hashlib
-import lzma
 import os
 import platform
-import re
 import secrets
 import shlex
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from typing import Any, Mapping
 
-import httpx
-
-from teragent.errors import RunError, SandboxUnavailableError
+from teragent.errors import SandboxUnavailableError
 from teragent.security.processes import OutputBuffer, OutputCallback, PosixControl, spawn
 from teragent.security.sandbox import DEFAULT_MAX_OUTPUT, SandboxBackend, SandboxResult
 
+from teragent_sandbox_microvm.firecracker_api import (SPEC_COMMIT, SPEC_VERSION,
+                                                      FirecrackerAPIError, FirecrackerClient)
+from teragent_sandbox_microvm.firecracker_guest import (GUEST_INIT, MARK, _listing, _mkfs,
+                                                        _tree_size, build_rootfs, merge_back,
+                                                        parse_console)
+from teragent_sandbox_microvm.firecracker_host import (_cached, _find_bzimage, _is_elf,
+                                                       _missing_builtins, _tool,
+                                                       cached_vmlinux, extract_vmlinux,
+                                                       find_vmlinux, kvm_problem)
 from teragent_sandbox_microvm.initramfs import find_busybox
 
 __all__ = ["FirecrackerSandbox", "FirecrackerAPIError", "FirecrackerClient", "GUEST_INIT",
            "BOOT_ARGS", "find_vmlinux", "extract_vmlinux", "kvm_problem", "parse_console",
            "SPEC_COMMIT", "SPEC_VERSION"]
 
-SPEC_COMMIT = "004d935399ba6062240af269638635d54229f5bf"
-SPEC_VERSION = "1.17.0-dev"
-
 #: Firecracker's usual guest command line, plus our root and init.
 BOOT_ARGS = ("console=ttyS0 reboot=k panic=1 pci=off quiet loglevel=1 "
              "root=/dev/vda ro rootfstype=ext4 init=/init")
-
-MARK = "TERAGENT-FC"
-
-#: The root filesystem's ``/init``. The control drive holds ``cmd``, ``env``, ``nonce``,
-#: ``timeout`` and ``max`` (bytes of output sent back before it is cut).
-GUEST_INIT = r"""#!/bin/busybox sh
-/bin/busybox --install -s /bin 2>/dev/null
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev 2>/dev/null
-mount -t tmpfs tmp /tmp
-CTL=$(findfs LABEL=tg-control 2>/dev/null || echo /dev/vdb)
-WSD=$(findfs LABEL=tg-workspace 2>/dev/null || echo /dev/vdc)
-mount -t ext4 -o ro "$CTL" /control || {
-  echo "firecracker guest: no control drive"; reboot -f; }
-N=$(cat /control/nonce)
-mount -t ext4 "$WSD" /workspace || echo "firecracker guest: cannot mount the workspace" >/tmp/out
-cd /workspace
-set -a; . /control/env; set +a
-timeout -s KILL "$(cat /control/timeout)" /bin/sh -c "$(cat /control/cmd)" \
-  >>/tmp/out 2>&1 </dev/null
-RC=$?
-cd /
-sync
-umount /workspace
-SIZE=$(wc -c </tmp/out)
-MAX=$(cat /control/max)
-echo "TERAGENT-FC $N BEGIN $SIZE"
-if [ "$SIZE" -gt $((2 * MAX)) ]; then
-  { head -c "$MAX" /tmp/out; printf '\n[... output cut in the guest ...]\n'
-    tail -c "$MAX" /tmp/out; } | base64
-else
-  base64 </tmp/out
-fi
-echo "TERAGENT-FC $N RC $RC"
-echo "TERAGENT-FC $N END"
-reboot -f
-"""
-
-
-class FirecrackerAPIError(RunError):
-    """Firecracker refused a request, or could not be started or reached.
-
-    Attributes:
-        method, path: The request (empty when the API was never reached).
-        status: The HTTP status (0 when there was no response).
-        fault_message: Firecracker's ``fault_message``.
-    """
-
-    def __init__(self, message: str, *, method: str = "", path: str = "", status: int = 0,
-                 fault_message: str = "") -> None:
-        self.method, self.path, self.status = method, path, status
-        self.fault_message = fault_message
-        super().__init__(message)
-
-
-class FirecrackerClient:
-    """The Firecracker API over its unix socket (the calls this backend needs)."""
-
-    def __init__(self, socket_path: str, *, timeout: float = 10.0) -> None:
-        self.socket_path = socket_path
-        self._http = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=socket_path),
-                                       base_url="http://localhost", timeout=timeout)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def put(self, path: str, body: Mapping[str, Any]) -> None:
-        try:
-            resp = await self._http.put(path, json=dict(body),
-                                        headers={"Accept": "application/json"})
-        except httpx.HTTPError as exc:
-            raise FirecrackerAPIError(
-                f"Firecracker API request PUT {path} failed: {type(exc).__name__}: {exc}",
-                method="PUT", path=path) from exc
-        if resp.status_code == 204:
-            return
-        fault = ""
-        try:
-            data = resp.json()
-            if isinstance(data, dict):
-                fault = str(data.get("fault_message", ""))
-        except ValueError:
-            fault = resp.text[:500]
-        raise FirecrackerAPIError(
-            f"Firecracker refused PUT {path} (HTTP {resp.status_code}): "
-            f"{fault or 'no fault_message'}. Check the backend's kernel, rootfs and "
-            "memory options.", method="PUT", path=path, status=resp.status_code,
-            fault_message=fault)
-
-    async def machine_config(self, vcpu_count: int, mem_size_mib: int) -> None:
-        await self.put("/machine-config", {"vcpu_count": vcpu_count,
-                                           "mem_size_mib": mem_size_mib})
-
-    async def boot_source(self, kernel_image_path: str, boot_args: str,
-                          initrd_path: str | None = None) -> None:
-        body: dict[str, Any] = {"kernel_image_path": kernel_image_path, "boot_args": boot_args}
-        if initrd_path:
-            body["initrd_path"] = initrd_path
-        await self.put("/boot-source", body)
-
-    async def drive(self, drive_id: str, path_on_host: str, *, is_root_device: bool,
-                    is_read_only: bool) -> None:
-        await self.put(f"/drives/{drive_id}", {
-            "drive_id": drive_id, "path_on_host": path_on_host,
-            "is_root_device": is_root_device, "is_read_only": is_read_only})
-
-    async def logger(self, log_path: str, level: str = "Warning") -> None:
-        await self.put("/logger", {"log_path": log_path, "level": level})
-
-    async def metrics(self, metrics_path: str) -> None:
-        await self.put("/metrics", {"metrics_path": metrics_path})
-
-    async def action(self, action_type: str) -> None:
-        await self.put("/actions", {"action_type": action_type})
-
-
-# --- host probes ----------------------------------------------------------------------
-
-KVM_GET_API_VERSION = 0xAE00
-
-
-def kvm_problem(device: str = "/dev/kvm") -> str | None:
-    """Why ``device`` is not a usable KVM device, or ``None`` when it is."""
-    try:
-        fd = os.open(device, os.O_RDWR | os.O_CLOEXEC)
-    except OSError as exc:
-        return f"no usable {device}: {exc.strerror}"
-    try:
-        version = fcntl.ioctl(fd, KVM_GET_API_VERSION)
-    except OSError as exc:
-        return f"no usable {device}: KVM_GET_API_VERSION failed: {exc.strerror}"
-    finally:
-        os.close(fd)
-    if version != 12:
-        return f"no usable {device}: KVM API version {version}, expected 12"
-    return None
-
-
-def _is_elf(path: str) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(4) == b"\x7fELF"
-    except OSError:
-        return False
-
-
-def find_vmlinux() -> str | None:
-    """The newest readable uncompressed ``vmlinux`` in /boot or /usr/lib/debug."""
-    found = [p for pattern in ("/boot/vmlinux-*", "/usr/lib/debug/boot/vmlinux-*",
-                               "/usr/lib/debug/lib/modules/*/vmlinux")
-             for p in glob.glob(pattern) if _is_elf(p)]
-    return sorted(found)[-1] if found else None
-
-
-def _find_bzimage() -> str | None:
-    found = sorted(k for k in glob.glob("/boot/vmlinuz-*") if os.access(k, os.R_OK))
-    return found[-1] if found else None
-
-
-def extract_vmlinux(bzimage: bytes) -> bytes:
-    """The ELF ``vmlinux`` inside a bzImage (what the kernel's ``extract-vmlinux`` does).
-
-    Tries every gzip, xz and zstd stream start in the image and keeps the first that
-    decompresses to an ELF file. zstd needs the ``zstd`` program.
-
-    Raises:
-        ValueError: no compressed ELF kernel was found.
-    """
-    for magic, kind in ((b"\x1f\x8b\x08", "gzip"), (b"\xfd7zXZ\x00", "xz"),
-                        (b"\x28\xb5\x2f\xfd", "zstd")):
-        start = bzimage.find(magic)
-        while start != -1:
-            data = b""
-            try:
-                if kind == "gzip":
-                    data = zlib.decompressobj(31).decompress(bzimage[start:])
-                elif kind == "xz":
-                    data = lzma.LZMADecompressor(lzma.FORMAT_XZ).decompress(bzimage[start:])
-                elif shutil.which("zstd"):
-                    data = subprocess.run(["zstd", "-dcq"], input=bzimage[start:],
-                                          capture_output=True, check=False).stdout
-            except (zlib.error, lzma.LZMAError):
-                data = b""
-            if data.startswith(b"\x7fELF"):
-                return data
-            start = bzimage.find(magic, start + 1)
-    raise ValueError("no gzip, xz or zstd compressed ELF kernel found in the image")
-
-
-def _cache_dir() -> str:
-    path = os.path.join(tempfile.gettempdir(), f"teragent-firecracker-{os.getuid()}")
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    return path
-
-
-def _cached(name: str, key: str, make: Any) -> str:
-    path = os.path.join(_cache_dir(), f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}")
-    if not os.path.exists(path):
-        fd, tmp = tempfile.mkstemp(dir=_cache_dir())
-        os.close(fd)
-        try:
-            make(tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    return path
-
-
-def cached_vmlinux(bzimage_path: str) -> str:
-    def make(dest: str) -> None:
-        with open(bzimage_path, "rb") as fh:
-            data = extract_vmlinux(fh.read())
-        with open(dest, "wb") as fh:
-            fh.write(data)
-
-    return _cached("vmlinux", f"{bzimage_path}|{os.path.getmtime(bzimage_path)}", make)
-
-
-def _missing_builtins(kernel_source: str) -> list[str]:
-    """Drivers the guest needs that the kernel's /boot/config-* builds as modules."""
-    release = re.sub(r"^vmlinu[xz]-", "", os.path.basename(kernel_source))
-    config = f"/boot/config-{release}"
-    if not os.path.exists(config):
-        return []
-    with open(config) as fh:
-        text = fh.read()
-    return [opt for opt in ("CONFIG_VIRTIO_MMIO", "CONFIG_VIRTIO_BLK", "CONFIG_EXT4_FS")
-            if f"\n{opt}=y" not in f"\n{text}"]
-
-
-def _tool(name: str) -> str | None:
-    """``name`` on PATH, or in /usr/sbin or /sbin (often not on a user's PATH)."""
-    found = shutil.which(name)
-    if found:
-        return found
-    for d in ("/usr/sbin", "/sbin"):
-        if os.access(os.path.join(d, name), os.X_OK):
-            return os.path.join(d, name)
-    return None
-
-
-def _mkfs(image: str, source: str, label: str, size_mb: int) -> None:
-    with open(image, "wb") as fh:
-        fh.truncate(size_mb * 1024 * 1024)
-    mkfs = _tool("mkfs.ext4") or "mkfs.ext4"
-    proc = subprocess.run([mkfs, "-q", "-F", "-L", label, "-d", source, image],
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise FirecrackerAPIError(f"mkfs.ext4 -d {source} failed: {proc.stderr.strip()}")
-
-
-def build_rootfs(busybox: str, dest: str) -> None:
-    """A 16 MiB ext4 root filesystem: busybox and :data:`GUEST_INIT`."""
-    with tempfile.TemporaryDirectory() as stage:
-        for d in ("bin", "dev", "proc", "sys", "tmp", "control", "workspace", "etc", "root"):
-            os.mkdir(os.path.join(stage, d), 0o755)
-        shutil.copyfile(busybox, os.path.join(stage, "bin", "busybox"))
-        os.chmod(os.path.join(stage, "bin", "busybox"), 0o755)
-        os.symlink("busybox", os.path.join(stage, "bin", "sh"))
-        with open(os.path.join(stage, "init"), "w") as fh:
-            fh.write(GUEST_INIT)
-        os.chmod(os.path.join(stage, "init"), 0o755)
-        with open(os.path.join(stage, "etc", "passwd"), "w") as fh:
-            fh.write("root:x:0:0:root:/root:/bin/sh\n")
-        _mkfs(dest, stage, "tg-rootfs", 16 + os.path.getsize(busybox) // (1 << 20))
-
-
-def _tree_size(path: str) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
-
-
-def _listing(path: str) -> set[str]:
-    out = set()
-    for root, dirs, files in os.walk(path):
-        for name in dirs + files:
-            out.add(os.path.relpath(os.path.join(root, name), path))
-    return out
-
-
-def merge_back(dump: str, workdir: str, before: set[str]) -> None:
-    """Make ``workdir`` reflect the guest's workspace (``dump``); see the module doc."""
-    after = _listing(dump) - {"lost+found"}
-    after = {p for p in after if not p.startswith("lost+found" + os.sep)}
-    for rel in sorted(before - after, key=lambda p: -p.count(os.sep)):
-        target = os.path.join(workdir, rel)
-        if os.path.islink(target) or os.path.isfile(target):
-            os.unlink(target)
-        elif os.path.isdir(target):
-            shutil.rmtree(target, ignore_errors=True)
-    for rel in sorted(after, key=lambda p: p.count(os.sep)):
-        src, dst = os.path.join(dump, rel), os.path.join(workdir, rel)
-        st = os.lstat(src)
-        if stat.S_ISDIR(st.st_mode):
-            if os.path.islink(dst) or (os.path.lexists(dst) and not os.path.isdir(dst)):
-                os.unlink(dst)
-            os.makedirs(dst, exist_ok=True)
-            os.chmod(dst, stat.S_IMODE(st.st_mode))
-            continue
-        if os.path.isdir(dst) and not os.path.islink(dst):
-            shutil.rmtree(dst)
-        elif os.path.lexists(dst):
-            if (stat.S_ISREG(st.st_mode) and os.path.isfile(dst) and not os.path.islink(dst)
-                    and _same_file_content(src, dst)):
-                continue
-            os.unlink(dst)
-        if stat.S_ISLNK(st.st_mode):
-            os.symlink(os.readlink(src), dst)
-        elif stat.S_ISREG(st.st_mode):
-            shutil.copy2(src, dst, follow_symlinks=False)
-        # device nodes, fifos and sockets made in the guest are not copied back
-
-
-def _same_file_content(a: str, b: str) -> bool:
-    if os.path.getsize(a) != os.path.getsize(b):
-        return False
-    with open(a, "rb") as fa, open(b, "rb") as fb:
-        while True:
-            ca, cb = fa.read(1 << 20), fb.read(1 << 20)
-            if ca != cb:
-                return False
-            if not ca:
-                return True
-
-
-def parse_console(console: str, nonce: str) -> tuple[int, str, int] | None:
-    """``(exit_code, output, output_bytes)`` from the console, or ``None`` if incomplete."""
-    lines = console.replace("\r", "").split("\n")
-    prefix = f"{MARK} {nonce} "
-    begin = rc = end = None
-    size = 0
-    for i, line in enumerate(lines):
-        if line.startswith(prefix + "BEGIN") and begin is None:
-            begin = i
-            parts = line.split()
-            size = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else 0
-        elif line.startswith(prefix + "RC ") and begin is not None and rc is None:
-            raw = line[len(prefix) + 3:].strip()
-            rc = int(raw) if raw.lstrip("-").isdigit() else -1
-        elif line.startswith(prefix + "END") and rc is not None:
-            end = i
-            break
-    if begin is None or rc is None or end is None:
-        return None
-    body = "".join(line.strip() for line in lines[begin + 1:end]
-                   if re.fullmatch(r"[A-Za-z0-9+/=]+", line.strip()))
-    try:
-        output = base64.b64decode(body).decode(errors="replace")
-    except (binascii.Error, ValueError):
-        output = "[firecracker: the guest's output could not be decoded]"
-    return rc, output, size
-
-
-# --- the backend ----------------------------------------------------------------------
 
 
 class FirecrackerSandbox(SandboxBackend):
