@@ -145,7 +145,8 @@ class _Parser:
         self.nesting = 0
 
     # -- helpers -----------------------------------------------------------------
-    def _skip_blanks(self) -> None:
+    def _skip_blanks(self) -> str:
+        """Move past blanks (and line continuations); the next character, ``""`` at the end."""
         src, n, pos = self.src, self.n, self.pos
         while pos < n:
             c = src[pos]
@@ -156,6 +157,7 @@ class _Parser:
             else:
                 break
         self.pos = pos
+        return src[pos] if pos < n else ""
 
     def _enter(self) -> None:
         self.nesting += 1
@@ -186,10 +188,9 @@ class _Parser:
         script = Script()
         src = self.src
         while True:
-            self._skip_blanks()
-            if self.pos >= self.n:
+            c = self._skip_blanks()
+            if not c:
                 break
-            c = src[self.pos]
             if stop and c == stop and (stop == ")" or self._at_word_end(self.pos + 1)):
                 self.pos += 1
                 break
@@ -208,8 +209,7 @@ class _Parser:
             pipe = self.parse_pipeline(stop)
             if pipe.cmds:
                 script.pipelines.append(pipe)
-            self._skip_blanks()
-            if self.pos >= self.n:
+            if not self._skip_blanks():
                 break
             for op in ("&&", "||", ";;", "&", ";"):
                 if src.startswith(op, self.pos):
@@ -244,10 +244,9 @@ class _Parser:
         cmd = Command()
         src = self.src
         while True:
-            self._skip_blanks()
-            if self.pos >= self.n:
+            c = self._skip_blanks()
+            if not c:
                 break
-            c = src[self.pos]
             if c in "\n;|" or (c == "&" and not src.startswith("&>", self.pos)):
                 break
             if c == ")":
