@@ -36,17 +36,35 @@ _VERB = {PermissionEffect.ALLOW: "Allowed", PermissionEffect.DENY: "Denied",
          PermissionEffect.ASK: "Approval required"}
 
 
-class RuleLayer:
-    """Layers 1-4: the rules of one source; the best matching rule decides."""
+def _manager(context: Any) -> Any:
+    """The manager composing the call, or ``None`` when the layer is called bare."""
+    return context.get("manager") if isinstance(context, dict) else None
 
-    source = "user"
+
+class _ManagedLayer:
+    """A built-in deciding layer: it answers only inside a manager (:meth:`decide`);
+    called bare it has no opinion."""
+
     stage = "decide"
 
     def check(self, tool_name: str, params: dict[str, Any],
               context: dict[str, Any]) -> tuple[Any, str] | None:
-        manager = context.get("manager") if isinstance(context, dict) else None
-        if manager is None:
-            return None
+        manager = _manager(context)
+        return None if manager is None else self.decide(manager, tool_name, context)
+
+    def decide(self, manager: Any, tool_name: str,
+               context: dict[str, Any]) -> tuple[Any, str] | None:
+        """The answer for this call inside ``manager`` (``None``: no opinion)."""
+        raise NotImplementedError
+
+
+class RuleLayer(_ManagedLayer):
+    """Layers 1-4: the rules of one source; the best matching rule decides."""
+
+    source = "user"
+
+    def decide(self, manager: Any, tool_name: str,
+               context: dict[str, Any]) -> tuple[Any, str] | None:
         rule = manager.best_rule(self.source, tool_name, context.get("path", ""),
                                  context.get("safety"), context.get("root"))
         if rule is None:
@@ -78,17 +96,12 @@ class SystemRulesLayer(RuleLayer):
     source = "system"
 
 
-class PermissionLevelLayer:
+class PermissionLevelLayer(_ManagedLayer):
     """Layer 5: what the permission level grants when no rule decided, and the PLAN
     ceiling (plan mode never runs a tool that is not known to be read-only)."""
 
-    stage = "decide"
-
-    def check(self, tool_name: str, params: dict[str, Any],
-              context: dict[str, Any]) -> tuple[Any, str] | None:
-        manager = context.get("manager") if isinstance(context, dict) else None
-        if manager is None:
-            return None
+    def decide(self, manager: Any, tool_name: str,
+               context: dict[str, Any]) -> tuple[Any, str] | None:
         level: PermissionLevel = context["level"]
         safety: ToolSafety | None = context.get("safety")
         async_path = bool(context.get("async"))
@@ -114,8 +127,7 @@ class PermissionLevelLayer:
 
     def review(self, tool_name: str, params: dict[str, Any],
                context: dict[str, Any]) -> tuple[Any, str] | None:
-        manager = context.get("manager") if isinstance(context, dict) else None
-        if manager is None or context["level"] != PermissionLevel.PLAN:
+        if _manager(context) is None or context["level"] != PermissionLevel.PLAN:
             return None
         if context.get("safety") == ToolSafety.READ_ONLY:
             return None
@@ -135,7 +147,7 @@ class ClassifierLayer:
 
     async def areview(self, tool_name: str, params: dict[str, Any],
                       context: dict[str, Any]) -> tuple[Any, str] | None:
-        manager = context.get("manager") if isinstance(context, dict) else None
+        manager = _manager(context)
         if manager is None or manager.ai_classifier is None:
             return None
         if context["level"] == PermissionLevel.BYPASS:
@@ -148,16 +160,11 @@ class ClassifierLayer:
         return effect, f"{_VERB[effect]} by the AI classifier: {reason}"
 
 
-class DefaultDenyLayer:
+class DefaultDenyLayer(_ManagedLayer):
     """Layer 7: nothing decided, so the default effect (DENY unless configured)."""
 
-    stage = "decide"
-
-    def check(self, tool_name: str, params: dict[str, Any],
-              context: dict[str, Any]) -> tuple[Any, str] | None:
-        manager = context.get("manager") if isinstance(context, dict) else None
-        if manager is None:
-            return None
+    def decide(self, manager: Any, tool_name: str,
+               context: dict[str, Any]) -> tuple[Any, str] | None:
         effect: PermissionEffect = manager.default_effect
         what = f"{tool_name!r}" + (f" on {context['path']!r}" if context.get("path") else "")
         if effect == PermissionEffect.ALLOW:
