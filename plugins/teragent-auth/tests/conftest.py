@@ -1,5 +1,5 @@
 """Fixtures: the loopback token endpoint and API of :mod:`teragent_auth.testing`
-(uvicorn in a thread), and a clock tests move by hand."""
+(uvicorn in a thread). The ``clock`` fixture tests move by hand is teragent-testing's."""
 
 from __future__ import annotations
 
@@ -8,17 +8,6 @@ from typing import Iterator
 import pytest
 
 from teragent_auth.testing import AuthServer
-
-
-class FakeClock:
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
@@ -30,7 +19,3 @@ def auth_server() -> Iterator[AuthServer]:
         server.url = url
         yield server
 
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()

@@ -1,6 +1,7 @@
 """Reliability tests: an isolated plugin host holding the kernel's built-in plugin, this
 one and the openai_compatible adapter (so what is tested is the registration through the
-hooks, not an import)."""
+hooks, not an import). The ``clock`` fixture (a clock tests move by hand) is
+teragent-testing's."""
 
 from __future__ import annotations
 
@@ -16,20 +17,3 @@ def reliability_host():
     with isolated_host(teragent_reliability, teragent_openai) as host:
         yield host
 
-
-class FakeClock:
-    """A monotonic clock tests move by hand (cooldowns without sleeping)."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()

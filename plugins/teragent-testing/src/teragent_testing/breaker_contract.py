@@ -36,21 +36,9 @@ from typing import Any, ClassVar
 
 from teragent.errors import RunError
 from teragent_reliability.breakers import Breaker, BreakerVerdict, CircuitBreakerManager
+from teragent_testing.clock import FakeClock
 
 __all__ = ["BreakerContract", "FakeClock"]
-
-
-class FakeClock:
-    """Monotonic seconds that move only when the test says so."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class BreakerContract:

@@ -7,6 +7,8 @@
 - ``isolated``: the test's ``tmp_path`` as current directory and ``HOME`` (and
   ``XDG_CONFIG_HOME`` under it), ``TERAGENT_CONFIG`` unset: no ``agent.toml``, keys or
   caches of the machine reach the test. A conftest may override it and request it.
+- ``clock``: a :class:`~teragent_testing.clock.FakeClock` at 1000.0 s, moved by
+  ``clock.advance(seconds)``.
 """
 
 from __future__ import annotations
@@ -54,3 +56,10 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("TERAGENT_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def clock() -> Any:
+    from teragent_testing.clock import FakeClock
+
+    return FakeClock()
