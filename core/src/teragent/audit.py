@@ -11,7 +11,9 @@ hook of ``teragent-hooks``, or ``[audit] enabled = false``). Its path comes from
 
 Every attempt ends in exactly one line: ``"outcome": "executed"`` or ``"failed"`` (the
 tool ran) or ``"denied"`` (with the reason and the guard that refused). Secret-named
-fields and secret-shaped strings are redacted (:func:`teragent.secrets.redact_fields`).
+fields and secret-shaped strings are redacted (:func:`teragent.secrets.redact_fields`),
+and so are the values of a tool's sensitive parameters (``BaseTool.sensitive_params``:
+``"[redacted: N chars]"``).
 The file is opened in append mode for every line (``O_APPEND``: concurrent writers
 never interleave within a line); TerAgent never truncates or rewrites it.
 """
@@ -25,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from teragent.secrets import redact_fields
+from teragent.secrets import redact_arguments, redact_fields
 
 __all__ = ["AuditLog", "DEFAULT_AUDIT_LOG", "audit_log_path", "audits", "read_audit_log",
            "redact_params"]
@@ -88,7 +90,9 @@ class AuditLog:
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "tool_name": context.get("tool_name", ""),
             "tool_call_id": context.get("tool_call_id", ""),
-            "params": context.get("params", {}),
+            # sensitive tool arguments (BaseTool.sensitive_params) show their length only
+            "params": redact_arguments(str(context.get("tool_name", "")),
+                                       context.get("params", {})),
         }
         if event == "execute_denied":
             entry["outcome"] = "denied"

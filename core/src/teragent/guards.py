@@ -425,15 +425,19 @@ class HookManagerGuard:
         return None
 
     async def observe(self, outcome: Any) -> None:
+        from teragent.secrets import redact_arguments
+
         call = outcome.call
+        # observers record: sensitive arguments (BaseTool.sensitive_params) redacted
+        params = redact_arguments(call.name, call.arguments)
         if outcome.metadata.get("refused"):
             await self._run("execute_denied", {
-                "tool_name": call.name, "params": call.arguments, "tool_call_id": call.id,
+                "tool_name": call.name, "params": params, "tool_call_id": call.id,
                 "denied": outcome.denied, "reason": outcome.metadata.get("reason", ""),
                 "source": outcome.metadata.get("source", "")})
         else:
             await self._run("post_execute", {
-                "tool_name": call.name, "params": call.arguments, "result": outcome.result,
+                "tool_name": call.name, "params": params, "result": outcome.result,
                 "tool_call_id": call.id, "safety": outcome.result.safety.value})
 
 

@@ -16,6 +16,16 @@ path, not a secret) and teragent-shellguard's ``printenv``/``echo $VAR`` checks.
 
 Secret *values* (shapes such as ``sk-...``) are :func:`teragent.errors.redact`'s
 business; ``.env`` loading is :mod:`teragent.config.secrets`'.
+
+Sensitive tool arguments: a tool names the parameters whose values are secrets
+(:attr:`teragent.tools.BaseTool.sensitive_params`, e.g. the text the desktop tool types
+into a password box). The tool receives the real value; every record of the call shows
+``"[redacted: N chars]"`` instead (:func:`redact_arguments`): the audit log, the events
+(``tool_start``, ``tool_call_ready``, ``model_end``), the conversation kept for later
+model calls (and so sessions, transcripts and request traces), the response traces and
+``AgentResult.as_dict()``. Declarations are kept per tool name for the process
+(:func:`declare_sensitive_arguments`), so a recorder that only sees a call's name and
+arguments (a tracer inside the provider) redacts as well as one that holds the tool.
 """
 
 from __future__ import annotations
@@ -24,7 +34,9 @@ import re
 from typing import Any, Iterable
 
 __all__ = ["SECRET_WORDS", "SECRET_SUFFIXES", "is_secret_name", "name_words",
-           "redact_fields", "refuse_inline_secrets"]
+           "redact_fields", "refuse_inline_secrets", "declare_sensitive_arguments",
+           "sensitive_arguments", "redact_arguments", "redacted_value", "redact_tool_call",
+           "redact_response"]
 
 #: Words that make a name secret wherever they appear in it.
 SECRET_WORDS = frozenset({
@@ -97,3 +109,77 @@ def refuse_inline_secrets(data: Any, known: Iterable[str]) -> Any:
                     f"environment variable (or .env, or teragent keys set NAME) and "
                     f"write {key}_env = \"NAME\"")
     return data
+
+
+# --- sensitive tool arguments ---------------------------------------------------------
+
+#: Tool name -> the parameters whose values are secrets (see the module docstring).
+_SENSITIVE: dict[str, frozenset[str]] = {}
+
+
+def declare_sensitive_arguments(tool_name: str, names: Iterable[str]) -> None:
+    """Record that ``tool_name``'s ``names`` parameters hold secrets. Declarations add up
+    (a second tool of the same name only redacts more). Called for every
+    :class:`~teragent.tools.BaseTool` that sets ``sensitive_params`` (class creation,
+    registry, orchestrator); call it yourself for a recorder outside those."""
+    names = frozenset(names)
+    if tool_name and names and not names <= _SENSITIVE.get(tool_name, frozenset()):
+        _SENSITIVE[tool_name] = _SENSITIVE.get(tool_name, frozenset()) | names
+
+
+def sensitive_arguments(tool_name: str) -> frozenset[str]:
+    """The declared sensitive parameters of ``tool_name`` (empty when none)."""
+    return _SENSITIVE.get(tool_name, frozenset())
+
+
+def redacted_value(value: Any) -> str:
+    """What a record shows instead of a sensitive value: ``"[redacted: 14 chars]"``."""
+    if isinstance(value, str):
+        return f"[redacted: {len(value)} chars]"
+    return "[redacted]"
+
+
+def redact_arguments(tool_name: str, arguments: Any,
+                     names: Iterable[str] | None = None) -> Any:
+    """``arguments`` with the sensitive parameters' values replaced
+    (:func:`redacted_value`); the same object when nothing is sensitive, a copy
+    otherwise (the tool's own arguments are never changed).
+
+    Args:
+        tool_name: The tool called.
+        arguments: The call's arguments (a dict; anything else is returned as is).
+        names: The sensitive parameters, when the caller holds the tool; default: the
+            declarations for ``tool_name``.
+    """
+    sensitive = _SENSITIVE.get(tool_name) if names is None else frozenset(names)
+    if not sensitive or not isinstance(arguments, dict) \
+            or not any(k in arguments for k in sensitive):
+        return arguments
+    return {k: redacted_value(v) if k in sensitive else v for k, v in arguments.items()}
+
+
+def redact_tool_call(call: Any) -> Any:
+    """A ``ToolCall`` fit for a record: the same object when nothing is sensitive, else
+    a copy with the sensitive arguments (and the raw JSON text) redacted."""
+    name = getattr(call, "name", "")
+    if name not in _SENSITIVE:
+        return call
+    args = getattr(call, "arguments", None)
+    shown = redact_arguments(name, args)
+    if shown is args:
+        return call
+    import json
+
+    return call.model_copy(update={"arguments": shown, "raw_arguments": json.dumps(shown)})
+
+
+def redact_response(response: Any) -> Any:
+    """A ``TAPResponse`` fit for a record (its tool calls through
+    :func:`redact_tool_call`); the same object when none is sensitive."""
+    calls = getattr(response, "tool_calls", None)
+    if not calls or not _SENSITIVE:
+        return response
+    shown = [redact_tool_call(c) for c in calls]
+    if all(a is b for a, b in zip(shown, calls)):
+        return response
+    return response.model_copy(update={"tool_calls": shown})

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from teragent.errors import BudgetExceeded, ModelAPIError, StreamError, counts_against_breakers
 from teragent.events import EventBus
 from teragent.runtime import AgentRuntime
+from teragent.secrets import redact_response, redact_tool_call
 
 if TYPE_CHECKING:  # the TAP IR loads with the first model call, not with the loop
     from teragent.agent.loop import AgentResult
@@ -140,7 +141,7 @@ class ModelCalls:
         self._feed("record_model_call", prompt_tokens=response.prompt_tokens,
                    completion_tokens=response.completion_tokens,
                    latency_ms=(time.perf_counter() - started) * 1000)
-        await self.bus.emit("model_end", step=result.steps, response=response,
+        await self.bus.emit("model_end", step=result.steps, response=redact_response(response),
                             at=time.perf_counter())
 
     async def _stream_once(self, messages: list[dict[str, Any]],
@@ -156,7 +157,8 @@ class ModelCalls:
             elif isinstance(event, ThinkingDelta):
                 await self.bus.emit("thinking_delta", text=event.text)
             elif isinstance(event, ToolCallReady):
-                await self.bus.emit("tool_call_ready", call=event.call, at=time.perf_counter())
+                await self.bus.emit("tool_call_ready", call=redact_tool_call(event.call),
+                                    at=time.perf_counter())
             elif isinstance(event, StreamFinished):
                 final = event.response
         if final is None:

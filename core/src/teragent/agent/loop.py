@@ -34,6 +34,7 @@ from teragent.errors import RunCancelled, UserError
 from teragent.events import EventBus
 from teragent.budget import StepBudget
 from teragent.runtime import AgentRuntime, current_runtime, running
+from teragent.secrets import redact_arguments, redact_response
 from teragent.tools.orchestrator import ToolCallOutcome, ToolOrchestrator
 from teragent.tools.registry import ToolRegistry
 
@@ -81,7 +82,8 @@ class AgentResult(list):  # type: ignore[type-arg]
             "continuations": self.continuations, "usage": dict(self.usage),
             "intent": self.intent, "duration_s": round(self.duration, 3),
             "tool_calls": [
-                {"name": o.call.name, "arguments": o.call.arguments, "success": o.success,
+                {"name": o.call.name, "arguments": redact_arguments(o.call.name, o.call.arguments),
+                 "success": o.success,
                  "denied": o.denied, "output": o.result.to_text()[:2000]}
                 for o in self.tool_outcomes],
         }
@@ -386,7 +388,9 @@ class AgentLoop(ModelCalls):
                     streamed = await self._stream_with_executor(messages, schemas, result)
                     if streamed is not None:
                         response, outcomes = streamed
-                        await self._append(messages, response.to_message())
+                        # kept for later calls, sessions and traces: sensitive
+                        # arguments redacted (the tools ran with the real ones)
+                        await self._append(messages, redact_response(response).to_message())
                         if not response.tool_calls:
                             result.final_text = response.raw_text or ""
                             result.stop_reason = "completed"
@@ -411,7 +415,9 @@ class AgentLoop(ModelCalls):
                     messages.pop()
                     messages.pop()
                     text += response.raw_text or ""
-                assistant = response.to_message()
+                # kept for later calls, sessions and traces: sensitive arguments
+                # (BaseTool.sensitive_params) redacted; the tools get the real ones
+                assistant = redact_response(response).to_message()
                 assistant["content"] = text
                 await self._append(messages, assistant)
                 if not response.tool_calls:

@@ -129,6 +129,30 @@ class BaseTool:
     #: as paths. A tool that declares none of these four is of *unknown effect*: every
     #: string of its calls is checked as a path.
     data_params: ClassVar[tuple[str, ...]] = ()
+    #: Parameters whose values are secrets (a password the desktop tool types, a token
+    #: a login tool sends). :meth:`execute` receives the real values; every record of
+    #: the call (audit log, events, traces, the conversation kept for later model calls
+    #: and so sessions and transcripts) shows ``"[redacted: N chars]"`` instead. See
+    #: :func:`teragent.secrets.redact_arguments`. A tool whose name is set per instance
+    #: is declared when a :class:`~teragent.tools.registry.ToolRegistry` registers it.
+    sensitive_params: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if isinstance(name, str) and cls.sensitive_params:
+            from teragent.secrets import declare_sensitive_arguments
+
+            declare_sensitive_arguments(name, cls.sensitive_params)
+
+    def redact(self, params: Any) -> Any:
+        """``params`` as records show them: the :attr:`sensitive_params` values
+        redacted (a copy; ``params`` itself when nothing is sensitive)."""
+        if not self.sensitive_params:
+            return params
+        from teragent.secrets import redact_arguments
+
+        return redact_arguments(self.name, params, self.sensitive_params)
 
     @property
     def safety(self) -> ToolSafety:
@@ -311,6 +335,7 @@ class FunctionTool(BaseTool):
         concurrency_safe: bool | None = None,
         category: str = "general",
         keywords: tuple[str, ...] = (),
+        sensitive_params: tuple[str, ...] = (),
     ) -> None:
         self.func = func
         self.name = name or func.__name__  # type: ignore[misc]
@@ -321,6 +346,11 @@ class FunctionTool(BaseTool):
             safety == ToolSafety.READ_ONLY if concurrency_safe is None else concurrency_safe)
         self.category = category  # type: ignore[misc]
         self.keywords = keywords  # type: ignore[misc]
+        if sensitive_params:
+            from teragent.secrets import declare_sensitive_arguments
+
+            self.sensitive_params = tuple(sensitive_params)  # type: ignore[misc]
+            declare_sensitive_arguments(self.name, self.sensitive_params)
         self._model = self._build_model(func, arg_docs)
         schema = self._model.model_json_schema()
         schema.pop("title", None)
@@ -390,9 +420,11 @@ def tool(
     concurrency_safe: bool | None = None,
     category: str = "general",
     keywords: tuple[str, ...] = (),
+    sensitive_params: tuple[str, ...] = (),
 ) -> Any:
     """Turn a function into a :class:`BaseTool`; the schema comes from its type hints
-    and its Google-style docstring.
+    and its Google-style docstring. ``sensitive_params`` names the arguments whose
+    values records redact (:attr:`BaseTool.sensitive_params`).
 
     Example::
 
@@ -410,7 +442,7 @@ def tool(
     def wrap(f: Callable[..., Any]) -> FunctionTool:
         return FunctionTool(f, name=name, description=description, safety=safety,
                             concurrency_safe=concurrency_safe, category=category,
-                            keywords=keywords)
+                            keywords=keywords, sensitive_params=sensitive_params)
 
     return wrap(func) if func is not None else wrap
 

@@ -249,7 +249,7 @@ class ToolOrchestrator:
         if pack is not None:
             await pack.ensure_started()
         await self._emit("tool_start", tool_name=call.name, tool_call_id=call.id,
-                         params=call.arguments, at=time.perf_counter())
+                         params=tool.redact(call.arguments), at=time.perf_counter())
         started = time.perf_counter()
         self.executed_ids.add(call.id)
         try:

@@ -84,6 +84,10 @@ class ToolRegistry:
         if tool.name in self._tools and not replace:
             raise UserError(f"A tool named {tool.name!r} is already registered; pass "
                             "replace=True to override it.")
+        if tool.sensitive_params:
+            from teragent.secrets import declare_sensitive_arguments
+
+            declare_sensitive_arguments(tool.name, tool.sensitive_params)
         self._tools[tool.name] = tool
 
     def unregister(self, name: str) -> None:

@@ -74,6 +74,9 @@ class DesktopTool(BaseTool):
     data_params: ClassVar[tuple[str, ...]] = (
         "action", "x", "y", "end_x", "end_y", "button", "clicks", "text", "direction",
         "scroll_amount", "keys")
+    # What it types may be a password: records (audit log, events, traces, the kept
+    # conversation and so sessions and transcripts) show "[redacted: N chars]".
+    sensitive_params: ClassVar[tuple[str, ...]] = ("text",)
     parameters_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {

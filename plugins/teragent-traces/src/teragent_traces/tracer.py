@@ -49,6 +49,8 @@ import time
 import uuid
 from typing import Any, Iterator
 
+from teragent.secrets import redact_arguments
+
 from teragent_traces.pairs import STRATEGIES, DPOPair, PairRefused, TracePairs, TraceStats
 from teragent_traces.records import (_NO_META, _PAD, _RECORD, _REQUEST, _RESPONSE,
                                      DataConstitution, _label_of, _prompt_of, _time,
@@ -156,7 +158,10 @@ class TAPTracer(TraceWriter, TracePairs):
                       getattr(response, "finish_reason", None),
                       dict(usage) if usage else None, getattr(response, "model", None),
                       getattr(response, "raw_text", None),
-                      [(c.id, c.name, c.arguments) for c in calls] if calls else None))
+                      # a tool's sensitive arguments (BaseTool.sensitive_params) are
+                      # never written: "[redacted: N chars]"
+                      [(c.id, c.name, redact_arguments(c.name, c.arguments)) for c in calls]
+                      if calls else None))
         return trace_id
 
     async def record_checklist(self, task_id: str, checklist_data: Any, *,

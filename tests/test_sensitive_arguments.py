@@ -1,0 +1,101 @@
+"""Sensitive tool arguments (``BaseTool.sensitive_params``): the tool gets the value,
+every record of the call shows ``[redacted: N chars]``: the audit log, the events, the
+trace, the session and its transcript, the conversation later model calls see. Batch
+and streaming runs, a ``@tool`` and a ``BaseTool`` subclass."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+import teragent
+from teragent.events import EventBus
+from teragent.secrets import redact_arguments, sensitive_arguments
+from teragent.testing import ScriptedModel, call_tool, reply
+from teragent.tools import BaseTool, ToolResult, tool
+
+SECRET = "correct-horse-battery-staple-42"
+received: list[str] = []
+
+
+@tool(sensitive_params=("passphrase",))
+def sign_in(user: str, passphrase: str) -> str:
+    """Sign in to the intranet.
+
+    Args:
+        user: The user name.
+        passphrase: The passphrase.
+    """
+    received.append(passphrase)
+    return f"signed in as {user}"
+
+
+class Vault(BaseTool):
+    name: ClassVar[str] = "vault_put"
+    description: ClassVar[str] = "Store a secret under a label."
+    data_params: ClassVar[tuple[str, ...]] = ("label", "value")
+    sensitive_params: ClassVar[tuple[str, ...]] = ("value",)
+    parameters_schema: ClassVar[dict[str, Any]] = {
+        "type": "object", "required": ["label", "value"], "additionalProperties": False,
+        "properties": {"label": {"type": "string"}, "value": {"type": "string"}}}
+
+    async def execute(self, params: dict[str, Any], progress_callback: Any = None) -> ToolResult:
+        received.append(params["value"])
+        return ToolResult(data=f"stored {params['label']}")
+
+
+def test_redact_arguments_copies_and_leaves_the_rest() -> None:
+    args = {"user": "ann", "passphrase": SECRET}
+    shown = redact_arguments("sign_in", args)
+    assert shown == {"user": "ann", "passphrase": f"[redacted: {len(SECRET)} chars]"}
+    assert args["passphrase"] == SECRET  # the caller's arguments are untouched
+    assert redact_arguments("sign_in", {"user": "ann"}) == {"user": "ann"}
+    assert redact_arguments("other_tool", args) is args
+    assert sensitive_arguments("vault_put") == {"value"}
+    assert Vault().redact({"label": "x", "value": [1, 2]})["value"] == "[redacted]"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["batch", "stream"])
+def test_no_record_of_a_run_holds_a_sensitive_argument(tmp_path: Path, stream: bool) -> None:
+    received.clear()
+    later: list[list[dict[str, Any]]] = []
+    model = ScriptedModel([
+        call_tool("sign_in", {"user": "ann", "passphrase": SECRET}),
+        call_tool("vault_put", {"label": "wifi", "value": SECRET}),
+        reply("done", expect=lambda messages, tools: later.append(messages))])
+    bus = EventBus(history_size=1000)
+    seen: list[tuple[str, dict[str, Any]]] = []
+    bus.on("*", lambda name, *a, **kw: seen.append((name, kw)))
+    agent = teragent.build_agent({"traces": {}, "session": {}}, workspace=tmp_path,
+                                 provider=model, tools=[sign_in, Vault()], stream=stream,
+                                 bus=bus, session_id="s", allow_destructive=True)
+
+    async def go() -> Any:
+        async with agent:
+            return await agent.run("sign in and keep the wifi password")
+
+    result = asyncio.run(go())
+    assert received == [SECRET, SECRET]  # the tools got the real value
+    assert [o.result.success for o in result.tool_outcomes] == [True, True]
+
+    from teragent_traces.tracer import flush_all
+
+    flush_all()
+    files = {str(p.relative_to(tmp_path)): p.read_bytes().decode("utf-8", "replace")
+             for p in (tmp_path / ".teragent").rglob("*") if p.is_file()}
+    assert {".teragent/audit.jsonl", ".teragent/traces/traces.jsonl",
+            ".teragent/transcripts/s.jsonl"} <= set(files), sorted(files)
+    for name, text in files.items():
+        assert SECRET not in text, name
+    audit = [json.loads(x) for x in files[".teragent/audit.jsonl"].splitlines()]
+    assert [e["params"].get("passphrase", e["params"].get("value")) for e in audit] == \
+        [f"[redacted: {len(SECRET)} chars]"] * 2
+    for name, kwargs in seen:
+        assert SECRET not in json.dumps(kwargs, default=repr), name
+    # the model's later calls see the redacted conversation, not the secret again
+    assert later and SECRET not in json.dumps(later[0])
+    assert SECRET not in json.dumps(result.as_dict(), default=repr)
