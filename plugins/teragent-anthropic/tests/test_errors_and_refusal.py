@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -13,6 +12,7 @@ from teragent.core.tap import CompiledPrompt
 from teragent.errors import (
     ContextOverflowError, ModelAPIError, QuotaExceededError, RateLimitError, StreamError,
 )
+from teragent_testing.contract import adapter_response
 from teragent_testing.fake_anthropic import FakeAnthropicServer
 from teragent_testing.fake_openai import ScriptedReply
 from teragent_anthropic.adapter import AnthropicNativeAdapter
@@ -21,20 +21,9 @@ PROMPT = CompiledPrompt(system_prompt="s", user_message="hi")
 
 
 def _call(server: FakeAnthropicServer, stream: bool, **kwargs: Any) -> Any:
-    adapter = AnthropicNativeAdapter(base_url="http://fake.test/v1",
-                                     transport=httpx.ASGITransport(app=server), **kwargs)
-
-    async def main() -> Any:
-        try:
-            if not stream:
-                return await adapter.send(PROMPT, "claude-test")
-            last = None
-            async for event in adapter.stream_events(PROMPT, "claude-test"):
-                last = event
-            return last.response  # type: ignore[union-attr]
-        finally:
-            await adapter.aclose()
-    return asyncio.run(main())
+    return adapter_response(lambda: AnthropicNativeAdapter(
+        base_url="http://fake.test/v1", transport=httpx.ASGITransport(app=server), **kwargs),
+        PROMPT, "claude-test", stream=stream)
 
 
 def _error(status: int, kind: str, message: str) -> ScriptedReply:

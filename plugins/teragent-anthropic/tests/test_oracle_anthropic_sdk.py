@@ -7,13 +7,13 @@ dependency only.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
 from teragent.core.tap import CompiledPrompt
 from teragent_anthropic.response import STOP_REASONS
+from teragent_testing.contract import adapter_response
 from teragent_testing.fake_anthropic import FakeAnthropicServer
 from teragent_testing.fake_openai import ScriptedReply
 from teragent_anthropic.adapter import AnthropicNativeAdapter
@@ -69,20 +69,9 @@ def _ours(base_url: str, server: FakeAnthropicServer, reply: ScriptedReply,
     prompt = CompiledPrompt(messages=[{"role": "user", "content": "hello oracle"}],
                             tools=TOOLS, extra={"max_tokens": 256})
 
-    async def main() -> Any:
-        adapter = AnthropicNativeAdapter(base_url=base_url, api_key="sk-ant-oracle",
-                                         transport="httpx")
-        try:
-            if not stream:
-                return await adapter.send(prompt, "claude-test")
-            response = None
-            async for event in adapter.stream_events(prompt, "claude-test"):
-                response = getattr(event, "response", response)
-            return response
-        finally:
-            await adapter.aclose()
-
-    r = asyncio.run(main())
+    r = adapter_response(lambda: AnthropicNativeAdapter(
+        base_url=base_url, api_key="sk-ant-oracle", transport="httpx"),
+        prompt, "claude-test", stream=stream)
     return {
         "text": r.raw_text, "thinking": r.thinking_content,
         "calls": [(c.id, c.name, c.arguments) for c in r.tool_calls],

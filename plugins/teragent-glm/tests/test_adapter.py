@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from teragent.core.tap import CompiledPrompt, TAPRequest
+from teragent_testing.contract import adapter_response
 from teragent_testing.fake_glm import FakeGLMServer
 from teragent_testing.fake_openai import ScriptedReply
 from teragent_glm.adapter import GLMNativeAdapter
@@ -156,19 +157,7 @@ def test_openai_sdk_reads_the_same(loopback: tuple[FakeGLMServer, str], stream: 
         client.close()
     server.script(reply)
 
-    async def ours() -> Any:
-        adapter = GLMNativeAdapter(base_url=base_url, transport="httpx")
-        try:
-            compiled = CompiledPrompt(messages=messages)
-            if not stream:
-                return await adapter.send(compiled, "glm-5")
-            last = None
-            async for event in adapter.stream_events(compiled, "glm-5"):
-                last = event
-            return last.response  # type: ignore[union-attr]
-        finally:
-            await adapter.aclose()
-
-    r = asyncio.run(ours())
+    r = adapter_response(lambda: GLMNativeAdapter(base_url=base_url, transport="httpx"),
+                         CompiledPrompt(messages=messages), "glm-5", stream=stream)
     assert sdk == (r.raw_text, r.tool_calls[0].arguments, r.prompt_tokens, r.cache_hit_tokens)
     assert r.thinking_content == "先想一想"

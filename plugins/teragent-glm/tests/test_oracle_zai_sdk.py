@@ -5,13 +5,13 @@ error shape) the SDK reads the way ``glm_native`` does."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 import pytest
 
 from teragent.core.tap import CompiledPrompt
+from teragent_testing.contract import adapter_response
 from teragent_testing.fake_glm import FakeGLMServer
 from teragent_testing.fake_openai import ScriptedReply
 from teragent_glm.adapter import GLMNativeAdapter
@@ -26,19 +26,10 @@ REPLY = ScriptedReply(text="Reading.", reasoning="need the file first",
 
 
 def _ours(base_url: str, stream: bool) -> tuple[Any, ...]:
-    async def main() -> Any:
-        adapter = GLMNativeAdapter(base_url=base_url, api_key="a.b", transport="httpx")
-        prompt = CompiledPrompt(messages=MESSAGES, extra={"thinking_mode": "max"})
-        try:
-            if not stream:
-                return await adapter.send(prompt, "glm-5.2")
-            last = None
-            async for event in adapter.stream_events(prompt, "glm-5.2"):
-                last = event
-            return last.response  # type: ignore[union-attr]
-        finally:
-            await adapter.aclose()
-    r = asyncio.run(main())
+    r = adapter_response(
+        lambda: GLMNativeAdapter(base_url=base_url, api_key="a.b", transport="httpx"),
+        CompiledPrompt(messages=MESSAGES, extra={"thinking_mode": "max"}), "glm-5.2",
+        stream=stream)
     return (r.raw_text, r.thinking_content,
             [(c.id, c.name, c.arguments) for c in r.tool_calls],
             r.completion_tokens, r.cache_hit_tokens)

@@ -12,6 +12,7 @@ import pytest
 
 from teragent.core.tap import CompiledPrompt, MultimodalContent, TAPRequest
 from teragent.errors import RateLimitError, UserError
+from teragent_testing.contract import adapter_response
 from teragent_testing.fake_minimax import FakeMiniMaxServer
 from teragent_testing.fake_openai import ScriptedReply
 from teragent_minimax.adapter import MiniMaxNativeAdapter, MiniMaxRateLimitInfo
@@ -147,19 +148,9 @@ REPLY = ScriptedReply(text="M3 答复 ✓", tool_calls=[("click", {"x": 1, "y": 
 
 
 def _ours(base_url: str, interface: str, stream: bool, *, thinking: bool = False) -> Any:
-    async def main() -> Any:
-        adapter = MiniMaxNativeAdapter(base_url=base_url, transport="httpx",
-                                       interface=interface)
-        try:
-            if not stream:
-                return await adapter.send(PROMPT, "minimax-m3")
-            last = None
-            async for event in adapter.stream_events(PROMPT, "minimax-m3"):
-                last = event
-            return last.response  # type: ignore[union-attr]
-        finally:
-            await adapter.aclose()
-    r = asyncio.run(main())
+    r = adapter_response(lambda: MiniMaxNativeAdapter(
+        base_url=base_url, transport="httpx", interface=interface), PROMPT, "minimax-m3",
+        stream=stream)
     out = (r.raw_text, [(c.id, c.name, c.arguments) for c in r.tool_calls],
            r.completion_tokens, r.cache_hit_tokens)
     return (*out, r.thinking_content) if thinking else out

@@ -6,13 +6,13 @@ dependency (the adapter never imports it).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 import pytest
 
 from teragent.core.tap import CompiledPrompt
+from teragent_testing.contract import adapter_response
 from teragent_testing.fake_openai import FakeOpenAIServer, ScriptedReply
 from teragent_openai.adapter import OpenAICompatibleAdapter
 
@@ -83,21 +83,9 @@ def _ours(base_url: str, reply: ScriptedReply, server: FakeOpenAIServer, stream:
           transport: str) -> dict[str, Any]:
     server.script(reply)
 
-    async def main() -> Any:
-        adapter = OpenAICompatibleAdapter(base_url=base_url, api_key="sk-oracle-test-key",
-                                          transport=transport)
-        compiled = CompiledPrompt(messages=MESSAGES, tools=TOOLS)
-        try:
-            if not stream:
-                return await adapter.send(compiled, "fake-model")
-            final = None
-            async for event in adapter.stream_events(compiled, "fake-model"):
-                final = getattr(event, "response", final)
-            return final
-        finally:
-            await adapter.aclose()
-
-    r = asyncio.run(main())
+    r = adapter_response(lambda: OpenAICompatibleAdapter(
+        base_url=base_url, api_key="sk-oracle-test-key", transport=transport),
+        CompiledPrompt(messages=MESSAGES, tools=TOOLS), "fake-model", stream=stream)
     return {"text": r.raw_text, "calls": [(c.id, c.name, c.arguments) for c in r.tool_calls],
             "usage": (r.prompt_tokens, r.completion_tokens, r.total_tokens),
             "finish": r.finish_reason}

@@ -40,8 +40,8 @@ from teragent.core.types import (
 from teragent.errors import ModelAPIError, RateLimitError
 from teragent_testing.fake_openai import ScriptedReply, serve_in_thread
 
-__all__ = ["AdapterHarness", "AdapterContract", "collect_stream", "serve_fixtures",
-           "anthropic_tool_results"]
+__all__ = ["AdapterHarness", "AdapterContract", "adapter_response", "collect_stream",
+           "serve_fixtures", "anthropic_tool_results"]
 
 T = TypeVar("T")
 
@@ -104,6 +104,23 @@ async def collect_stream(adapter: TAPAdapter, compiled: CompiledPrompt,
     assert len(finished) == 1 and events[-1] is finished[0], \
         "a stream must end with exactly one StreamFinished"
     return events, finished[0].response
+
+
+def adapter_response(make_adapter: Callable[[], TAPAdapter], compiled: CompiledPrompt,
+                     model: str, *, stream: bool) -> TAPResponse:
+    """One call on a new adapter (made inside the event loop) and its response:
+    ``send``, or with ``stream`` the final response of ``stream_events``
+    (:func:`collect_stream` checks it comes last, once); the adapter is closed after."""
+    async def main() -> TAPResponse:
+        adapter = make_adapter()
+        try:
+            if not stream:
+                return await adapter.send(compiled, model)
+            return (await collect_stream(adapter, compiled, model))[1]
+        finally:
+            await adapter.aclose()
+
+    return asyncio.run(main())
 
 
 def _prompt(text: str = "hello", **extra: Any) -> CompiledPrompt:
