@@ -27,7 +27,7 @@ import teragent
 from teragent import AgentLoop, AgentLoopConfig, ToolRegistry
 from teragent_testing.fake_glm import FakeGLMServer
 from teragent_testing.agent_harness import (
-    WIRE_SYSTEM, isolate_config, run_wire_agent, script_wire_turns,
+    WIRE_SYSTEM, isolate_config, run_wire_agent, script_wire_turns, wire_bodies,
 )
 
 SYSTEM = WIRE_SYSTEM
@@ -49,12 +49,7 @@ def wire(loopback: tuple[FakeGLMServer, str], tmp_path: Any,
             compiler=compiler, adapter="glm_native", model="glm-5.2", base_url=base_url,
             api_key_env=KEY_ENV, timeout=10.0, compiler_options=compiler_options),
             stream=stream, workspace=tmp_path)
-        assert server.rejected == [] and server.unconsumed == 0
-        bodies = [r.body for r in server.requests]
-        assert len(bodies) == 3, "two tool turns and the answer"
-        for request in server.requests:
-            assert request.headers["authorization"] == "Bearer glm-wire-test"
-        return bodies
+        return wire_bodies(server, authorization="Bearer glm-wire-test")
 
     return run
 

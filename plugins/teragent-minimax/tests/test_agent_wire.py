@@ -24,7 +24,7 @@ import teragent
 from teragent import AgentLoop, AgentLoopConfig, ToolRegistry
 from teragent_testing.fake_minimax import FakeMiniMaxServer
 from teragent_testing.agent_harness import (
-    WIRE_SYSTEM, isolate_config, run_wire_agent, script_wire_turns,
+    WIRE_SYSTEM, isolate_config, run_wire_agent, script_wire_turns, wire_bodies,
 )
 from teragent_minimax.compiler import MiniMaxM3Compiler
 
@@ -57,10 +57,7 @@ def wire(loopback: tuple[FakeMiniMaxServer, str], tmp_path: Any,
 
         provider.compiler.compile_conversation = spy  # type: ignore[method-assign]
         run_wire_agent(provider, stream=stream, workspace=tmp_path)
-        assert server.rejected == [] and not server.replies
-        bodies = [r.body for r in server.requests]
-        assert len(bodies) == 3, "two tool turns and the answer"
-        return bodies, calls
+        return wire_bodies(server), calls
 
     return run
 

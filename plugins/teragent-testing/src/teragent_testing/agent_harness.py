@@ -8,7 +8,8 @@ Two shapes, both two tool turns then an answer:
   each vendor's rule about sending reasoning back);
 - :func:`script_wire_turns` + :func:`run_wire_agent`: ``zeta_lookup`` then
   ``alpha_note`` (registered out of name order), for tests that inspect what went on
-  the wire; :func:`isolate_config` keeps the user's ``agent.toml`` and keys out.
+  the wire (:func:`wire_bodies`); :func:`isolate_config` keeps the user's ``agent.toml``
+  and keys out.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from teragent_testing.fake_openai import ScriptedReply
 
 __all__ = ["add", "script_two_tool_turns", "run_agent", "check_result", "zeta_lookup",
            "alpha_note", "WIRE_SYSTEM", "WIRE_TASK", "WIRE_ANSWER", "script_wire_turns",
-           "run_wire_agent", "isolate_config"]
+           "run_wire_agent", "wire_bodies", "isolate_config"]
 
 
 @tool
@@ -132,3 +133,16 @@ def run_wire_agent(provider: Any, *, stream: bool, workspace: Path) -> Any:
     assert result.final_text == WIRE_ANSWER
     assert [o.call.name for o in result.tool_outcomes] == ["zeta_lookup", "alpha_note"]
     return result
+
+
+def wire_bodies(server: Any, **headers: str) -> list[dict[str, Any]]:
+    """The request bodies of one wire run on ``server``: three (two tool turns and the
+    answer), nothing left scripted or refused, every request carrying ``headers``
+    (lower-case names)."""
+    assert getattr(server, "rejected", []) == [] and server.unconsumed == 0
+    bodies = [r.body for r in server.requests]
+    assert len(bodies) == 3, "two tool turns and the answer"
+    for request in server.requests:
+        for name, value in headers.items():
+            assert request.headers[name] == value
+    return bodies
