@@ -310,7 +310,10 @@ def _tool_loop(chat: Callable[[list[dict[str, Any]]], Awaitable[dict[str, Any]]]
     return task
 
 
-def build_teragent(audit: bool) -> Callable[[str, bool, str], Awaitable[tuple[Task, Any]]]:
+def build_teragent(audit: bool, configure: Callable[[str], dict[str, Any]] | None = None,
+                   ) -> Callable[[str, bool, str], Awaitable[tuple[Task, Any]]]:
+    """A TerAgent agent with one ``add`` tool; ``configure(workspace)`` gives its config
+    (default ``{}``)."""
     async def build(url: str, stream: bool, workspace: str) -> tuple[Task, Any]:
         import teragent
         from teragent.tools import tool
@@ -327,7 +330,8 @@ def build_teragent(audit: bool) -> Callable[[str, bool, str], Awaitable[tuple[Ta
 
         provider = teragent.create_provider(compiler="default", adapter="openai_compatible",
                                             model=MODEL, base_url=url, api_key_env=KEY_ENV)
-        agent = teragent.build_agent(config={}, workspace=workspace, provider=provider,
+        config = configure(workspace) if configure is not None else {}
+        agent = teragent.build_agent(config=config, workspace=workspace, provider=provider,
                                      tools=[add], audit=audit, stream=stream)
 
         async def task(n: int) -> str:

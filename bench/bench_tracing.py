@@ -61,44 +61,23 @@ LOOPS = ("aiohttp", "teragent", "teragent(again)", "teragent+seam", "teragent+tr
 CALLS_PER_TASK = 2
 
 
+def _observed(kind: str, workspace: str) -> dict[str, Any]:
+    """The config that turns ``kind`` (``traces`` or ``otel``) on."""
+    if kind == "traces":
+        return {"traces": {"dir": os.path.join(workspace, "traces")}}
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+    provider_ = TracerProvider()
+    provider_.add_span_processor(BatchSpanProcessor(
+        ConsoleSpanExporter(out=open(os.devnull, "w"))))
+    trace.set_tracer_provider(provider_)
+    return {"otel": {"use_global_provider": True}}
+
+
 def build_observed(kind: str) -> Callable[[str, bool, str], Awaitable[tuple[Any, Any]]]:
-    async def build(url: str, stream: bool, workspace: str) -> tuple[Any, Any]:
-        import teragent
-        from teragent.tools import tool
-
-        @tool
-        async def add(a: int, b: int) -> int:
-            """Add two integers.
-
-            Args:
-                a: The first integer.
-                b: The second integer.
-            """
-            return a + b
-
-        config: dict[str, Any] = {}
-        if kind == "traces":
-            config["traces"] = {"dir": os.path.join(workspace, "traces")}
-        else:
-            from opentelemetry import trace
-            from opentelemetry.sdk.trace import TracerProvider
-            from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-
-            provider_ = TracerProvider()
-            provider_.add_span_processor(BatchSpanProcessor(
-                ConsoleSpanExporter(out=open(os.devnull, "w"))))
-            trace.set_tracer_provider(provider_)
-            config["otel"] = {"use_global_provider": True}
-        provider = teragent.create_provider(compiler="default", adapter="openai_compatible",
-                                            model=B.MODEL, base_url=url, api_key_env=B.KEY_ENV)
-        agent = teragent.build_agent(config=config, workspace=workspace, provider=provider,
-                                     tools=[add], audit=False, stream=stream)
-
-        async def task(n: int) -> str:
-            return (await agent.run(B.prompt(n), history=[])).final_text
-
-        return task, agent.aclose
-    return build
+    return B.build_teragent(audit=False, configure=lambda workspace: _observed(kind, workspace))
 
 
 B.BUILDERS["teragent(again)"] = B.BUILDERS["teragent"]  # the noise floor: same loop twice
