@@ -8,6 +8,7 @@ import os
 
 import pytest
 from teragent.security import FileReadTracker, atomic_write_file, recover, write_files_safely
+from teragent_tools import durable
 from teragent_tools import file_safety as fs
 
 
@@ -183,7 +184,7 @@ def test_ntfs_fallback_rename_rename_delete(tmp_path, monkeypatch):
     target.write_text("old")
     src = tmp_path / "new.tmp"
     src.write_text("new")
-    monkeypatch.setattr(fs, "_IS_WINDOWS", True)
+    monkeypatch.setattr(durable, "_IS_WINDOWS", True)
 
     def locked(a, b):
         raise PermissionError(13, "The process cannot access the file", str(b))
@@ -199,7 +200,7 @@ def test_ntfs_fallback_restores_the_target_when_the_second_rename_fails(tmp_path
     target.write_text("old")
     src = tmp_path / "new.tmp"
     src.write_text("new")
-    monkeypatch.setattr(fs, "_IS_WINDOWS", True)
+    monkeypatch.setattr(durable, "_IS_WINDOWS", True)
     monkeypatch.setattr(fs.os, "replace", lambda a, b: (_ for _ in ()).throw(
         PermissionError(13, "in use", str(b))))
     real_rename = os.rename
@@ -219,7 +220,7 @@ def test_ntfs_fallback_restores_the_target_when_the_second_rename_fails(tmp_path
 
 
 def test_ntfs_fallback_not_used_on_posix(tmp_path, monkeypatch):
-    monkeypatch.setattr(fs, "_IS_WINDOWS", False)
+    monkeypatch.setattr(durable, "_IS_WINDOWS", False)
     monkeypatch.setattr(fs.os, "replace", lambda a, b: (_ for _ in ()).throw(
         PermissionError(13, "denied", str(b))))
     (tmp_path / "a").write_text("x")

@@ -29,147 +29,51 @@ apply step can see some new and some old files (no file system offers more).
 On Windows, :func:`os.replace` fails when another process holds the target open; the
 NTFS fallback then renames the target to a backup, renames the new file into place and
 deletes the backup, renaming the backup back if the second step fails.
+
+Here: validation and the transaction; the journal and recovery are in
+:mod:`teragent_tools.journal`, the fsync'd writes and atomic replace in
+:mod:`teragent_tools.durable` (names re-exported).
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import hashlib
-import json
-import logging
 import os
 import shutil
-import sys
 import threading
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
 
 from teragent.errors import PermissionDenied
 from teragent.security.paths import resolve_workspace_path
 
+from teragent_tools.durable import (
+    _default_mode,
+    _fsync_dir,
+    _replace,
+    _write_fsync,
+    atomic_write_file,
+    logger,
+    replace_atomically,
+)
+from teragent_tools.journal import (
+    JOURNAL_DIR,
+    _Entry,
+    _journal_dir,
+    _locked,
+    _recover_locked,
+    _roll_back,
+    _Txn,
+    _unlink,
+    recover,
+)
+
 __all__ = ["write_files_safely", "atomic_write_file", "replace_atomically", "recover",
            "FileReadTracker", "FileWriteResult", "JOURNAL_DIR"]
 
-logger = logging.getLogger("teragent_tools.file_safety")
-
-#: Where journals live, relative to the workspace root.
-JOURNAL_DIR = os.path.join(".teragent", "txn")
-_IS_WINDOWS = sys.platform == "win32"
-_THREAD_LOCKS: dict[str, threading.Lock] = {}
-_THREAD_LOCKS_GUARD = threading.Lock()
 
 PermissionCheck = Callable[[str], Any]
-
-
-# --- small durable primitives -------------------------------------------------------------
-
-
-def _fsync_dir(path: str) -> None:
-    if _IS_WINDOWS:  # pragma: no cover - directories cannot be fsync'd on Windows
-        return
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_fsync(path: str, data: bytes, mode: int | None = None) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags, 0o600 if mode is None else mode)
-    try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if mode is not None:
-        os.chmod(path, mode)
-
-
-def _ntfs_replace(src: str, dst: str) -> None:
-    """Rename-rename-delete: the Windows fallback when ``os.replace`` is refused."""
-    backup = f"{dst}.tera-{uuid.uuid4().hex[:8]}.old"
-    os.rename(dst, backup)
-    try:
-        os.rename(src, dst)
-    except OSError:
-        os.rename(backup, dst)
-        raise
-    try:
-        os.remove(backup)
-    except OSError:  # pragma: no cover - left for the next recovery/cleanup
-        logger.warning("could not remove %s", backup)
-
-
-def _replace(src: str, dst: str) -> None:
-    """Atomic move of ``src`` over ``dst`` (NTFS fallback on Windows)."""
-    try:
-        os.replace(src, dst)
-    except PermissionError:
-        if not _IS_WINDOWS or not os.path.exists(dst):
-            raise
-        _ntfs_replace(src, dst)
-
-
-def _default_mode() -> int:
-    # /proc first: os.umask() sets the process-wide mask for an instant, which races
-    # with other threads creating files.
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return 0o666 & ~int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def replace_atomically(path: str | os.PathLike[str], content: str | bytes, *,
-                       encoding: str = "utf-8", mode: int | None = None) -> int:
-    """Replace ``path`` with ``content`` atomically (temp file, fsync, rename, fsync dir)
-    and return the bytes written; raises :class:`OSError` (nothing is left behind).
-
-    A reader sees the old or the new content, never a mix. The file keeps its permission
-    bits (a new one gets the umask's default). The write tools use this.
-    """
-    target = os.path.abspath(os.fspath(path))
-    data = content.encode(encoding) if isinstance(content, str) else bytes(content)
-    directory = os.path.dirname(target)
-    tmp = os.path.join(directory, f".{os.path.basename(target)}.tera-{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        keep = os.stat(target).st_mode & 0o7777 if os.path.exists(target) else None
-        _write_fsync(tmp, data, mode if mode is not None else (keep or _default_mode()))
-        _replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-    _fsync_dir(directory)
-    return len(data)
-
-
-def atomic_write_file(path: str | os.PathLike[str], content: str | bytes, *,
-                      encoding: str = "utf-8", mode: int | None = None) -> bool:
-    """:func:`replace_atomically`, returning ``True`` on success and ``False`` (with a
-    logged warning) when the file system refused."""
-    try:
-        replace_atomically(path, content, encoding=encoding, mode=mode)
-        return True
-    except OSError as exc:
-        logger.warning("atomic write of %s failed: %s", os.path.abspath(os.fspath(path)), exc)
-        return False
 
 
 # --- read-before-write ------------------------------------------------------------------------
@@ -245,192 +149,6 @@ class FileWriteResult:
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "status": self.status, "error": self.error,
                 "created": self.created, "bytes": self.bytes}
-
-
-@dataclass
-class _Entry:
-    target: str
-    tmp: str
-    backup: str
-    existed: bool
-    data: bytes = b""
-    mode: int | None = None
-
-    def journal(self) -> dict[str, Any]:
-        return {"target": self.target, "tmp": self.tmp, "backup": self.backup,
-                "existed": self.existed}
-
-
-@dataclass
-class _Txn:
-    txid: str
-    path: str
-    entries: list[_Entry]
-    dirs: list[str] = field(default_factory=list)  # to create, parents first
-
-    def save(self, state: str) -> None:
-        body = json.dumps({"version": 1, "txid": self.txid, "state": state,
-                           "entries": [e.journal() for e in self.entries],
-                           "dirs": self.dirs}).encode("utf-8")
-        tmp = self.path + ".tmp"
-        _write_fsync(tmp, body)
-        os.replace(tmp, self.path)
-        _fsync_dir(os.path.dirname(self.path))
-
-
-def _journal_dir(root: str, journal_dir: str | None) -> str:
-    return journal_dir or os.path.join(root, JOURNAL_DIR)
-
-
-@contextlib.contextmanager
-def _locked(jdir: str) -> Iterator[None]:
-    """One transaction (or recovery) per journal directory at a time, across threads
-    and processes."""
-    os.makedirs(jdir, exist_ok=True)
-    with _THREAD_LOCKS_GUARD:
-        tlock = _THREAD_LOCKS.setdefault(jdir, threading.Lock())
-    with tlock:
-        fd = os.open(os.path.join(jdir, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                import fcntl
-            except ImportError:  # pragma: no cover - Windows: the thread lock only
-                fcntl = None  # type: ignore[assignment]
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
-
-
-def _unlink(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        os.remove(path)
-
-
-def _remove_dirs(dirs: Sequence[str]) -> None:
-    for d in reversed(dirs):  # deepest first
-        try:
-            os.rmdir(d)
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
-                logger.warning("left directory %s in place: something else is in it", d)
-                continue
-            raise
-
-
-def _roll_back(data: Mapping[str, Any]) -> None:
-    """Undo: tmp files and backups go; replaced targets get their old content back."""
-    touched: set[str] = set()
-    for e in data["entries"]:
-        target, tmp, backup = e["target"], e["tmp"], e["backup"]
-        if e["existed"]:
-            if os.path.lexists(backup):
-                os.replace(backup, target)  # restores the old inode (also if unchanged)
-        elif not os.path.lexists(tmp) and data.get("state") == "abort":
-            _unlink(target)  # it was created by this transaction
-        _unlink(tmp)
-        _unlink(backup)
-        touched.add(os.path.dirname(target))
-    for d in touched:
-        _fsync_dir(d)
-    _remove_dirs(data.get("dirs", []))
-
-
-def _roll_forward(data: Mapping[str, Any]) -> None:
-    """Finish: every tmp file still present is moved into place; backups go."""
-    touched: set[str] = set()
-    for e in data["entries"]:
-        if os.path.lexists(e["tmp"]):
-            _replace(e["tmp"], e["target"])
-        touched.add(os.path.dirname(e["target"]))
-    for d in touched:
-        _fsync_dir(d)
-    for e in data["entries"]:
-        _unlink(e["backup"])
-
-
-def _journal_is_sane(data: Any, root: str | None) -> str | None:
-    """Why a journal must not be acted on (``None``: it may). A journal is data in the
-    workspace: a forged one must not move files anywhere else."""
-    if not isinstance(data, dict) or not isinstance(data.get("entries"), list) \
-            or not isinstance(data.get("dirs", []), list):
-        return "malformed"
-    txid = str(data.get("txid", ""))
-    if not txid.isalnum():
-        return "bad transaction id"
-
-    def inside(path: Any) -> bool:
-        if not isinstance(path, str) or not os.path.isabs(path):
-            return False
-        if root is None:
-            return True
-        real = os.path.normpath(path)
-        return real.startswith(root.rstrip(os.sep) + os.sep)
-
-    for e in data["entries"]:
-        if not isinstance(e, dict) or not all(inside(e.get(k)) for k in ("target", "tmp",
-                                                                          "backup")):
-            return "an entry points outside the workspace"
-        base = os.path.join(os.path.dirname(e["target"]),
-                            f".{os.path.basename(e['target'])}.tera-{txid}")
-        if e["tmp"] != base + ".tmp" or e["backup"] != base + ".bak":
-            return "an entry's temporary files are not the transaction's own"
-    if not all(inside(d) for d in data.get("dirs", [])):
-        return "a directory points outside the workspace"
-    return None
-
-
-def _recover_locked(jdir: str, root: str | None = None) -> list[tuple[str, str]]:
-    done: list[tuple[str, str]] = []
-    try:
-        names = sorted(os.listdir(jdir))
-    except FileNotFoundError:
-        return done
-    for name in names:
-        path = os.path.join(jdir, name)
-        if name.endswith(".json.tmp"):
-            _unlink(path)  # a journal that was never made durable: nothing happened yet
-            continue
-        if not name.endswith(".json"):
-            continue
-        try:
-            with open(path, "rb") as f:
-                data = json.loads(f.read().decode("utf-8"))
-        except (OSError, ValueError) as exc:
-            logger.error("unreadable transaction journal %s: %s", path, exc)
-            continue
-        problem = _journal_is_sane(data, root)
-        if problem is not None:
-            logger.error("ignoring transaction journal %s: %s", path, problem)
-            continue
-        if data.get("state") == "commit":
-            _roll_forward(data)
-            action = "rolled_forward"
-        else:
-            _roll_back(data)
-            action = "rolled_back"
-        _unlink(path)
-        _fsync_dir(jdir)
-        done.append((str(data.get("txid", name)), action))
-        logger.warning("recovered transaction %s: %s", data.get("txid"), action)
-    return done
-
-
-def recover(workspace_root: str | os.PathLike[str], *,
-            journal_dir: str | None = None) -> list[tuple[str, str]]:
-    """Finish or undo transactions a crashed process left in ``workspace_root``.
-
-    Returns ``[(txid, "rolled_forward" | "rolled_back"), ...]``.
-    """
-    root = os.path.realpath(os.fspath(workspace_root))
-    jdir = _journal_dir(root, journal_dir)
-    if not os.path.isdir(jdir):
-        return []
-    with _locked(jdir):
-        return _recover_locked(jdir, root)
 
 
 def _validate(files: Sequence[Mapping[str, Any]], root: str,
