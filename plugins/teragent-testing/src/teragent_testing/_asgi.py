@@ -9,7 +9,7 @@ import socket
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterator, TypeVar
+from typing import Any, Awaitable, Callable, Iterable, Iterator, TypeVar
 
 __all__ = ["RecordedRequest", "ReplyQueue", "estimate_tokens", "header_pairs", "http_body",
            "json_body", "read_body", "replaying", "send_json", "serve_in_thread",
@@ -93,6 +93,28 @@ class ReplyQueue:
             if self.replies:
                 return self.replies.popleft()
         return None if fallback is None else fallback(body)
+
+    async def send_stream(self, receive: Callable[..., Any], send: Callable[..., Any],
+                          events: Iterable[bytes], *, status: int = 200,
+                          headers: list[tuple[bytes, bytes]] | None = None,
+                          hold_open: bool = False, whole: bool = False) -> None:
+        """A server-sent-events response of ``events``: all in one body with ``whole``;
+        with ``hold_open`` left open until the client goes (:meth:`note_disconnect`)."""
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"), *(headers or [])]})
+        if whole:
+            await send({"type": "http.response.body", "body": b"".join(events),
+                        "more_body": False})
+            return
+        for event in events:
+            await send({"type": "http.response.body", "body": event, "more_body": True})
+        if hold_open:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            self.note_disconnect()
+            return
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     @property
     def unconsumed(self) -> int:

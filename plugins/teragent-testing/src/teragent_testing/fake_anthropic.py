@@ -290,15 +290,7 @@ class FakeAnthropicServer(ReplyQueue):
             await send_json(send, 200, encode_message(reply, body, message_id=message_id),
                              extra)
             return
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            (b"cache-control", b"no-cache"), *extra]})
-        for event in encode_message_stream(reply, body, message_id=message_id):
-            await send({"type": "http.response.body", "body": event, "more_body": True})
-        if reply.hold_open:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            self.note_disconnect()
-            return
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await self.send_stream(receive, send,
+                               encode_message_stream(reply, body, message_id=message_id),
+                               headers=extra, hold_open=reply.hold_open)
 

@@ -392,22 +392,9 @@ class FakeOpenAIServer(ReplyQueue):
     async def _stream(self, send: Callable[..., Any], receive: Callable[..., Any],
                       reply: ScriptedReply, body: dict[str, Any],
                       extra_headers: list[tuple[bytes, bytes]]) -> None:
-        await send({"type": "http.response.start", "status": reply.status, "headers": [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            (b"cache-control", b"no-cache"), *extra_headers]})
-        events = self._events(reply, body)
-        if self.fast:
-            await send({"type": "http.response.body", "body": b"".join(events),
-                        "more_body": False})
-            return
-        for event in events:
-            await send({"type": "http.response.body", "body": event, "more_body": True})
-        if reply.hold_open:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            self.note_disconnect()
-            return
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await self.send_stream(receive, send, self._events(reply, body), status=reply.status,
+                               headers=extra_headers, hold_open=reply.hold_open,
+                               whole=self.fast)
 
 
 def generated_reasoning(reply: ScriptedReply) -> str:
