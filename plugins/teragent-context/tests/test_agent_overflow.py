@@ -69,12 +69,13 @@ def _config(base_url: str, context: dict[str, Any]) -> dict[str, Any]:
             "context": context}
 
 
-def _run(base_url: str, workspace: Path, context: dict[str, Any]) -> tuple[Any, list[dict]]:
+def _run(config: dict[str, Any], workspace: Path) -> tuple[Any, list[dict]]:
+    """The paging task on an agent built from ``config``; its result and the compaction
+    events."""
     events: list[dict[str, Any]] = []
 
     async def main() -> Any:
-        agent = build_agent(_config(base_url, context), workspace=workspace,
-                            tools=[DumpPage()])
+        agent = build_agent(config, workspace=workspace, tools=[DumpPage()])
         agent.bus.on("compaction", lambda *a, **kw: events.append(kw))
         try:
             return await agent.run(TASK)
@@ -95,20 +96,9 @@ def test_overflowing_run_completes_with_compactions_and_no_refused_request(
     server = FakeOpenAIServer(responder=responder(12), check_tool_pairing=True,
                               context_limit=LIMIT)
     with serve_in_thread(server) as base_url:
-        config = {"model_token_limit": LIMIT, "retain_count": 4}
-        events: list[dict[str, Any]] = []
-
-        async def main() -> Any:
-            cfg = _config(base_url, config)
-            cfg["agent"]["stream"] = stream
-            agent = build_agent(cfg, workspace=tmp_path, tools=[DumpPage()])
-            agent.bus.on("compaction", lambda *a, **kw: events.append(kw))
-            try:
-                return await agent.run(TASK)
-            finally:
-                await agent.aclose()
-
-        result = asyncio.run(main())
+        config = _config(base_url, {"model_token_limit": LIMIT, "retain_count": 4})
+        config["agent"]["stream"] = stream
+        result, events = _run(config, tmp_path)
     assert result.stop_reason == "completed", result.as_dict()
     assert result.final_text == ANSWER
     assert len(result.tool_outcomes) == 12
@@ -138,7 +128,7 @@ def test_without_context_management_the_same_run_is_refused(
                               context_limit=LIMIT)
     with serve_in_thread(server) as base_url:
         with pytest.raises(ModelAPIError) as err:
-            _run(base_url, tmp_path, {"enabled": False})
+            _run(_config(base_url, {"enabled": False}), tmp_path)
     assert "context length" in str(err.value) or "context_length" in str(err.value)
     assert server.rejected and server.rejected[0][1]["error"]["code"] == \
         "context_length_exceeded"
@@ -180,8 +170,8 @@ def test_an_overflow_the_estimate_missed_is_compacted_through_recovery(
                               context_limit=LIMIT)
     with isolated_host(teragent_context, teragent_openai, teragent_reliability), \
             serve_in_thread(server) as base_url:
-        result, events = _run(base_url, tmp_path, {"model_token_limit": 50_000,
-                                                   "retain_count": 4})
+        result, events = _run(_config(base_url, {"model_token_limit": 50_000,
+                                                 "retain_count": 4}), tmp_path)
     assert result.stop_reason == "completed", result.as_dict()
     refused = [problem["error"]["code"] for _, problem in server.rejected]
     assert refused and set(refused) == {"context_length_exceeded"}  # none for pairing
@@ -246,7 +236,6 @@ def test_anthropic_wire_stays_valid_through_compactions(tmp_path: Path,
     pages = responder(10)
     server = FakeAnthropicServer(responder=answer)
     monkeypatch.setenv("FAKE_ANTHROPIC_KEY", "anthropic-test-not-a-secret")
-    events: list[dict[str, Any]] = []
     with isolated_host(teragent_context, teragent_anthropic), \
             serve_in_thread(server) as base_url:
         config = {"drivers": {"claude": {
@@ -255,16 +244,7 @@ def test_anthropic_wire_stays_valid_through_compactions(tmp_path: Path,
                       "api_key_env": "FAKE_ANTHROPIC_KEY"}},
                   "agent": {"driver": "claude", "max_steps": 30, "stream": False},
                   "context": {"model_token_limit": LIMIT, "retain_count": 4}}
-
-        async def main() -> Any:
-            agent = build_agent(config, workspace=tmp_path, tools=[DumpPage()])
-            agent.bus.on("compaction", lambda *a, **kw: events.append(kw))
-            try:
-                return await agent.run(TASK)
-            finally:
-                await agent.aclose()
-
-        result = asyncio.run(main())
+        result, events = _run(config, tmp_path)
     assert result.stop_reason == "completed", result.as_dict()
     assert len(result.tool_outcomes) == 10
     assert {e["kind"] for e in events} >= {"auto"}
