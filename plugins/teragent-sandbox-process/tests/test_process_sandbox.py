@@ -21,6 +21,7 @@ from teragent.security.sandbox import (
     Limits, SandboxBackend, list_sandboxes, select_sandbox,
 )
 from teragent_testing.escape import assert_claims, run_escape_suite
+from teragent_testing.processes import windows_spawner
 from teragent.testing.hosts import isolated_host
 from teragent_sandbox_process.backend import ProcessSandbox
 
@@ -155,47 +156,8 @@ def test_process_backend_claims_hold() -> None:
 # --- Windows, mocked ----------------------------------------------------------------
 
 
-class FakeProcess:
-    def __init__(self, pid: int, finishes: bool) -> None:
-        self.pid = pid
-        self.returncode: int | None = None
-        self.stdout = asyncio.StreamReader()
-        self.stdout.feed_data(b"hello\r\n")
-        self.signals: list[int] = []
-        self._done = asyncio.Event()
-        self.closed = False
-        if finishes:
-            self.finish(0)
-
-    def finish(self, code: int) -> None:
-        if self.returncode is None:
-            self.returncode = code
-            self.stdout.feed_eof()
-            self._done.set()
-
-    def send_signal(self, sig: int) -> None:
-        self.signals.append(sig)
-
-    async def wait_exit(self) -> int | None:
-        await self._done.wait()
-        return self.returncode
-
-    def close(self) -> None:
-        self.closed = True
-
-
 def windows_backend(finishes: bool) -> tuple[ProcessSandbox, list[Any]]:
-    calls: list[Any] = []
-
-    async def spawner(argv: list[str], **kwargs: Any) -> FakeProcess:
-        if argv[0] == "taskkill":
-            calls[0][2].finish(1)
-            calls.append((tuple(argv), kwargs, None))
-            return FakeProcess(99, finishes=True)
-        proc = FakeProcess(4242, finishes=finishes)
-        calls.append((tuple(argv), kwargs, proc))
-        return proc
-
+    spawner, calls = windows_spawner(finishes=finishes)
     return ProcessSandbox(platform="win32", spawner=spawner, kill_grace=0.05), calls
 
 

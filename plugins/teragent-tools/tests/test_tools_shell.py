@@ -17,6 +17,7 @@ import pytest
 from teragent.tools import ToolSafety
 from teragent_tools import shell
 from teragent_tools.shell import BashTool, OutputBuffer, clean_environment
+from teragent_testing.processes import windows_spawner
 
 posix = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups")
 linux = pytest.mark.skipif(not sys.platform.startswith("linux") or
@@ -207,50 +208,9 @@ def test_cancellation_kills_the_group(tmp_path: Path, subreaper: None) -> None:
 # --- Windows, mocked ---------------------------------------------------------------------
 
 
-class FakeProcess:
-    def __init__(self, pid: int, output: bytes, finishes: bool) -> None:
-        self.pid = pid
-        self.returncode: int | None = None
-        self.stdout = asyncio.StreamReader()
-        self.stdout.feed_data(output)
-        self.signals: list[int] = []
-        self._done = asyncio.Event()
-        if finishes:
-            self.finish(0)
-
-    def finish(self, code: int) -> None:
-        if self.returncode is None:
-            self.returncode = code
-            self.stdout.feed_eof()
-            self._done.set()
-
-    def send_signal(self, sig: int) -> None:
-        self.signals.append(sig)  # a CTRL_BREAK the fake command ignores
-
-    async def wait_exit(self) -> int | None:
-        await self._done.wait()
-        return self.returncode
-
-    def close(self) -> None:
-        self.closed = True
-
-
 def windows_harness(monkeypatch: pytest.MonkeyPatch, finishes: bool) -> list[Any]:
-    calls: list[Any] = []
-
-    async def fake_spawn(argv: list[str], **kwargs: Any) -> Any:
-        argv = tuple(argv)
-        calls.append((argv, kwargs))
-        if argv[0] == "taskkill":
-            target = calls[0][2]
-            target.finish(1)
-            killer = FakeProcess(99, b"", finishes=True)
-            return killer
-        proc = FakeProcess(4242, b"hello\r\n", finishes=finishes)
-        calls[-1] = (argv, kwargs, proc)
-        return proc
-
-    monkeypatch.setattr(shell, "_spawn", fake_spawn)
+    spawner, calls = windows_spawner(finishes=finishes)
+    monkeypatch.setattr(shell, "_spawn", spawner)
     return calls
 
 
