@@ -26,6 +26,8 @@ NOT_AT_BUILD = {
     "html.parser": "fetch_url parses HTML when it runs",
     "teragent_hooks.base": "no [[hooks]]: the hook machinery stays cold",
     "teragent_hooks.config": "no [[hooks]]",
+    "teragent_long_horizon.config": "no [long_horizon] table: its model is not needed",
+    "teragent_long_horizon.status": "no long task runs: its status recorder stays cold",
     "ctypes": "namespaces are unshared when a command runs, not at build",
     "teragent.security.confine": "confinement is set up when a command runs",
     "teragent.security.sandbox": "the sandbox is chosen when a command runs",

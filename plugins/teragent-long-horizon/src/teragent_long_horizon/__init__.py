@@ -13,12 +13,18 @@ Example::
 
 Every phase runs an agent built by the kernel's composition root
 (:func:`teragent.compose.build_agent`), so guards, breakers, traces and the audit log
-apply inside a long task as in any other run. This package registers no hooks: it is a
-library, listed by ``teragent plugins``. Its names load on first use.
+apply inside a long task as in any other run. Hookimpls: the ``[long_horizon]`` table
+(:mod:`teragent_long_horizon.config`) and, while a task runs, a status recorder for the
+agents it builds (``TAPResponse.long_horizon_status``, :mod:`teragent_long_horizon.status`).
+Its names load on first use.
 """
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
+from teragent import hookimpl
 from teragent.lazy import lazy_exports
 
 __version__ = "0.1.0"
@@ -38,5 +44,23 @@ _WHERE = {
     **dict.fromkeys(["Checkpoint", "CheckpointStore"], "teragent_long_horizon.checkpoint"),
     **dict.fromkeys(["ProgressTracker", "ProgressReport"], "teragent_long_horizon.progress"),
 }
+
+
+
+@hookimpl
+def teragent_register_config_tables(register: Any) -> None:
+    register("long_horizon", "teragent_long_horizon.config:LongHorizonSettings",
+             description="Long-horizon tasks: time limit, checkpoints, self-evaluation, "
+                         "strategy switches")
+
+
+@hookimpl
+def teragent_observe_agent(config: dict[str, Any], workspace: str, bus: Any) -> Any:
+    # No task can be running before the status module is imported (the manager imports
+    # it): an ordinary build pays one dict lookup.
+    status = sys.modules.get("teragent_long_horizon.status")
+    manager = status.current_manager() if status is not None else None
+    return status.StatusRecorder(manager) if manager is not None else None
+
 
 __getattr__ = lazy_exports(__name__, _WHERE, globals())

@@ -25,6 +25,7 @@ from teragent_long_horizon.evaluator import SelfEvaluationResult, SelfEvaluator,
 from teragent_long_horizon.models import LongHorizonError, LongHorizonResult, PhaseResult, SubGoal
 from teragent_long_horizon.plan import dependency_order, parse_sub_goals
 from teragent_long_horizon.progress import ProgressTracker
+from teragent_long_horizon.status import running_task
 from teragent_long_horizon.strategy import StrategySwitcher
 
 __all__ = ["LongHorizonTaskManager"]
@@ -80,9 +81,12 @@ class LongHorizonTaskManager:
         config: :class:`~teragent.core.tap.LongHorizonConfig` (``max_duration_hours``,
             ``checkpoint_interval_minutes``, ``evaluation_interval_steps``,
             ``evaluation_interval_minutes``, ``max_strategy_switches``; extra
-            ``keep_checkpoints``, default 5).
+            ``keep_checkpoints``, default 5). Default: the ``[long_horizon]`` table of
+            ``agent_config`` (:class:`~teragent_long_horizon.config.LongHorizonSettings`;
+            ``LongHorizonConfig()`` defaults when it is absent).
         task_id: Stable id (checkpoints are filed under it); a new one by default.
-        checkpoint_store: Default ``CheckpointStore(<workspace>/.teragent/checkpoints)``.
+        checkpoint_store: Default ``CheckpointStore(<workspace>/<checkpoint_dir>)``
+            (``[long_horizon] checkpoint_dir``, default ``.teragent/checkpoints``).
         workspace: The agents' directory (default: the current one).
         agent_config: ``agent.toml`` for the phase agents (path, dict, or ``None`` to
             load it as the CLI does).
@@ -92,7 +96,7 @@ class LongHorizonTaskManager:
             (the agent needs ``async run(task)``; build it with ``build_agent`` to keep
             the guarantees).
         max_phase_attempts: Tries per sub-goal; a retry happens only after a strategy
-            switch.
+            switch. Default: ``[long_horizon] max_phase_attempts``, else 2.
         clock: Monotonic seconds (tests pass a fake clock).
     """
 
@@ -102,18 +106,37 @@ class LongHorizonTaskManager:
                  agent_options: Mapping[str, Any] | None = None,
                  agent_factory: Callable[[SubGoal], Any] | None = None,
                  evaluator: SelfEvaluator | None = None,
-                 switcher: StrategySwitcher | None = None, max_phase_attempts: int = 2,
+                 switcher: StrategySwitcher | None = None,
+                 max_phase_attempts: int | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if not isinstance(goal, str) or not goal.strip():
             raise LongHorizonError("The goal is empty; pass what the task should achieve, "
                                    "e.g. LongHorizonTaskManager(goal=\"Implement ...\", ...).")
         self.goal = goal
         self.model_provider = model_provider
-        self.config = config or LongHorizonConfig()
+        checkpoint_dir = ".teragent/checkpoints"
+        if config is None:
+            # Built from config: agent.toml (loaded once, here, and handed to every
+            # phase agent) says how long, how often, how many.
+            if agent_config is None or isinstance(agent_config, (str, os.PathLike)):
+                from teragent.config.loader import load_full_config
+
+                agent_config = load_full_config(
+                    None if agent_config is None else Path(agent_config))
+            config = LongHorizonConfig()
+            if isinstance(agent_config, Mapping) and agent_config.get("long_horizon"):
+                from teragent_long_horizon.config import long_horizon_settings
+
+                settings = long_horizon_settings(agent_config)
+                config = settings.tap_config()
+                checkpoint_dir = settings.checkpoint_dir
+        self.config = config
+        if max_phase_attempts is None:
+            max_phase_attempts = int(getattr(config, "max_phase_attempts", 2) or 2)
         self.task_id = task_id or f"task_{secrets.token_hex(6)}"
         self.workspace = Path(workspace or os.getcwd()).resolve()
         self.checkpoint_store = checkpoint_store or CheckpointStore(
-            self.workspace / ".teragent" / "checkpoints")
+            self.workspace / os.path.expanduser(checkpoint_dir))
         self.checkpoint_store.task_dir(self.task_id)  # refuses an unsafe task id now
         self.agent_config = agent_config
         self.agent_options = dict(agent_options or {})
@@ -130,6 +153,7 @@ class LongHorizonTaskManager:
         self.evaluations: list[SelfEvaluationResult] = []
         self.checkpoints_saved = 0
         self.last_checkpoint_id: str | None = None
+        self.last_checkpoint_at: str | None = None  # its ISO time
         self._last_checkpoint_at = clock()
         self._stalled: list[PhaseResult] = []  # failed attempts since the last completion
         self._marks: list[int] = []  # completed count after each such attempt
@@ -266,6 +290,10 @@ class LongHorizonTaskManager:
         each phase and every ``checkpoint_interval_minutes``, evaluate every
         ``evaluation_interval_steps`` steps, switch strategy on stagnation (at most
         ``max_strategy_switches``), stop at ``max_duration_hours``."""
+        with running_task(self):  # the phases' model calls carry long_horizon_status
+            return await self._execute_long_task()
+
+    async def _execute_long_task(self) -> LongHorizonResult:
         stopped = ""
         timer = asyncio.create_task(self._periodic_checkpoints())
         try:
@@ -406,20 +434,42 @@ class LongHorizonTaskManager:
 
     @property
     def long_horizon_status(self) -> dict[str, Any]:
-        """The shape of ``TAPResponse.long_horizon_status``: checkpoint info, sub-goal
-        progress, strategy switch notifications."""
+        """What ``TAPResponse.long_horizon_status`` carries on every model call of the
+        task's phases (and ``LongHorizonResult.status``): checkpoint info, sub-goal
+        progress, strategy switch notifications.
+
+        Keys: ``task_id``, ``phase``, ``sub_goal`` (the one in progress: ``index``
+        1-based, ``total``, ``id``, ``title``; ``None`` between phases),
+        ``progress_percent`` (completed / planned sub-goals), ``sub_goals`` (``total``,
+        ``completed``, ``current``, ``failed``), ``steps_completed``,
+        ``elapsed_minutes``, ``estimated_remaining_minutes``, ``checkpoint``
+        (``last_id``, ``last_at`` ISO time, ``saved`` count), ``strategy``
+        (``current``, ``switches``, ``last_switch``: the newest switch record or
+        ``None``), ``notifications`` (the last 10)."""
         report = self.tracker.get_report()
         history = self.switcher.get_switch_history()
+        total = report.total_sub_goals
+        current = None
+        for index, goal in enumerate(self.sub_goals, 1):
+            if goal.id == report.current_sub_goal:
+                current = {"index": index, "total": total, "id": goal.id,
+                           "title": goal.description}
+                break
         return {
             "task_id": self.task_id, "phase": report.current_phase,
-            "sub_goals": {"total": report.total_sub_goals,
+            "sub_goal": current,
+            "progress_percent": round(100.0 * report.completed_sub_goals / total, 1)
+            if total else 0.0,
+            "sub_goals": {"total": total,
                           "completed": report.completed_sub_goals,
                           "current": report.current_sub_goal,
                           "failed": [g.id for g in self.sub_goals if g.status == "failed"]},
             "steps_completed": report.steps_completed,
             "elapsed_minutes": report.elapsed_minutes,
             "estimated_remaining_minutes": report.estimated_remaining_minutes,
-            "checkpoint": {"last_id": self.last_checkpoint_id, "saved": self.checkpoints_saved},
+            "checkpoint": {"last_id": self.last_checkpoint_id,
+                           "last_at": self.last_checkpoint_at,
+                           "saved": self.checkpoints_saved},
             "strategy": {"current": self.switcher.current_strategy, "switches": len(history),
                          "last_switch": history[-1].to_dict() if history else None},
             "notifications": list(self.notifications[-10:]),
@@ -448,6 +498,7 @@ class LongHorizonTaskManager:
         checkpoint_id = await self.checkpoint_store.save(checkpoint)
         self.checkpoints_saved += 1
         self.last_checkpoint_id = checkpoint_id
+        self.last_checkpoint_at = checkpoint.timestamp
         keep = int(getattr(self.config, "keep_checkpoints", 5) or 5)
         await self.checkpoint_store.cleanup(self.task_id, keep_last=keep)
         return checkpoint_id
@@ -494,4 +545,5 @@ class LongHorizonTaskManager:
         self.notifications.append(f"resumed from checkpoint {checkpoint.checkpoint_id}")
         self.evaluator.reset_evaluation_timer(self.tracker.steps_completed)
         self.last_checkpoint_id = checkpoint.checkpoint_id
+        self.last_checkpoint_at = checkpoint.timestamp
         return True
