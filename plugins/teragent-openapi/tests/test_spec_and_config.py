@@ -114,6 +114,19 @@ def _build(tmp_path, host, table: str):
     return build_agent(path, workspace=tmp_path, provider=ScriptedModel([]))
 
 
+def _list_things(agent):
+    """Call ``things_listThings`` once (no arguments), then close the agent."""
+    import asyncio
+
+    async def main():
+        try:
+            return await agent.tools.get("things_listThings").execute({})
+        finally:
+            await agent.aclose()
+
+    return asyncio.run(main())
+
+
 def test_a_configured_toolset_is_in_the_agent(tmp_path, host, monkeypatch):
     monkeypatch.setenv("THINGS_TOKEN", "tt-0123456789abcdef")
     agent = _build(tmp_path, host, """
@@ -153,8 +166,6 @@ def test_config_errors_name_file_line_key_and_fix(tmp_path, host, table, line, w
 
 
 def test_an_unset_credential_variable_is_named_in_the_tool_error(tmp_path, host, monkeypatch):
-    import asyncio
-
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
@@ -164,35 +175,17 @@ def test_an_unset_credential_variable_is_named_in_the_tool_error(tmp_path, host,
         spec = "spec.json"
         security = { token = "THINGS_TOKEN_UNSET" }
         """)
-    tool = agent.tools.get("things_listThings")
-
-    async def main():
-        try:
-            return await tool.execute({})
-        finally:
-            await agent.aclose()
-
-    result = asyncio.run(main())
+    result = _list_things(agent)
     assert not result.success
     assert "GET /things: No API key found" in result.error
     assert "THINGS_TOKEN_UNSET" in result.error
 
 
 def test_an_unreachable_api_is_a_clear_error(tmp_path, host):
-    import asyncio
-
     agent = _build(tmp_path, host, """
         [openapi.things]
         spec = "spec.json"
         """)
-    tool = agent.tools.get("things_listThings")
-
-    async def main():
-        try:
-            return await tool.execute({})
-        finally:
-            await agent.aclose()
-
-    result = asyncio.run(main())
+    result = _list_things(agent)
     assert not result.success and result.error.startswith("GET /things")
     assert "127.0.0.1:9" in result.error and "timed out after 30" not in result.error
