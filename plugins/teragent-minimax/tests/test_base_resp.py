@@ -13,6 +13,7 @@ import pytest
 
 from teragent.core.tap import CompiledPrompt
 from teragent.errors import ModelAPIError, QuotaExceededError, RateLimitError
+from teragent_testing.contract import provider_response
 from teragent_testing.fake_minimax import FakeMiniMaxServer
 from teragent_testing.fake_openai import ScriptedReply
 from teragent_minimax.adapter import MiniMaxNativeAdapter
@@ -95,17 +96,7 @@ def test_reasoning_never_lands_in_raw_text_openai_compatible() -> None:
         provider = teragent.create_provider(
             compiler="default", adapter="openai_compatible", model="MiniMax-M3",
             base_url="http://fake.test/v1", transport=httpx.ASGITransport(app=server))
-
-        async def main() -> Any:
-            async with provider:
-                messages = [{"role": "user", "content": "hi"}]
-                if not stream:
-                    return await provider.complete(messages)
-                last = None
-                async for event in provider.stream_chat(messages):
-                    last = event
-                return last.response  # type: ignore[union-attr]
-
-        response = asyncio.run(main())
+        response = provider_response(provider, [{"role": "user", "content": "hi"}],
+                                     stream=stream)
         assert response.raw_text == "答复"
         assert response.thinking_content.strip() == "想一想"

@@ -4,7 +4,6 @@ any chunking (hypothesis)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 import teragent
 from teragent_openai.stream import ThinkSplitter, split_think
 from teragent.errors import QuotaExceededError, RateLimitError
+from teragent_testing.contract import provider_response
 from teragent_testing.fake_openai import FakeOpenAIServer, ScriptedReply
 
 REFUSAL = "I'm sorry, I can't help with that."
@@ -27,16 +27,8 @@ def _provider(server: FakeOpenAIServer) -> Any:
 
 
 def _answer(server: FakeOpenAIServer, stream: bool) -> Any:
-    async def main() -> Any:
-        async with _provider(server) as provider:
-            messages = [{"role": "user", "content": "hi"}]
-            if not stream:
-                return await provider.complete(messages)
-            last = None
-            async for event in provider.stream_chat(messages):
-                last = event
-            return last.response  # type: ignore[union-attr]
-    return asyncio.run(main())
+    return provider_response(_provider(server), [{"role": "user", "content": "hi"}],
+                             stream=stream)
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["send", "stream"])

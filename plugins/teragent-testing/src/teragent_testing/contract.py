@@ -41,7 +41,7 @@ from teragent.errors import ModelAPIError, RateLimitError
 from teragent_testing.fake_openai import ScriptedReply, serve_in_thread
 
 __all__ = ["AdapterHarness", "AdapterContract", "adapter_response", "collect_stream",
-           "serve_fixtures", "anthropic_tool_results"]
+           "provider_response", "serve_fixtures", "anthropic_tool_results"]
 
 T = TypeVar("T")
 
@@ -100,10 +100,15 @@ async def collect_stream(adapter: TAPAdapter, compiled: CompiledPrompt,
     async with contextlib.aclosing(adapter.stream_events(compiled, model)) as stream:  # type: ignore[type-var]
         async for event in stream:
             events.append(event)
+    return events, _final(events)
+
+
+def _final(events: list[Any]) -> TAPResponse:
+    """The response of a stream's events, checking it comes last, once."""
     finished = [e for e in events if isinstance(e, StreamFinished)]
     assert len(finished) == 1 and events[-1] is finished[0], \
         "a stream must end with exactly one StreamFinished"
-    return events, finished[0].response
+    return finished[0].response
 
 
 def adapter_response(make_adapter: Callable[[], TAPAdapter], compiled: CompiledPrompt,
@@ -119,6 +124,19 @@ def adapter_response(make_adapter: Callable[[], TAPAdapter], compiled: CompiledP
             return (await collect_stream(adapter, compiled, model))[1]
         finally:
             await adapter.aclose()
+
+    return asyncio.run(main())
+
+
+def provider_response(provider: Any, messages: list[dict[str, Any]], *,
+                      stream: bool) -> TAPResponse:
+    """The same through a model provider, closed after: ``complete``, or with ``stream``
+    the final response of ``stream_chat`` (checked to come last, once)."""
+    async def main() -> TAPResponse:
+        async with provider:
+            if not stream:
+                return await provider.complete(messages)  # type: ignore[no-any-return]
+            return _final([event async for event in provider.stream_chat(messages)])
 
     return asyncio.run(main())
 
