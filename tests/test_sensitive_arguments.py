@@ -99,3 +99,30 @@ def test_no_record_of_a_run_holds_a_sensitive_argument(tmp_path: Path, stream: b
     # the model's later calls see the redacted conversation, not the secret again
     assert later and SECRET not in json.dumps(later[0])
     assert SECRET not in json.dumps(result.as_dict(), default=repr)
+
+
+def test_the_service_llm_events_hold_no_sensitive_argument(tmp_path: Path) -> None:
+    """teragent-service's enable_tracing publishes every model call as an event."""
+    pytest.importorskip("teragent_service")
+    from teragent_service.events import EventLog
+    from teragent_service.tracing import TracingProvider
+
+    received.clear()
+    log = EventLog("c1")
+    model = TracingProvider(ScriptedModel([
+        call_tool("sign_in", {"user": "ann", "passphrase": SECRET}), reply("done")]), log)
+    agent = teragent.build_agent({}, workspace=tmp_path, provider=model, tools=[sign_in],
+                                 stream=False, audit=False)
+
+    async def go() -> list[dict[str, Any]]:
+        async with agent:
+            await agent.run("sign in")
+        queue, _ = log.subscribe()
+        return [queue.get_nowait() for _ in range(queue.qsize())]
+
+    events = asyncio.run(go())
+    assert received == [SECRET]
+    calls = [c for e in events if e["type"] == "llm_response" for c in e["tool_calls"]]
+    assert calls[0]["arguments"] == {"user": "ann",
+                                     "passphrase": f"[redacted: {len(SECRET)} chars]"}
+    assert SECRET not in json.dumps(events, default=repr)

@@ -8,6 +8,7 @@ import itertools
 from typing import Any, AsyncIterator, Iterator
 
 from teragent.core.types import StreamFinished
+from teragent.secrets import redact_arguments
 
 from teragent_service.events import EventLog
 
@@ -15,7 +16,8 @@ __all__ = ["TracingProvider"]
 
 
 def _calls(response: Any) -> list[dict[str, Any]]:
-    return [{"id": c.id, "name": c.name, "arguments": c.arguments}
+    # a tool's sensitive arguments (BaseTool.sensitive_params) never reach an event
+    return [{"id": c.id, "name": c.name, "arguments": redact_arguments(c.name, c.arguments)}
             for c in getattr(response, "tool_calls", None) or []]
 
 
