@@ -17,6 +17,7 @@ import textwrap
 # What the build of an agent with an empty configuration must not load, and why.
 NOT_AT_BUILD = {
     "teragent_mcp.connection": "no [mcp] table: no server is connected",
+    "teragent_mcp.session": "no [mcp] table: no server is connected",
     "teragent_mcp.config": "no [mcp] table: its model is not needed",
     "teragent_openapi.spec": "no [openapi] table: no document is parsed",
     "teragent_openapi.config": "no [openapi] table",

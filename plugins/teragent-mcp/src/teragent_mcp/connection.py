@@ -14,6 +14,9 @@ The pool keeps at most ``max_connections`` open; opening one more closes the lea
 recently used idle one. A connection found dead (process exited, stream closed, a
 failed health check) is dropped and reopened on next use. Health checks run in the
 pool's loop every ``health_interval`` seconds per idle connection.
+
+The pool is here; one connection (:class:`MCPConnection`, the session with one server)
+and the errors are in :mod:`teragent_mcp.session` (re-exported).
 """
 
 from __future__ import annotations
@@ -22,38 +25,17 @@ import asyncio
 import atexit
 import collections
 import concurrent.futures
-import logging
-import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from teragent.errors import TerAgentError, UserError
-
-from teragent_mcp.config import MCPServerConfig, resolve_env_refs
+from teragent_mcp.config import MCPServerConfig
+from teragent_mcp.session import MCPCallError, MCPConnectError, MCPConnection, logger
 
 __all__ = ["MCPConnection", "MCPConnectionPool", "MCPConnectError", "MCPCallError"]
 
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class MCPConnectError(UserError):
-    """A server could not be started or reached (the message says which, why, and the
-    table to fix)."""
-
-
-class MCPCallError(TerAgentError):
-    """A request failed at the protocol or connection level.
-
-    Attributes:
-        connection_lost: The connection died during the request.
-    """
-
-    def __init__(self, message: str, *, connection_lost: bool = False) -> None:
-        super().__init__(message)
-        self.connection_lost = connection_lost
 
 
 class _LoopThread:
@@ -89,243 +71,6 @@ class _LoopThread:
         if self.in_loop():
             raise RuntimeError("run_sync called from the pool's own loop")
         return self.submit(coro).result(timeout)
-
-
-def _resolved(value: str) -> str | None:
-    """``value`` with its ``${NAME}`` references filled in, when they all are set."""
-    try:
-        out = resolve_env_refs(value, "")
-    except Exception:  # noqa: BLE001 - an unset reference: nothing to redact
-        return None
-    return out if len(out) >= 6 else None
-
-
-def _is_connection_error(exc: BaseException) -> bool:
-    import anyio
-
-    if isinstance(exc, (anyio.ClosedResourceError, anyio.BrokenResourceError,
-                        anyio.EndOfStream, ConnectionError, EOFError)):
-        return True
-    try:
-        from mcp.shared.exceptions import MCPError
-        from mcp_types import CONNECTION_CLOSED
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(exc, MCPError) and getattr(exc, "code", None) == CONNECTION_CLOSED
-
-
-def _leaf(exc: BaseException) -> BaseException:
-    """The first exception inside (nested) exception groups (anyio's task groups wrap);
-    by shape, since ``BaseExceptionGroup`` is 3.11+ (3.10 has the backport's)."""
-    inner = getattr(exc, "exceptions", None)
-    while isinstance(inner, (list, tuple)) and inner:
-        exc = inner[0]
-        inner = getattr(exc, "exceptions", None)
-    return exc
-
-
-class MCPConnection:
-    """One open session with one MCP server, owned by a task in the pool's loop.
-
-    Args:
-        name: The server's name (``[mcp.servers.NAME]``).
-        config: How to reach it.
-        credential: A teragent-auth ``AuthCredential`` whose headers every HTTP request
-            carries (``auth = "NAME"``), or ``None``.
-    """
-
-    def __init__(self, name: str, config: MCPServerConfig, credential: Any = None) -> None:
-        self.name, self.config, self.credential = name, config, credential
-        self.client: Any = None
-        self.alive = False
-        self.in_flight = 0
-        self.last_used = time.monotonic()
-        self.last_ok = time.monotonic()
-        self.protocol_version: str | None = None
-        self.server_info: Any = None
-        self.capabilities: Any = None
-        self._stop: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") \
-            if config.transport == "stdio" else None
-
-    # --- opening and closing (in the pool's loop) ------------------------------------
-
-    async def _transport(self) -> Any:
-        cfg = self.config
-        where = f"[mcp.servers.{self.name}]"
-        if cfg.transport == "stdio":
-            from mcp.client.stdio import StdioServerParameters, stdio_client
-
-            env = {k: resolve_env_refs(v, f"{where} env.{k}") for k, v in cfg.env.items()}
-            params = StdioServerParameters(command=cfg.command or "", args=list(cfg.args),
-                                           env=env or None, cwd=cfg.cwd)
-            return stdio_client(params, errlog=self._stderr)  # type: ignore[arg-type]
-        headers = {k: resolve_env_refs(v, f"{where} headers.{k}")
-                   for k, v in cfg.headers.items()}
-        if self.credential is not None:
-            # the credential's current value (an OAuth2 token is fetched or renewed here)
-            headers.update(await self.credential.headers())
-        if cfg.transport == "sse":
-            from mcp.client.sse import sse_client
-
-            return sse_client(cfg.url or "", headers=headers or None,
-                              timeout=cfg.connect_timeout,
-                              sse_read_timeout=max(300.0, cfg.call_timeout))
-        import httpx2
-        from mcp.client.streamable_http import streamable_http_client
-        from mcp.shared._httpx_utils import create_mcp_http_client
-
-        http = create_mcp_http_client(headers=headers or None, timeout=httpx2.Timeout(
-            cfg.connect_timeout, read=max(300.0, cfg.call_timeout)))
-        return _OwnedHTTP(streamable_http_client(cfg.url or "", http_client=http), http)
-
-    async def open(self) -> None:
-        """Start the owner task and wait for the handshake (``connect_timeout``)."""
-        loop = asyncio.get_running_loop()
-        ready: asyncio.Future[None] = loop.create_future()
-        self._stop = asyncio.Event()
-        self._task = loop.create_task(self._own(ready), name=f"mcp:{self.name}")
-        try:
-            await asyncio.wait_for(asyncio.shield(ready), self.config.connect_timeout)
-        except asyncio.TimeoutError:
-            await self.close()
-            raise MCPConnectError(self._explain(
-                f"did not finish connecting within {self.config.connect_timeout:g} s "
-                "(connect_timeout)")) from None
-        except MCPConnectError:
-            await self.close()
-            raise
-
-    async def _own(self, ready: asyncio.Future[None]) -> None:
-        from mcp import Client
-        from mcp_types import Implementation
-
-        try:
-            async with Client(await self._transport(), cache=None,
-                              read_timeout_seconds=self.config.call_timeout,
-                              client_info=Implementation(name="teragent", version="0.1.0"),
-                              ) as client:
-                self.client = client
-                self.protocol_version = client.protocol_version
-                self.server_info = client.server_info
-                self.capabilities = client.server_capabilities
-                self.alive = True
-                self.last_ok = time.monotonic()
-                if not ready.done():
-                    ready.set_result(None)
-                assert self._stop is not None
-                await self._stop.wait()
-        except BaseException as exc:  # noqa: BLE001 - reported to whoever waits
-            if self.credential is not None and not self.alive:
-                # refused before it was up: maybe the token; the next attempt renews it
-                try:
-                    await self.credential.invalidate()
-                except Exception:  # noqa: BLE001
-                    pass
-            if not ready.done():
-                ready.set_exception(MCPConnectError(self._explain(
-                    f"failed to connect: {type(_leaf(exc)).__name__}: {_leaf(exc)}")))
-            elif not (self._stop is not None and self._stop.is_set()):
-                logger.info("MCP server %r: connection ended (%s)", self.name,
-                            type(_leaf(exc)).__name__)
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-        finally:
-            self.alive = False
-            self.client = None
-
-    async def close(self) -> None:
-        """Leave the session (the SDK stops a stdio server's process)."""
-        self.alive = False
-        if self._stop is not None:
-            self._stop.set()
-        task = self._task
-        if task is not None and not task.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(task), 10)
-            except (asyncio.TimeoutError, Exception):  # noqa: BLE001
-                task.cancel()
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
-
-    def stderr_tail(self, lines: int = 5) -> str:
-        """The last lines a stdio server wrote to its standard error."""
-        if self._stderr is None or self._stderr.closed:
-            return ""
-        try:
-            self._stderr.flush()
-            self._stderr.seek(0)
-            text = self._stderr.read()
-        except (OSError, ValueError):
-            return ""
-        return "\n".join(text.strip().splitlines()[-lines:])
-
-    def _explain(self, what: str) -> str:
-        cfg = self.config
-        target = f"command {cfg.command!r}" if cfg.transport == "stdio" else f"url {cfg.url!r}"
-        from teragent.errors import redact
-
-        # what the server printed may hold what it was given (env secrets): redact the
-        # configured values and anything secret-shaped
-        known = [resolved for v in cfg.env.values() if (resolved := _resolved(v))]
-        tail = redact(self.stderr_tail(), known) or ""
-        what = redact(what, known) or what
-        msg = f"MCP server {self.name!r} ({cfg.transport}, {target}) {what}"
-        if tail:
-            msg += f"; its stderr ends with: {tail}"
-        return msg + f". Check [mcp.servers.{self.name}] in agent.toml."
-
-    # --- requests (in the pool's loop) -------------------------------------------------
-
-    async def request(self, fn: Callable[[Any], Awaitable[T]], what: str,
-                      timeout: float | None = None) -> T:
-        """Run ``fn(client)``; connection-level failures mark this connection dead."""
-        if not self.alive or self.client is None:
-            raise MCPCallError(f"MCP server {self.name!r} is not connected",
-                               connection_lost=True)
-        self.in_flight += 1
-        self.last_used = time.monotonic()
-        try:
-            out = await asyncio.wait_for(fn(self.client), timeout or self.config.call_timeout)
-            self.last_ok = time.monotonic()
-            return out
-        except asyncio.TimeoutError:
-            raise MCPCallError(f"{what} on MCP server {self.name!r} timed out after "
-                               f"{timeout or self.config.call_timeout:g} s (call_timeout in "
-                               f"[mcp.servers.{self.name}])") from None
-        except BaseException as exc:
-            leaf = _leaf(exc)
-            if _is_connection_error(leaf) or not self.alive:
-                self.alive = False
-                raise MCPCallError(self._explain(f"lost the connection during {what}"),
-                                   connection_lost=True) from None
-            raise
-        finally:
-            self.in_flight -= 1
-            self.last_used = time.monotonic()
-
-
-class _OwnedHTTP:
-    """A transport context that also closes the HTTP client it was given."""
-
-    def __init__(self, inner: Any, http: Any) -> None:
-        self.inner, self.http = inner, http
-
-    async def __aenter__(self) -> Any:
-        await self.http.__aenter__()
-        try:
-            return await self.inner.__aenter__()
-        except BaseException:
-            await self.http.__aexit__(None, None, None)
-            raise
-
-    async def __aexit__(self, *exc: Any) -> Any:
-        try:
-            return await self.inner.__aexit__(*exc)
-        finally:
-            await self.http.__aexit__(None, None, None)
 
 
 class MCPConnectionPool:
