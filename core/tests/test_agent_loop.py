@@ -14,6 +14,7 @@ from teragent.events import EventBus
 from teragent.budget import StepBudget
 from teragent.testing import ScriptedModel, ScriptError, Step, call_tool, call_tools, reply
 from teragent.tools import BaseTool, ToolResult, tool
+from teragent_testing.agent_harness import add
 
 
 class Recorder:
@@ -63,17 +64,6 @@ class Recorder:
                 return ToolResult(data="written", safety=ToolSafety.SAFE_WRITE)
 
         return [Slow(), Write()]
-
-
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers.
-
-    Args:
-        a: The first number.
-        b: The second number.
-    """
-    return a + b
 
 
 def run(coro):
