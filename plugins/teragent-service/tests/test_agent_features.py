@@ -34,6 +34,14 @@ def _tool_texts(svc: Any, cid: str, call: int) -> list[str]:
     return [m["content"] for m in msgs if m["role"] == "tool"]
 
 
+def _read_until_status(svc: Any, ws: Any, seen: list[dict[str, Any]], status: str,
+                       count: int = 1) -> None:
+    """Read events into ``seen`` until it holds ``count`` teammate_status events with
+    ``status``."""
+    while sum(e["type"] == "teammate_status" and e["status"] == status for e in seen) < count:
+        seen.append(svc.recv(ws))
+
+
 def test_skills_upload_list_and_read(svc: Any) -> None:
     r = svc.a.post("/api/skills", json={"content": SKILL})
     assert r.status_code == 200 and r.json()["name"] == "haiku-writer"
@@ -177,13 +185,10 @@ def test_teammate_works_reports_and_shuts_down(svc: Any) -> None:
         ws.send(json.dumps({"type": "message", "content": "get ana to check the build"}))
         seen: list[dict[str, Any]] = []
         svc.until(ws, "done", seen)
-        while not any(e["type"] == "teammate_status" and e["status"] == "idle" for e in seen):
-            seen.append(svc.recv(ws))
+        _read_until_status(svc, ws, seen, "idle")
         ws.send(json.dumps({"type": "message", "content": "what did ana say? then stop her"}))
         svc.until(ws, "done", seen)
-        while not any(e["type"] == "teammate_status" and e["status"] == "shutdown"
-                      for e in seen):
-            seen.append(svc.recv(ws))
+        _read_until_status(svc, ws, seen, "shutdown")
     statuses = [(e["name"], e["role"], e["status"]) for e in seen
                 if e["type"] == "teammate_status"]
     assert statuses[0] == ("ana", "tester", "working")
@@ -287,16 +292,10 @@ def test_teammate_plan_approval(svc: Any) -> None:
         ws.send(json.dumps({"type": "message", "content": "have cy plan"}))
         seen: list[dict[str, Any]] = []
         svc.until(ws, "done", seen)
-        while not any(e["type"] == "teammate_status" and e["status"] == "idle" for e in seen):
-            seen.append(svc.recv(ws))
+        _read_until_status(svc, ws, seen, "idle")
         ws.send(json.dumps({"type": "message", "content": "review the plan"}))
         svc.until(ws, "done", seen)
-        def idles() -> int:
-            return sum(e["type"] == "teammate_status" and e["status"] == "idle"
-                       for e in seen)
-
-        while idles() < 2:   # cy works on the decision, then goes idle again
-            seen.append(svc.recv(ws))
+        _read_until_status(svc, ws, seen, "idle", 2)  # cy works on the decision, idles again
     lead_input = [m for m in svc.models[cid].requests[2].as_messages()
                   if m["role"] == "user"][-1]["content"]
     assert "from cy (plan_request, request plan-1): 1. read 2. write" in lead_input
