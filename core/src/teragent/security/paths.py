@@ -297,19 +297,12 @@ def resolve_workspace_path(root: PathInput, path: PathInput, op: str = "read") -
     root_text = _to_text(root, "root")
     if not raw:
         raise _deny(raw, "it is empty. Use '.' for the workspace root.")
-    if len(raw) > MAX_INPUT_CHARS:
-        raise _deny(raw, f"it is longer than {MAX_INPUT_CHARS} characters.")
     if not root_text or "\x00" in root_text:
         raise PermissionDenied(f"Workspace root {root_text!r} is not a usable path.")
 
     windows = sys.platform == "win32"
     folded = is_case_insensitive_platform()
-    _check_characters(raw)
-    _check_encodings(raw)
-    _check_windows_spellings(raw, windows)
-    unified = raw.replace("\\", "/")
-    parts = unified.split("/")
-    _check_components(raw, parts, windows)
+    unified, parts = _checked_spelling(raw, windows)
 
     if windows:  # pragma: no cover - exercised on Windows CI only
         real_root = os.path.realpath(os.path.abspath(root_text))
@@ -355,6 +348,20 @@ def _to_text(value: object, what: str) -> str:
                     f"{type(value).__name__}")
 
 
+def _checked_spelling(raw: str, windows: bool) -> tuple[str, list[str]]:
+    """Refuse a spelling (too long, control or look-alike characters, escapes, Windows
+    forms, refused components); else the path with ``/`` separators and its parts."""
+    if len(raw) > MAX_INPUT_CHARS:
+        raise _deny(raw, f"it is longer than {MAX_INPUT_CHARS} characters.")
+    _check_characters(raw)
+    _check_encodings(raw)
+    _check_windows_spellings(raw, windows)
+    unified = raw.replace("\\", "/")
+    parts = unified.split("/")
+    _check_components(raw, parts, windows)
+    return unified, parts
+
+
 def canonical_path(path: PathInput, root: PathInput | None = None) -> str:
     """The absolute, symlink-free spelling of ``path``, *without* the containment check.
 
@@ -369,15 +376,8 @@ def canonical_path(path: PathInput, root: PathInput | None = None) -> str:
     root_text = _to_text(root if root is not None else os.getcwd(), "root")
     if not raw:
         raise _deny(raw, "it is empty.")
-    if len(raw) > MAX_INPUT_CHARS:
-        raise _deny(raw, f"it is longer than {MAX_INPUT_CHARS} characters.")
     windows = sys.platform == "win32"
-    _check_characters(raw)
-    _check_encodings(raw)
-    _check_windows_spellings(raw, windows)
-    unified = raw.replace("\\", "/")
-    parts = unified.split("/")
-    _check_components(raw, parts, windows)
+    unified, parts = _checked_spelling(raw, windows)
     real_root = os.path.realpath(os.path.abspath(root_text))
     if windows:  # pragma: no cover - exercised on Windows CI only
         return os.path.realpath(os.path.join(real_root, unified.replace("/", "\\")))
