@@ -53,6 +53,7 @@ def test_redact_arguments_copies_and_leaves_the_rest() -> None:
     shown = redact_arguments("sign_in", args)
     assert shown == {"user": "ann", "passphrase": f"[redacted: {len(SECRET)} chars]"}
     assert args["passphrase"] == SECRET  # the caller's arguments are untouched
+    assert redact_arguments("sign_in", shown) == shown  # a record passing twice
     assert redact_arguments("sign_in", {"user": "ann"}) == {"user": "ann"}
     assert redact_arguments("other_tool", args) is args
     assert sensitive_arguments("vault_put") == {"value"}
@@ -99,6 +100,8 @@ def test_no_record_of_a_run_holds_a_sensitive_argument(tmp_path: Path, stream: b
     # the model's later calls see the redacted conversation, not the secret again
     assert later and SECRET not in json.dumps(later[0])
     assert SECRET not in json.dumps(result.as_dict(), default=repr)
+    # the outcomes the run keeps (agent_done's result) hold the redacted call
+    assert all(SECRET not in repr(o.call) for o in result.tool_outcomes)
 
 
 def test_the_service_llm_events_hold_no_sensitive_argument(tmp_path: Path) -> None:

@@ -132,10 +132,14 @@ def sensitive_arguments(tool_name: str) -> frozenset[str]:
     return _SENSITIVE.get(tool_name, frozenset())
 
 
+_PLACEHOLDER = re.compile(r"\[redacted(?:: \d+ chars)?\]")
+
+
 def redacted_value(value: Any) -> str:
-    """What a record shows instead of a sensitive value: ``"[redacted: 14 chars]"``."""
+    """What a record shows instead of a sensitive value: ``"[redacted: 14 chars]"``
+    (a value redacted already stays as it is: records may pass through twice)."""
     if isinstance(value, str):
-        return f"[redacted: {len(value)} chars]"
+        return value if _PLACEHOLDER.fullmatch(value) else f"[redacted: {len(value)} chars]"
     return "[redacted]"
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from teragent.errors import RunCancelled
+from teragent.secrets import redact_tool_call
 from teragent.guards import (
     GuardChain, GuardDecision, HookManagerGuard, PermissionManagerGuard, SafetyGate, ToolGuard,
 )
@@ -211,6 +212,10 @@ class ToolOrchestrator:
     async def execute_one(self, tool_call: Any) -> ToolCallOutcome:
         """Run one call through the guarded path (the streaming executor's entry)."""
         outcome = await self._run_single(tool_call)
+        # From here on the call is a record (observers, the run's result, agent_done):
+        # its sensitive arguments (BaseTool.sensitive_params) are redacted; the tool ran
+        # with the real ones.
+        outcome.call = redact_tool_call(outcome.call)
         await self.chain.notify(outcome)
         return outcome
 
