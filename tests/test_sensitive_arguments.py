@@ -129,3 +129,20 @@ def test_the_service_llm_events_hold_no_sensitive_argument(tmp_path: Path) -> No
     assert calls[0]["arguments"] == {"user": "ann",
                                      "passphrase": f"[redacted: {len(SECRET)} chars]"}
     assert SECRET not in json.dumps(events, default=repr)
+
+
+def test_a_malformed_call_of_a_sensitive_tool_keeps_no_raw_text(tmp_path: Path) -> None:
+    """Arguments that are not JSON cannot be searched for the field: all of the raw
+    text is left out of the kept conversation."""
+    from teragent.testing import Step
+
+    raw = '{"user": "ann", "passphrase": "' + SECRET + '"'  # unclosed
+    later: list[list[dict[str, Any]]] = []
+    model = ScriptedModel([
+        Step(tool_calls=[("sign_in", raw)]),
+        reply("sorry", expect=lambda messages, tools: later.append(messages))])
+    agent = teragent.build_agent({}, workspace=tmp_path, provider=model, tools=[sign_in],
+                                 stream=False, audit=False)
+    result = asyncio.run(agent.run("sign in"))
+    assert "Invalid arguments" in result.tool_outcomes[0].result.error
+    assert later and SECRET not in json.dumps(later[0]) and SECRET not in json.dumps(list(result))

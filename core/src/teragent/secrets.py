@@ -168,6 +168,10 @@ def redact_tool_call(call: Any) -> Any:
     name = getattr(call, "name", "")
     if name not in _SENSITIVE:
         return call
+    raw = getattr(call, "raw_arguments", "")
+    if getattr(call, "parse_error", None) and raw:
+        # Text that is not a JSON object: no field to find the secret in, so all of it.
+        return call.model_copy(update={"raw_arguments": redacted_value(raw)})
     args = getattr(call, "arguments", None)
     shown = redact_arguments(name, args)
     if shown is args:
