@@ -95,3 +95,19 @@ def test_aiohttp_missing_names_install_command(monkeypatch: pytest.MonkeyPatch) 
         th.resolve_transport("aiohttp")
     monkeypatch.delenv(th.TRANSPORT_ENV, raising=False)
     assert th.resolve_transport(None) is None  # the default falls back quietly
+
+
+def test_a_200_body_that_is_not_json_is_a_retryable_error() -> None:
+    """A proxy's HTML page with status 200 (through the adapter: th.response_json)."""
+    from teragent.core.tap import CompiledPrompt
+    from teragent_openai.adapter import OpenAICompatibleAdapter
+    from teragent_testing.contract import adapter_response
+    from teragent_testing.fake_openai import FakeOpenAIServer, ScriptedReply
+
+    server = FakeOpenAIServer(strict=True).script(ScriptedReply(raw_body=b"<html>hi</html>"))
+    with pytest.raises(ModelAPIError, match="body that is not JSON") as caught:
+        adapter_response(lambda: OpenAICompatibleAdapter(
+            base_url="http://fake.test/v1", transport=httpx.ASGITransport(app=server)),
+            CompiledPrompt(messages=[{"role": "user", "content": "hi"}]), "m", stream=False)
+    assert caught.value.retryable and caught.value.status == 200
+    assert caught.value.body == "<html>hi</html>"

@@ -53,7 +53,7 @@ __all__ = ["DEFAULT_TRANSPORT", "TRANSPORT_ENV", "make_async_client", "resolve_t
            "parse_retry_after", "parse_duration", "parse_reset", "RateLimitHeaders",
            "parse_rate_limit_headers", "error_from_response", "map_http_error",
            "is_context_overflow", "CONTEXT_MARKERS", "QUOTA_MARKERS", "error_kind", "refine",
-           "typed_error", "key_variable"]
+           "typed_error", "key_variable", "response_json"]
 
 #: The transport used when none is asked for (chosen from bench/bench_http.py figures:
 #: aiohttp is ~2-3x faster sequentially and many times faster under concurrency).
@@ -231,6 +231,18 @@ def error_from_response(
                              retry_after=retry_after_of(headers), **common)
     return ModelAPIError(f"Request rejected{where}: {detail}",
                          retryable=status in (408, 409), **common)
+
+
+def response_json(content: bytes, *, status: int, provider: str = "", model: str = "",
+                  what: str = "The API") -> Any:
+    """The JSON of a successful response's body; a body that is not JSON (a proxy's
+    page, a cut-off body) is a retryable :class:`ModelAPIError` saying ``what`` sent it."""
+    try:
+        return json.loads(content)
+    except ValueError:
+        raise ModelAPIError(f"{what} answered with a body that is not JSON.",
+                            provider=provider, model=model, status=status,
+                            body=content.decode("utf-8", "replace"), retryable=True) from None
 
 
 def _cause_names(exc: BaseException) -> set[str]:

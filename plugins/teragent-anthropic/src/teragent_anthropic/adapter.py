@@ -12,13 +12,13 @@ defaults.
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, AsyncIterator, ClassVar
 
 from teragent.core.adapter import TAPAdapter
 from teragent.core.http import (
     error_from_response, key_variable, make_async_client, map_http_error, refine,
+    response_json,
 )
 from teragent_openai.sse import SSEDecoder
 from teragent.errors import ModelAPIError, redact
@@ -172,13 +172,8 @@ class MessagesAdapter(TAPAdapter):
         self.observe_response(response)
         if response.status_code >= 400:
             raise self._status_error(response, content, model)
-        try:
-            data = json.loads(content)
-        except ValueError:
-            raise ModelAPIError("The API answered with a body that is not JSON.",
-                                provider=self.name, model=model, status=response.status_code,
-                                body=content.decode("utf-8", "replace"),
-                                retryable=True) from None
+        data = response_json(content, status=response.status_code, provider=self.name,
+                             model=model)
         result = parse_message(data, model, provider=self.name, status=response.status_code)
         self._remember_thinking(result)
         return self.record_result(result)

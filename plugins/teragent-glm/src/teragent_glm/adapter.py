@@ -32,7 +32,7 @@ import json
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from teragent_openai.chat import ChatCompletionsAdapter
-from teragent.core.http import typed_error
+from teragent.core.http import response_json, typed_error
 from teragent.errors import ModelAPIError
 
 if TYPE_CHECKING:  # the TAP IR (pydantic) loads with the first request, not the adapter
@@ -179,10 +179,5 @@ class GLMNativeAdapter(ChatCompletionsAdapter):
         self.observe_response(response)
         if response.status_code >= 400:
             raise self._status_error(response, content, model)
-        try:
-            return json.loads(content)
-        except ValueError:
-            raise ModelAPIError("The API answered with a body that is not JSON.",
-                                provider=self.name, model=model, status=response.status_code,
-                                body=content.decode("utf-8", "replace"),
-                                retryable=True) from None
+        return response_json(content, status=response.status_code, provider=self.name,
+                             model=model)

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, ClassVar, Mapping
 
 from teragent.core.adapter import TAPAdapter
 from teragent.core.headers import parse_rate_limit_headers
-from teragent.core.http import typed_error
+from teragent.core.http import response_json, typed_error
 from teragent_anthropic.adapter import MessagesAdapter
 from teragent_openai.chat import ChatCompletionsAdapter
 from teragent.errors import ModelAPIError, UserError
@@ -339,13 +339,8 @@ class MiniMaxNativeAdapter(TAPAdapter):
                                                 interactive_elements, active_window, model)
         if response.status_code >= 400:
             raise self._openai._status_error(response, content, model)
-        try:
-            data = json.loads(content)
-        except ValueError:
-            raise ModelAPIError("The desktop endpoint answered with a body that is not JSON.",
-                                provider=self.name, model=model, status=response.status_code,
-                                body=content.decode("utf-8", "replace"),
-                                retryable=True) from None
+        data = response_json(content, status=response.status_code, provider=self.name,
+                             model=model, what="The desktop endpoint")
         return {"action": data.get("action"), "reasoning": data.get("reasoning", ""),
                 "raw_response": data}
 

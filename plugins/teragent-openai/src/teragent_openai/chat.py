@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # httpx loads with the first httpx client (make_async_client)
 from teragent.core.adapter import TAPAdapter
 from teragent.core.http import (
     error_from_response, error_kind, key_variable, make_async_client, map_http_error,
-    refine, typed_error,
+    refine, response_json, typed_error,
 )
 from teragent_openai.sse import SSEDecoder
 from teragent.errors import ModelAPIError, StreamError, redact
@@ -314,13 +314,8 @@ class ChatCompletionsAdapter(TAPAdapter):
         await self._observe(response)
         if response.status_code >= 400:
             raise self._status_error(response, content, model)
-        try:
-            data = json.loads(content)
-        except ValueError:
-            raise ModelAPIError(
-                "The API answered with a body that is not JSON.", provider=self.name,
-                model=model, status=response.status_code,
-                body=content.decode("utf-8", "replace"), retryable=True) from None
+        data = response_json(content, status=response.status_code, provider=self.name,
+                             model=model)
         error = self._payload_error(data, model, response.status_code, response.headers)
         if error is not None:
             raise error
