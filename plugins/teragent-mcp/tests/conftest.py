@@ -90,6 +90,24 @@ def stop(proc: subprocess.Popen[Any]) -> None:
         proc.stderr.close()
 
 
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A git repository with one commit (``a.txt``: ``one``)."""
+    r = tmp_path / "repo"
+    r.mkdir()
+
+    def run(*a: str) -> None:
+        subprocess.run(["git", *a], cwd=r, check=True, capture_output=True)
+
+    run("init", "-q")
+    run("config", "user.email", "t@example.invalid")
+    run("config", "user.name", "T")
+    (r / "a.txt").write_text("one\n")
+    run("add", "a.txt")
+    run("commit", "-q", "-m", "first")
+    return r
+
+
 @pytest.fixture(scope="module")
 def pool() -> Iterator[Any]:
     from teragent_mcp import MCPConnectionPool

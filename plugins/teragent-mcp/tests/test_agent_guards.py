@@ -78,20 +78,11 @@ def test_an_agent_run_calls_an_mcp_tool_end_to_end(isolated, deps):
 
 
 @pytest.fixture
-def staged_repo(tmp_path: Path) -> Path:
-    r = tmp_path / "repo"
-    r.mkdir()
-    git = lambda *a: subprocess.run(["git", *a], cwd=r, check=True,  # noqa: E731
-                                    capture_output=True, text=True).stdout
-    git("init", "-q")
-    git("config", "user.email", "t@example.invalid")
-    git("config", "user.name", "T")
-    (r / "a.txt").write_text("one\n")
-    git("add", "a.txt")
-    git("commit", "-q", "-m", "first")
-    (r / "a.txt").write_text("two\n")
-    git("add", "a.txt")
-    return r
+def staged_repo(repo: Path) -> Path:
+    """The conftest's repository with a change to ``a.txt`` staged."""
+    (repo / "a.txt").write_text("two\n")
+    subprocess.run(["git", "add", "a.txt"], cwd=repo, check=True, capture_output=True)
+    return repo
 
 
 def _staged(repo: Path) -> str:

@@ -6,11 +6,8 @@ that only knows the initialize handshake)."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-from pathlib import Path
 from typing import Any
 
-import pytest
 from teragent.core.types import ToolSafety
 
 
@@ -40,23 +37,6 @@ def test_time_server(pool, deps):
     assert conv.success and "Europe/Paris" in conv.data
     assert not bad.success and "Mars/Olympus" in bad.error
     assert info["protocol_version"] == "2026-07-28"  # a 2.x server: the modern protocol
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    r = tmp_path / "repo"
-    r.mkdir()
-
-    def run(*a: str) -> None:
-        subprocess.run(["git", *a], cwd=r, check=True, capture_output=True)
-
-    run("init", "-q")
-    run("config", "user.email", "t@example.invalid")
-    run("config", "user.name", "T")
-    (r / "a.txt").write_text("one\n")
-    run("add", "a.txt")
-    run("commit", "-q", "-m", "first")
-    return r
 
 
 def test_git_server(pool, deps, repo):
