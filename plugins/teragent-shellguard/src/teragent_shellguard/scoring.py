@@ -25,8 +25,20 @@ PAIRS = {
 
 
 def load(path: Path) -> list[dict[str, Any]]:
+    """Entries of a JSONL corpus. The held-out format (``expect``, ``category``, no ``id``) is
+    read as the shared one: ``expect`` gives ``severity``, the line number gives ``id``."""
+    out: list[dict[str, Any]] = []
     with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            e = json.loads(line)
+            e.setdefault("id", f"{path.stem}:{n}")
+            if "severity" not in e and e.get("expect") in ("block", "warn"):
+                e["severity"] = e["expect"]
+            e.setdefault("group", e.get("category", "-"))
+            out.append(e)
+    return out
 
 
 @dataclass
