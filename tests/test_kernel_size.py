@@ -61,19 +61,11 @@ def _plugin_modules_over(root: Path) -> list[str]:
             for s in ks.measure(src) if s.raw_lines > ks.MAX_MODULE_LINES]
 
 
-#: Plugin modules known to be over the limit, each with who is splitting it. An entry
-#: is removed when its module is split (the test below fails while a listed module fits).
-KNOWN_OVER: dict[str, str] = {}
-
-
 def test_no_plugin_module_over_the_size_limit() -> None:
     over = _plugin_modules_over(ROOT)
-    new = [o for o in over if o.rsplit(" (", 1)[0] not in KNOWN_OVER]
-    assert not new, (f"plugin modules over {_script().MAX_MODULE_LINES} lines: "
-                     f"{', '.join(new)}; split them by responsibility (see `python "
-                     "scripts/kernel_size.py --root plugins/<name>/src`)")
-    fixed = sorted(set(KNOWN_OVER) - {o.rsplit(" (", 1)[0] for o in over})
-    assert not fixed, f"now within the limit: delete {fixed} from KNOWN_OVER"
+    assert not over, (f"plugin modules over {_script().MAX_MODULE_LINES} lines: "
+                      f"{', '.join(over)}; split them by responsibility (see `python "
+                      "scripts/kernel_size.py --root plugins/<name>/src`)")
 
 
 def test_the_plugin_check_names_a_module_one_line_over(tmp_path: Path) -> None:
