@@ -95,6 +95,8 @@ def interpreter(name: str, words: list[str], ctx: Ctx, cmd: Command | None) -> N
             code = args[i + 1]  # clustered flags such as ``perl -ne`` or ``python -Ic``
         elif any(a.startswith(f + "=") for f in flags if f.startswith("--")):
             code = a.split("=", 1)[1]
+        elif not a.startswith("--") and a[:2] in flags and len(a) > 2:
+            code = a[2:]  # code glued to its flag: ``ruby -e'...'`` arrives as ``-e...``
         if code is not None:
             ctx.check_code(name, code)
             return
