@@ -299,6 +299,11 @@ def _pkg(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
     args = words[1:]
     removing = any(a in ("remove", "purge", "autoremove", "erase", "del", "uninstall", "-R", "-Rns", "-Rs",
                          "-Rdd", "-Rc") or a.startswith("-R") for a in args)
+    if words[0].rsplit("/", 1)[-1] in ("dpkg", "rpm"):  # option verbs: dpkg -r/-P/--purge, rpm -e/--erase
+        removing = removing or any(a in ("-r", "-P", "--remove", "--purge", "--erase") or
+                                   re.match(r"^-[a-zA-Z]*e[a-zA-Z]*$", a) and words[0].endswith("rpm") for a in args)
+    if removing and any(a in ("--nodeps", "--force-all", "--force-depends", "--force-remove-reinstreq") for a in args):
+        ctx.warn("destructive_delete", f"{words[0]} removes packages while ignoring what depends on them")
     if "--allow-remove-essential" in args or "--force-remove-essential" in args:
         ctx.block("destructive_delete", f"{words[0]} is told to remove essential packages")
     elif removing and any(_ESSENTIAL.match(a) for a in args if not a.startswith("-")):

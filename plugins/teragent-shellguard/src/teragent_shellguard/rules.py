@@ -62,6 +62,8 @@ ACTION_RULES: dict[str, tuple[int, str]] = {
     "delete.home": (2, "destructive_delete"), "persist.hooks": (2, "persistence"), "remote.exec_admin": (2, "remote_exec"),
     "net.upload_sensitive": (2, "exfiltration"), "security.av_off": (2, "security_disable"),
     "security.boot": (2, "security_disable"), "net.serve_home": (2, "exfiltration"), "net.delete": (1, "remote_exec"), "package.install": (1, "package_install"), "db.drop": (2, "database_destructive"), "db.reset": (1, "database_destructive"),
+    "pkg.publish": (1, "package_install"), "pkg.registry": (1, "package_install"), "net.capture": (1, "credential_theft"),
+    "disk.mount": (1, "privilege_escalation"),
 }
 _SAFE_DB = re.compile(r"(?i)\b(?:if\s+exists\s+)?[\w.\"`]*(?:test|tmp|temp|scratch|dev|local|sandbox|staging_copy)\w*")
 _SECRET_VAR = re.compile(r"\$\{?([A-Za-z_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|_PAT|AUTH)[A-Za-z_]*)\}?")
