@@ -6,8 +6,8 @@ composition root builds meanwhile (each phase's, an ``agent_factory``'s built wi
 ``build_agent``) gets, through the kernel's ``teragent_observe_agent`` hook, a
 :class:`StatusRecorder` among its run's tracers: the provider hands it every response
 of the run, and it writes the manager's status on the response before the agent loop
-sees it (events, the caller's tracers after it, the result). No manager current: the
-hook answers ``None`` and the build pays nothing.
+sees it (the ``model_end`` event; tracers called before it, such as the provider's own,
+do not). No manager current: the hook answers ``None`` and the build pays nothing.
 """
 
 from __future__ import annotations
