@@ -262,13 +262,52 @@ def _runs_stdin(cmd: Command, info: tuple[str, list[str], list[Effect]] | None, 
     return bool(words) and _reads_stdin_script([name, *words[1:]])
 
 
+_CODE_LANGS = frozenset({"python", "perl", "ruby", "node", "php", "lua", "bun", "deno"})
+
+
+def _static_text(cmd: Command, info: tuple[str, list[str], list[Effect]] | None) -> str | None:
+    """The text a stage prints when it is fixed in the command itself: ``echo 'x'``,
+    ``printf 'x'`` without escapes or ``%`` formats, ``cat <<EOF`` with no file argument."""
+    if info is None or cmd.subs:
+        return None
+    name, words, _ = info
+    args = words[1:]
+    if name == "cat" and cmd.stdin_text is not None and not any(not a.startswith("-") for a in args):
+        return cmd.stdin_text
+    if name not in ("echo", "printf") or not args:
+        return None
+    if name == "echo" and args[0] in ("-n", "-E"):
+        args = args[1:]
+    text = " ".join(args)
+    if name == "printf" or args[:1] == ["-e"]:
+        text = text.removeprefix("-e ").replace("\\n", "\n").replace("\\t", "\t")
+    if not text or "\\" in text or "`" in text or (name == "printf" and ("%" in text or len(args) > 1)):
+        return None  # escapes, formats and back-quotes build text at run time: judged as generated text
+    return text
+
+
+def _run_static(text: str, runner: str, ctx: Ctx) -> None:
+    """Check text fixed in the command and fed to ``runner`` as what it is: a script or code."""
+    if runner in _CODE_LANGS:
+        ctx.check_code(runner, text)
+    else:
+        ctx.check_text(text, f"text piped into {runner}")
+
+
 def judge_pipeline(pipe: object, ctx: Ctx) -> None:
     """Data flow along a pipeline: downloaded or decoded text into a shell, sensitive data
-    (credential files, the environment) into a network client, SQL text into a database."""
+    (credential files, the environment) into a network client, SQL text into a database.
+    Text written out in the command itself (``echo 'print(1)' | python3``, ``cat <<EOF | sh``)
+    is not hidden: it is checked as the script or code it becomes."""
     cmds = pipe.cmds  # type: ignore[attr-defined]
     upstream: list[str] = []
     for i, cmd in enumerate(cmds):
         info = ctx.effects.get(id(cmd))
+        if i == 1 and info is not None and _runs_stdin(cmd, info, ctx):
+            text = _static_text(cmds[0], ctx.effects.get(id(cmds[0])))
+            if text is not None:
+                _run_static(text, info[0], ctx)
+                break
         if i and _runs_stdin(cmd, info, ctx):
             if any(n in _DOWNLOADERS for n in upstream):
                 ctx.block("download_exec", f"runs downloaded content: '{' | '.join(upstream)}' feeds a program that executes its input")
