@@ -343,28 +343,50 @@ def judge_pipeline(pipe: object, ctx: Ctx) -> None:
 
 
 def judge_list(script: Script, ctx: Ctx, effects_of: dict[int, tuple[str, list[str], list[Effect]]]) -> None:
-    """A file downloaded by one command and executed by a later one in the same list."""
+    """A file made by one command and executed by a later one in the same list: downloaded
+    (refused), decoded (refused: its text is hidden) or written from text in the command
+    (that text is checked as the script or code it becomes)."""
+    from teragent_shellguard.chains import _is_decoder
+
     downloaded: dict[str, str] = {}
+    written: dict[str, tuple[str | None, str]] = {}  # path -> (static text, or None when decoded; the writer)
     for pipe in script.pipelines:
-        for cmd in pipe.cmds:
+        decoded = False
+        for pos, cmd in enumerate(pipe.cmds):
             info = effects_of.get(id(cmd))
             if info is None:
                 continue
             name, words, effects = info
+            decoded = decoded or _is_decoder([name, *words[1:]])
+            text = _static_text(cmd, info) if pos == 0 else None
             for e in effects:
                 if e.kind == "download":
                     downloaded[e.target.lstrip("./")] = e.word
-            if not downloaded:
+                elif e.kind in ("write", "append") and e.word.startswith((">", "tee")) and (decoded or text is not None):
+                    old = written.get(e.target.lstrip("./"), ("", ""))[0] if e.kind == "append" else ""
+                    body = None if decoded or old is None else (old + "\n" + (text or "")).strip("\n")
+                    written[e.target.lstrip("./")] = (body, f"{name} ... {e.word}")
+            if not downloaded and not written:
                 continue
             target = None
             w0 = words[0].replace("\\", "/") if words else ""
-            if w0.lstrip("./") in downloaded and "/" in w0 or name in downloaded:
+            if w0.lstrip("./") in downloaded and "/" in w0 or name in downloaded or (
+                    "/" in w0 and w0.lstrip("./") in written):
                 target = w0
             elif name in SHELL_NAMES | {"source", ".", "python", "perl", "ruby", "node", "php", "bun", "deno", "osascript"}:
                 target = next((w for w in words[1:] if not w.startswith("-")), None)
-            if target and target.lstrip("./") in downloaded:
-                ctx.block("download_exec", f"runs '{target}', downloaded earlier by '{downloaded[target.lstrip('./')]}'")
+            if not target:
+                continue
+            key = target.lstrip("./")
+            if key in downloaded:
+                ctx.block("download_exec", f"runs '{target}', downloaded earlier by '{downloaded[key]}'")
                 return
+            if key in written:
+                body, writer = written[key]
+                if body is None:
+                    ctx.block("obfuscation", f"runs '{target}', decoded earlier by '{writer}' (its text cannot be checked)")
+                    return
+                _run_static(body, name if name in _CODE_LANGS else "sh", ctx)
 
 
 def judge_substitutions(cmd: Command, ctx: Ctx) -> None:
