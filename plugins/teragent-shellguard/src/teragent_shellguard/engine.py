@@ -158,7 +158,11 @@ _IFS = re.compile(r"\$\{IFS(?:%?\?\?)?\}|\$IFS\b")
 def resolve(words: list[str], ctx: Ctx, cmd: Command | None) -> list[str]:
     """Apply variable substitution, brace expansion and static substitutions to argv."""
     if ctx.vars:
-        words = [_expand(w, ctx.vars) for w in words]
+        first = _expand(words[0], ctx.vars)
+        split0 = "$" in words[0] and not (cmd is not None and cmd.quoted0) and len(first.split()) > 1
+        words = [first, *(_expand(w, ctx.vars) for w in words[1:])]
+        if split0:
+            words = [*first.split(), *words[1:]]  # an unquoted ``$c`` holding 'rm -rf' is split into words
     if any("IFS" in w for w in words):
         words = [p for w in words for p in _IFS.sub(" ", w).split()]
     while len(words) > 1 and words[0].startswith("-") and len(words[0]) > 1:
