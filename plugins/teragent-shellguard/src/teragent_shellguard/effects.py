@@ -253,14 +253,21 @@ _CODE_WRITE = re.compile(r"""(?:open\s*\([^)]*,\s*['"][wax]|\.write(?:_text|_byt
                          r"""File\.(?:write|open)|IO\.write|file_put_contents|\bprintf?\b[^;}]*>{1,2}\s*["']|\bsay\s+\w+\s|fopen\s*\([^)]*['"][wa]|open\s*\(\s*\w+\s*,\s*['"]?>)""")
 _CODE_DELETE = re.compile(r"rmtree|rm_rf|rmSync|rmdirSync|unlinkSync|os\.remove|os\.unlink|unlink\s*\(|remove_tree|"
                           r"rm_r\b|FileUtils\.rm|Path\([^)]*\)\.unlink|shutil\.move")
-_CODE_HOME = re.compile(r"expanduser\(\s*['\"]~['\"]\s*\)|Path\.home\(\)|os\.homedir\(\)|Dir\.home|\$ENV\{HOME\}|"
+_CODE_HOME = re.compile(r"expanduser\(\s*['\"]~['\"]\s*\)|Path\.home\(\)|\.homedir\(\)|Dir\.home|\$ENV\{HOME\}|os\.UserHomeDir|"
                         r"process\.env\.HOME|getenv\(\s*['\"]HOME['\"]\s*\)|environ\[['\"]HOME['\"]\]")
 _CODE_EVAL = re.compile(r"\b(?:eval|exec|instance_eval|Function|compile|loadstring)\b|\beval\)")
 _CODE_FETCH = re.compile(r"(?<![.\w])get\s*\(|\bfetch\s*\(|URI\.open|\burlopen\b|requests\.get|LWP|open-uri|"
-                         r"https?\.get|Net::HTTP|file_get_contents\s*\(\s*['\"]https?:|socket\.http")
+                         r"https?\.get|https?['\"]\s*\)\s*\.\s*(?:get|request)\b|Net::HTTP|file_get_contents\s*\(\s*['\"]https?:|socket\.http")
 _CODE_HUGE = re.compile(r"\*\s*10\s*\*\*\s*(?:1[0-9]|[2-9]\d)|\*\s*\d{10,}|range\s*\(\s*10\s*\*\*\s*1[2-9]")
 _CODE_NET = re.compile(r"requests\.(?:post|put)|urlopen\([^)]*data=|\.post\(|fetch\([^)]*method\s*:\s*['\"]POST|"
                        r"http\.request|Net::HTTP\.post|HTTP::Tiny->new->post|curl_exec")
+
+
+# the whole environment (not one variable of it) and an endless loop that only grows memory
+_CODE_WHOLE_ENV = re.compile(r"os\.environ(?!\s*[\[.(])|environ\.(?:items|copy)\(\)|process\.env(?!\s*[.\[])|%ENV\b(?!\{)|"
+                             r"ENV\.(?:to_h|to_a|each)\b|getenv\(\s*\)|\$_ENV\b(?!\[)")
+_CODE_ENDLESS_GROWTH = re.compile(r"(?:while\s*\(?\s*(?:True|true|1)\s*\)?\s*[:{]?|for\s*\(\s*;\s*;\s*\)|\bloop\s*(?:do|\{))"
+                                  r"[^\n]{0,60}?(?:\.append\(|\.push\(|\.extend\(|\+=|<<\s)", re.S)
 
 
 def code_effects(lang: str, code: str) -> list[Effect]:
@@ -289,6 +296,9 @@ def code_effects(lang: str, code: str) -> list[Effect]:
         out.append(Effect("exec.download", "runs downloaded code", "", f"{lang} code evaluating a download"))
     if _CODE_HUGE.search(code):
         out.append(Effect("resource.fill", "allocates an enormous amount of memory", "", f"{lang} code"))
-    if send and re.search(r"environ|process\.env|ENV\b", code):
+    if send and re.search(r"environ|process\.env|ENV\b", code) or _CODE_WHOLE_ENV.search(code) and (
+            _CODE_FETCH.search(code) or URL.search(code)):
         out.append(Effect("send", "environment", "environment", f"{lang} code sending the environment"))
+    if _CODE_ENDLESS_GROWTH.search(code) and not re.search(r"\b(?:break|sleep|return|exit)\b|\blen\(", code):
+        out.append(Effect("resource.fill", "grows a collection in an endless loop (exhausts memory)", "", f"{lang} code"))
     return out
