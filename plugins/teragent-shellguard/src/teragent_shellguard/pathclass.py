@@ -83,11 +83,12 @@ TABLE: list[tuple[str, str]] = [
     (rf"^{_H}/\.(?:aws|azure|gnupg|password-store|pki/nssdb|vault-token|docker/config\.json|kube/config|kube$|"
      r"netrc|_netrc|pgpass|my\.cnf|git-credentials|npmrc|pypirc|boto|s3cfg|dockercfg|terraformrc|"
      r"terraform\.d/credentials|cargo/credentials|gem/credentials|config/(?:gcloud|gh|hub|doctl|op|rclone|"
-     r"git/credentials)|local/share/keyrings|mozilla/firefox/[^/]+/(?:logins\.json|key[34]\.db|cookies\.sqlite|"
-     r"cert9\.db)|config/(?:google-chrome|chromium|BraveSoftware|microsoft-edge)/.*(?:Login Data|Cookies|Web Data)|"
+     r"git/credentials)|local/share/keyrings|mozilla/firefox|"
+     r"config/(?:google-chrome|chromium|BraveSoftware|microsoft-edge|vivaldi|opera)|"
      r"thunderbird|msf4|john|hashcat)(?:/|$)", CREDENTIAL),
+    # a browser profile holds saved passwords, cookies and session tokens: the whole folder is a credential store
     (rf"^{_H}/Library/(?:Keychains|Cookies|Application Support/(?:Google/Chrome|Firefox|Microsoft Edge|"
-     r"BraveSoftware)/.*(?:Login Data|Cookies|logins\.json|key4\.db|Web Data))", CREDENTIAL),
+     r"BraveSoftware))(?:/|$)", CREDENTIAL),
     (rf"^{_H}/AppData/(?:Local|Roaming)/(?:Google/Chrome|Microsoft/Edge|Mozilla/Firefox)/.*"
      rf"(?:Login Data|Cookies|logins\.json|key4\.db)|^{_H}/AppData/(?:Roaming|Local)/Microsoft/(?:Credentials|Protect|Vault)",
      CREDENTIAL),

