@@ -159,10 +159,18 @@ DB_CLIENTS: dict[str, tuple[str, ...]] = {
     "mysqladmin": ("@*",), "dropdb": ("@dropdb",), "dropuser": ("@dropdb",),
 }
 
+#: ``push [opts] REMOTE BRANCH [opts]`` where BRANCH is one plain branch that is not shared (main, release...)
+_OWN_BRANCH = (r"(?:\s+-\S+)*\s+[\w.-]+\s+(?!(?:main|master|trunk|develop|dev|default|stable|head|gh-pages|"
+               r"release|prod|production|staging|live)\b)[\w-]+/?[\w.-]+(?:\s+-\S+)*\s*$")
+
 # ACTIONS: program -> [(regex over " ".join(args) lowered, effect, what)]; effects are judged in rules.py.
 ACTIONS: dict[str, list[tuple[str, str, str]]] = {
     "git": [
-        (r"^push\b.*(?:\s--force(?!-with-lease)(?:\s|$)|\s-f\b|\s-[a-z]*f[a-z]*\s)", "vcs.force_push", "force-pushes over remote history"),
+        # a force push names one branch that is not a shared one -> a warning (rewriting one's own feature branch)
+        (r"^push\b(?!" + _OWN_BRANCH + r").*(?:\s--force(?!-with-lease)(?:\s|$)|\s-f\b|\s-[a-z]*f[a-z]*\s)", "vcs.force_push",
+         "force-pushes over remote history"),
+        (r"^push\b(?=" + _OWN_BRANCH + r").*(?:\s--force(?!-with-lease)(?:\s|$)|\s-f\b|\s-[a-z]*f[a-z]*\s)",
+         "vcs.force_push_lease", "force-pushes over the history of a feature branch"),
         (r"^push\b.*\s\+[\w/.-]+", "vcs.force_push", "force-pushes with a '+' refspec"),
         (r"^push\b.*\s--force-with-lease\b.*\b(?:main|master|trunk|release|prod\w*)\b", "vcs.force_push_lease", "force-pushes to a protected branch"),
         (r"^push\b.*\s(?:--delete|-d)\s", "vcs.remote_delete", "deletes a remote branch or tag"),
@@ -175,7 +183,8 @@ ACTIONS: dict[str, list[tuple[str, str, str]]] = {
         (r"^gc\b.*--prune=(?:now|all)", "vcs.rewrite", "prunes unreachable commits immediately"),
         (r"^update-ref\s+-d\b", "vcs.rewrite", "deletes a ref"),
         (r"^(?:reset\b.*\s--hard|checkout\s+(?:--\s+)?\.$|checkout\s+-f\b|restore\s+(?:-\S+\s+)*\.$|stash\s+clear)", "vcs.discard", "discards uncommitted work"),
-        (r"^clean\b.*-[a-z]*f[a-z]*\b.*-[a-z]*[xd]|^clean\b.*-[a-z]*[xd][a-z]*f|^clean\s+-ff", "vcs.discard", "deletes untracked files"),
+        (r"^clean\b(?!.*\s(?:-n|--dry-run)\b)(?=.*\s(?:-[a-z]*f|--force\b))(?=.*\s-[a-z]*[xd])|^clean\s+-ff",
+         "vcs.discard", "deletes untracked files"),
         (r"^branch\s+(?:-d|--delete)\b.*\b(?:main|master|trunk)\b", "vcs.discard", "deletes the main branch"),
         (r"^config\b.*--(?:global|system)\b.*\bcore\.hookspath\b", "persist.hooks", "points every repository's hooks at another folder"),
         (r"^config\b.*\b(?:core\.hookspath)\b", "agent.hooks", "points git hooks at another folder"),
