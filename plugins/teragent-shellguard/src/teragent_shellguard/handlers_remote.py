@@ -162,6 +162,14 @@ def _cloud(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
     if name in ("terraform", "tofu") and low[:1] == ["apply"] and any("auto-approve" in w for w in words):
         ctx.warn("remote_exec", f"{name} apply -auto-approve changes infrastructure without review")
         return
+    if name == "aws" and low[:2] == ["s3", "rm"]:  # one object, a dry run, or a recursive delete
+        if "--dryrun" in words:
+            return
+        if "--recursive" in words or any(p.rstrip("/").count("/") <= 2 for p in low[2:3]):
+            ctx.block("remote_exec", "aws s3 rm deletes a bucket's objects")
+        else:
+            ctx.warn("remote_exec", "aws s3 rm deletes a cloud storage object")
+        return
     for p in low[:4]:
         if _DESTROY_VERB.match(p):
             ctx.block("remote_exec", f"{name} {p} deletes cloud resources")

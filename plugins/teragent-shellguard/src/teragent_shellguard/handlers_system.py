@@ -62,10 +62,11 @@ def _pkill(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
     flags, vals, pos = split_args(words[1:], frozenset({"-u", "--user", "-U", "-g", "-G", "-s", "--signal",
                                                         "-P", "-t", "-n", "--ns", "-o", "--older-than",
                                                         "-y", "--younger-than", "-F"}))
-    if any(k in vals for k in ("-u", "--user", "-U", "-g", "-G", "-t")):
+    pats = [p.lower() for p in pos]
+    if any(k in vals for k in ("-u", "--user", "-U", "-g", "-G", "-t")) and (
+            not pos or any(p in ("", ".", ".*", "*") for p in pats)):  # with a pattern only the matching ones die
         ctx.block("process_kill", f"{name} kills every process of a user, group or terminal")
         return
-    pats = [p.lower() for p in pos]
     if any(p.strip("^$") in _CRITICAL_PROCS for p in pats):
         ctx.block("process_kill", f"{name} kills a critical system process ({', '.join(pos)})")
     elif any(p in ("", ".", ".*", "*") for p in pats):
@@ -163,7 +164,7 @@ def _setcap(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
 
 
 _DOCKER_ESCAPE = re.compile(
-    r"^--privileged(?:=true)?$|^--pid=host$|^--(?:net|network|ipc|uts|userns)=host$|^--cap-add=(?:all|sys_admin|sys_ptrace|sys_module)$|"
+    r"^--privileged(?:=true)?$|^--pid=host$|^--(?:ipc|uts|userns)=host$|^--cap-add=(?:all|sys_admin|sys_ptrace|sys_module)$|"
     r"^--security-opt=(?:apparmor|seccomp|label)[:=]unconfined$|^--device=/dev/(?:sd|nvme|vd|mem)|"
     r"^(?:-v|--volume|--mount)=?/(?::|$)|^(?:-v|--volume)=?/(?:etc|root|var/run/docker\.sock|run/docker\.sock|boot|proc|sys)[:/]|"
     r"^(?:-v|--volume)=?/var/run/docker\.sock|source=/(?:,|$)", re.I)
@@ -187,6 +188,9 @@ def _docker(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
         if _DOCKER_ESCAPE.search(w):
             ctx.block("privilege_escalation", f"{words[0]} {words[1]} {w} gives the container control of the host")
             return
+    for w in joined:  # the host's network stack, not its processes or files: reachable services, no escape
+        if re.match(r"^--(?:net|network)=host$", w):
+            ctx.warn("privilege_escalation", f"{words[0]} {words[1]} {w} shares the host's network with the container")
 
 
 
