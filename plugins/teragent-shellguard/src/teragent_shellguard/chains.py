@@ -155,7 +155,10 @@ def _check_pipeline(cmds: list[Command], ctx: Ctx) -> None:
             elif name in ("echo", "printf") and len(a) > 1:
                 seen_find, find_roots = True, ([x for x in a[1:] if not x.startswith("-")], True)
             elif name == "ls" and len(a) > 1:
-                seen_find, find_roots = True, ([x for x in a[1:] if not x.startswith("-")] or ["."], False)
+                listed = [x for x in a[1:] if not x.startswith("-")] or ["."]
+                # ``ls *.log``: a name pattern narrows the listing as -name does for find
+                seen_find, find_roots = True, (listed, all(set("*?[") & set(x.rsplit("/", 1)[-1]) and
+                                                           x.rsplit("/", 1)[-1] not in ("*", ".*") for x in listed))
 
 
 _EXEC_CTX = _SHELLS | _INTERPS | frozenset({"eval", "source", ".", "exec", "invoke-expression", "powershell", "xargs"})

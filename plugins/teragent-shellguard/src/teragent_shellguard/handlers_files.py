@@ -62,14 +62,23 @@ def find_targets(args: list[str]) -> tuple[list[str], bool]:
         roots.append(args[i])
         i += 1
     narrowed = False
+    in_action = False
     for a in args[i:]:
-        if a.startswith("-") and a not in _FIND_NEUTRAL and a not in _FIND_ACTIONS and a != "-delete":
+        if in_action:  # the words of an -exec command are not predicates (``-exec rm -rf {} +``)
+            in_action = a not in (";", "\\;", "+")
+        elif a in _FIND_ACTIONS:
+            in_action = True
+        elif a.startswith("-") and a not in _FIND_NEUTRAL and a != "-delete":
             narrowed = True
     return roots or ["."], narrowed
 
 
 def mass_delete(roots: list[str], narrowed: bool) -> str | None:
+    from teragent_shellguard.pathclass import TEMP, classify
+
     for r in roots:
+        if narrowed and classify(r) == TEMP:
+            continue  # only matching entries below a temp directory go, never the directory itself
         why = delete_danger(r, True)
         if why and (not narrowed or not why.startswith("deletes the whole workspace")):
             return why
@@ -138,6 +147,12 @@ def _disk(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
     if any(a in ("-l", "--list", "-L", "print", "-p", "--print") for a in args) and not name.startswith("mk"):
         return
     devs = [a for a in args if a.startswith("/dev/")]
+    if not devs and name.startswith(("mkfs", "mke2fs", "mkswap", "wipefs")) and not any("$" in a for a in args):
+        from teragent_shellguard.pathclass import TEMP, WORKSPACE, classify
+
+        files = [a for a in args if not a.startswith("-") and "." in a.rsplit("/", 1)[-1]]
+        if files and all(classify(f) in (WORKSPACE, TEMP) for f in files):
+            return  # an image file in the workspace or temp (mkfs.ext4 -F disk.img), not a device
     if devs or name.startswith(("mkfs", "mke2fs", "wipefs", "blkdiscard")):
         ctx.block("destructive_disk", f"{name} rewrites a disk or partition{(' ' + devs[0]) if devs else ''}")
 
