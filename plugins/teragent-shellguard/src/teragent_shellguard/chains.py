@@ -127,8 +127,8 @@ def _check_pipeline(cmds: list[Command], ctx: Ctx) -> None:
                     ctx.block("download_exec", f"downloaded content is piped into '{name}' and executed")
                 if seen_dec:
                     ctx.block("obfuscation", f"decoded/unpacked data is piped into '{name}' and executed")
-            if has_net and i > 0 and (name in _SHELLS or name in _INTERPS) and not any(
-                    not x.startswith("-") for x in a[1:]):
+            if has_net and (name in _SHELLS or name in _INTERPS) and not any(
+                    not x.startswith("-") for x in a[1:]):  # first stage too: ``sh 0</tmp/fifo | nc host port``
                 ctx.block("reverse_shell", f"a shell ('{name}') and a network tool share one pipeline")
             if has_net and name in _SHELLS and any(x.startswith("-") and "i" in x[1:] for x in a[1:]):
                 ctx.block("reverse_shell", "an interactive shell is wired to a network tool")

@@ -191,6 +191,8 @@ _VAR_REF = re.compile(r"\$\{?([A-Za-z_]\w*)")
 
 
 def _printenv(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
+    if not any(not w.startswith("-") for w in words[1:]):
+        ctx.warn("credential_theft", "printenv prints every environment variable, secrets included")
     for w in words[1:]:
         if not w.startswith("-") and is_secret_name(w):
             ctx.block("credential_theft", f"prints the secret environment variable {w}")

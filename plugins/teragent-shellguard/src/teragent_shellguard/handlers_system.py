@@ -200,12 +200,20 @@ _HIST_VARS = frozenset({"HISTFILE", "HISTSIZE", "HISTFILESIZE", "SAVEHIST", "HIS
                         "HISTORY_IGNORE"})
 
 
+#: variables whose value (one of these) makes a client accept any certificate
+_TLS_OFF_VARS = {"NODE_TLS_REJECT_UNAUTHORIZED": ("0",), "PYTHONHTTPSVERIFY": ("0",), "GIT_SSL_NO_VERIFY": ("1", "true"),
+                 "CURL_CA_BUNDLE": ("",), "REQUESTS_CA_BUNDLE": ("",), "GOINSECURE": ("*",),
+                 "NPM_CONFIG_STRICT_SSL": ("false", "0")}
+
+
 def check_assignment(name: str, value: str, ctx: Ctx) -> None:
     """Rules on ``NAME=value`` (standalone, exported or command-prefixed)."""
     if name in _HIST_VARS:
         v = value.strip("'\"")
         if name == "HISTFILE" or v in ("0", "", "*", "ignorespace", "ignoreboth") or v.startswith("*"):
             ctx.block("history_tampering", f"{name}={value} disables or redirects shell history")
+    elif name in _TLS_OFF_VARS and value.strip("'\"").lower() in _TLS_OFF_VARS[name]:
+        ctx.warn("security_disable", f"{name}={value} turns off TLS certificate verification")
     elif name in ("LD_PRELOAD", "LD_AUDIT", "DYLD_INSERT_LIBRARIES"):
         ctx.block("privilege_escalation", f"{name} injects a library into every program started")
     elif name in ("PROMPT_COMMAND", "BASH_ENV", "ENV", "GIT_SSH_COMMAND", "GIT_EXTERNAL_DIFF", "PAGER",

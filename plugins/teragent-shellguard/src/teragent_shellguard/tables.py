@@ -208,7 +208,9 @@ ACTIONS: dict[str, list[tuple[str, str, str]]] = {
                  "stops a security or logging service")],
     "find": [(r"(?:^|\s)-(?:exec|execdir|ok)\s+(?:\S*/)?(?:ba|da|z|k|c|tc)?sh\s+(?:-p\s+)?(?:;|\\;|\+)", "exec.shell",
               "spawns an interactive shell from find")],
-    "curl": [(r"-x\s*delete\b.*(?:/_all\b|/\*|:9200/[\w*,-]+/?(?:\s|$))", "db.drop", "deletes search indices over HTTP"),
+    "curl": [(r"--unix-socket[= ]\S*(?:docker|containerd|podman|crio|cri-dockerd)\.sock", "priv.escalate",
+              "talks to the container engine's API socket (root on the host)"),
+             (r"-x\s*delete\b.*(?:/_all\b|/\*|:9200/[\w*,-]+/?(?:\s|$))", "db.drop", "deletes search indices over HTTP"),
              (r"-x\s*delete\b", "net.delete", "sends an HTTP DELETE")],
     "python": [(r"-m\s+http\.server\b.*(?:--directory|-d)\s+(?:~|/|\$home)/?(?:\s|$)", "net.serve_home",
                 "serves the home directory or the filesystem over HTTP"),
@@ -271,7 +273,10 @@ ACTIONS: dict[str, list[tuple[str, str, str]]] = {
                 r"^volume\s+(?:rm|prune)\b.*(?:\$\(|-a|--all)|^(?:image\s+)?rmi\b.*\$\(",
                 "cloud.mass_delete", "deletes every container, image or volume"),
                (r"^inspect\b.*\.(?:config\.)?env\b", "cred.env_dump", "prints a container's environment")],
-    "kubectl": [(r"^exec\b.*\s--\s", "remote.exec", "runs a command inside a cluster"),
+    "kubectl": [(r"^(?:run|create|apply|patch|debug)\b.*(?:[\"']?privileged[\"']?\s*:\s*true|[\"']?host(?:pid|ipc|network)[\"']?\s*:\s*true|"
+                 r"[\"']?hostpath[\"']?\s*:|--privileged\b|--profile[= ]sysadmin)", "priv.escalate",
+                 "starts a pod with host privileges (a way out of the container onto the node)"),
+                (r"^exec\b.*\s--\s", "remote.exec", "runs a command inside a cluster"),
                 (r"^get\s+secrets?\b.*(?:-o\s*|--output[= ])(?:yaml|json|jsonpath)", "cred.token", "prints cluster secrets")],
     "aws": [(r"^iam\s+(?:create-access-key|create-login-profile|attach-\w+-policy|put-\w+-policy|add-user-to-group|"
              r"update-assume-role-policy)\b", "cloud.iam_grant", "grants cloud permissions or mints keys"),
