@@ -160,8 +160,8 @@ DB_CLIENTS: dict[str, tuple[str, ...]] = {
 }
 
 #: ``push [opts] REMOTE BRANCH [opts]`` where BRANCH is one plain branch that is not shared (main, release...)
-_OWN_BRANCH = (r"(?:\s+-\S+)*\s+[\w.-]+\s+(?!(?:main|master|trunk|develop|dev|default|stable|head|gh-pages|"
-               r"release|prod|production|staging|live)\b)[\w-]+/?[\w.-]+(?:\s+-\S+)*\s*$")
+_OWN_BRANCH = (r"(?:\s+-\S+)*\s+\w[\w.-]*\s+(?!(?:main|master|trunk|develop|dev|default|stable|head|gh-pages|"
+               r"release|prod|production|staging|live)\b)\w[\w-]*/?[\w.-]+(?:\s+-\S+)*\s*$")
 
 # ACTIONS: program -> [(regex over " ".join(args) lowered, effect, what)]; effects are judged in rules.py.
 ACTIONS: dict[str, list[tuple[str, str, str]]] = {
