@@ -130,6 +130,8 @@ def describe(name: str, words: list[str], cmd: Command | None) -> list[Effect]:
     if spec is None or not spec.net:
         for m in URL.finditer(joined):
             out.append(Effect("net", m.group(0), "", f"{name} {m.group(0)}"))
+    if cmd is not None and cmd.stdin_text and ("-" in args or "/dev/stdin" in args):
+        joined += " " + " ".join(cmd.stdin_text.split())  # ``kubectl apply -f - <<EOF``: the input is the here-doc
     for rx, kind, what in _actions(name):
         if rx.search(joined.lower()):
             out.append(Effect(kind, what, "", f"{name} {joined[:60]}".strip()))

@@ -222,6 +222,33 @@ _SECRET_SEARCH = re.compile(r"(?i)private key|id_rsa|id_ed25519|id_ecdsa|\.pem\b
 _CREDENTIAL_NAMES = ("id_rsa", "id_ed25519", "id_ecdsa", "id_dsa", "credentials", "server.key", "cert.pem", ".netrc",
                      ".pgpass", ".git-credentials", "wallet.dat", "vault.kdbx", "cert.pfx", "cert.p12", "secrets.json")
 _ORDINARY_NAMES = ("main.py", "README.md", "index.js", "Makefile", "notes.txt", "app.log", "package.json")
+#: what issued secrets look like, to test a search pattern against (``grep -rE 'xox[bp]-'``) rather than its spelling
+_SECRET_SAMPLES = ("AKIAIOSFODNN7EXAMPLE", "ghp_" + "a1B2" * 9, "github_pat_11AAAAAAA0", "xoxb-1234-5678-abcdEFGH",
+                   "sk-" + "A1b2" * 12, "glpat-" + "x1Y2" * 5, "AIza" + "S1y2" * 9,
+                   "-----BEGIN OPENSSH PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----")
+_ORDINARY_TEXT = ("def main():", "hello world", "import os", "the quick brown fox", "README", "1234", "x")
+
+
+_FD_TAKES = frozenset({"-e", "--extension", "-t", "--type", "-d", "--max-depth", "-E", "--exclude", "-x", "--exec",
+                       "-X", "--exec-batch", "-S", "--size", "-c", "--color", "-j", "--threads", "--changed-within"})
+
+
+def _hunts_secrets(pattern: str, names: bool) -> bool:
+    """Whether a search pattern (a regex, as grep -E/rg/fd read it) matches issued secrets or, for
+    file-name searches, key file names, while not matching ordinary text."""
+    import warnings
+
+    if len(pattern) < 3 or len(pattern) > 200:
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rx = re.compile(pattern.replace("[[:alnum:]]", "[A-Za-z0-9]").replace("[[:upper:]]", "[A-Z]"))
+    except (re.error, RecursionError, ValueError):
+        return False
+    samples = _SECRET_SAMPLES + (_CREDENTIAL_NAMES if names else ())
+    ordinary = _ORDINARY_TEXT + (_ORDINARY_NAMES if names else ())
+    return any(rx.search(x) for x in samples) and not any(rx.search(x) for x in ordinary)
 _SEARCHERS = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "ack", "find", "fd", "locate"})
 
 
@@ -243,6 +270,12 @@ def secret_search(name: str, words: list[str], ctx: Ctx) -> None:
     globs = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-name", "-iname", "-path", "-ipath", "-g", "--glob")]
     hunting = any(any(fnmatch.fnmatch(n, g) for n in _CREDENTIAL_NAMES) and
                   not any(fnmatch.fnmatch(n, g) for n in _ORDINARY_NAMES) for g in globs)
+    from teragent_shellguard.tables import IO
+
+    takes = _FD_TAKES if name == "fd" else IO[name].takes if name in IO else frozenset()
+    patterns = [a for i, a in enumerate(args) if a not in roots and not a.startswith("-") and
+                (i == 0 or args[i - 1] not in takes or args[i - 1] in ("-e", "--regexp") and name != "fd")]
+    hunting = hunting or any(_hunts_secrets(p, name in ("fd", "locate")) for p in patterns)
     if recursive and (hunting or any(_SECRET_SEARCH.search(a) for a in args if a not in roots)):
         ctx.block("credential_theft", f"searches {roots[0] if roots else 'the disk'} for keys or secrets: "
                                       f"'{name} {' '.join(args)[:60]}'")
