@@ -212,8 +212,7 @@ def analyze_words(words: list[str], ctx: Ctx, cmd: Command | None = None) -> Non
                 ctx.warn("obfuscation", f"command name '{w0}' is computed at run time and cannot be checked")
             return
         if name in WRAPPERS:
-            if name in PRIVILEGED and words[1:] in (["-k"], ["-K"], ["-v"], ["-V"], ["--version"], ["-l"], ["--list"],
-                                                     ["-ll"], ["-h"], ["--help"]):  # asks, runs nothing
+            if name in PRIVILEGED and words[1:] in (["-k"], ["-K"], ["-v"], ["-V"], ["--version"], ["-h"], ["--help"]):
                 return
             if name in PRIVILEGED:
                 ctx.block("privilege_escalation", f"'{name}' runs a command with elevated privileges")
