@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from teragent_shellguard.checker import check_command_safety
-from teragent_shellguard.scoring import CORPORA, PAIRS, load, score
+from teragent_shellguard.scoring import CORPORA, HELDOUT, PAIRS, load, score
 
 BLOCK_TARGET, WARN_TARGET, BENIGN_LIMIT = 0.995, 0.95, 0.01
 
@@ -33,3 +33,21 @@ def test_corpora_are_large_enough() -> None:
     assert len(own_d) >= 3 * len(dev_d) and len(own_b) >= 5 * len(dev_b)
     assert all(e.get("why") and e.get("category") and e.get("technique") for e in own_d)
     assert not {e["cmd"] for e in own_d} & {e["cmd"] for e in dev_d}
+
+
+#: reached on the blind held-out corpus after the fixes recorded in docs/decisions/command-effects.md:
+#: (dangerous "block" lines blocked, dangerous "warn" lines flagged, benign lines refused) -- floors and a ceiling
+HELDOUT_REACHED = {"heldout": (488, 56, 5), "probe": (49, 12, 2)}
+HELDOUT_SIZES = {"heldout": (492, 57, 806), "probe": (49, 12, 55)}
+
+
+@pytest.mark.parametrize("auto", [False, True], ids=["platform-given", "platform-detected"])
+@pytest.mark.parametrize("name", sorted(HELDOUT))
+def test_heldout_figures_do_not_regress(name: str, auto: bool) -> None:
+    """The blind corpus misses the 99.5 % / 95 % / 1 % targets; what it reached is pinned."""
+    dangerous_file, benign_file = HELDOUT[name]
+    s = score(check_command_safety, load(CORPORA / dangerous_file), load(CORPORA / benign_file), auto=auto)
+    blocked, flagged, refused = HELDOUT_REACHED[name]
+    misses = "\n".join(" ".join(m) for m in s.misses)
+    assert (s.blocks, s.warns, s.benign) == HELDOUT_SIZES[name], "the held-out corpus changed; re-measure and re-pin"
+    assert s.blocked >= blocked and s.flagged >= flagged and s.refused <= refused, f"{name}: {s.summary()}\n{misses}"
