@@ -386,7 +386,8 @@ def judge_pipeline(pipe: object, ctx: Ctx) -> None:
         if name in ("env", "printenv", "set", "export", "declare", "get-childitem") and len(words) <= 2 and \
                 (name != "get-childitem" or "env:" in " ".join(words).lower()):
             source = "the environment"
-        if name == "history" or name == "fc" and "-l" in words or name == "get-history":
+        if name in ("history", "get-history") or name == "fc" and any(
+                w.startswith("-") and "l" in w[1:] for w in words[1:]):
             source = "shell history"
         if name in ("ssh", "scp") and source is None:
             continue
