@@ -133,7 +133,14 @@ def _kubectl(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
 
 
 _DESTROY_VERB = re.compile(r"^(?:delete|terminate|remove|rm|rb|purge|destroy|deregister|drop|wipe|reset|erase)"
-                           r"(?:[-:_].*)?$|^(?:apps|addons|pg|redis):(?:destroy|reset)$")
+                           r"(?:[-:_].*)?$|^(?:apps|addons|pg|redis):(?:destroy|reset)$|"
+                           # ``schedule-key-deletion``, ``batch-delete-image``: the verb inside a compound action name
+                           r"^[a-z]+(?:-[a-z]+)*-(?:delete|deletion|destroy|terminate|purge)(?:-[a-z]+)*$")
+#: printing a secret's value from a secret manager
+_SECRET_VALUE = (("aws", "secretsmanager", "get-secret-value"), ("aws", "ssm", "get-parameter"),
+                 ("aws", "ssm", "get-parameters"), ("gcloud", "secrets", "versions", "access"),
+                 ("az", "keyvault", "secret", "show"), ("az", "keyvault", "secret", "download"),
+                 ("doppler", "secrets", "get"), ("op", "read"), ("op", "item", "get"), ("bw", "get", "password"))
 
 
 def _cloud(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
@@ -156,6 +163,10 @@ def _cloud(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
     if name == "gh" and low[:2] == ["auth", "token"]:
         ctx.block("credential_theft", "gh auth token prints a GitHub token")
         return
+    if any(tuple([name, *low[:len(k) - 1]]) == k for k in _SECRET_VALUE) and (
+            name != "aws" or low[1:2] != ["get-parameter"] or "--with-decryption" in words):
+        ctx.block("credential_theft", f"{name} {' '.join(low[:3])} prints a stored secret")
+        return
     if name in ("terraform", "tofu", "pulumi", "cdk", "terragrunt") and low[:1] == ["destroy"]:
         ctx.block("remote_exec", f"{name} destroy tears down infrastructure")
         return
@@ -177,7 +188,10 @@ def _cloud(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
     if name == "aws" and "sync" in low and "--delete" in words:
         ctx.warn("remote_exec", "aws s3 sync --delete removes remote objects")
     if name == "helm" and low[:1] in (["uninstall"], ["delete"]):
-        ctx.warn("remote_exec", "helm uninstall removes a release")
+        if any("$(" in w or "`" in w for w in words[2:]) or "--all" in words:
+            ctx.block("remote_exec", "helm uninstall removes every release a listing returns")
+        else:
+            ctx.warn("remote_exec", "helm uninstall removes a release")
 
 
 def _gsutil(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
@@ -230,7 +244,8 @@ _reg("rsync", _rsync)
 _reg("ssh", _ssh)
 _reg("ngrok cloudflared lt localtunnel bore frpc serveo pagekite", _tunnel)
 _reg("kubectl oc", _kubectl)
-_reg("aws gcloud az doctl heroku flyctl fly terraform tofu pulumi cdk terragrunt gh helm linode-cli", _cloud)
+_reg("aws gcloud az doctl heroku flyctl fly terraform tofu pulumi cdk terragrunt gh helm linode-cli eksctl vercel "
+     "netlify firebase supabase railway wrangler hcloud scw oci ibmcloud aliyun civo vultr-cli exo doppler op bw", _cloud)
 _reg("gsutil", _gsutil)
 _reg("printenv", _printenv)
 _reg("echo printf", _echo)

@@ -167,7 +167,7 @@ _DOCKER_ESCAPE = re.compile(
     r"^--privileged(?:=true)?$|^--pid=host$|^--(?:ipc|uts|userns)=host$|^--cap-add=(?:all|sys_admin|sys_ptrace|sys_module)$|"
     r"^--security-opt=(?:apparmor|seccomp|label)[:=]unconfined$|^--device=/dev/(?:sd|nvme|vd|mem)|"
     r"^(?:-v|--volume|--mount)=?/(?::|$)|^(?:-v|--volume)=?/(?:etc|root|var/run/docker\.sock|run/docker\.sock|boot|proc|sys)[:/]|"
-    r"^(?:-v|--volume)=?/var/run/docker\.sock|source=/(?:,|$)", re.I)
+    r"^(?:-v|--volume)=?/var/run/docker\.sock|(?:source|src)=/(?:,|$)", re.I)
 
 
 def _docker(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
@@ -336,7 +336,7 @@ _reg("launchctl", _launchctl)
 _reg("update-rc.d chkconfig rc-update", _rcupdate)
 _reg("useradd adduser usermod groupadd gpasswd passwd chpasswd visudo vipw vigr newusers addgroup", _users)
 _reg("setcap", _setcap)
-_reg("docker podman nerdctl", _docker)
+_reg("docker podman nerdctl ctr", _docker)
 _reg("history", _history)
 _reg("unset", _unset)
 _reg("set", _set)

@@ -78,6 +78,9 @@ TABLE: list[tuple[str, str]] = [
     (r"^/(?:System/)?Library/(?:LaunchAgents|LaunchDaemons|StartupItems)(?:/|$)", PERSIST),
     (r"^/library/preferences/com\.apple\.loginwindow|^/Library/Preferences/com\.apple\.loginwindow", PERSIST),
     (r"^/programdata/microsoft/windows/start menu/programs/startup(?:/|$)", PERSIST),
+    # a PATH directory of the user: a file named like a common command there shadows it for every shell
+    (rf"^{_H}/(?:\.local/bin|bin)/(?:git|ls|sudo|su|ssh|scp|python3?|pip3?|node|npm|npx|cat|curl|wget|bash|sh|zsh|"
+     r"env|make|docker|kubectl|gpg|passwd|login|cd|cp|mv|rm|grep|find|id|whoami|ps|kill|vim?|nano|less|code)$", PERSIST),
     # credentials
     (rf"^{_H}/\.ssh/(?!known_hosts)(?!config$)(?!.*\.pub$)[^/]+$|^{_H}/\.ssh$", CREDENTIAL),
     (rf"^{_H}/\.(?:aws|azure|gnupg|password-store|pki/nssdb|vault-token|docker/config\.json|kube/config|kube$|"
@@ -147,6 +150,9 @@ def is_pathlike(word: str) -> bool:
 def canon_any(path: str) -> str:
     """:func:`paths.canon` that also understands Windows drive paths and variables."""
     p = path.strip("\"'")
+    m = re.match(r"^/mnt/([a-zA-Z])(?=/|$)", p)
+    if m:  # WSL's view of a Windows drive
+        p = m.group(1) + ":" + (p[m.end():] or "/")
     if "\\" in p or "%" in p or p[:2].lower() in ("c:", "d:") or p.lower().startswith(("$env:", "$home")):
         m = _WIN_VAR.match(p)
         if m:

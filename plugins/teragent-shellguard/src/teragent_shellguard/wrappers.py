@@ -19,6 +19,7 @@ WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
     "nice": (frozenset({"-n", "--adjustment"}), 0),
     "ionice": (frozenset({"-c", "-n", "--class", "--classdata"}), 0),
     "nohup": (frozenset(), 0),
+    "wsl": (frozenset({"-d", "--distribution", "-u", "--user", "--cd"}), 0),  # runs a Linux command from Windows
     "setsid": (frozenset(), 0),
     "time": (frozenset({"-f", "--format", "-o", "--output"}), 0),
     "timeout": (frozenset({"-s", "--signal", "-k", "--kill-after"}), 1),
