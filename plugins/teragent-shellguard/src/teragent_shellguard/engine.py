@@ -177,10 +177,22 @@ def resolve(words: list[str], ctx: Ctx, cmd: Command | None) -> list[str]:
         for kind, sub, idx in cmd.subs:
             if idx == 0:
                 value = _eval_literal_sub(sub)
-                if value:
-                    words = value.split() + words[1:]
+                if value:  # ``"$(echo r)m"``: the output replaces the substitution inside the word
+                    w0 = _SUB_SPAN.sub(lambda _m: value, w0, count=1)
+                    words = _ifs_split(w0, ctx) + words[1:]
                 break
     return words
+
+
+_SUB_SPAN = re.compile(r"\$\((?:[^()]|\([^()]*\))*\)|`[^`]*`")
+
+
+def _ifs_split(text: str, ctx: Ctx) -> list[str]:
+    """Field splitting of unquoted substitution output, with an ``IFS`` set earlier in the line."""
+    seps = ctx.vars.get("IFS")
+    if seps:
+        text = re.sub("[" + re.escape(seps) + "]", " ", text)
+    return text.split() or [text]
 
 
 def analyze_words(words: list[str], ctx: Ctx, cmd: Command | None = None) -> None:
@@ -263,12 +275,16 @@ def _check_redirects(cmd: Command, ctx: Ctx) -> None:
                 ctx.block(hit[0], f"redirect '{op} {target}' {hit[1]}")
 
 
-def _assignments(assigns: Iterable[str], ctx: Ctx, standalone: bool) -> None:
+def _assignments(assigns: Iterable[str], ctx: Ctx, standalone: bool, cmd: Command | None = None) -> None:
     for a in assigns:
         name, _, value = a.partition("=")
         name = name.rstrip("+")
         handlers.check_assignment(name, value, ctx)
         if standalone:
+            if cmd is not None and _SUB_SPAN.fullmatch(value):  # ``x=$(printf 'r%s' m)``: a static output is known
+                static = next((_eval_literal_sub(sub) for _, sub, idx in cmd.subs if idx < 0), None)
+                if static:
+                    value = static
             ctx.vars[name] = _expand(value, ctx.vars)
 
 
@@ -285,7 +301,7 @@ def analyze_command(cmd: Command, ctx: Ctx) -> None:
         cmd.assigns = [*cmd.assigns, *cmd.words[:n]]
         cmd.words = cmd.words[n:]
     if cmd.assigns:
-        _assignments(cmd.assigns, ctx, standalone=not cmd.words)
+        _assignments(cmd.assigns, ctx, standalone=not cmd.words, cmd=cmd)
     if cmd.group is not None:
         analyze_script(cmd.group, ctx)
     for _, sub, _ in cmd.subs:
@@ -296,6 +312,20 @@ def analyze_command(cmd: Command, ctx: Ctx) -> None:
         analyze_words(cmd.words, ctx, cmd)
         if cmd.subs and id(cmd) in ctx.effects:
             rules.judge_substitutions(cmd, ctx)
+            _sourced_text(cmd, ctx)
+
+
+def _sourced_text(cmd: Command, ctx: Ctx) -> None:
+    """``source <(echo 'x')``, ``bash <(cat <<EOF ...)``: text fixed in the command, run as a script."""
+    name = ctx.effects[id(cmd)][0]
+    if name not in SHELLS and name not in ("source", "."):
+        return
+    for kind, sub, idx in cmd.subs:
+        if kind == "<(" and idx >= 1 and len(sub.pipelines) == 1 and len(sub.pipelines[0].cmds) == 1:
+            inner = sub.pipelines[0].cmds[0]
+            text = rules._static_text(inner, ctx.effects.get(id(inner)))
+            if text is not None:
+                ctx.check_text(text, f"{name} of a process substitution")
 
 
 def analyze_script(script: Script, ctx: Ctx) -> None:

@@ -71,6 +71,8 @@ def shell(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
                 ctx.check_text(args[i + 1], f"{words[0]} -c")
             return
         if not a.startswith(("-", "+")):
+            if a in ("/dev/stdin", "/proc/self/fd/0", "/dev/fd/0") and cmd is not None and cmd.stdin_text:
+                break  # the script is the here-doc
             return  # a script file: cannot be inspected from here
     if cmd is not None and cmd.stdin_text:
         ctx.check_text(cmd.stdin_text, f"{words[0]} here-doc")
