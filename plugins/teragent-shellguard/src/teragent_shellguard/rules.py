@@ -106,10 +106,7 @@ def judge(name: str, words: list[str], ctx: Ctx, cmd: Command | None) -> list[Ef
         ctx.block("resource_exhaustion", f"writes an endless stream into a file: '{name} {' '.join(words[1:])[:40]}'")
     if name == "dd" and _dd_bytes(words) > 50 * 2**30:
         ctx.block("resource_exhaustion", f"dd writes more than 50 GB: '{' '.join(words)[:60]}'")
-    if cmd is not None and name in ("ed", "ex") and cmd.stdin_text:
-        for line in cmd.stdin_text.splitlines():
-            if line.lstrip().startswith("!"):
-                ctx.check_text(line.lstrip()[1:], f"{name} shell escape")
+    _shell_escapes(name, words, cmd, ctx)
     if cmd is not None and any(e.kind in ("net", "send") for e in effects):
         for e in effects:  # ``nc host < /etc/passwd``: a file on stdin of a network client is sent
             if e.kind == "read" and e.word.startswith("<") and e.cls in pc.SENSITIVE_SEND:
@@ -121,6 +118,45 @@ def judge(name: str, words: list[str], ctx: Ctx, cmd: Command | None) -> list[Ef
         if any(a.rsplit("/", 1)[-1] in SHELL_NAMES for a in args) and sum(bool(_IP_PORT.match(a)) for a in args) >= 2:
             ctx.block("reverse_shell", f"{name} connects a shell to a network address ('{' '.join(args)[:60]}')")
     return effects
+
+
+#: interactive programs that run a shell command from their own command language (GTFOBins "shell"):
+#: program -> (options whose value is such a command, prefixes that escape to the shell)
+_ESCAPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "ed": ((), ("!",)), "ex": (("-c",), ("!", ":!")), "ftp": ((), ("!",)), "sftp": ((), ("!",)), "lftp": (("-c", "-e"), ("!",)),
+    "gdb": (("-ex", "--ex", "-iex", "--eval-command"), ("!", "shell ")), "less": (("+",), ("!",)), "more": (("+",), ("!",)),
+    "mysql": ((), ("\\!", "system ")), "psql": ((), ("\\!",)), "sqlite3": (("-cmd",), (".shell ", ".system ")),
+    "telnet": ((), ("!",)), "tftp": ((), ("!",)), "nslookup": ((), ("!",)),
+}
+
+
+def _shell_escapes(name: str, words: list[str], cmd: Command | None, ctx: Ctx) -> None:
+    spec = _ESCAPES.get(name)
+    if spec is None:
+        return
+    opts, prefixes = spec
+    lines: list[str] = []
+    args = words[1:]
+    for i, a in enumerate(args):
+        if "+" in opts and a.startswith("+"):
+            lines.append(a[1:])
+        for o in opts:
+            if o != "+" and a == o and i + 1 < len(args):
+                lines.append(args[i + 1])
+            elif o.startswith("--") and a.startswith(o + "="):
+                lines.append(a.split("=", 1)[1])
+    if cmd is not None and cmd.stdin_text:
+        lines.extend(cmd.stdin_text.splitlines())
+    for line in lines:
+        line = line.lstrip()
+        for pre in prefixes:
+            rest = line[len(pre):].strip()
+            if line.startswith(pre) and rest:
+                ctx.check_text(rest, f"{name} shell escape")
+                if rest.split()[0].rsplit("/", 1)[-1] in SHELL_NAMES and len(rest.split()) == 1:
+                    ctx.block("inline_exec", f"{name} escapes to an interactive shell: '{line[:40]}'")
+                else:
+                    ctx.warn("inline_exec", f"{name} runs a shell command from its own command line: '{line[:40]}'")
 
 
 #: program -> options whose value is a shell command (GTFOBins "shell" and "command" facts)
