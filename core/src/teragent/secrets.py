@@ -153,13 +153,32 @@ def redact_arguments(tool_name: str, arguments: Any,
         tool_name: The tool called.
         arguments: The call's arguments (a dict; anything else is returned as is).
         names: The sensitive parameters, when the caller holds the tool; default: the
-            declarations for ``tool_name``.
+            declarations for ``tool_name``. A dotted name (``body.password``) names a
+            field inside an object argument.
     """
     sensitive = _SENSITIVE.get(tool_name) if names is None else frozenset(names)
-    if not sensitive or not isinstance(arguments, dict) \
-            or not any(k in arguments for k in sensitive):
+    if not sensitive or not isinstance(arguments, dict):
         return arguments
-    return {k: redacted_value(v) if k in sensitive else v for k, v in arguments.items()}
+    return _redact_paths(arguments, [n.split(".") for n in sensitive])
+
+
+def _redact_paths(value: dict[str, Any], paths: list[list[str]]) -> dict[str, Any]:
+    """``value`` with each path's value redacted; a dotted name (``body.password``)
+    reaches into nested objects. The same dict when no path is present."""
+    out = value
+    for key in {p[0] for p in paths if p[0] in value}:
+        inner = [p[1:] for p in paths if p[0] == key]
+        new: Any
+        if [] in inner:
+            new = redacted_value(value[key])
+        elif isinstance(value[key], dict):
+            new = _redact_paths(value[key], inner)
+        else:
+            continue
+        if new is not value[key]:
+            out = dict(out) if out is value else out
+            out[key] = new
+    return out
 
 
 def redact_tool_call(call: Any) -> Any:

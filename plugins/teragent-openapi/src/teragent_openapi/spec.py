@@ -27,13 +27,14 @@ __all__ = ["SpecError", "Document", "Operation", "Parameter", "Body", "load_docu
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 #: Schema keywords kept in a tool's JSON Schema (the rest is documentation or
-#: OpenAPI-only: xml, discriminator, externalDocs, example, readOnly, ...).
+#: OpenAPI-only: xml, discriminator, externalDocs, example, readOnly, ...). ``writeOnly``
+#: stays: it marks a secret field (with ``format: password``), which records redact.
 _KEEP = frozenset({
     "type", "properties", "required", "items", "enum", "const", "description", "default",
     "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
     "maxLength", "pattern", "minItems", "maxItems", "uniqueItems", "additionalProperties",
     "anyOf", "oneOf", "allOf", "multipleOf", "minProperties", "maxProperties",
-    "prefixItems", "not",
+    "prefixItems", "not", "writeOnly",
 })
 #: How often a schema is expanded inside itself before the recursion is cut.
 RECURSION_DEPTH = 2

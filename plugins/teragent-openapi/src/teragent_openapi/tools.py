@@ -73,6 +73,35 @@ def _describe(op: Operation, title: str) -> str:
     return text[:1000]
 
 
+def _secret_paths(props: dict[str, Any], prefix: str = "", depth: int = 0) -> list[str]:
+    """The dotted names of the properties an OpenAPI schema marks as secret
+    (``format: password`` or ``writeOnly: true``), through nested objects."""
+    found: list[str] = []
+    for key, schema in props.items():
+        if not isinstance(schema, dict):
+            continue
+        if schema.get("format") == "password" or schema.get("writeOnly") is True:
+            found.append(prefix + key)
+        elif depth < 8:
+            found += _secret_paths(_object_properties(schema), f"{prefix}{key}.", depth + 1)
+    return sorted(set(found))
+
+
+def _object_properties(schema: dict[str, Any]) -> dict[str, Any]:
+    """An object schema's properties, with those of its ``allOf``/``anyOf``/``oneOf``
+    branches (a field secret in any branch is secret)."""
+    props = dict(schema.get("properties") or {})
+    for key in ("allOf", "anyOf", "oneOf"):
+        for branch in schema.get(key) or ():
+            if isinstance(branch, dict):
+                for name, sub in _object_properties(branch).items():
+                    props.setdefault(name, sub)
+                    if isinstance(sub, dict) and (sub.get("format") == "password"
+                                                  or sub.get("writeOnly") is True):
+                        props[name] = sub
+    return props
+
+
 class OpenAPITool(BaseTool):
     """One operation (see the module docstring)."""
 
@@ -118,6 +147,15 @@ class OpenAPITool(BaseTool):
             schema["required"] = required
         self.parameters_schema = schema  # type: ignore[misc]
         self.data_params = tuple(props) or ("body",)  # type: ignore[misc]
+        # Secrets by the spec's own word: a parameter or body field with ``format:
+        # password`` or ``writeOnly: true`` is redacted in every record of a call
+        # (BaseTool.sensitive_params; nested body fields as ``body.a.b``).
+        sensitive = tuple(_secret_paths(props))
+        if sensitive:
+            from teragent.secrets import declare_sensitive_arguments
+
+            self.sensitive_params = sensitive  # type: ignore[misc]
+            declare_sensitive_arguments(name, sensitive)
 
     # --- what a call touches ---------------------------------------------------------------
 
