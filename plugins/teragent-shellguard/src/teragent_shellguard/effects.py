@@ -127,6 +127,12 @@ def describe(name: str, words: list[str], cmd: Command | None) -> list[Effect]:
             if is_pathlike(a) and not a.startswith("$"):
                 for cand in (a, a.split("=", 1)[-1]) if "=" in a else (a,):
                     out.append(Effect("mention", cand, classify(cand), f"{name} {a}"))
+    sub = tuple(a for a in args[:3] if not a.startswith("-"))
+    for k in _UPLOADS:
+        if (name, *sub[:len(k) - 1]) == k:  # ``gh gist create FILE``: the files are published
+            for a in args[len(k) - 1:]:
+                if not a.startswith("-") and (is_pathlike(a) or "." in a):
+                    out.append(Effect("send", a, classify(a), f"{' '.join(k)} {a}"))
     if spec is None or not spec.net:
         for m in URL.finditer(joined):
             out.append(Effect("net", m.group(0), "", f"{name} {m.group(0)}"))
@@ -146,6 +152,10 @@ def describe(name: str, words: list[str], cmd: Command | None) -> list[Effect]:
             out.append(Effect(kind, target, classify(target), f"{op} {target}"))
     return out
 
+
+#: (program, subcommand...) whose positional file arguments are uploaded or published
+_UPLOADS = (("gh", "gist", "create"), ("gh", "gist", "edit"), ("gh", "release", "upload"), ("croc", "send"),
+            ("wormhole", "send"), ("ffsend", "upload"), ("gsutil", "cp"), ("pastebinit",), ("termbin",))
 
 _ACT_CACHE: dict[str, list[tuple[re.Pattern[str], str, str]]] = {}
 
