@@ -58,7 +58,8 @@ _TEXT_RULES = [(re.compile(p, re.I | re.S), c, w) for p, c, w in [
     (r"/v:on\b.*![A-Za-z_]\w*!", "obfuscation", "builds a command name with delayed variable expansion"),
     (r"net\.sockets\.tcpclient.*(?:iex|invoke-expression)|(?:iex|invoke-expression).*net\.sockets\.tcpclient",
      "reverse_shell", "runs commands received over a TCP socket"),
-    (r"get-childitem\s+['\"]?(?:[a-z]:\\(?:users|windows|program files)?\\?['\"]?\s|\$env:userprofile).*-recurse.*\|\s*remove-item",
+    (r"(?:get-childitem|gci|dir|ls)\s+(?:-(?:literal)?path\s+)?['\"]?(?:[a-z]:\\(?:users|windows|program files)?\\?['\"]?(?:\s|$)|"
+     r"\$env:(?:userprofile|systemroot|windir|programfiles)|\$home\b|~[\\/]?['\"]?\s).*-recurse.*\|\s*(?:remove-item|ri|rm|del|erase|rd|rmdir)\b",
      "windows_destructive", "deletes everything under a system folder or profile"),
     (r"(?:^|[\s&|])%0\s*\|\s*%0", "resource_exhaustion", "batch fork bomb"),
 ]]
