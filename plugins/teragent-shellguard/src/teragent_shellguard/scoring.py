@@ -28,6 +28,8 @@ HELDOUT = {
     "heldout": ("heldout/dangerous.jsonl", "heldout/benign.jsonl"),
     # new spellings of the held-out gap classes, written after the fixes, scored after being committed
     "probe": ("heldout/probe_dangerous.jsonl", "heldout/probe_benign.jsonl"),
+    # classes the first two covered thinly, written after reading the source, scored after being committed
+    "probe2": ("heldout/probe2_dangerous.jsonl", "heldout/probe2_benign.jsonl"),
 }
 
 

@@ -28,7 +28,9 @@ _WIN_NAMES = (
     r"register-scheduledtask|new-service|set-executionpolicy|clear-disk|format-volume|remove-partition|"
     r"start-bitstransfer|new-itemproperty|set-itemproperty|get-wmiobject|get-ciminstance|clear-recyclebin"
 )
-_LOOKS = re.compile(rf"(?i)(?:^|[\s;&|(]|\\)(?:{_WIN_NAMES})(?:\.exe)?(?=$|[\s\"'(])|\b[a-z]:\\|%\w+%|\$env:|%\d\s*\|")
+_LOOKS = re.compile(rf"(?i)(?:^|[\s;&|(]|\\)(?:{_WIN_NAMES})(?:\.exe)?(?=$|[\s\"'(])|\b[a-z]:\\|%\w+%|\$env:|%\d\s*\|"
+                    # PowerShell's named parameters: -Recurse, -LiteralPath, -ErrorAction (capitalised, long)
+                    r"|(?-i:\s-(?:Recurse|Force|LiteralPath|Path|Filter|ErrorAction|ExecutionPolicy|NoProfile|Confirm)\b)")
 _DRIVE_ROOT = re.compile(r"(?i)^(?:\\\\\?\\)?[a-z]:\\?(?:\*(?:\.\*)?)?$|^\\\*?$")
 _SYSTEM_DIR = re.compile(r"(?i)^(?:\\\\\?\\)?[a-z]:\\(?:windows|program files(?: \(x86\))?|programdata|boot|"
                          r"recovery|system volume information|\$recycle\.bin)(?:\\|$)|"
