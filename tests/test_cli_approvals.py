@@ -137,3 +137,27 @@ def test_json_output_keeps_the_reasons(project, monkeypatch, capsys):
                   argv=["--json", "--yes"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["tool_calls"][0]["success"] is True  # --yes approved
+
+
+def test_the_prompt_shows_a_sensitive_argument_by_length_only():
+    """A terminal keeps scrollback (and may be recorded): the question names the call
+    and the secret's length, not the secret; the decision still applies to the call."""
+    import asyncio
+
+    from teragent.cli.approvals import TerminalApprover
+    from teragent.secrets import declare_sensitive_arguments
+
+    declare_sensitive_arguments("type_into_login_for_prompt_test", ["text"])
+    shown: list[str] = []
+    answers = iter(["o"])
+
+    async def read_line():
+        return next(answers)
+
+    approver = TerminalApprover(read_line=read_line, write=shown.append)
+    approved, how = asyncio.run(approver.decide(
+        "type_into_login_for_prompt_test", {"text": "p4ssw0rd-typed", "field": "pw"}))
+    assert approved and how == "approved once at the prompt"
+    prompt = "".join(shown)
+    assert "type_into_login_for_prompt_test" in prompt and '"field": "pw"' in prompt
+    assert "[redacted: 14 chars]" in prompt and "p4ssw0rd" not in prompt

@@ -108,7 +108,12 @@ class TerminalApprover:
             if tool_name in self.always:  # answered while this call waited
                 return True, f"approved at the prompt for every {tool_name} call"
             self.before_prompt()
-            shown = json.dumps(params, ensure_ascii=False, default=str)
+            from teragent.secrets import redact_arguments
+
+            # a sensitive argument (BaseTool.sensitive_params) shows its length only:
+            # terminals keep scrollback and logs, and the decision does not need it
+            shown = json.dumps(redact_arguments(tool_name, params), ensure_ascii=False,
+                               default=str)
             if len(shown) > 300:
                 shown = shown[:300] + "…"
             why = f" ({reason})" if reason else ""

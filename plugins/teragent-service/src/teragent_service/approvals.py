@@ -84,7 +84,13 @@ class WebSocketApprover:
             return GuardDecision(True, "auto-approved for the rest of the conversation",
                                  source=self.name)
         rid = f"approval-{next(self._ids)}"
-        tools = [{"name": call.name, "input": dict(call.arguments), "id": call.id}]
+        # an event, replayed to every client: sensitive arguments (a password the
+        # desktop tool would type) show their length only, as in every other record
+        from teragent.secrets import redact_arguments
+
+        shown = redact_arguments(call.name, dict(call.arguments),
+                                 getattr(tool, "sensitive_params", None) or None)
+        tools = [{"name": call.name, "input": shown, "id": call.id}]
         fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._pending[rid] = (fut, tools)
         self.log.publish("tool_approval_request", request_id=rid, tools=tools,
