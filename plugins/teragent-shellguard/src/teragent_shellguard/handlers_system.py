@@ -40,6 +40,8 @@ def _kill(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
             targets.append(a)
         i += 1
     for t in targets:
+        if re.match(r"^\$\(\s*(?:pgrep|pidof)\b(?:\s+-\S+)*\s+(?:-f\s+)?['\"]?(?:\.\*?|\*)?['\"]?\s*\)$", t):
+            ctx.block("process_kill", f"kill targets every process a match-all listing returns: '{t}'")
         if t in ("-1", "1"):
             ctx.block("process_kill", "kill targets every process (-1) or init (1)")
         elif t in ("$$", "$PPID", "${PPID}"):
@@ -206,12 +208,32 @@ _TLS_OFF_VARS = {"NODE_TLS_REJECT_UNAUTHORIZED": ("0",), "PYTHONHTTPSVERIFY": ("
                  "NPM_CONFIG_STRICT_SSL": ("false", "0")}
 
 
+#: search paths for programs and libraries: a temp directory first lets anyone plant what is loaded
+_SEARCH_PATH_VARS = frozenset({"PATH", "PYTHONPATH", "PERL5LIB", "PERLLIB", "RUBYLIB", "NODE_PATH", "LD_LIBRARY_PATH",
+                               "DYLD_LIBRARY_PATH", "CLASSPATH", "GEM_PATH", "LUA_PATH"})
+#: options variables that load a module into every run: the option that does it, per variable
+_PRELOAD_OPTS = {"NODE_OPTIONS": r"(?:^|\s)['\"]?(?:--require|-r|--import|--loader|--experimental-loader)\b",
+                 "PERL5OPT": r"-[Mm]", "RUBYOPT": r"-r", "JAVA_TOOL_OPTIONS": r"-javaagent|-agentpath",
+                 "_JAVA_OPTIONS": r"-javaagent|-agentpath", "PYTHONSTARTUP": r"\S"}
+
+
+def _writable_first(value: str) -> bool:
+    first = value.strip("'\"").split(":", 1)[0]
+    return bool(re.match(r"^/(?:tmp|var/tmp|dev/shm)(?:/|$)", first))
+
+
 def check_assignment(name: str, value: str, ctx: Ctx) -> None:
     """Rules on ``NAME=value`` (standalone, exported or command-prefixed)."""
     if name in _HIST_VARS:
         v = value.strip("'\"")
         if name == "HISTFILE" or v in ("0", "", "*", "ignorespace", "ignoreboth") or v.startswith("*"):
             ctx.block("history_tampering", f"{name}={value} disables or redirects shell history")
+    elif name in _SEARCH_PATH_VARS and _writable_first(value):
+        ctx.block("privilege_escalation", f"{name}={value} makes programs load code from a world-writable directory first")
+    elif name in _PRELOAD_OPTS and re.search(_PRELOAD_OPTS[name], value):
+        ctx.block("privilege_escalation", f"{name}={value} loads extra code into every {name.split('_')[0].lower()} program")
+    elif name == "SSH_AUTH_SOCK" and re.match(r"^['\"]?/(?:tmp|var/tmp|run/user/\d+)/", value) and "$" not in value:
+        ctx.block("credential_theft", f"SSH_AUTH_SOCK={value} uses another session's SSH agent (its keys)")
     elif name in _TLS_OFF_VARS and value.strip("'\"").lower() in _TLS_OFF_VARS[name]:
         ctx.warn("security_disable", f"{name}={value} turns off TLS certificate verification")
     elif name in ("LD_PRELOAD", "LD_AUDIT", "DYLD_INSERT_LIBRARIES"):

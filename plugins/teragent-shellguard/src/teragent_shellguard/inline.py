@@ -49,7 +49,7 @@ _SOCKET_EXEC = re.compile(
     r"os\.execute|child_process|open\s*\(\s*STDIN"
 )
 _FORK_LOOP = re.compile(
-    r"fork\s+while\s+fork|while\s*\(?\s*(?:1|true|True)\s*\)?\s*[:{]?[^\n]{0,40}\bfork\b|"
+    r"fork\s+(?:while|until)\b|while\s*\(?\s*(?:1|true|True)\s*\)?\s*[:{]?[^\n]{0,40}\bfork\b|"
     r"\bfork\b[^\n]{0,40}\bwhile\b|for\s*\(\s*;\s*;\s*\)\s*\{?\s*fork|loop\s*\{?\s*fork|"
     r"while\s*\(?\s*(?:1|true|True)\s*\)?\s*:?\s*os\.fork"
 )

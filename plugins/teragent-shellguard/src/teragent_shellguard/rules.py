@@ -62,6 +62,8 @@ ACTION_RULES: dict[str, tuple[int, str]] = {
     "delete.home": (2, "destructive_delete"), "persist.hooks": (2, "persistence"), "remote.exec_admin": (2, "remote_exec"),
     "net.upload_sensitive": (2, "exfiltration"), "security.av_off": (2, "security_disable"),
     "security.boot": (2, "security_disable"), "net.serve_home": (2, "exfiltration"), "net.delete": (1, "remote_exec"), "package.install": (1, "package_install"), "db.drop": (2, "database_destructive"), "db.reset": (1, "database_destructive"),
+    "system.state": (2, "dangerous_redirect"), "system.network": (2, "process_kill"), "system.boot": (2, "destructive_disk"),
+    "net.scan": (2, "remote_exec"), "delete.keychain": (2, "destructive_delete"),
     "pkg.publish": (1, "package_install"), "pkg.registry": (1, "package_install"), "net.capture": (1, "credential_theft"),
     "disk.mount": (1, "privilege_escalation"),
 }
