@@ -99,6 +99,8 @@ def _find(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
                 j += 1
             root = roots[0].rstrip("/") + "/" if len(roots) == 1 and roots[0] not in (".", "./") else ""
             sub = [(root + "FILE" if w == "{}" else w) for w in args[i + 1:j]]
+            if args[i + 1:i + 2] == ["{}"]:
+                ctx.block("inline_exec", f"find {args[i]} {{}} runs every file it finds as a program")
             if sub:
                 from teragent_shellguard.engine import cmd_name
 

@@ -172,7 +172,23 @@ _DOCKER_ESCAPE = re.compile(
     r"^(?:-v|--volume)=?/var/run/docker\.sock|(?:source|src)=/(?:,|$)", re.I)
 
 
+_EXEC_TAKES = frozenset({"-e", "--env", "--env-file", "-u", "--user", "-w", "--workdir", "--detach-keys", "--index"})
+
+
+def _exec_command(words: list[str], ctx: Ctx) -> None:
+    """``docker exec [opts] NAME CMD...`` / ``docker compose exec [opts] SERVICE CMD...``: CMD runs in a
+    long-lived container (a database, an app) and is checked like a local command."""
+    args = words[3:] if words[1] == "compose" else words[2:]
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        i += 2 if args[i] in _EXEC_TAKES else 1
+    if i + 1 < len(args):
+        ctx.check_words(args[i + 1:])
+
+
 def _docker(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
+    if len(words) >= 3 and (words[1] == "exec" or words[1:3] == ["compose", "exec"] or words[1:3] == ["container", "exec"]):
+        _exec_command(words if words[1] != "container" else [words[0], *words[2:]], ctx)
     if len(words) < 2 or words[1] not in ("run", "create", "exec", "container", "compose"):
         return
     joined: list[str] = []

@@ -63,7 +63,8 @@ ACTION_RULES: dict[str, tuple[int, str]] = {
     "net.upload_sensitive": (2, "exfiltration"), "security.av_off": (2, "security_disable"),
     "security.boot": (2, "security_disable"), "net.serve_home": (2, "exfiltration"), "net.delete": (1, "remote_exec"), "package.install": (1, "package_install"), "db.drop": (2, "database_destructive"), "db.reset": (1, "database_destructive"),
     "system.state": (2, "dangerous_redirect"), "system.network": (2, "process_kill"), "system.boot": (2, "destructive_disk"),
-    "net.scan": (2, "remote_exec"), "delete.keychain": (2, "destructive_delete"),
+    "net.scan": (2, "remote_exec"), "delete.keychain": (2, "destructive_delete"), "resource.mine": (2, "resource_exhaustion"),
+    "system.registry": (2, "windows_destructive"),
     "pkg.publish": (1, "package_install"), "pkg.registry": (1, "package_install"), "net.capture": (1, "credential_theft"),
     "disk.mount": (1, "privilege_escalation"),
 }
@@ -102,7 +103,7 @@ def judge(name: str, words: list[str], ctx: Ctx, cmd: Command | None) -> list[Ef
     exempt = name in EXEMPT_READ
     for e in effects:
         _one(e, name, exempt, ctx)
-    if cmd is not None and cmd.redirs and (name == "yes" or name in ("cat", "pv", "tee") and any(
+    if cmd is not None and cmd.redirs and (name == "yes" or name == "seq" and "inf" in words[1:] or name in ("cat", "pv", "tee") and any(
             e.target in ("/dev/zero", "/dev/urandom", "/dev/random") for e in effects)) and any(
             e.kind in ("write", "append") and e.cls not in (pc.NULL, pc.DEVICE, pc.DISK) for e in effects):
         ctx.block("resource_exhaustion", f"writes an endless stream into a file: '{name} {' '.join(words[1:])[:40]}'")
@@ -115,6 +116,8 @@ def judge(name: str, words: list[str], ctx: Ctx, cmd: Command | None) -> list[Ef
                 ctx.block("exfiltration", f"sends {_W[e.cls]} to the network: '{name} {e.word}'")
     for opt, text in _command_options(name, words):
         ctx.check_text(text, f"{name} {opt}")
+    if any("stratum+tcp://" in w or "stratum+ssl://" in w or "stratum2+tcp://" in w for w in words[1:]):
+        ctx.block("resource_exhaustion", f"'{name}' connects to a mining pool (stratum): a cryptocurrency miner")
     if name not in SHELL_NAMES and name not in ("nc", "ncat", "socat"):
         args = words[1:]
         if any(a.rsplit("/", 1)[-1] in SHELL_NAMES for a in args) and sum(bool(_IP_PORT.match(a)) for a in args) >= 2:
@@ -380,6 +383,24 @@ def _run_static(text: str, runner: str, ctx: Ctx) -> None:
         ctx.check_text(text, f"text piped into {runner}")
 
 
+_ENDLESS_DEVICES = ("/dev/zero", "/dev/urandom", "/dev/random")
+_LIMITERS = frozenset({"head", "dd", "timeout", "sed", "awk", "grep", "read"})
+
+
+def _endless_into_file(cmds: list[Command], stages: list[tuple[str, list[str], list[Effect]]], ctx: Ctx) -> None:
+    """``cat /dev/urandom | gzip > f``, ``yes | tr y n > f``: an endless stream, no stage that stops it,
+    written into a file."""
+    if len(stages) < 2 or len(stages) != len(cmds):
+        return
+    name, words, _ = stages[0]
+    endless = name == "yes" or name == "seq" and "inf" in words[1:] or name in ("cat", "pv") and any(
+        w in _ENDLESS_DEVICES for w in words[1:])
+    if not endless or any(n in _LIMITERS for n, _, _ in stages[1:]):
+        return
+    if any(e.kind in ("write", "append") and e.cls not in (pc.NULL, pc.DEVICE, pc.DISK) for e in stages[-1][2]):
+        ctx.block("resource_exhaustion", f"writes an endless stream from '{name}' into a file (fills the disk)")
+
+
 def judge_pipeline(pipe: object, ctx: Ctx) -> None:
     """Data flow along a pipeline: downloaded or decoded text into a shell, sensitive data
     (credential files, the environment) into a network client, SQL text into a database.
@@ -413,6 +434,7 @@ def judge_pipeline(pipe: object, ctx: Ctx) -> None:
         elif cmd.group is not None:
             upstream.extend(ctx.effects[id(c)][0] for c in cmd.group.walk() if id(c) in ctx.effects)
     stages = [ctx.effects[id(c)] for c in cmds if id(c) in ctx.effects]
+    _endless_into_file(cmds, stages, ctx)
     source: str | None = None
     for name, words, effects in stages:
         if source and any(e.kind in ("net", "dns", "send") for e in effects) and name not in ("jq", "grep"):
