@@ -30,6 +30,8 @@ HELDOUT = {
     "probe": ("heldout/probe_dangerous.jsonl", "heldout/probe_benign.jsonl"),
     # classes the first two covered thinly, written after reading the source, scored after being committed
     "probe2": ("heldout/probe2_dangerous.jsonl", "heldout/probe2_benign.jsonl"),
+    # system state, loader variables, commands inside containers, Windows registry; same procedure
+    "probe3": ("heldout/probe3_dangerous.jsonl", "heldout/probe3_benign.jsonl"),
 }
 
 
