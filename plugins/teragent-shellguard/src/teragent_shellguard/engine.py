@@ -45,7 +45,7 @@ _GLOB_CHARS = frozenset("*?[")
 class Ctx:
     """Findings and state for one check."""
 
-    __slots__ = ("findings", "depth", "vars", "windows", "seen", "protected", "workspace", "effects")
+    __slots__ = ("findings", "depth", "vars", "windows", "seen", "protected", "workspace", "effects", "cwd", "links")
 
     def __init__(self, windows: bool = False, protected: tuple[str, ...] = (), workspace: str | None = None) -> None:
         self.findings: list[tuple[int, str, str]] = []
@@ -57,6 +57,9 @@ class Ctx:
         self.workspace = workspace
         # id(Command) -> (name, argv, effects), for the pipeline and list rules
         self.effects: dict[int, tuple[str, list[str], list[Effect]]] = {}
+        # ``cd DIR`` earlier in the line (None: the workspace) and ``ln -s TARGET LINK`` links made in it
+        self.cwd: str | None = None
+        self.links: dict[str, str] = {}
 
     def block(self, category: str, reason: str) -> None:
         self.findings.append((BLOCK, category, reason))
@@ -291,8 +294,53 @@ def _assignments(assigns: Iterable[str], ctx: Ctx, standalone: bool, cmd: Comman
 _ASSIGN_WORD = re.compile(r"^[A-Za-z_]\w*\+?=")
 
 
+_REL_WORD = re.compile(r"^[\w.*?\[{-][\w.*?\[\]{},/ +-]*$")
+
+
+def _rebase(word: str, ctx: Ctx) -> str:
+    """A relative path as seen from the directory a ``cd`` moved to, or through a link made earlier."""
+    if "=@" in word or word.startswith("@"):  # ``f=@credentials``, ``@file``
+        head, at, tail = word.rpartition("@")
+        return head + at + _rebase(tail, ctx)
+    if word.startswith("-") or "://" in word or "=" in word or not word:
+        return word
+    for link, target in ctx.links.items():
+        if word == link or word.startswith(link + "/"):
+            return target.rstrip("/") + "/" + word[len(link):].lstrip("/") if word != link else target
+    if ctx.cwd is None or word.startswith(("/", "~", "$", "%")) or not _REL_WORD.match(word):
+        return word
+    if word in (".", "./"):
+        return ctx.cwd
+    return ctx.cwd.rstrip("/") + "/" + word.removeprefix("./")
+
+
+def _moves(cmd: Command, ctx: Ctx) -> None:
+    """Track ``cd``/``pushd`` and ``ln -s`` so later relative paths are judged where they point."""
+    words = cmd.words
+    name = cmd_name(words[0]) if words else ""
+    if name in ("cd", "pushd", "chdir", "set-location", "sl"):
+        args = [w for w in words[1:] if not w.startswith("-") or w == "-"]
+        dest = _expand(args[0], ctx.vars) if args else "~"
+        if dest == "-" or "$" in dest.replace("$HOME", "").replace("${HOME}", "") or "`" in dest:
+            ctx.cwd = None  # unknown: back to trusting relative paths
+        elif dest.startswith(("/", "~", "$HOME", "${HOME}")) or ctx.cwd is None:
+            ctx.cwd = dest
+        else:
+            ctx.cwd = ctx.cwd.rstrip("/") + "/" + dest
+    elif name == "ln" and any(w.startswith("-") and "s" in w.lstrip("-")[:4] for w in words[1:]):
+        pos = [w for w in words[1:] if not w.startswith("-")]
+        if len(pos) == 2:
+            ctx.links[pos[1].rstrip("/")] = pos[0]
+
+
 def analyze_command(cmd: Command, ctx: Ctx) -> None:
     ctx.seen += 1
+    if (ctx.cwd is not None or ctx.links) and cmd.words:
+        cmd.words = [cmd.words[0], *(_rebase(w, ctx) for w in cmd.words[1:])]
+        if ctx.cwd is not None and cmd_name(cmd.words[0]) in ("ls", "find") and not any(
+                not w.startswith("-") for w in cmd.words[1:2]):  # ``cd ~ && ls | xargs rm``: lists the cwd
+            cmd.words = [cmd.words[0], ctx.cwd, *cmd.words[1:]]
+        cmd.redirs = [(op, _rebase(t, ctx) if op not in ("<<", "<<-", "<<<", "<&", ">&") else t) for op, t in cmd.redirs]
     if cmd.words and _ASSIGN_WORD.match(cmd.words[0]):
         # ``x='a b'`` reaches here as a word when its value was quoted
         n = 0
@@ -303,13 +351,16 @@ def analyze_command(cmd: Command, ctx: Ctx) -> None:
     if cmd.assigns:
         _assignments(cmd.assigns, ctx, standalone=not cmd.words, cmd=cmd)
     if cmd.group is not None:
+        cwd, links = ctx.cwd, dict(ctx.links)
         analyze_script(cmd.group, ctx)
+        ctx.cwd, ctx.links = cwd, links  # ``(cd x && ...)``: a subshell's cd ends with it
     for _, sub, _ in cmd.subs:
         analyze_script(sub, ctx)
     if cmd.redirs:
         _check_redirects(cmd, ctx)
     if cmd.words:
         analyze_words(cmd.words, ctx, cmd)
+        _moves(cmd, ctx)
         if cmd.subs and id(cmd) in ctx.effects:
             rules.judge_substitutions(cmd, ctx)
             _sourced_text(cmd, ctx)
