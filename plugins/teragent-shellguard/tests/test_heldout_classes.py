@@ -113,6 +113,15 @@ LEVEL = {
     "yes | head -n 1000 > lines.txt": "allow",
     "./miner -a rx -o stratum+ssl://pool.example:443": "block",
     "kubectl create clusterrolebinding me --clusterrole=cluster-admin --user=me@example.com": "block",
+    # fourth probe: relative paths after cd/pushd, and through links made in the same line
+    "cd ~/.kube && cat config": "block",
+    "cd ~/.kube && ls": "allow",
+    "pushd /boot; rm -f vmlinuz*; popd": "block",
+    "cd dist && rm -rf *": "allow",
+    "cd ~ && printf 'x\\n' >> .profile": "block",
+    "(cd ~ && pwd); rm -rf ./out": "allow",
+    "ln -sfn ~/.aws a && tar czf a.tgz a/": "block",
+    "ln -s ../../shared shared && ls shared/": "allow",
 }
 
 

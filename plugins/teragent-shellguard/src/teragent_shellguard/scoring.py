@@ -32,6 +32,8 @@ HELDOUT = {
     "probe2": ("heldout/probe2_dangerous.jsonl", "heldout/probe2_benign.jsonl"),
     # system state, loader variables, commands inside containers, Windows registry; same procedure
     "probe3": ("heldout/probe3_dangerous.jsonl", "heldout/probe3_benign.jsonl"),
+    # relative paths after cd/pushd and through ln -s links
+    "probe4": ("heldout/probe4_dangerous.jsonl", "heldout/probe4_benign.jsonl"),
 }
 
 
