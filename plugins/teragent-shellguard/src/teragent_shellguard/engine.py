@@ -15,7 +15,7 @@ import fnmatch
 import re
 from collections.abc import Iterable
 
-from teragent_shellguard import chains, handlers, install, rules
+from teragent_shellguard import chains, flows, handlers, install, rules
 from teragent_shellguard.effects import Effect, code_effects
 from teragent_shellguard.inline import INLINE_FLAGS, literal_argvs, scan_code, shell_strings
 from teragent_shellguard.parser import Command, ParseError, Script, parse
@@ -253,7 +253,7 @@ def analyze_words(words: list[str], ctx: Ctx, cmd: Command | None = None) -> Non
         handlers.generic(name, words, ctx)
         install.check(name, words, ctx)
         effects = rules.judge(name, words, ctx, cmd)
-        rules.secret_search(name, words, ctx)
+        flows.secret_search(name, words, ctx)
         if cmd is not None:
             ctx.effects[id(cmd)] = (name, words, effects)
         return
@@ -362,7 +362,7 @@ def analyze_command(cmd: Command, ctx: Ctx) -> None:
         analyze_words(cmd.words, ctx, cmd)
         _moves(cmd, ctx)
         if cmd.subs and id(cmd) in ctx.effects:
-            rules.judge_substitutions(cmd, ctx)
+            flows.judge_substitutions(cmd, ctx)
             _sourced_text(cmd, ctx)
 
 
@@ -374,7 +374,7 @@ def _sourced_text(cmd: Command, ctx: Ctx) -> None:
     for kind, sub, idx in cmd.subs:
         if kind == "<(" and idx >= 1 and len(sub.pipelines) == 1 and len(sub.pipelines[0].cmds) == 1:
             inner = sub.pipelines[0].cmds[0]
-            text = rules._static_text(inner, ctx.effects.get(id(inner)))
+            text = flows._static_text(inner, ctx.effects.get(id(inner)))
             if text is not None:
                 ctx.check_text(text, f"{name} of a process substitution")
 
@@ -385,6 +385,6 @@ def analyze_script(script: Script, ctx: Ctx) -> None:
         for cmd in pipe.cmds:
             analyze_command(cmd, ctx)
         if len(pipe.cmds) > 1:
-            rules.judge_pipeline(pipe, ctx)
+            flows.judge_pipeline(pipe, ctx)
     chains.check(script, ctx)
-    rules.judge_list(script, ctx, ctx.effects)
+    flows.judge_list(script, ctx, ctx.effects)

@@ -226,7 +226,7 @@ def analyze(text: str, ctx: Ctx, depth: int = 0) -> None:
     m = _SCRIPTBLOCK.search(text)
     if m:
         _recurse(m.group(1), ctx, depth)
-    from teragent_shellguard import rules
+    from teragent_shellguard import flows, rules
 
     for cmd in script.walk():
         if cmd.words:
@@ -234,4 +234,4 @@ def analyze(text: str, ctx: Ctx, depth: int = 0) -> None:
             name = _name(cmd.words[0])
             words = [cmd.words[0]] + _effect_args(cmd.words[1:])
             ctx.effects[id(cmd)] = (name, words, rules.judge(name, words, ctx, None))
-    rules.judge_list(script, ctx, ctx.effects)
+    flows.judge_list(script, ctx, ctx.effects)
