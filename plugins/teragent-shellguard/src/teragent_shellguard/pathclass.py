@@ -134,8 +134,9 @@ _WIN_VARS = {
     "%systemroot%": "/windows", "$env:systemroot": "/windows", "%windir%": "/windows", "$env:windir": "/windows",
     "%programdata%": "/programdata", "$env:programdata": "/programdata", "%programfiles%": "/program files",
     "$env:programfiles": "/program files", "%systemdrive%": "", "$env:systemdrive": "",
+    "$profile": HOME + "/Documents/PowerShell/profile.ps1",
 }
-_WIN_VAR = re.compile(r"(?i)^(%\w+%|\$env:\w+|\$home)(?=[\\/]|$)")
+_WIN_VAR = re.compile(r"(?i)^(%\w+%|\$env:\w+|\$home|\$profile)(?=[\\/]|$)")
 _DRIVE = re.compile(r"^[A-Za-z]:(?=[\\/]|$)")
 _WIN_USER = re.compile(r"(?i)^/users/[^/]+(?=/|$)")
 _ENV_TEMPLATE = re.compile(r"^\.env\.(?:example|sample|template|dist|defaults?)$")
@@ -153,7 +154,7 @@ def canon_any(path: str) -> str:
     m = re.match(r"^/mnt/([a-zA-Z])(?=/|$)", p)
     if m:  # WSL's view of a Windows drive
         p = m.group(1) + ":" + (p[m.end():] or "/")
-    if "\\" in p or "%" in p or p[:2].lower() in ("c:", "d:") or p.lower().startswith(("$env:", "$home")):
+    if "\\" in p or "%" in p or p[:2].lower() in ("c:", "d:") or p.lower().startswith(("$env:", "$home", "$profile")):
         m = _WIN_VAR.match(p)
         if m:
             p = _WIN_VARS.get(m.group(1).lower(), "/" + m.group(1).strip("%$")) + p[m.end():]

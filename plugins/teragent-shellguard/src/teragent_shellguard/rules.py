@@ -64,7 +64,8 @@ ACTION_RULES: dict[str, tuple[int, str]] = {
     "security.boot": (2, "security_disable"), "net.serve_home": (2, "exfiltration"), "net.delete": (1, "remote_exec"), "package.install": (1, "package_install"), "db.drop": (2, "database_destructive"), "db.reset": (1, "database_destructive"),
     "system.state": (2, "dangerous_redirect"), "system.network": (2, "process_kill"), "system.boot": (2, "destructive_disk"),
     "net.scan": (2, "remote_exec"), "delete.keychain": (2, "destructive_delete"), "resource.mine": (2, "resource_exhaustion"),
-    "system.registry": (2, "windows_destructive"),
+    "system.registry": (2, "windows_destructive"), "delete.recycle": (2, "windows_destructive"),
+    "security.firewall_open": (2, "security_disable"),
     "pkg.publish": (1, "package_install"), "pkg.registry": (1, "package_install"), "net.capture": (1, "credential_theft"),
     "disk.mount": (1, "privilege_escalation"),
 }

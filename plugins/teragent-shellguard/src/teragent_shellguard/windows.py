@@ -64,6 +64,9 @@ _TEXT_RULES = [(re.compile(p, re.I | re.S), c, w) for p, c, w in [
      r"\$env:(?:userprofile|systemroot|windir|programfiles)|\$home\b|~[\\/]?['\"]?\s).*-recurse.*\|\s*(?:remove-item|ri|rm|del|erase|rd|rmdir)\b",
      "windows_destructive", "deletes everything under a system folder or profile"),
     (r"(?:^|[\s&|])%0\s*\|\s*%0", "resource_exhaustion", "batch fork bomb"),
+    (r"-file\s+['\"]?\\\\[\w.-]+\\", "download_exec", "runs a script from a network share"),
+    (r"\\environment\b.*\buserinitmprlogonscript\b|\\winlogon\b.*/v\s+(?:userinit|shell)\b", "persistence",
+     "installs a logon script"),
 ]]
 
 
