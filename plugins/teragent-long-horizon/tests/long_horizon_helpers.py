@@ -5,25 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from teragent_testing.clock import FakeClock
+
+__all__ = ["plan", "evaluation", "FakeClock"]
+
 
 def plan(*goals: tuple[str, list[str]]) -> str:
     """A decomposition reply: ``plan(("sg_1", []), ("sg_2", ["sg_1"]))``."""
     return json.dumps({"sub_goals": [
         {"id": gid, "description": f"do {gid}", "completion_criteria": f"{gid} done",
          "estimated_steps": 2, "dependencies": deps} for gid, deps in goals]})
-
-
-class FakeClock:
-    """Monotonic seconds moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def evaluation(alignment: Any = 4, quality: Any = 4, switch: bool = False) -> str:
