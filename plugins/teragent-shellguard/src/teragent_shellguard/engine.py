@@ -240,8 +240,14 @@ def analyze_words(words: list[str], ctx: Ctx, cmd: Command | None = None) -> Non
                 ctx.check_text(text, f"{name} payload")
             if inner is None:
                 return
+            if name in ("xargs", "parallel") and cmd is not None and cmd.stdin_text and not any(
+                    w in ("-I", "-i", "--replace") or w.startswith(("-I", "--replace=")) for w in words[1:]):
+                inner = [*inner, *cmd.stdin_text.replace("\0", " ").split()]  # ``xargs rm <<< "$HOME"``: the input is argv
             words = inner
             continue
+        if DECODED in w0:
+            ctx.block("obfuscation", f"runs a command name decoded at run time: '{w0}'")
+            return
         if name in SHELLS:
             handlers.shell(words, ctx, cmd)
         elif name in INLINE_FLAGS:
@@ -278,6 +284,16 @@ def _check_redirects(cmd: Command, ctx: Ctx) -> None:
                 ctx.block(hit[0], f"redirect '{op} {target}' {hit[1]}")
 
 
+#: the value of a variable assigned the output of a decoder: hidden text
+DECODED = "\x00decoded"
+
+
+def _decodes(sub: Script) -> bool:
+    from teragent_shellguard.chains import _argv, _is_decoder
+
+    return any((a := _argv(c)) and _is_decoder(a) for c in sub.walk())
+
+
 def _assignments(assigns: Iterable[str], ctx: Ctx, standalone: bool, cmd: Command | None = None) -> None:
     for a in assigns:
         name, _, value = a.partition("=")
@@ -288,6 +304,9 @@ def _assignments(assigns: Iterable[str], ctx: Ctx, standalone: bool, cmd: Comman
                 static = next((_eval_literal_sub(sub) for _, sub, idx in cmd.subs if idx < 0), None)
                 if static:
                     value = static
+                elif any(_decodes(sub) for _, sub, idx in cmd.subs if idx < 0):
+                    ctx.vars[name] = DECODED  # ``p=$(echo .. | base64 -d)``: known to be hidden text
+                    continue
             ctx.vars[name] = _expand(value, ctx.vars)
 
 

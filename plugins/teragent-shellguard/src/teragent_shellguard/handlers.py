@@ -68,7 +68,10 @@ def shell(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
             break
         if a.startswith("-") and not a.startswith("--") and "c" in a[1:] or a == "--command":
             if i + 1 < len(args):
-                ctx.check_text(args[i + 1], f"{words[0]} -c")
+                script = args[i + 1]
+                for n, value in enumerate(args[i + 2:i + 11]):  # ``sh -c 'rm -rf "$1"' _ /``: $0, $1... are argv
+                    script = re.sub(r'"?\$(?:\{%d\}|%d(?!\d))"?' % (n, n), lambda _m, v=value: v, script)
+                ctx.check_text(script, f"{words[0]} -c")
             return
         if not a.startswith(("-", "+")):
             if a in ("/dev/stdin", "/proc/self/fd/0", "/dev/fd/0") and cmd is not None and cmd.stdin_text:
