@@ -62,7 +62,8 @@ def _hunts_secrets(pattern: str, names: bool) -> bool:
     samples = _SECRET_SAMPLES + (_CREDENTIAL_NAMES if names else ())
     ordinary = _ORDINARY_TEXT + (_ORDINARY_NAMES if names else ())
     return any(rx.search(x) for x in samples) and not any(rx.search(x) for x in ordinary)
-_SEARCHERS = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "ack", "find", "fd", "locate"})
+_SEARCHERS = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "ack", "find", "fd", "locate", "get-childitem", "gci",
+                        "select-string", "sls", "findstr"})
 
 
 def secret_search(name: str, words: list[str], ctx: Ctx) -> None:
@@ -76,11 +77,12 @@ def secret_search(name: str, words: list[str], ctx: Ctx) -> None:
         roots = [args[0]]
     if not roots and name != "locate":
         return
-    recursive = name in ("find", "fd", "locate", "rg", "ag", "ack") or any(
+    recursive = name in ("find", "fd", "locate", "rg", "ag", "ack") or "-recurse" in (a.lower() for a in args) or any(
         a.startswith("-") and not a.startswith("--") and ("r" in a or "R" in a) or a == "--recursive" for a in args)
     import fnmatch
 
-    globs = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-name", "-iname", "-path", "-ipath", "-g", "--glob")]
+    globs = [g for i, a in enumerate(args[:-1]) if a.lower() in ("-name", "-iname", "-path", "-ipath", "-g", "--glob",
+                                                                  "-include", "-filter") for g in args[i + 1].split(",")]
     hunting = any(any(fnmatch.fnmatch(n, g) for n in _CREDENTIAL_NAMES) and
                   not any(fnmatch.fnmatch(n, g) for n in _ORDINARY_NAMES) for g in globs)
     from teragent_shellguard.tables import IO
@@ -225,6 +227,14 @@ def judge_pipeline(pipe: object, ctx: Ctx) -> None:
             continue
 
 
+def _key(path: str) -> str:
+    """One spelling per file: ``./a.sh`` and ``a.sh``; ``%TEMP%\\a.bat`` and ``%temp%/a.bat``."""
+    p = path.strip("\"'").replace("\\", "/")
+    if "%" in p or p.lower().startswith("$env:") or p[1:2] == ":":
+        p = p.lower()
+    return p.lstrip("./") if not p.startswith("../") else p
+
+
 def judge_list(script: Script, ctx: Ctx, effects_of: dict[int, tuple[str, list[str], list[Effect]]]) -> None:
     """A file made by one command and executed by a later one in the same list: downloaded
     (refused), decoded (refused: its text is hidden) or written from text in the command
@@ -244,23 +254,22 @@ def judge_list(script: Script, ctx: Ctx, effects_of: dict[int, tuple[str, list[s
             text = _static_text(cmd, info) if pos == 0 else None
             for e in effects:
                 if e.kind == "download":
-                    downloaded[e.target.lstrip("./")] = e.word
+                    downloaded[_key(e.target)] = e.word
                 elif e.kind in ("write", "append") and e.word.startswith((">", "tee")) and (decoded or text is not None):
-                    old = written.get(e.target.lstrip("./"), ("", ""))[0] if e.kind == "append" else ""
+                    old = written.get(_key(e.target), ("", ""))[0] if e.kind == "append" else ""
                     body = None if decoded or old is None else (old + "\n" + (text or "")).strip("\n")
-                    written[e.target.lstrip("./")] = (body, f"{name} ... {e.word}")
+                    written[_key(e.target)] = (body, f"{name} ... {e.word}")
             if not downloaded and not written:
                 continue
             target = None
             w0 = words[0].replace("\\", "/") if words else ""
-            if w0.lstrip("./") in downloaded and "/" in w0 or name in downloaded or (
-                    "/" in w0 and w0.lstrip("./") in written):
+            if _key(w0) in downloaded and "/" in w0 or name in downloaded or ("/" in w0 and _key(w0) in written):
                 target = w0
             elif name in SHELL_NAMES | {"source", ".", "python", "perl", "ruby", "node", "php", "bun", "deno", "osascript"}:
                 target = next((w for w in words[1:] if not w.startswith("-")), None)
             if not target:
                 continue
-            key = target.lstrip("./")
+            key = _key(target)
             if key in downloaded:
                 ctx.block("download_exec", f"runs '{target}', downloaded earlier by '{downloaded[key]}'")
                 return
