@@ -34,6 +34,8 @@ HELDOUT = {
     "probe3": ("heldout/probe3_dangerous.jsonl", "heldout/probe3_benign.jsonl"),
     # relative paths after cd/pushd and through ln -s links
     "probe4": ("heldout/probe4_dangerous.jsonl", "heldout/probe4_benign.jsonl"),
+    # Windows breadth and obfuscation through argv, joined strings and slices
+    "probe5": ("heldout/probe5_dangerous.jsonl", "heldout/probe5_benign.jsonl"),
 }
 
 
