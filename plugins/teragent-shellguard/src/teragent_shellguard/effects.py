@@ -236,7 +236,7 @@ def _io(name: str, spec: Spec, args: list[str], out: list[Effect]) -> None:
 
 
 _SQL_STMT = re.compile(r"(?is)\b(?:drop\s+(?:database|schema|table|keyspace|collection|index|view|user)\b[^;]*|"
-                       r"truncate\b[^;]*|delete\s+from\s+[\w.\"`]+\s*(?:;|$)|update\s+[\w.\"`]+\s+set\b(?:(?!\bwhere\b)[^;])*(?:;|$)|"
+                       r"truncate\b[^;]*|delete\s+from\s+[\w.\"`]+\s*(?:where\s+(?:1\s*=\s*1|1|true|'1'\s*=\s*'1')\s*)?(?:;|$)|update\s+[\w.\"`]+\s+set\b(?:(?!\bwhere\b)[^;])*(?:;|$)|"
                        r"db\.dropdatabase\(\)|db\.\w+\.drop\(\)|\bflushall\b|\bflushdb\b|dropdatabase|"
                        r"\.(?:deletemany|remove)\(\s*\{\s*\}\s*\))")  # a MongoDB filter that matches every document
 

@@ -122,7 +122,8 @@ def _kubectl(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
     if verb == "delete":
         if any(a in ("--all", "-A", "--all-namespaces") for a in args) or \
                 (len(pos) > 1 and pos[1].split("/")[0] in ("namespace", "namespaces", "ns", "node", "nodes", "pv",
-                                                            "crd", "crds", "clusterrole", "clusterrolebinding")):
+                                                            "crd", "crds", "clusterrole", "clusterrolebinding", "pvc",
+                                                            "persistentvolumeclaim", "persistentvolumeclaims", "pvs")):
             ctx.block("remote_exec", f"{words[0]} delete removes cluster-wide resources")
         else:
             ctx.warn("remote_exec", f"{words[0]} delete removes cluster resources")

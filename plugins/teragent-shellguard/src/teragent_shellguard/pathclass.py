@@ -121,7 +121,7 @@ TABLE: list[tuple[str, str]] = [
     (r"^/(?:home|Users|mnt|media|Volumes)/?[^/]*$", HOMEDIR),
     # relative paths: the agent's own files, secrets, repository history
     (r"^(?:\./)?\.teragent(?:/|$)|^(?:\./)?\.git/hooks(?:/|$)", AGENT),
-    (r"^(?:\./)?\.git$|^(?:\./)?\.git/(?:objects|refs)(?:/|$)", VCS),
+    (r"^(?:\./)?\.git$|^(?:\./)?\.git/(?:objects|refs|modules|packed-refs|logs)(?:/|$)", VCS),
     (r"(?:^|/)\.env(?:\.(?!example$|sample$|template$|dist$)[\w.-]+)?$", SECRETS),
     (r"^\.\.(?:/|$)", OUTSIDE),
 ]

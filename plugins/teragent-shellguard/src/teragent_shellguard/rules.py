@@ -66,6 +66,7 @@ ACTION_RULES: dict[str, tuple[int, str]] = {
     "net.scan": (2, "remote_exec"), "delete.keychain": (2, "destructive_delete"), "resource.mine": (2, "resource_exhaustion"),
     "system.registry": (2, "windows_destructive"), "delete.recycle": (2, "windows_destructive"),
     "security.firewall_open": (2, "security_disable"),
+    "vcs.expose": (2, "exfiltration"), "vcs.archive": (1, "vcs_destructive"),
     "pkg.publish": (1, "package_install"), "pkg.registry": (1, "package_install"), "net.capture": (1, "credential_theft"),
     "disk.mount": (1, "privilege_escalation"),
 }
@@ -115,6 +116,17 @@ def judge(name: str, words: list[str], ctx: Ctx, cmd: Command | None) -> list[Ef
         for e in effects:  # ``nc host < /etc/passwd``: a file on stdin of a network client is sent
             if e.kind == "read" and e.word.startswith("<") and e.cls in pc.SENSITIVE_SEND:
                 ctx.block("exfiltration", f"sends {_W[e.cls]} to the network: '{name} {e.word}'")
+    if name in _RUNNERS and len(words) > 1:  # ``npx prisma migrate reset``: the package's own command is judged too
+        rest = words[1:]
+        while rest and rest[0].startswith("-") or rest[:1] in (["exec"], ["dlx"], ["x"]):
+            rest = rest[1:]
+        if rest:
+            from teragent_shellguard.engine import cmd_name
+
+            inner = cmd_name(rest[0].split("@", 1)[0] if not rest[0].startswith("@") else rest[0])
+            for e in describe(inner.removesuffix("-cli"), [inner, *rest[1:]], None):
+                if "." in e.kind:
+                    _one(e, inner, True, ctx)
     for opt, text in _command_options(name, words):
         ctx.check_text(text, f"{name} {opt}")
     if any("stratum+tcp://" in w or "stratum+ssl://" in w or "stratum2+tcp://" in w for w in words[1:]):
@@ -202,6 +214,10 @@ def _command_options(name: str, words: list[str]) -> list[tuple[str, str]]:
     return out
 
 
+#: package runners: the first word after them is a program from a package
+_RUNNERS = frozenset({"npx", "pnpx", "bunx", "pnpm", "yarn", "uvx", "pipx"})
+
+
 def _one(e: Effect, name: str, exempt: bool, ctx: Ctx) -> None:
     kind, cls = e.kind, e.cls
     prot = pc.is_protected(e.target, ctx.protected, ctx.workspace) if ctx.protected and cls else None
@@ -228,7 +244,7 @@ def _one(e: Effect, name: str, exempt: bool, ctx: Ctx) -> None:
             cat = "destructive_delete"
         if cls == pc.AGENT and ".git/hooks" in e.target:
             return  # removing a hook runs nothing; writing one is what the rules stop
-        if cat and not (cls == pc.VCS and e.target.rstrip("/") not in (".git", "./.git")):
+        if cat:  # the repository store: .git itself, its objects, refs and submodule stores
             ctx.block(cat, f"deletes {_W[cls]}: '{e.word}'")
     elif kind in ("read", "mention"):
         if cls in pc.SENSITIVE_READ and not exempt:
