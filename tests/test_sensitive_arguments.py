@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from pydantic import BaseModel, SecretStr
 
 import teragent
 from teragent.events import EventBus
@@ -146,3 +147,54 @@ def test_a_malformed_call_of_a_sensitive_tool_keeps_no_raw_text(tmp_path: Path) 
     result = asyncio.run(agent.run("sign in"))
     assert "Invalid arguments" in result.tool_outcomes[0].result.error
     assert later and SECRET not in json.dumps(later[0]) and SECRET not in json.dumps(list(result))
+
+
+def test_the_schema_marks_secrets_without_naming_them():
+    """``format: password`` / ``writeOnly`` fields are sensitive: through nested
+    objects, local ``$ref`` s, ``allOf`` parts and ``Optional`` (``anyOf`` with null);
+    a ``pydantic.SecretStr`` argument of a ``@tool`` is one; ordinary fields are not."""
+    from teragent.secrets import schema_secret_paths
+
+    class Login(BaseModel):
+        user: str
+        password: SecretStr
+        otp: SecretStr | None = None
+
+    class Body(BaseModel):
+        login: Login
+        note: str = ""
+
+    assert schema_secret_paths(Body.model_json_schema()) == ("login.otp", "login.password")
+    assert schema_secret_paths({"type": "object", "properties": {
+        "a": {"allOf": [{"properties": {"key": {"writeOnly": True}, "id": {}}}]},
+        "b": {"type": "string", "format": "password"}, "c": {"type": "string"}}}) \
+        == ("a.key", "b")
+    loop = {"$ref": "#/$defs/N", "$defs": {"N": {"properties": {"next": {"$ref": "#/$defs/N"},
+                                                               "v": {"type": "string"}}}}}
+    assert schema_secret_paths(loop) == ()  # a recursive schema ends
+    assert schema_secret_paths(None) == () and schema_secret_paths({}) == ()
+
+    got: list[str] = []
+
+    @tool
+    def unlock_for_schema_test(vault: str, passphrase: SecretStr) -> str:
+        """Unlock a vault."""
+        got.append(passphrase.get_secret_value())
+        return f"unlocked {vault}"
+
+    assert unlock_for_schema_test.sensitive_params == ("passphrase",)
+    assert sensitive_arguments("unlock_for_schema_test") == {"passphrase"}
+    shown = redact_arguments("unlock_for_schema_test", {"vault": "v", "passphrase": "s3cr3t!"})
+    assert shown == {"vault": "v", "passphrase": "[redacted: 7 chars]"}
+    result = asyncio.run(unlock_for_schema_test.execute({"vault": "v", "passphrase": "s3cr3t!"}))
+    assert result.success and got == ["s3cr3t!"]
+
+    class Token(BaseTool):
+        name: ClassVar[str] = "store_token_for_schema_test"
+        description: ClassVar[str] = "Store a token."
+        parameters_schema: ClassVar[dict[str, Any]] = {"type": "object", "properties": {
+            "label": {"type": "string"}, "token": {"type": "string", "writeOnly": True}}}
+        sensitive_params: ClassVar[tuple[str, ...]] = ("label",)
+
+    assert Token.sensitive_params == ("label", "token")  # declared + marked
+    assert sensitive_arguments("store_token_for_schema_test") == {"label", "token"}

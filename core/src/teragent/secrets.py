@@ -36,7 +36,7 @@ from typing import Any, Iterable
 __all__ = ["SECRET_WORDS", "SECRET_SUFFIXES", "is_secret_name", "name_words",
            "redact_fields", "refuse_inline_secrets", "declare_sensitive_arguments",
            "sensitive_arguments", "redact_arguments", "redacted_value", "redact_tool_call",
-           "redact_response"]
+           "redact_response", "schema_secret_paths"]
 
 #: Words that make a name secret wherever they appear in it.
 SECRET_WORDS = frozenset({
@@ -179,6 +179,42 @@ def _redact_paths(value: dict[str, Any], paths: list[list[str]]) -> dict[str, An
             out = dict(out) if out is value else out
             out[key] = new
     return out
+
+
+def schema_secret_paths(schema: Any) -> tuple[str, ...]:
+    """The arguments a tool's JSON Schema marks as secret: properties with ``format:
+    password`` or ``writeOnly: true`` (what pydantic's ``SecretStr``, FastAPI and most
+    OpenAPI generators emit), as dotted paths through nested objects
+    (``body.credentials.password``), following local ``$ref`` s and the branches of
+    ``allOf``/``anyOf``/``oneOf``. Tools add them to their ``sensitive_params``."""
+    def resolve(node: Any, hops: int = 0) -> Any:
+        ref = node.get("$ref") if isinstance(node, dict) else None
+        if not isinstance(ref, str) or not ref.startswith("#/") or hops > 16:
+            return node if isinstance(node, dict) else {}
+        target: Any = schema
+        for part in ref[2:].split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        return resolve(target, hops + 1)
+
+    def branches(node: dict[str, Any]) -> list[Any]:
+        return [resolve(b) for k in ("allOf", "anyOf", "oneOf") for b in node.get(k) or ()]
+
+    def marked(node: dict[str, Any], depth: int = 0) -> bool:
+        return (node.get("format") == "password" or node.get("writeOnly") is True
+                or depth < 4 and any(marked(b, depth + 1) for b in branches(node)))
+
+    def walk(node: dict[str, Any], prefix: str, depth: int) -> list[str]:
+        if depth > 8:
+            return []
+        found: list[str] = []
+        for name, sub in (node.get("properties") or {}).items():
+            sub = resolve(sub)
+            found += [prefix + name] if marked(sub) else walk(sub, f"{prefix}{name}.", depth + 1)
+        for branch in branches(node):  # an object made of parts: their fields, same level
+            found += walk(branch, prefix, depth + 1)
+        return found
+
+    return tuple(sorted(set(walk(resolve(schema), "", 0)))) if isinstance(schema, dict) else ()
 
 
 def redact_tool_call(call: Any) -> Any:

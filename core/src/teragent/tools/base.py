@@ -16,6 +16,7 @@ from typing import Any, Callable, ClassVar, get_type_hints
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from teragent.core.types import ToolSafety
+from teragent.tools.schema import validate_arguments
 
 __all__ = ["BaseTool", "ToolResult", "ToolPack", "FunctionTool", "tool", "ProgressCallback",
            "validate_arguments", "ToolEffects", "PathOp", "leaf_strings"]
@@ -133,12 +134,22 @@ class BaseTool:
     #: a login tool sends). :meth:`execute` receives the real values; every record of
     #: the call (audit log, events, traces, the conversation kept for later model calls
     #: and so sessions and transcripts) shows ``"[redacted: N chars]"`` instead. See
-    #: :func:`teragent.secrets.redact_arguments`. A tool whose name is set per instance
-    #: is declared when a :class:`~teragent.tools.registry.ToolRegistry` registers it.
+    #: :func:`teragent.secrets.redact_arguments`. Fields the tool's JSON Schema marks
+    #: (``format: password``, ``writeOnly: true``) are added to it
+    #: (:func:`teragent.secrets.schema_secret_paths`). A tool whose name is set per
+    #: instance is declared when a :class:`~teragent.tools.registry.ToolRegistry`
+    #: registers it.
     sensitive_params: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        schema = cls.__dict__.get("parameters_schema")
+        if isinstance(schema, dict) and schema:
+            from teragent.secrets import schema_secret_paths
+
+            marked = schema_secret_paths(schema)  # format: password / writeOnly fields
+            if not set(marked) <= set(cls.sensitive_params):
+                cls.sensitive_params = tuple(dict.fromkeys((*cls.sensitive_params, *marked)))
         name = cls.__dict__.get("name")
         if isinstance(name, str) and cls.sensitive_params:
             from teragent.secrets import declare_sensitive_arguments
@@ -224,65 +235,6 @@ class BaseTool:
 
 # --- argument validation -------------------------------------------------------------
 
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
-    "object": (dict,), "array": (list,), "null": (type(None),),
-}
-
-
-def _check(schema: dict[str, Any], value: Any, where: str) -> str | None:
-    label = "arguments" if where == "arguments" else f"argument {where!r}"
-    types = schema.get("type")
-    if types is not None:
-        names = types if isinstance(types, list) else [types]
-        ok = False
-        for t in names:
-            py = _JSON_TYPES.get(t)
-            if py is None:
-                ok = True
-                break
-            if isinstance(value, bool) and t in ("integer", "number"):
-                continue
-            if isinstance(value, py):
-                ok = True
-                break
-        if not ok:
-            return f"{label} must be of type {' or '.join(names)}, got {type(value).__name__}"
-    if "enum" in schema and value not in schema["enum"]:
-        return f"{label} must be one of {schema['enum']!r}, got {value!r}"
-    if isinstance(value, dict):
-        props = schema.get("properties", {})
-        for req in schema.get("required", []):
-            if req not in value:
-                return f"missing required argument {req!r}" if where == "arguments" \
-                    else f"{label} is missing required field {req!r}"
-        if schema.get("additionalProperties") is False:
-            extra = sorted(set(value) - set(props))
-            if extra:
-                return f"unexpected argument(s) {', '.join(map(repr, extra))}; " \
-                       f"allowed: {', '.join(sorted(props)) or '(none)'}"
-        for key, sub in props.items():
-            if key in value and isinstance(sub, dict):
-                err = _check(sub, value[key], key if where == "arguments"
-                             else f"{where}.{key}")
-                if err:
-                    return err
-    if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for i, item in enumerate(value):
-            err = _check(schema["items"], item, f"{where}[{i}]")
-            if err:
-                return err
-    return None
-
-
-def validate_arguments(schema: dict[str, Any], params: Any) -> str | None:
-    """Validate tool arguments against a JSON Schema subset (types, required, enum,
-    properties, items, additionalProperties). Returns a message, or ``None`` if valid."""
-    if not isinstance(params, dict):
-        return f"arguments must be a JSON object, got {type(params).__name__}"
-    return _check(schema or {"type": "object"}, params, "arguments")
-
-
 # --- @tool ---------------------------------------------------------------------------
 
 _ARG_DOC = re.compile(r"^\s*(\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
@@ -346,11 +298,6 @@ class FunctionTool(BaseTool):
             safety == ToolSafety.READ_ONLY if concurrency_safe is None else concurrency_safe)
         self.category = category  # type: ignore[misc]
         self.keywords = keywords  # type: ignore[misc]
-        if sensitive_params:
-            from teragent.secrets import declare_sensitive_arguments
-
-            self.sensitive_params = tuple(sensitive_params)  # type: ignore[misc]
-            declare_sensitive_arguments(self.name, self.sensitive_params)
         self._model = self._build_model(func, arg_docs)
         schema = self._model.model_json_schema()
         schema.pop("title", None)
@@ -358,6 +305,13 @@ class FunctionTool(BaseTool):
             prop.pop("title", None)
         schema["additionalProperties"] = False
         self.parameters_schema = schema  # type: ignore[misc]
+        from teragent.secrets import declare_sensitive_arguments, schema_secret_paths
+
+        # declared, plus what the annotations mark (a SecretStr argument)
+        sensitive = tuple(dict.fromkeys((*sensitive_params, *schema_secret_paths(schema))))
+        if sensitive:
+            self.sensitive_params = sensitive  # type: ignore[misc]
+            declare_sensitive_arguments(self.name, sensitive)
         self._is_async = inspect.iscoroutinefunction(func)
         self._wants_progress = "progress_callback" in inspect.signature(func).parameters
 
@@ -424,7 +378,8 @@ def tool(
 ) -> Any:
     """Turn a function into a :class:`BaseTool`; the schema comes from its type hints
     and its Google-style docstring. ``sensitive_params`` names the arguments whose
-    values records redact (:attr:`BaseTool.sensitive_params`).
+    values records redact (:attr:`BaseTool.sensitive_params`); an argument annotated
+    ``pydantic.SecretStr`` is one without being named.
 
     Example::
 

@@ -41,8 +41,8 @@ __all__ = ["MCPServerConfig", "MCPConfig", "resolve_env_refs", "Transport", "Par
 Transport = Literal["stdio", "sse", "streamable_http"]
 Safety = Literal["read_only", "safe_write", "destructive", "high_risk"]
 #: What a tool's parameter holds: a path (and what is done to it), a URL, a shell
-#: command, or plain data that is never opened.
-ParamKind = Literal["read", "write", "delete", "unknown", "url", "command", "data"]
+#: command, plain data that is never opened, or a secret (data no record shows).
+ParamKind = Literal["read", "write", "delete", "unknown", "url", "command", "data", "secret"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -90,8 +90,10 @@ class MCPServerConfig(BaseModel):
         trust: ``annotations`` (the server's safety hints set the level) or ``none``.
         tool_safety: Per-tool safety overriding the annotations (server tool names).
         params: Per-tool parameter kinds, ``{tool = {param = "read"|"write"|"delete"|
-            "unknown"|"url"|"command"|"data"}}``; undeclared string arguments are checked
-            as paths of unknown effect.
+            "unknown"|"url"|"command"|"data"|"secret"}}``; undeclared string arguments
+            are checked as paths of unknown effect. A ``secret`` is data whose value no
+            record shows (audit log, events, traces, transcripts); fields the server's
+            schema marks ``format: password`` or ``writeOnly`` are secrets without it.
         resources: Offer ``PREFIXlist_resources``/``PREFIXread_resource`` tools when
             the server has resources.
         enabled: ``false`` keeps the table but connects nothing.

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from teragent.core.types import ToolSafety
 from teragent.errors import UserError
+from teragent.secrets import declare_sensitive_arguments, schema_secret_paths
 from teragent.tools.base import BaseTool, ToolPack, ToolResult
 
 if TYPE_CHECKING:  # the config model and the SDK's connections load with a server
@@ -180,12 +181,17 @@ class MCPTool(BaseTool):
                 urls.append(pname)
             elif kind == "command":
                 commands.append(pname)
-            elif kind == "data":
+            elif kind in ("data", "secret"):
                 data.append(pname)
         self.path_params = paths  # type: ignore[misc]
         self.url_params = tuple(urls)  # type: ignore[misc]
         self.command_params = tuple(commands)  # type: ignore[misc]
         self.data_params = tuple(data)  # type: ignore[misc]
+        secret = (*(p for p, k in given.items() if k == "secret"),
+                  *schema_secret_paths(self.parameters_schema))
+        if secret:
+            self.sensitive_params = tuple(dict.fromkeys(secret))  # type: ignore[misc]
+            declare_sensitive_arguments(self.name, self.sensitive_params)
 
     async def execute(self, params: dict[str, Any],
                       progress_callback: Any = None) -> ToolResult:

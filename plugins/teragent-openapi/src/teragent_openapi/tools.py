@@ -26,6 +26,7 @@ from urllib.parse import quote
 from teragent.core.headers import retry_after_of
 from teragent.core.types import ToolSafety
 from teragent.pipeline.retry import backoff_delay
+from teragent.secrets import declare_sensitive_arguments, schema_secret_paths
 from teragent.tools.base import BaseTool, ProgressCallback, ToolEffects, ToolResult
 from teragent_openapi.spec import Operation, Parameter
 
@@ -71,35 +72,6 @@ def _describe(op: Operation, title: str) -> str:
     if op.deprecated:
         text += " Deprecated."
     return text[:1000]
-
-
-def _secret_paths(props: dict[str, Any], prefix: str = "", depth: int = 0) -> list[str]:
-    """The dotted names of the properties an OpenAPI schema marks as secret
-    (``format: password`` or ``writeOnly: true``), through nested objects."""
-    found: list[str] = []
-    for key, schema in props.items():
-        if not isinstance(schema, dict):
-            continue
-        if schema.get("format") == "password" or schema.get("writeOnly") is True:
-            found.append(prefix + key)
-        elif depth < 8:
-            found += _secret_paths(_object_properties(schema), f"{prefix}{key}.", depth + 1)
-    return sorted(set(found))
-
-
-def _object_properties(schema: dict[str, Any]) -> dict[str, Any]:
-    """An object schema's properties, with those of its ``allOf``/``anyOf``/``oneOf``
-    branches (a field secret in any branch is secret)."""
-    props = dict(schema.get("properties") or {})
-    for key in ("allOf", "anyOf", "oneOf"):
-        for branch in schema.get(key) or ():
-            if isinstance(branch, dict):
-                for name, sub in _object_properties(branch).items():
-                    props.setdefault(name, sub)
-                    if isinstance(sub, dict) and (sub.get("format") == "password"
-                                                  or sub.get("writeOnly") is True):
-                        props[name] = sub
-    return props
 
 
 class OpenAPITool(BaseTool):
@@ -150,10 +122,8 @@ class OpenAPITool(BaseTool):
         # Secrets by the spec's own word: a parameter or body field with ``format:
         # password`` or ``writeOnly: true`` is redacted in every record of a call
         # (BaseTool.sensitive_params; nested body fields as ``body.a.b``).
-        sensitive = tuple(_secret_paths(props))
+        sensitive = schema_secret_paths(schema)
         if sensitive:
-            from teragent.secrets import declare_sensitive_arguments
-
             self.sensitive_params = sensitive  # type: ignore[misc]
             declare_sensitive_arguments(name, sensitive)
 
