@@ -36,6 +36,8 @@ HELDOUT = {
     "probe4": ("heldout/probe4_dangerous.jsonl", "heldout/probe4_benign.jsonl"),
     # Windows breadth and obfuscation through argv, joined strings and slices
     "probe5": ("heldout/probe5_dangerous.jsonl", "heldout/probe5_benign.jsonl"),
+    # git history, database/ORM destruction, repository exposure, the agent's own files
+    "probe6": ("heldout/probe6_dangerous.jsonl", "heldout/probe6_benign.jsonl"),
 }
 
 
