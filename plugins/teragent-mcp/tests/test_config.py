@@ -104,7 +104,7 @@ def test_result_text_renders_every_block_kind_and_caps():
                                                                         text="inside"))]
     text, cut = result_text(SimpleNamespace(content=blocks, structured_content=None), 1000)
     assert not cut and text.splitlines() == [
-        "hello", "[image image/png, 6 bytes]", "[resource link demo://x (x)]",
+        "hello", "[image image/png, 5 bytes]", "[resource link demo://x (x)]",
         "[resource demo://y]", "inside"]
     text, cut = result_text(SimpleNamespace(content=[], structured_content={"n": 1}), 1000)
     assert text == '{"n": 1}'

@@ -29,16 +29,17 @@ from teragent.errors import UserError
 from teragent.secrets import declare_sensitive_arguments, schema_secret_paths
 from teragent.tools.base import BaseTool, ToolPack, ToolResult
 
+from teragent_mcp.content import result_text, tool_name, tool_names
+
 if TYPE_CHECKING:  # the config model and the SDK's connections load with a server
     from teragent_mcp.config import MCPServerConfig
     from teragent_mcp.connection import MCPConnectionPool
 
-__all__ = ["MCPToolset", "MCPTool", "safety_from_annotations", "result_text"]
+__all__ = ["MCPToolset", "MCPTool", "safety_from_annotations", "result_text", "tool_name"]
 
 _PATHLIKE = re.compile(r"(?:^|_)(?:path|paths|file|files|filename|filepath|dir|dirs|"
                        r"directory|folder|cwd|root|dest|destination|source|src)$", re.I)
 _URLLIKE = re.compile(r"(?:^|_)(?:url|urls|uri|href|endpoint)$", re.I)
-_TOOL_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]")
 MAX_DESCRIPTION = 2000  # a server's description is prompt text: keep it bounded
 _MAX_PAGES = 100
 
@@ -79,49 +80,6 @@ def safety_from_annotations(annotations: Any, *, trust: str = "annotations",
     return ToolSafety.SAFE_WRITE if destructive is False else ToolSafety.DESTRUCTIVE
 
 
-def result_text(result: Any, max_chars: int, where: str = "") -> tuple[str, bool]:
-    """A ``CallToolResult`` (or resource/prompt contents) as text for the model, cut at
-    ``max_chars`` with a note. Returns ``(text, truncated)``."""
-    parts: list[str] = []
-    for block in getattr(result, "content", None) or getattr(result, "contents", None) or []:
-        parts.append(_block_text(block))
-    structured = getattr(result, "structured_content", None)
-    if not parts and structured is not None:
-        parts.append(json.dumps(structured, ensure_ascii=False, default=str))
-    text = "\n".join(p for p in parts if p)
-    if len(text) > max_chars:
-        note = (f"\n[output cut: {len(text)} characters, the first {max_chars} shown; "
-                f"max_output_chars{' in ' + where if where else ''}]")
-        return text[:max_chars] + note, True
-    return text, False
-
-
-def _block_text(block: Any) -> str:
-    kind = getattr(block, "type", None)
-    if kind == "text" or (kind is None and hasattr(block, "text")):
-        return str(getattr(block, "text", ""))
-    if kind in ("image", "audio"):
-        data = getattr(block, "data", "") or ""
-        return f"[{kind} {getattr(block, 'mime_type', '?')}, {len(data) * 3 // 4} bytes]"
-    if kind == "resource":
-        res = getattr(block, "resource", None)
-        text = getattr(res, "text", None)
-        uri = getattr(res, "uri", "?")
-        return f"[resource {uri}]\n{text}" if text is not None else f"[binary resource {uri}]"
-    if kind == "resource_link":
-        return f"[resource link {getattr(block, 'uri', '?')} ({getattr(block, 'name', '')})]"
-    if hasattr(block, "text") and getattr(block, "text", None) is not None:  # resource contents
-        return str(block.text)
-    if hasattr(block, "blob"):
-        return f"[binary {getattr(block, 'mime_type', None) or 'data'} {getattr(block, 'uri', '')}]"
-    return f"[{kind or type(block).__name__} content]"
-
-
-def tool_name(prefix: str, name: str) -> str:
-    """``prefix + name`` made a valid tool name (letters, digits, ``_``, ``-``; ≤ 64)."""
-    return _TOOL_NAME_BAD.sub("_", f"{prefix}{name}")[:64]
-
-
 def _schema(raw: Any) -> dict[str, Any]:
     schema = dict(raw or {})
     schema.setdefault("type", "object")
@@ -149,8 +107,11 @@ class MCPTool(BaseTool):
         self.mcp_name: str = mcp_tool.name
         self.name = name  # type: ignore[misc]
         desc = (mcp_tool.description or mcp_tool.title or mcp_tool.name).strip()
+        # a renamed tool (characters replaced, cut, or told apart from another) says its
+        # server's name for it
+        own = "" if name.endswith(mcp_tool.name) else f", tool {mcp_tool.name!r}"
         self.description = (f"{desc[:MAX_DESCRIPTION]} (MCP server "  # type: ignore[misc]
-                            f"{self.server!r})")
+                            f"{self.server!r}{own})")
         self.parameters_schema = _schema(mcp_tool.input_schema)  # type: ignore[misc]
         self.annotations = mcp_tool.annotations
         self._safety = safety_from_annotations(  # type: ignore[misc]
@@ -241,7 +202,9 @@ class _ResourceTool(BaseTool):
         self.name = name  # type: ignore[misc]
         server = toolset.server
         if kind == "list":
-            description = f"List the resources MCP server {server!r} offers (URI, name, type)."
+            description = (f"List the resources MCP server {server!r} offers (URI, name, "
+                           "type) and its URI templates (fill in the {placeholders} and "
+                           "read the URI made).")
             schema: dict[str, Any] = {"type": "object", "properties": {},
                                       "additionalProperties": False}
         else:
@@ -252,6 +215,20 @@ class _ResourceTool(BaseTool):
         self.description = description  # type: ignore[misc]
         self.parameters_schema = schema  # type: ignore[misc]
 
+    async def _listing(self) -> list[dict[str, Any]]:
+        """Resources, then templates (a server without templates/list has none)."""
+        data: list[dict[str, Any]] = [
+            {"uri": str(r.uri), "name": r.name, "mime_type": r.mime_type}
+            for r in await self.toolset.list_resources()]
+        try:
+            templates = await self.toolset.list_resource_templates()
+        except Exception:  # noqa: BLE001 - the list is optional in the protocol
+            templates = []
+        data += [{"uri_template": t.uri_template, "name": t.name, "mime_type": t.mime_type,
+                  **({"description": t.description[:MAX_DESCRIPTION]}
+                     if t.description else {})} for t in templates]
+        return data
+
     async def execute(self, params: dict[str, Any],
                       progress_callback: Any = None) -> ToolResult:
         from teragent_mcp.connection import MCPCallError, MCPConnectError
@@ -259,9 +236,7 @@ class _ResourceTool(BaseTool):
         cfg = self.toolset.config
         try:
             if self.kind == "list":
-                items = await self.toolset.list_resources()
-                data = [{"uri": str(r.uri), "name": r.name, "mime_type": r.mime_type}
-                        for r in items]
+                data = await self._listing()
                 text = json.dumps(data, ensure_ascii=False)[:cfg.max_output_chars]
                 return ToolResult(success=True, data=text)
             res = await self.toolset.read_resource(params["uri"])
@@ -328,11 +303,12 @@ class MCPToolset(ToolPack):
         cfg = self.config
         prefix = cfg.prefix_for(self.server)
         wanted = set(cfg.tools) if cfg.tools is not None else None
-        tools: list[BaseTool] = []
-        for t in raw:
-            if (wanted is not None and t.name not in wanted) or t.name in cfg.exclude_tools:
-                continue
-            tools.append(MCPTool(self, t, tool_name(prefix, t.name)))
+        chosen = [t for t in raw if (wanted is None or t.name in wanted)
+                  and t.name not in cfg.exclude_tools]
+        extra = ["list_resources", "read_resource"] if has_resources else []
+        # one distinct name each: "get.user" and "get_user" must not share "NAME_get_user"
+        names = tool_names(prefix, [*(t.name for t in chosen), *extra])
+        tools: list[BaseTool] = [MCPTool(self, t, n) for t, n in zip(chosen, names)]
         if wanted:
             missing = sorted(wanted - {t.name for t in raw})
             if missing:
@@ -340,8 +316,8 @@ class MCPToolset(ToolPack):
                                 f"server does not offer; it offers: "
                                 f"{', '.join(t.name for t in raw) or '(none)'}")
         if has_resources:
-            tools.append(_ResourceTool(self, tool_name(prefix, "list_resources"), "list"))
-            tools.append(_ResourceTool(self, tool_name(prefix, "read_resource"), "read"))
+            tools.append(_ResourceTool(self, names[-2], "list"))
+            tools.append(_ResourceTool(self, names[-1], "read"))
         return tools
 
     async def load(self) -> list[BaseTool]:
@@ -352,10 +328,15 @@ class MCPToolset(ToolPack):
         if self.config.resources and getattr(conn.capabilities, "resources", None) is not None:
             # Capability alone is no promise of content: offer the two tools only when
             # there is something to read.
-            try:
-                has_resources = bool(await self.list_resources())
-            except Exception:  # noqa: BLE001 - a server without resources/list
-                has_resources = False
+            # A server may offer only templates (users://{id}/profile): those are read
+            # through the same tool, once the model fills the template in.
+            for listing in (self.list_resources, self.list_resource_templates):
+                try:
+                    has_resources = bool(await listing())
+                except Exception:  # noqa: BLE001 - a server without this list
+                    continue
+                if has_resources:
+                    break
         self._tools = self._build(raw, has_resources)
         self._loaded = True
         return list(self._tools)
@@ -392,6 +373,13 @@ class MCPToolset(ToolPack):
     async def list_resources(self) -> list[Any]:
         return list(await self._request(_all_pages("list_resources", "resources"),
                                         "resources/list", retry=True))
+
+    async def list_resource_templates(self) -> list[Any]:
+        """The server's resource templates (RFC 6570 URI templates, such as
+        ``users://{id}/profile``): read one with a URI made from it."""
+        return list(await self._request(
+            _all_pages("list_resource_templates", "resource_templates"),
+            "resources/templates/list", retry=True))
 
     async def read_resource(self, uri: str) -> Any:
         return await self._request(lambda c: c.read_resource(uri), "resources/read",
