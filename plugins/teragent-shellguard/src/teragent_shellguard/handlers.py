@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from teragent_shellguard import handlers_files, handlers_remote, handlers_system
+from teragent_shellguard import handlers_deploy, handlers_files, handlers_remote, handlers_system
 from teragent_shellguard.args import Handler, Registry, split_args
 from teragent_shellguard.handlers_files import find_targets, mass_delete
 from teragent_shellguard.handlers_system import check_assignment
@@ -168,7 +168,8 @@ def generic(name: str, words: list[str], ctx: Ctx) -> None:
             cred = False
 
 
-HANDLERS: dict[str, Handler] = {**handlers_files.HANDLERS, **handlers_system.HANDLERS, **handlers_remote.HANDLERS}
+HANDLERS: dict[str, Handler] = {**handlers_files.HANDLERS, **handlers_system.HANDLERS, **handlers_remote.HANDLERS,
+                                **handlers_deploy.HANDLERS}
 _reg = Registry(HANDLERS)
 _reg("eval", _eval)
 _reg("alias", _alias)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from teragent.secrets import is_secret_name
 from teragent_shellguard.args import Handler, Registry, split_args
+from teragent_shellguard.handlers_deploy import remote_text
 
 if TYPE_CHECKING:
     from teragent_shellguard.engine import Ctx
@@ -141,7 +142,8 @@ _DESTROY_VERB = re.compile(r"^(?:delete|terminate|remove|rm|rb|purge|destroy|der
 _SECRET_VALUE = (("aws", "secretsmanager", "get-secret-value"), ("aws", "ssm", "get-parameter"),
                  ("aws", "ssm", "get-parameters"), ("gcloud", "secrets", "versions", "access"),
                  ("az", "keyvault", "secret", "show"), ("az", "keyvault", "secret", "download"),
-                 ("doppler", "secrets", "get"), ("op", "read"), ("op", "item", "get"), ("bw", "get", "password"))
+                 ("doppler", "secrets", "get"), ("op", "read"), ("op", "item", "get"), ("bw", "get", "password"),
+                 ("glab", "variable", "get"), ("heroku", "config:get"), ("vercel", "env", "pull"))
 
 
 def _cloud(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
@@ -161,8 +163,11 @@ def _cloud(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
                           or low[:2] == ["configure", "export-credentials"] or low[:2] == ["sts", "get-session-token"]):
         ctx.block("credential_theft", "aws prints credentials")
         return
-    if name == "gh" and low[:2] == ["auth", "token"]:
-        ctx.block("credential_theft", "gh auth token prints a GitHub token")
+    if name in ("gh", "glab") and (low[:2] == ["auth", "token"] or low[:2] == ["auth", "status"] and
+                                   any(w in ("-t", "--show-token") for w in words)):
+        ctx.block("credential_theft", f"{name} prints the hosting token")
+        return
+    if remote_text(name, low, words, ctx):
         return
     if any(tuple([name, *low[:len(k) - 1]]) == k for k in _SECRET_VALUE) and (
             name != "aws" or low[1:2] != ["get-parameter"] or "--with-decryption" in words):
@@ -170,6 +175,10 @@ def _cloud(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
         return
     if name in ("terraform", "tofu", "pulumi", "cdk", "terragrunt") and low[:1] == ["destroy"]:
         ctx.block("remote_exec", f"{name} destroy tears down infrastructure")
+        return
+    if name in ("terraform", "tofu", "terragrunt") and low[:1] == ["apply"] and any(w in ("-destroy", "--destroy")
+                                                                                    for w in words):
+        ctx.block("remote_exec", f"{name} apply -destroy tears down infrastructure")
         return
     if name in ("terraform", "tofu") and low[:1] == ["apply"] and any("auto-approve" in w for w in words):
         ctx.warn("remote_exec", f"{name} apply -auto-approve changes infrastructure without review")
@@ -246,7 +255,8 @@ _reg("ssh", _ssh)
 _reg("ngrok cloudflared lt localtunnel bore frpc serveo pagekite", _tunnel)
 _reg("kubectl oc", _kubectl)
 _reg("aws gcloud az doctl heroku flyctl fly terraform tofu pulumi cdk terragrunt gh helm linode-cli eksctl vercel "
-     "netlify firebase supabase railway wrangler hcloud scw oci ibmcloud aliyun civo vultr-cli exo doppler op bw", _cloud)
+     "netlify firebase supabase railway wrangler hcloud scw oci ibmcloud aliyun civo vultr-cli exo doppler op bw "
+     "glab serverless sls influx", _cloud)
 _reg("gsutil", _gsutil)
 _reg("printenv", _printenv)
 _reg("echo printf", _echo)

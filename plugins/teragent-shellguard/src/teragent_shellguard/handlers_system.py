@@ -133,9 +133,16 @@ def _launchctl(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
         ctx.block("persistence", f"launchctl {words[1]} installs a launch agent/daemon")
 
 
+_SECURITY_SERVICE = re.compile(r"^(?:auditd|firewalld|ufw|iptables|nftables|apparmor|selinux|fail2ban|rsyslog|syslog\S*|"
+                               r"osqueryd|wazuh-agent|falcon-sensor|clamav\S*|aide|sshguard)$")
+
+
 def _rcupdate(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
     if any(w in ("add", "defaults", "enable", "on", "--add") for w in words[1:]):
         ctx.block("persistence", f"{words[0]} adds a boot-time service")
+    elif any(w in ("off", "del", "delete", "remove", "disable", "--del") for w in words[1:]) and \
+            any(_SECURITY_SERVICE.match(w) for w in words[1:]):
+        ctx.block("security_disable", f"{words[0]} stops a security or logging service from starting at boot")
 
 
 _PRIV_GROUPS = re.compile(r"(?:^|,)(?:sudo|wheel|admin|root|docker|lxd|libvirt|disk|adm|shadow)(?:,|$)")
@@ -326,7 +333,9 @@ def _auditctl(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
 
 
 _SYSCTL_WEAK = re.compile(r"kernel\.(?:randomize_va_space|yama\.ptrace_scope|kptr_restrict|dmesg_restrict|"
-                          r"modules_disabled|unprivileged_bpf_disabled)=0|fs\.protected_\w+=0")
+                          r"modules_disabled|unprivileged_bpf_disabled)=0|fs\.protected_\w+=0|"
+                          # a program the kernel runs as root on every crash / module request
+                          r"kernel\.(?:core_pattern=['\"]?\||modprobe=|hotplug=)")
 
 
 def _sysctl(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
@@ -385,5 +394,5 @@ _reg("iptables ip6tables iptables-legacy iptables-nft ip6tables-legacy nft ufw f
 _reg("aa-teardown aa-disable aa-complain apparmor_parser", _apparmor)
 _reg("auditctl", _auditctl)
 _reg("sysctl", _sysctl)
-_reg("csrutil spctl", _macos_sec)
+_reg("csrutil spctl fdesetup", _macos_sec)
 _reg("apt apt-get aptitude dnf yum zypper pacman apk dpkg rpm brew port", _pkg)

@@ -66,7 +66,7 @@ ACTION_RULES: dict[str, tuple[int, str]] = {
     "net.scan": (2, "remote_exec"), "delete.keychain": (2, "destructive_delete"), "resource.mine": (2, "resource_exhaustion"),
     "system.registry": (2, "windows_destructive"), "delete.recycle": (2, "windows_destructive"),
     "security.firewall_open": (2, "security_disable"),
-    "vcs.expose": (2, "exfiltration"), "vcs.archive": (1, "vcs_destructive"),
+    "vcs.expose": (2, "exfiltration"), "vcs.archive": (1, "vcs_destructive"), "fs.hide": (1, "obfuscation"),
     "pkg.publish": (1, "package_install"), "pkg.registry": (1, "package_install"), "net.capture": (1, "credential_theft"),
     "disk.mount": (1, "privilege_escalation"),
 }

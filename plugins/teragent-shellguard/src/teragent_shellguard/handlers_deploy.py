@@ -1,0 +1,84 @@
+"""Commands that carry another command to other machines: configuration-management ad-hoc
+runs (``ansible HOSTS -m shell -a CMD``), cloud "run this on the VM" actions (``gcloud compute
+ssh VM -- CMD``, ``az vm run-command invoke --scripts CMD``) and copy tools whose transport is
+a program (``scp -S PROG``). The carried text is checked as the command it becomes."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from teragent_shellguard.args import Handler, Registry, split_args
+
+if TYPE_CHECKING:
+    from teragent_shellguard.engine import Ctx
+    from teragent_shellguard.parser import Command
+
+__all__ = ["HANDLERS", "remote_text"]
+
+#: ansible modules whose argument is a command line (``-a``); with no ``-m`` it is ``command``
+_CMD_MODULES = re.compile(r"^(?:ansible\.(?:builtin|legacy)\.)?(?:shell|command|raw|script)$")
+_FILE_MODULES = re.compile(r"^(?:ansible\.(?:builtin|legacy)\.)?file$")
+_POWER_MODULES = re.compile(r"^(?:ansible\.(?:builtin|legacy)\.|community\.general\.)?(?:reboot|shutdown)$")
+_KV = re.compile(r"(\w+)=(\"[^\"]*\"|'[^']*'|\S+)")
+
+
+def _ansible(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
+    _, vals, pos = split_args(words[1:], frozenset({"-m", "--module-name", "-a", "--args", "-i", "--inventory", "-u",
+                                                    "--user", "-f", "--forks", "-e", "--extra-vars", "-l", "--limit",
+                                                    "-M", "--module-path", "--become-user", "-t", "--tree"}))
+    module = vals.get("-m", vals.get("--module-name", "command"))
+    args = vals.get("-a", vals.get("--args", ""))
+    hosts = pos[0] if pos else "the inventory"
+    if _CMD_MODULES.match(module) and args:
+        ctx.check_text(args, f"ansible {module} on {hosts}")
+        ctx.warn("remote_exec", f"ansible runs a command on {hosts}")
+    elif _FILE_MODULES.match(module):
+        kv = {k: v.strip("'\"") for k, v in _KV.findall(args)}
+        target = kv.get("path") or kv.get("dest") or kv.get("name")
+        if target and kv.get("state") == "absent":
+            ctx.check_text(f"rm -rf -- '{target}'", f"ansible file state=absent on {hosts}")
+            ctx.warn("remote_exec", f"ansible deletes '{target}' on {hosts}")
+    elif _POWER_MODULES.match(module):
+        ctx.block("process_kill", f"ansible {module} powers off or restarts {hosts}")
+
+
+def remote_text(name: str, low: list[str], words: list[str], ctx: Ctx) -> bool:
+    """Commands a cloud CLI runs on a machine: checked as that command. True if one was found."""
+    text = ""
+    if name == "gcloud" and low[:2] == ["compute", "ssh"]:
+        if "--" in words:
+            text = " ".join(words[words.index("--") + 1:])
+        for w in words:
+            if w.startswith("--command="):
+                text = w.split("=", 1)[1]
+        if "--command" in words[:-1]:
+            text = words[words.index("--command") + 1]
+    elif name == "az" and low[:2] == ["vm", "run-command"] or name == "az" and low[:2] == ["vmss", "run-command"]:
+        for k in ("--scripts", "--script"):
+            if k in words[:-1]:
+                text = words[words.index(k) + 1]
+    if not text:
+        return False
+    ctx.check_text(text, f"{name} remote command")
+    ctx.warn("remote_exec", f"{name} runs a command on a cloud machine")
+    return True
+
+
+_SSHLIKE = re.compile(r"^(?:\S*/)?(?:ssh|dbclient|plink|autossh|tsh|sshpass|gcloud|mosh)(?:\s|$)")
+
+
+def _scp(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
+    _, vals, _ = split_args(words[1:], frozenset({"-S", "-o", "-F", "-i", "-P", "-c", "-l", "-J", "-D"}))
+    prog = vals.get("-S")
+    if prog and not _SSHLIKE.match(prog):
+        ctx.block("remote_exec", f"{words[0]} -S runs '{prog}' in place of ssh")
+    opt = vals.get("-o", "")
+    if opt.lower().startswith(("proxycommand", "localcommand")):
+        ctx.check_text(opt.split("=", 1)[1] if "=" in opt else opt.split(" ", 1)[-1], f"{words[0]} ProxyCommand")
+
+
+HANDLERS: dict[str, Handler] = {}
+_reg = Registry(HANDLERS)
+_reg("ansible", _ansible)
+_reg("scp", _scp)
