@@ -156,6 +156,20 @@ def _eval_literal_sub(script: Script) -> str | None:
 
 
 _IFS = re.compile(r"\$\{IFS(?:%?\?\?)?\}|\$IFS\b")
+_SLICE = re.compile(r"\$\{([A-Za-z_]\w*):(\d+)(?::(\d+))?\}")
+#: variables whose value is an absolute path whatever the machine: their first character is '/'
+_ABSOLUTE = frozenset({"PWD", "HOME", "OLDPWD", "SHELL"})
+
+
+def _slice(m: re.Match[str], vars_: dict[str, str]) -> str:
+    """``${NAME:OFF:LEN}`` of a variable set earlier in the line, or the leading '/' of a path variable."""
+    name, off = m.group(1), int(m.group(2))
+    end = off + int(m.group(3)) if m.group(3) is not None else None
+    if name in vars_:
+        return vars_[name][off:end]
+    if name in _ABSOLUTE and off == 0 and end == 1:
+        return "/"
+    return m.group(0)
 
 
 def resolve(words: list[str], ctx: Ctx, cmd: Command | None) -> list[str]:
@@ -166,6 +180,8 @@ def resolve(words: list[str], ctx: Ctx, cmd: Command | None) -> list[str]:
         words = [first, *(_expand(w, ctx.vars) for w in words[1:])]
         if split0:
             words = [*first.split(), *words[1:]]  # an unquoted ``$c`` holding 'rm -rf' is split into words
+    if any("${" in w for w in words):
+        words = [_SLICE.sub(lambda m: _slice(m, ctx.vars), w) if "${" in w else w for w in words]
     if any("IFS" in w for w in words):
         words = [p for w in words for p in _IFS.sub(" ", w).split()]
     while len(words) > 1 and words[0].startswith("-") and len(words[0]) > 1:

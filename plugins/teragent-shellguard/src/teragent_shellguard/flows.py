@@ -209,6 +209,7 @@ def judge_pipeline(pipe: object, ctx: Ctx) -> None:
             upstream.extend(ctx.effects[id(c)][0] for c in cmd.group.walk() if id(c) in ctx.effects)
     stages = [ctx.effects[id(c)] for c in cmds if id(c) in ctx.effects]
     _endless_into_file(cmds, stages, ctx)
+    _lists_then_deletes(cmds, ctx)
     source: str | None = None
     for name, words, effects in stages:
         if source and any(e.kind in ("net", "dns", "send") for e in effects) and name not in ("jq", "grep"):
@@ -220,11 +221,35 @@ def judge_pipeline(pipe: object, ctx: Ctx) -> None:
         if name in ("env", "printenv", "set", "export", "declare", "get-childitem") and len(words) <= 2 and \
                 (name != "get-childitem" or "env:" in " ".join(words).lower()):
             source = "the environment"
+        if name in _DUMPERS and not any(w.split("=", 1)[0] in _DUMP_TO_FILE for w in words[1:]):
+            source = f"a database dump ('{name}')"
         if name in ("history", "get-history") or name == "fc" and any(
                 w.startswith("-") and "l" in w[1:] for w in words[1:]):
             source = "shell history"
         if name in ("ssh", "scp") and source is None:
             continue
+
+
+#: programs that write a whole database to stdout
+_DUMPERS = frozenset({"pg_dump", "pg_dumpall", "mysqldump", "mariadb-dump", "mongodump", "mongoexport"})
+_DUMP_TO_FILE = frozenset({"-f", "--file", "-o", "--out", "--output", "--result-file"})
+#: verbs that delete the items named after them
+_DELETE_VERBS = frozenset({"del", "unlink", "delete", "uninstall", "rm", "remove", "destroy", "drop", "rmi", "purge"})
+
+
+def _lists_then_deletes(cmds: list[Command], ctx: Ctx) -> None:
+    """``P list | xargs P delete``: a program fed its own listing deletes everything it holds
+    (every key, release, container). A filter stage in between (``| grep X``) leaves a warning."""
+    for prev_cmd, cmd in zip(cmds, cmds[1:]):
+        prev, cur = ctx.effects.get(id(prev_cmd)), ctx.effects.get(id(cmd))
+        if not prev or not cur or prev[0] != cur[0] or not cmd.words:
+            continue
+        if cmd.words[0].rsplit("/", 1)[-1] not in ("xargs", "parallel"):
+            continue
+        if any(w.lower() in _DELETE_VERBS for w in cur[1][1:] if not w.startswith("-")):
+            ctx.block("database_destructive" if cur[0] in DB_CLIENTS else "remote_exec",
+                      f"'{cur[0]}' deletes everything its own listing returns: '{' '.join(cmd.words)}'")
+            return
 
 
 def _key(path: str) -> str:

@@ -262,6 +262,9 @@ def _one(e: Effect, name: str, exempt: bool, ctx: Ctx) -> None:
         elif _SECRET_VAR.search(e.target):
             ctx.block("exfiltration", f"puts a secret variable in a network request: '{e.word}'")
     elif kind == "sql":
+        if re.match(r"(?i)copy\b|config\s|module\s", e.target):
+            ctx.block("remote_exec", f"makes the database server run a program or write files where it is told: '{e.target}'")
+            return
         level = 1 if _SAFE_DB.search(e.word) or e.target.lower().startswith("update") else 2
         _hit(ctx, level, "database_destructive", f"runs a destructive statement: '{e.word}'")
     elif "." in kind:
