@@ -38,6 +38,11 @@ HELDOUT = {
     "probe5": ("heldout/probe5_dangerous.jsonl", "heldout/probe5_benign.jsonl"),
     # git history, database/ORM destruction, repository exposure, the agent's own files
     "probe6": ("heldout/probe6_dangerous.jsonl", "heldout/probe6_benign.jsonl"),
+    # areas never tuned on, written from domain knowledge before reading how the checker handles them:
+    # cloud CLIs beyond aws with IaC/deploy tools; database and git-hosting CLIs; macOS, systemd/kernel, Windows
+    "cloud": ("heldout/probe_cloud_dangerous.jsonl", "heldout/probe_cloud_benign.jsonl"),
+    "dbhost": ("heldout/probe_dbhost_dangerous.jsonl", "heldout/probe_dbhost_benign.jsonl"),
+    "host": ("heldout/probe_host_dangerous.jsonl", "heldout/probe_host_benign.jsonl"),
 }
 
 
