@@ -9,7 +9,8 @@
 #         (it crashes under mcp 2.x, which our venv has), so it keeps mcp<2 to itself.
 #   npm:  @modelcontextprotocol/server-memory, server-filesystem, server-sequential-thinking
 #         (the interop sweep: independently written Node servers, protocol 2025-11-25)
-#   PyPI: fastmcp (an independent server framework) in a venv of its own: it brings ~60
+#   PyPI: fastmcp (an independent server framework) and mcp-server-fetch (tested against a
+#         loopback page) in a venv of its own: fastmcp brings ~60
 #         packages (auth, CLI, telemetry) that the project's venv should not have to
 #         resolve against; the tests' servers are scripts it runs.
 # mcp-server-time and mcp-server-git need mcp>=2.3,<3 like us: requirements-dev.txt.
@@ -26,6 +27,7 @@ NODE22="22.23.5"
 SQLITE="2025.4.25"
 REFERENCE="2026.8.31"   # server-memory, server-filesystem, server-sequential-thinking
 FASTMCP="4.2.3"
+FETCH="2026.10.24"      # mcp-server-fetch, in the fastmcp venv (it needs mcp>=2.3 too)
 mkdir -p "$DEPS/npm"
 if command -v npm >/dev/null 2>&1; then
   have() { node -p "require('$DEPS/npm/node_modules/$1/package.json').version" 2>/dev/null || true; }
@@ -61,9 +63,12 @@ if ! "$VENV/bin/python" -c "import mcp_server_sqlite" 2>/dev/null; then
   echo "install-mcp-deps: installed mcp-server-sqlite $SQLITE (with mcp<2) in $VENV" >&2
 fi
 FMVENV="$DEPS/fastmcp-venv"
-if [ "$("$FMVENV/bin/python" -c "import fastmcp; print(fastmcp.__version__)" 2>/dev/null)" != "$FASTMCP" ]; then
-  rm -rf "$FMVENV"
-  "$PY" -m venv "$FMVENV"
-  "$FMVENV/bin/pip" install -q --disable-pip-version-check "fastmcp==$FASTMCP" >/dev/null 2>&1
-  echo "install-mcp-deps: installed fastmcp $FASTMCP in $FMVENV" >&2
+fm_have() {
+  "$FMVENV/bin/python" -c "from importlib.metadata import version as v; print(v('fastmcp'), v('mcp-server-fetch'))" 2>/dev/null || true
+}
+if [ "$(fm_have)" != "$FASTMCP $FETCH" ]; then
+  [ -x "$FMVENV/bin/pip" ] || "$PY" -m venv "$FMVENV"
+  "$FMVENV/bin/pip" install -q --disable-pip-version-check "fastmcp==$FASTMCP" \
+    "mcp-server-fetch==$FETCH" >/dev/null 2>&1
+  echo "install-mcp-deps: installed fastmcp $FASTMCP and mcp-server-fetch $FETCH in $FMVENV" >&2
 fi

@@ -242,3 +242,39 @@ def test_an_agent_from_agent_toml_uses_the_fastmcp_server(isolated, deps):
     assert answers[0] == "dotted"
     assert json.loads(answers[1]) == {"uid": "42", "name": "Zoë"}
     assert json.loads(answers[2])["city"] == "Zürich"
+
+
+def test_mcp_server_fetch_reads_a_loopback_page(pool, deps, tmp_path):
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from teragent_mcp import MCPToolset
+
+    py = deps.need(deps.FASTMCP_PY, "mcp-server-fetch (the fastmcp venv)")
+    (tmp_path / "index.html").write_text(
+        "<html><head><title>T</title></head><body><h1>Héllo ✓</h1><p>"
+        + "word " * 2000 + "</p></body></html>", encoding="utf-8")
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    web = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=tmp_path))
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{web.server_address[1]}/"
+    try:
+        base = {"command": str(py), "health_interval": 0, "call_timeout": 30}
+        strict = _tools(MCPToolset("web", pool=pool, args=["-m", "mcp_server_fetch"], **base))
+        fetch = _tools(MCPToolset("lan", pool=pool, **base, args=[
+            "-m", "mcp_server_fetch", "--allow-private-ips", "--ignore-robots-txt"]))
+        assert strict["web_fetch"].url_params == ("url",)  # format: uri
+        refused = _run(strict["web_fetch"], {"url": url})
+        assert not refused.success and "not a public address" in refused.error
+        page = _run(fetch["lan_fetch"], {"url": url, "max_length": 200})
+        assert page.success and "Héllo ✓" in page.data and "start_index of 200" in page.data
+        gone = _run(fetch["lan_fetch"], {"url": url + "nope"})
+        assert not gone.success and "404" in gone.error
+    finally:
+        web.shutdown()
+        web.server_close()
