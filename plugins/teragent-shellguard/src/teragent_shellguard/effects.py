@@ -237,7 +237,7 @@ def _io(name: str, spec: Spec, args: list[str], out: list[Effect]) -> None:
 
 _SQL_STMT = re.compile(r"(?is)\b(?:drop\s+(?:database|schema|table|keyspace|collection|index|view|user)\b[^;]*|"
                        r"truncate\b[^;]*|delete\s+from\s+[\w.\"`]+\s*(?:where\s+(?:1\s*=\s*1|1|true|'1'\s*=\s*'1')\s*)?(?:;|$)|update\s+[\w.\"`]+\s+set\b(?:(?!\bwhere\b)[^;])*(?:;|$)|"
-                       r"db\.dropdatabase\(\)|db\.\w+\.drop\(\)|\bflushall\b|\bflushdb\b|dropdatabase|"
+                       r"db\.dropdatabase\(\)|db(?:\.\w+|\[[^\]]*\]|\.getcollection\([^)]*\))\.drop\(\)|\bflushall\b|\bflushdb\b|dropdatabase|"
                        r"\.(?:deletemany|remove)\(\s*\{\s*\}\s*\)|"  # a MongoDB filter that matches every document
                        # the server runs a program, or writes its files where it is told (redis CONFIG SET dir)
                        r"\bcopy\b[^;]*\b(?:to|from)\s+program\b[^;]*|\bconfig\s+set\s+(?:dir|dbfilename)\b\s*\S*|"

@@ -215,19 +215,29 @@ def judge_pipeline(pipe: object, ctx: Ctx) -> None:
         if source and any(e.kind in ("net", "dns", "send") for e in effects) and name not in ("jq", "grep"):
             ctx.block("exfiltration", f"sends {source} to the network through '{name}'")
             return
-        for e in effects:
-            if e.kind in ("read", "mention") and e.cls in _PIPE_SOURCES:
-                source = f"{_W[e.cls]} ('{e.target}')"
-        if name in ("env", "printenv", "set", "export", "declare", "get-childitem") and len(words) <= 2 and \
-                (name != "get-childitem" or "env:" in " ".join(words).lower()):
-            source = "the environment"
-        if name in _DUMPERS and not any(w.split("=", 1)[0] in _DUMP_TO_FILE for w in words[1:]):
-            source = f"a database dump ('{name}')"
-        if name in ("history", "get-history") or name == "fc" and any(
-                w.startswith("-") and "l" in w[1:] for w in words[1:]):
-            source = "shell history"
-        if name in ("ssh", "scp") and source is None:
-            continue
+        source = secret_source(name, words, effects) or source
+
+
+def secret_source(name: str, words: list[str], effects: list[Effect]) -> str | None:
+    """What secret-bearing data a command writes to its output, if any: a credential file it reads,
+    the environment, shell history, a database dump, infrastructure state or outputs."""
+    source = None
+    for e in effects:
+        if e.kind in ("read", "mention") and e.cls in _PIPE_SOURCES:
+            source = f"{_W[e.cls]} ('{e.target}')"
+    low = [w.lower() for w in words[1:] if not w.startswith("-")]
+    if name in ("env", "printenv", "set", "export", "declare", "get-childitem") and len(words) <= 2 and \
+            (name != "get-childitem" or "env:" in " ".join(words).lower()):
+        source = "the environment"
+    elif name in _DUMPERS and not any(w.split("=", 1)[0] in _DUMP_TO_FILE for w in words[1:]):
+        source = f"a database dump ('{name}')"
+    elif name in ("history", "get-history") or name == "fc" and any(
+            w.startswith("-") and "l" in w[1:] for w in words[1:]):
+        source = "shell history"
+    elif name in ("terraform", "tofu", "terragrunt") and (low[:1] == ["output"] or low[:2] == ["state", "pull"] or
+                                                          low[:1] == ["show"] and "-json" in words):
+        source = f"infrastructure state or outputs (they hold secrets) ('{name} {' '.join(low[:2])}')"
+    return source
 
 
 #: programs that write a whole database to stdout
@@ -252,6 +262,20 @@ def _lists_then_deletes(cmds: list[Command], ctx: Ctx) -> None:
             return
 
 
+#: files another program runs by itself: direnv's .envrc on entering the folder, an editor task set to run on open
+_AUTORUN = re.compile(r"(?:^|/)\.envrc$|(?:^|/)\.vscode/tasks\.json$")
+_TASK_COMMAND = re.compile(r'"command"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def _autorun(path: str, text: str, ctx: Ctx) -> None:
+    """Text written into a file that runs by itself is checked as the script it becomes."""
+    if path.endswith(".envrc"):
+        _run_static(text, "sh", ctx)
+    elif "folderopen" in text.lower():
+        for command in _TASK_COMMAND.findall(text):
+            _run_static(command, "sh", ctx)
+
+
 def _key(path: str) -> str:
     """One spelling per file: ``./a.sh`` and ``a.sh``; ``%TEMP%\\a.bat`` and ``%temp%/a.bat``."""
     p = path.strip("\"'").replace("\\", "/")
@@ -268,6 +292,7 @@ def judge_list(script: Script, ctx: Ctx, effects_of: dict[int, tuple[str, list[s
 
     downloaded: dict[str, str] = {}
     written: dict[str, tuple[str | None, str]] = {}  # path -> (static text, or None when decoded; the writer)
+    tainted: dict[str, str] = {}  # path -> the secret-bearing data written into it
     for pipe in script.pipelines:
         decoded = False
         for pos, cmd in enumerate(pipe.cmds):
@@ -277,7 +302,15 @@ def judge_list(script: Script, ctx: Ctx, effects_of: dict[int, tuple[str, list[s
             name, words, effects = info
             decoded = decoded or _is_decoder([name, *words[1:]])
             text = _static_text(cmd, info) if pos == 0 else None
+            src = secret_source(name, words, effects)
             for e in effects:
+                if e.kind == "send" and _key(e.target) in tainted:
+                    ctx.block("exfiltration", f"sends '{e.target}' to the network: it holds {tainted[_key(e.target)]}")
+                    return
+                if src and e.kind in ("write", "append"):
+                    tainted[_key(e.target)] = src
+                if e.kind in ("write", "append") and text is not None and _AUTORUN.search(e.target.replace("\\", "/")):
+                    _autorun(e.target, text, ctx)
                 if e.kind == "download":
                     downloaded[_key(e.target)] = e.word
                 elif e.kind in ("write", "append") and e.word.startswith((">", "tee")) and (decoded or text is not None):

@@ -20,6 +20,8 @@ __all__ = ["HANDLERS", "remote_text"]
 _CMD_MODULES = re.compile(r"^(?:ansible\.(?:builtin|legacy)\.)?(?:shell|command|raw|script)$")
 _FILE_MODULES = re.compile(r"^(?:ansible\.(?:builtin|legacy)\.)?file$")
 _POWER_MODULES = re.compile(r"^(?:ansible\.(?:builtin|legacy)\.|community\.general\.)?(?:reboot|shutdown)$")
+_USER_MODULES = re.compile(r"^(?:ansible\.(?:builtin|legacy)\.)?user$")
+_PRIV_GROUP = re.compile(r"(?:^|,)\s*(?:root|sudo|wheel|admin)\s*(?:,|$)")
 _KV = re.compile(r"(\w+)=(\"[^\"]*\"|'[^']*'|\S+)")
 
 
@@ -39,6 +41,11 @@ def _ansible(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
         if target and kv.get("state") == "absent":
             ctx.check_text(f"rm -rf -- '{target}'", f"ansible file state=absent on {hosts}")
             ctx.warn("remote_exec", f"ansible deletes '{target}' on {hosts}")
+    elif _USER_MODULES.match(module):
+        kv = {k: v.strip("'\"") for k, v in _KV.findall(args)}
+        groups = ",".join(kv.get(k, "") for k in ("group", "groups"))
+        if kv.get("uid") == "0" or _PRIV_GROUP.search(groups):
+            ctx.block("privilege_escalation", f"ansible {module} makes a root or administrator account on {hosts}")
     elif _POWER_MODULES.match(module):
         ctx.block("process_kill", f"ansible {module} powers off or restarts {hosts}")
 
@@ -58,6 +65,9 @@ def remote_text(name: str, low: list[str], words: list[str], ctx: Ctx) -> bool:
         for k in ("--scripts", "--script"):
             if k in words[:-1]:
                 text = words[words.index(k) + 1]
+    if "kubeconfig" in low and any(v in low for v in ("show", "get", "print", "view")):
+        ctx.block("credential_theft", f"{name} prints a cluster's credentials (kubeconfig)")
+        return True
     if not text:
         return False
     ctx.check_text(text, f"{name} remote command")
@@ -78,7 +88,25 @@ def _scp(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
         ctx.check_text(opt.split("=", 1)[1] if "=" in opt else opt.split(" ", 1)[-1], f"{words[0]} ProxyCommand")
 
 
+#: salt execution functions whose arguments are a command line or a script
+_SALT_CMD = re.compile(r"^cmd\.(?:run\w*|shell|script|exec_code\w*|powershell\w*)$")
+
+
+def _salt(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
+    _, _, pos = split_args(words[1:], frozenset({"-t", "--timeout", "-L", "-G", "-C", "-N", "--out", "-b", "--batch",
+                                                 "-c", "--config-dir", "--roster", "-i", "--user", "--priv"}))
+    for i, fn in enumerate(pos):
+        if _SALT_CMD.match(fn) and i + 1 < len(pos):
+            ctx.check_text(" ".join(pos[i + 1:]), f"salt {fn} on {pos[0] if i else 'every minion'}")
+            ctx.warn("remote_exec", f"{words[0]} {fn} runs a command on many machines")
+            return
+        if fn in ("file.remove", "file.rmdir") and i + 1 < len(pos):
+            ctx.check_text(f"rm -rf -- '{pos[i + 1]}'", f"salt {fn}")
+            return
+
+
 HANDLERS: dict[str, Handler] = {}
 _reg = Registry(HANDLERS)
 _reg("ansible", _ansible)
 _reg("scp", _scp)
+_reg("salt salt-ssh salt-call", _salt)

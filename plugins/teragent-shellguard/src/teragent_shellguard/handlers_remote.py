@@ -10,8 +10,10 @@ import re
 from typing import TYPE_CHECKING
 
 from teragent.secrets import is_secret_name
+from teragent_shellguard import pathclass as pc
 from teragent_shellguard.args import Handler, Registry, split_args
 from teragent_shellguard.handlers_deploy import remote_text
+from teragent_shellguard.pathclass import classify
 
 if TYPE_CHECKING:
     from teragent_shellguard.engine import Ctx
@@ -64,6 +66,26 @@ _GIT_EXEC_KEYS = re.compile(r"(?i)^(?:core\.(?:sshcommand|pager|editor|fsmonitor
                             r"diff\.external|sequence\.editor|uploadpack\.packobjectshook|protocol\.ext\.allow)=")
 
 
+_INSTEAD_OF = re.compile(r"(?i)^url\.['\"]?(.+?)['\"]?\.(?:push)?insteadof$")
+_IP_URL = re.compile(r"^\w+://(?:[^@/]*@)?\d+\.\d+\.\d+\.\d+")
+
+
+def temp_program(value: str, what: str, ctx: Ctx) -> None:
+    """A configured program (pager, editor, shell, monitor) that lives in a temp directory runs
+    whatever anyone drops there, every time the tool runs."""
+    prog = value.strip("'\"").split()[0] if value.strip("'\"").split() else ""
+    if prog and classify(prog) == pc.TEMP:
+        ctx.block("persistence", f"{what} makes a program in a temp directory run every time: '{prog}'")
+
+
+def _npm(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
+    low = [w.lower() for w in words[1:]]
+    if low[:2] == ["config", "set"] and len(low) >= 4 and low[2] in ("script-shell", "shell", "editor", "browser",
+                                                                      "node-options", "git"):
+        ctx.check_text(words[4], f"{words[0]} config {low[2]}")
+        temp_program(words[4], f"{words[0]} config set {low[2]}", ctx)
+
+
 def _git(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
     args = words[1:]
     for i, a in enumerate(args):
@@ -79,6 +101,11 @@ def _git(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
         for i, a in enumerate(args):
             if _GIT_EXEC_KEYS.match(a + "=") and i + 1 < len(args):
                 ctx.check_text(args[i + 1].lstrip("!"), "git config command")
+                temp_program(args[i + 1].lstrip("!"), f"git config {a}", ctx)
+            m = _INSTEAD_OF.match(a)
+            if m and (m.group(1).startswith("http://") or _IP_URL.match(m.group(1))):
+                ctx.block("download_exec", f"git config {a} sends every fetch of {args[i + 1] if i + 1 < len(args) else 'a host'}"
+                          f" to {m.group(1)} (plain HTTP or a bare address)")
 
 
 def _rsync(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
@@ -250,6 +277,7 @@ _reg("socat", _socat)
 _reg("xterm", _xterm)
 _reg("vim vi nvim view ex ed emacs vimdiff gvim", _editor)
 _reg("git", _git)
+_reg("npm pnpm", _npm)
 _reg("rsync", _rsync)
 _reg("ssh", _ssh)
 _reg("ngrok cloudflared lt localtunnel bore frpc serveo pagekite", _tunnel)

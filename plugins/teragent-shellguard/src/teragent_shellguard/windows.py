@@ -92,6 +92,11 @@ def looks_windows(text: str) -> bool:
     return bool(_LOOKS.search(text))
 
 
+#: a grant of full, modify or write access to everyone / all users / all signed-in users (the SIDs too)
+_WORLD_GRANT = re.compile(r"/grant(?::r)?\s+['\"]?(?:everyone|\*?s-1-1-0|users|\*?s-1-5-32-545|authenticated users|"
+                          r"\*?s-1-5-11)['\"]?:(?:\([a-z]+\))*\(?(?:f|m|w)\b")
+
+
 def _dangerous_path(p: str) -> bool:
     p = p.strip("\"'").replace("/", "\\")
     return bool(_DRIVE_ROOT.match(p) or _SYSTEM_DIR.match(p) or _USERS.match(p))
@@ -184,6 +189,9 @@ def _check_cmd(words: list[str], ctx: Ctx, depth: int) -> None:
         ctx.block("privilege_escalation", "runas runs a command as another (administrator) user")
     elif name == "net" and low[:1] in (["user"], ["localgroup"]) and "/add" in low:
         ctx.block("privilege_escalation", "net adds a user or group membership")
+    elif name in ("icacls", "cacls") and _WORLD_GRANT.search(" ".join(low)) and any(
+            t.strip("\"'").startswith(("%", "$env:", "~", "\\")) or _dangerous_path(t) or t[1:2] == ":" for t in targets):
+        ctx.block("privilege_escalation", f"{name} gives every user write or full access outside the workspace")
     elif name in ("takeown", "icacls") and any(_dangerous_path(t) for t in targets):
         ctx.block("privilege_escalation", f"{name} changes ownership/ACLs of system files")
     elif name in ("set-mppreference", "add-mppreference") and _DEFENDER.search(" ".join(args)):
