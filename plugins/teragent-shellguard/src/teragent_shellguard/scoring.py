@@ -43,6 +43,8 @@ HELDOUT = {
     "cloud": ("heldout/probe_cloud_dangerous.jsonl", "heldout/probe_cloud_benign.jsonl"),
     "dbhost": ("heldout/probe_dbhost_dangerous.jsonl", "heldout/probe_dbhost_benign.jsonl"),
     "host": ("heldout/probe_host_dangerous.jsonl", "heldout/probe_host_benign.jsonl"),
+    # new spellings of those three areas after their fixes, plus developer-tool configuration that runs code
+    "respell": ("heldout/probe_respell_dangerous.jsonl", "heldout/probe_respell_benign.jsonl"),
 }
 
 
