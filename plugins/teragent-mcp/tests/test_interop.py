@@ -278,3 +278,22 @@ def test_mcp_server_fetch_reads_a_loopback_page(pool, deps, tmp_path):
     finally:
         web.shutdown()
         web.server_close()
+
+
+def test_a_server_printing_to_stdout_gets_one_warning_line_per_stray_line(pool, deps,
+                                                                           caplog):
+    import logging
+
+    from teragent_mcp import MCPToolset
+
+    caplog.set_level(logging.WARNING, logger="mcp.client.stdio")
+    ts = MCPToolset("chatty", pool=pool, **_fastmcp(deps, env={"PROBE_STDOUT": "5"}))
+    assert _run(_tools(ts)["chatty_weather"], {"city": "Oslo"}).success  # still works
+    stray = [r for r in caplog.records if r.name == "mcp.client.stdio"]
+    # the SDK's ERROR with a pydantic traceback per line, naming no server, becomes one
+    # WARNING line that names the server and the line, for the first three lines only
+    assert [r.levelname for r in stray] == ["WARNING"] * 3
+    assert not any(r.exc_info for r in stray)
+    first = stray[0].getMessage()
+    assert "'chatty'" in first and "'banner line 0 on stdout'" in first
+    assert "further such lines are not shown" in stray[-1].getMessage()

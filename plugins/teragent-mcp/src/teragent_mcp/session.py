@@ -8,6 +8,7 @@ run there too. A connection-level failure marks it dead, and the pool reopens it
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import tempfile
 import time
@@ -21,6 +22,46 @@ from teragent_mcp.config import MCPServerConfig, resolve_env_refs
 #: The plugin's one logger for its connections (named for its public module).
 logger = logging.getLogger("teragent_mcp.connection")
 T = TypeVar("T")
+
+#: The server whose connection the current task serves (set by its owner task, so the
+#: SDK's reader tasks started under it see it too).
+_SERVER: contextvars.ContextVar[str | None] = contextvars.ContextVar("teragent_mcp_server",
+                                                                    default=None)
+_STRAY_SHOWN = 3  # stray stdout lines reported per server; the rest are only counted
+
+
+class _StrayStdout(logging.Filter):
+    """The SDK logs every line a stdio server writes to stdout that is not JSON-RPC
+    (a banner, a ``console.log``) as an ERROR with a pydantic traceback: ten lines on the
+    user's terminal per stray line, naming no server. Make it one WARNING line naming
+    the server and the line, and only for the first few lines of each server."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: dict[str, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not (record.exc_info and str(record.msg).startswith("Failed to parse JSONRPC")):
+            return True
+        server = _SERVER.get() or "?"
+        count = self.seen[server] = self.seen.get(server, 0) + 1
+        if count > _STRAY_SHOWN:
+            return False
+        exc = record.exc_info[1]
+        try:
+            line = exc.errors()[0].get("input")  # type: ignore[union-attr]
+        except Exception:  # noqa: BLE001 - another parse error: its message
+            line = str(exc)
+        record.msg = ("MCP server %r wrote a line to stdout that is not JSON-RPC (ignored; "
+                      "servers must log to stderr): %.200r%s")
+        record.args = (server, line, "; further such lines are not shown"
+                       if count == _STRAY_SHOWN else "")
+        record.exc_info, record.exc_text = None, None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+logging.getLogger("mcp.client.stdio").addFilter(_StrayStdout())
 
 
 class MCPConnectError(UserError):
@@ -150,6 +191,7 @@ class MCPConnection:
         from mcp import Client
         from mcp_types import Implementation
 
+        _SERVER.set(self.name)  # this task's context: the SDK's tasks below inherit it
         try:
             async with Client(await self._transport(), cache=None,
                               read_timeout_seconds=self.config.call_timeout,

@@ -6,7 +6,8 @@ template), prompts, tool names that only differ in punctuation, unicode.
 Run by the fastmcp venv of scripts/install-mcp-deps.sh: ``python fastmcp_probe.py``
 (stdio) or ``python fastmcp_probe.py PORT`` (streamable HTTP on 127.0.0.1). A cancelled
 ``slow`` call writes ``cancelled`` into ``$PROBE_MARKS/slow`` so a test can see the
-server was told."""
+server was told. ``PROBE_STDOUT=N`` makes it print N lines to stdout first (a banner, as
+many servers do), which are not JSON-RPC."""
 
 import asyncio
 import os
@@ -103,6 +104,8 @@ def greet(name: str) -> str:
 
 
 if __name__ == "__main__":
+    for i in range(int(os.environ.get("PROBE_STDOUT", "0"))):
+        print(f"banner line {i} on stdout", flush=True)
     if len(sys.argv) > 1:
         mcp.run(transport="http", host="127.0.0.1", port=int(sys.argv[1]), show_banner=False)
     else:
