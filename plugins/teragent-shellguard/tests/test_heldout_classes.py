@@ -233,6 +233,10 @@ LEVEL = {
     "icacls C:\\tools /grant Users:(OI)(CI)M": "block",
     "icacls build\\out.txt /grant Everyone:R": "allow",
     "gh ssh-key add id_ci.pub --title ci": "warn",
+    "kickstart -activate -configure -access -on -users admin -privs -all": "block",
+    "kickstart -deactivate -stop": "allow",
+    "systemsetup -setremotelogin on": "warn",
+    "systemsetup -getremotelogin": "allow",
 }
 
 

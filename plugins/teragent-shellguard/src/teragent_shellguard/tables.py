@@ -339,6 +339,8 @@ ACTIONS: dict[str, list[tuple[str, str, str]]] = {
     "dseditgroup": [(r"-o\s+edit\b.*\s-a\s.*\b(?:admin|wheel)\b", "priv.escalate", "adds an account to the admin group")],
     "sqlite3": [(r"com\.apple\.tcc/tcc\.db\b.*\b(?:insert|update|replace|delete)\b", "security.mac_off",
                  "rewrites the macOS privacy (TCC) permissions database")],
+    "kickstart": [(r"-activate\b.*-access\s+-on|-privs\s+-all", "remote.exec_admin", "turns on remote desktop control of the Mac")],
+    "systemsetup": [(r"-setremotelogin\s+on|-setremoteappleevents\s+on", "remote.exec", "turns on remote login")],
     "kexec": [(r"(?:^|\s)(?:-e|--exec)\b", "system.network", "jumps into another kernel (an instant reboot)")],
     "attrib": [(r"\+h\b.*\+s\b|\+s\b.*\+h\b", "fs.hide", "hides a file as a system file")],
     "chisel": [(r"^client\b.*\br:", "net.tunnel_reverse", "opens a reverse tunnel")],
