@@ -297,3 +297,22 @@ def test_a_server_printing_to_stdout_gets_one_warning_line_per_stray_line(pool, 
     first = stray[0].getMessage()
     assert "'chatty'" in first and "'banner line 0 on stdout'" in first
     assert "further such lines are not shown" in stray[-1].getMessage()
+
+
+def test_a_server_without_tools_loads_and_stays_healthy(pool, deps):
+    from teragent_mcp import MCPToolset
+
+    py = deps.need(deps.SQLITE_PY, "the 1.x SDK venv (mcp-server-sqlite's)")
+    ts = MCPToolset("notools", pool=pool, command=str(py), health_interval=0,
+                    args=[str(deps.SERVERS / "v1_no_tools.py")])
+    # no tools capability: no tools/list (it would answer "Method not found"), and its
+    # resources are still offered
+    tools = _tools(ts)
+    assert sorted(tools) == ["notools_list_resources", "notools_read_resource"]
+    assert _run(tools["notools_read_resource"], {"uri": "mem://a"}).data == "content of a"
+    # the health check asks for something the server offers: the connection is kept
+    conn = pool.get("notools", ts.config)
+    assert pool.run_sync(pool.health_check())["notools"] is True
+    assert pool.get("notools", ts.config) is conn and conn.alive
+    prompt = asyncio.run(ts.get_prompt("hello"))
+    assert prompt.messages[0].content.text == "hello ✓"

@@ -219,8 +219,7 @@ class MCPConnectionPool:
             ok = conn.alive
             if ok:
                 try:
-                    await conn.request(lambda c: c.list_tools(cache_mode="bypass"),
-                                       "a health check", timeout=10.0)
+                    await conn.probe()
                 except Exception:  # noqa: BLE001 - any failure means unhealthy
                     ok = False
             if not ok:

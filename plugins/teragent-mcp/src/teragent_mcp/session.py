@@ -268,6 +268,26 @@ class MCPConnection:
             msg += f"; its stderr ends with: {tail}"
         return msg + f". Check [mcp.servers.{self.name}] in agent.toml."
 
+    def offers(self, feature: str) -> bool:
+        """Whether the server declared ``feature`` (``tools``, ``resources``, ``prompts``)
+        in its capabilities; unknown capabilities (none recorded) count as offered."""
+        caps = self.capabilities
+        return caps is None or getattr(caps, feature, None) is not None
+
+    async def probe(self) -> None:
+        """A request every live server answers, for health checks: the list of something
+        it offers (the 2026-07-28 protocol has no ping). A server of prompts only has no
+        tools/list; its answer "Method not found" would still prove it alive, but a
+        probe should not make servers log errors."""
+        method = next((m for f, m in (("tools", "list_tools"), ("prompts", "list_prompts"),
+                                      ("resources", "list_resources")) if self.offers(f)),
+                      None)
+        if method is None:
+            await self.request(lambda c: c.send_ping(), "a health check", timeout=10.0)
+            return
+        await self.request(lambda c: getattr(c, method)(cache_mode="bypass"),
+                           "a health check", timeout=10.0)
+
     # --- requests (in the pool's loop) -------------------------------------------------
 
     async def request(self, fn: Callable[[Any], Awaitable[T]], what: str,

@@ -322,8 +322,9 @@ class MCPToolset(ToolPack):
 
     async def load(self) -> list[BaseTool]:
         """Connect and list the server's tools (again)."""
-        raw = await self._list_tools_raw()
         conn = await self.pool.acquire(self.server, self.config, self.credential)
+        # a server of resources or prompts only has no tools/list ("Method not found")
+        raw = await self._list_tools_raw() if conn.offers("tools") else []
         has_resources = False
         if self.config.resources and getattr(conn.capabilities, "resources", None) is not None:
             # Capability alone is no promise of content: offer the two tools only when
