@@ -42,6 +42,9 @@ def _kill(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
     for t in targets:
         if re.match(r"^\$\(\s*(?:pgrep|pidof)\b(?:\s+-\S+)*\s+(?:-f\s+)?['\"]?(?:\.\*?|\*)?['\"]?\s*\)$", t):
             ctx.block("process_kill", f"kill targets every process a match-all listing returns: '{t}'")
+        m = re.match(r"^\$\(\s*(?:pgrep|pidof)\b.*?['\"]?([\w.-]+)['\"]?\s*\)$", t)
+        if m and m.group(1).lower() in _CRITICAL_PROCS:
+            ctx.block("process_kill", f"kill targets a critical system process: '{t}'")
         if t in ("-1", "1"):
             ctx.block("process_kill", "kill targets every process (-1) or init (1)")
         elif t in ("$$", "$PPID", "${PPID}"):
@@ -166,10 +169,19 @@ def _users(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
         ctx.warn("privilege_escalation", f"{name} changes system accounts")
 
 
+_ROOT_CAPS = re.compile(r"(?i)cap_(?:setuid|setgid|sys_admin|sys_ptrace|dac_override|dac_read_search|chown|fowner|"
+                        r"sys_module|sys_rawio|setfcap|setpcap|bpf|sys_boot)\b")
+_ALL_CAPS = re.compile(r"(?i)^(?:all)?[=+][a-z]*e")  # '=ep', 'all=ep': every capability
+
+
 def _setcap(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
-    if any(re.search(r"cap_(?:setuid|setgid|sys_admin|sys_ptrace|dac_override|dac_read_search|chown)|=ep|\+ep", w)
-           for w in words[1:]):
+    """A capability that is root in disguise (setuid, ptrace, any-file read/write, all of them)
+    is refused; a narrow one (binding a low port, raw sockets) warns."""
+    caps = [w for w in words[1:] if not w.startswith("-") and ("cap_" in w.lower() or "=" in w or "+" in w)]
+    if any(_ROOT_CAPS.search(w) or _ALL_CAPS.match(w) for w in caps):
         ctx.block("privilege_escalation", "setcap grants root-equivalent file capabilities")
+    elif caps:
+        ctx.warn("privilege_escalation", f"setcap grants file capabilities ({', '.join(caps)})")
 
 
 _DOCKER_ESCAPE = re.compile(

@@ -45,6 +45,8 @@ HELDOUT = {
     "host": ("heldout/probe_host_dangerous.jsonl", "heldout/probe_host_benign.jsonl"),
     # new spellings of those three areas after their fixes, plus developer-tool configuration that runs code
     "respell": ("heldout/probe_respell_dangerous.jsonl", "heldout/probe_respell_benign.jsonl"),
+    # less common spellings in the core categories (kill, exhaustion, history, reverse shells, setuid)
+    "core": ("heldout/probe_core_dangerous.jsonl", "heldout/probe_core_benign.jsonl"),
 }
 
 
