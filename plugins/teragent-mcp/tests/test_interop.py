@@ -316,3 +316,17 @@ def test_a_server_without_tools_loads_and_stays_healthy(pool, deps):
     assert pool.get("notools", ts.config) is conn and conn.alive
     prompt = asyncio.run(ts.get_prompt("hello"))
     assert prompt.messages[0].content.text == "hello ✓"
+
+
+def test_a_server_logging_to_stderr_cannot_grow_its_file_without_bound(fm):
+    import os
+
+    from teragent_mcp.session import _STDERR_MAX
+
+    noise = _tools(fm)["fm_noise"]
+    conn = fm.pool.get("fm", fm.config)
+    for _ in range(3):  # 3 x 1.5 MiB written; at most 1 MiB (+ one call's worth) kept
+        assert _run(noise, {"kib": 1536}).data == "ok"
+        assert os.fstat(conn._stderr.fileno()).st_size <= _STDERR_MAX
+    assert conn.stderr_tail(1) == "noise end"  # the latest lines are the ones kept
+    assert _run(_tools(fm)["fm_weather"], {"city": "Oslo"}).success

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import os
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,11 @@ T = TypeVar("T")
 _SERVER: contextvars.ContextVar[str | None] = contextvars.ContextVar("teragent_mcp_server",
                                                                     default=None)
 _STRAY_SHOWN = 3  # stray stdout lines reported per server; the rest are only counted
+#: A stdio server's stderr is kept in a temporary file for error messages (its tail);
+#: past _STDERR_MAX bytes only the last _STDERR_KEEP are kept, so a server that logs
+#: every request cannot fill the disk over a long-lived process.
+_STDERR_MAX = 1 << 20
+_STDERR_KEEP = 64 << 10
 
 
 class _StrayStdout(logging.Filter):
@@ -253,6 +259,26 @@ class MCPConnection:
             return ""
         return "\n".join(text.strip().splitlines()[-lines:])
 
+    def trim_stderr(self) -> None:
+        """Keep the stderr file bounded (see ``_STDERR_MAX``): cut it to its last lines.
+        The server writes through a descriptor that shares the file's offset, so its
+        next line lands after the kept tail."""
+        f = self._stderr
+        if f is None or f.closed:
+            return
+        try:
+            fd = f.fileno()
+            size = os.fstat(fd).st_size
+            if size <= _STDERR_MAX:
+                return
+            tail = os.pread(fd, _STDERR_KEEP, size - _STDERR_KEEP)
+            tail = tail[tail.find(b"\n") + 1:]  # from a whole line on
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, tail, 0)
+            os.lseek(fd, len(tail), os.SEEK_SET)
+        except (OSError, ValueError):  # a closed or odd file: nothing to keep bounded
+            pass
+
     def _explain(self, what: str) -> str:
         cfg = self.config
         target = f"command {cfg.command!r}" if cfg.transport == "stdio" else f"url {cfg.url!r}"
@@ -316,6 +342,7 @@ class MCPConnection:
         finally:
             self.in_flight -= 1
             self.last_used = time.monotonic()
+            self.trim_stderr()
 
 
 class _OwnedHTTP:

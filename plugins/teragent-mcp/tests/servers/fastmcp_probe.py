@@ -72,6 +72,17 @@ def big(n: int) -> str:
     return "é" * n
 
 
+@mcp.tool(annotations={"readOnlyHint": True})
+def noise(kib: int) -> str:
+    """Writes ``kib`` KiB of log lines to stderr, then ``noise end``."""
+    line = "x" * 1023 + "\n"
+    for _ in range(kib):
+        sys.stderr.write(line)
+    sys.stderr.write("noise end\n")
+    sys.stderr.flush()
+    return "ok"
+
+
 @mcp.tool(name="get.user", annotations={"readOnlyHint": True})
 def get_user_dotted() -> str:
     return "dotted"
