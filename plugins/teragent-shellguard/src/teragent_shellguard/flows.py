@@ -262,18 +262,33 @@ def _lists_then_deletes(cmds: list[Command], ctx: Ctx) -> None:
             return
 
 
+_CI_FILES = (r"(?:^|/)\.github/workflows/[^/]+\.ya?ml$|(?:^|/)\.gitlab-ci\.ya?ml$|(?:^|/)\.circleci/config\.ya?ml$|"
+             r"(?:^|/)(?:jenkinsfile|azure-pipelines\.ya?ml|bitbucket-pipelines\.ya?ml|\.travis\.ya?ml)$")
 #: files another program runs by itself: direnv's .envrc on entering the folder, an editor task set to run on open
-_AUTORUN = re.compile(r"(?:^|/)\.envrc$|(?:^|/)\.vscode/tasks\.json$")
+_AUTORUN = re.compile(r"(?:^|/)\.envrc$|(?:^|/)\.vscode/tasks\.json$|" + _CI_FILES)
 _TASK_COMMAND = re.compile(r'"command"\s*:\s*"((?:[^"\\]|\\.)*)"')
+#: a CI step's command: ``- run: CMD``, ``script: [CMD, ...]``, ``- CMD`` under a script key, ``sh 'CMD'``
+_CI_STEP = re.compile(r"^\s*(?:-\s*)?(?:run|script|before_script|after_script|command|sh)\s*[:(]?\s*(.+)$|^\s*-\s+(.+)$")
+#: the CI's secrets written into a step: become a secret variable of the same name
+_CI_SECRET = re.compile(r"\$\{\{\s*(?:tojson\(\s*secrets\s*\)|secrets\.(\w+))\s*\}\}", re.I)
 
 
 def _autorun(path: str, text: str, ctx: Ctx) -> None:
-    """Text written into a file that runs by itself is checked as the script it becomes."""
+    """Text written into a file that runs by itself is checked as the script it becomes:
+    ``.envrc`` (direnv), a VS Code task run on folder open, CI pipeline steps."""
     if path.endswith(".envrc"):
         _run_static(text, "sh", ctx)
-    elif "folderopen" in text.lower():
-        for command in _TASK_COMMAND.findall(text):
-            _run_static(command, "sh", ctx)
+    elif path.endswith("tasks.json"):
+        if "folderopen" in text.lower():
+            for command in _TASK_COMMAND.findall(text):
+                _run_static(command, "sh", ctx)
+    else:
+        text = _CI_SECRET.sub(lambda m: "$" + (m.group(1) or "ALL") + "_SECRET", text)
+        for line in text.splitlines():
+            m = _CI_STEP.match(line)
+            step = (m.group(1) or m.group(2) or "").strip().strip("[]").strip().strip("'\"|>") if m else ""
+            if step and not step.endswith(":"):
+                _run_static(step, "sh", ctx)
 
 
 def _key(path: str) -> str:
@@ -309,7 +324,7 @@ def judge_list(script: Script, ctx: Ctx, effects_of: dict[int, tuple[str, list[s
                     return
                 if src and e.kind in ("write", "append"):
                     tainted[_key(e.target)] = src
-                if e.kind in ("write", "append") and text is not None and _AUTORUN.search(e.target.replace("\\", "/")):
+                if e.kind in ("write", "append") and text is not None and _AUTORUN.search(e.target.replace("\\", "/").lower()):
                     _autorun(e.target, text, ctx)
                 if e.kind == "download":
                     downloaded[_key(e.target)] = e.word

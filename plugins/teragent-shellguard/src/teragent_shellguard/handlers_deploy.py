@@ -105,8 +105,26 @@ def _salt(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
             return
 
 
+#: a recursive delete of a phone's shared storage, app data or system partitions
+_DEVICE_WIPE = re.compile(r"\brm\s+(?:-\w*\s+)*-\w*[rR]\w*\s+(?:\S+\s+)*['\"]?/(?:sdcard|storage|data|system|vendor|product)\b")
+
+
+def _adb(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
+    i = 1
+    while i < len(words) and words[i].startswith("-"):  # adb's own options come before the verb
+        i += 2 if words[i] in ("-s", "-t", "-H", "-P", "-L") else 1
+    if words[i:i + 1] != ["shell"] or len(words) < i + 2:
+        return
+    text = " ".join(words[i + 1:])
+    if _DEVICE_WIPE.search(text):
+        ctx.block("destructive_delete", f"{words[0]} shell deletes the device's storage or system: '{text[:60]}'")
+        return
+    ctx.check_text(text, f"{words[0]} shell command")
+
+
 HANDLERS: dict[str, Handler] = {}
 _reg = Registry(HANDLERS)
 _reg("ansible", _ansible)
 _reg("scp", _scp)
+_reg("adb", _adb)
 _reg("salt salt-ssh salt-call", _salt)

@@ -18,6 +18,9 @@ HOME = "/home/~"
 _HOME_PREFIX = re.compile(
     r"(?:~[A-Za-z0-9_.-]*|\$HOME|\$\{HOME(?:[:]?[-=?+][^}]*)?\}|\$USERPROFILE|/home/[^/]+|/Users/[^/]+|/root)(?=/|$)"
 )
+#: a login that reads its secret on stdin: a mounted container secret fed to it is what the secret is for
+LOGIN_STDIN = re.compile(r"\blogin\b.*--(?:password-stdin|with-token|token-stdin)\b|--(?:password-stdin|with-token)\b.*\blogin\b")
+MOUNTED_SECRETS = ("/run/secrets/", "/var/run/secrets/")
 _PWD_PREFIX = re.compile(r"(?:\$PWD|\$\{PWD\})(?=/|$)")
 _GLOB_ONLY = re.compile(r"^[*?.\[\]!]*[*?][*?.\[\]!]*$")
 _VAR_ONLY = re.compile(r"^\$(?:\{[A-Za-z_]\w*\}|[A-Za-z_]\w*)(/[*?.]*)?$")

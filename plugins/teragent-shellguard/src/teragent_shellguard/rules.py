@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from teragent_shellguard import pathclass as pc
 from teragent_shellguard.effects import METADATA_HOST, Effect, describe
+from teragent_shellguard.paths import LOGIN_STDIN, MOUNTED_SECRETS
 from teragent_shellguard.tables import EXEMPT_READ, SHELL_NAMES
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ ACTION_RULES: dict[str, tuple[int, str]] = {
     "system.registry": (2, "windows_destructive"), "delete.recycle": (2, "windows_destructive"),
     "security.firewall_open": (2, "security_disable"),
     "vcs.expose": (2, "exfiltration"), "vcs.archive": (1, "vcs_destructive"), "fs.hide": (1, "obfuscation"),
+    "device.erase": (1, "destructive_disk"), "cred.cmdline": (1, "credential_theft"),
     "pkg.publish": (1, "package_install"), "pkg.registry": (1, "package_install"), "net.capture": (1, "credential_theft"),
     "disk.mount": (1, "privilege_escalation"),
 }
@@ -103,7 +105,10 @@ def judge(name: str, words: list[str], ctx: Ctx, cmd: Command | None) -> list[Ef
     """Describe ``words`` and add the findings its effects deserve; returns the effects."""
     effects = describe(name, words, cmd)
     exempt = name in EXEMPT_READ
+    login = LOGIN_STDIN.search(" ".join(words)) is not None
     for e in effects:
+        if login and e.kind == "read" and e.target.startswith(MOUNTED_SECRETS):
+            continue
         _one(e, name, exempt, ctx)
     if cmd is not None and cmd.redirs and (name == "yes" or name == "seq" and "inf" in words[1:] or name in ("cat", "pv", "tee") and any(
             e.target in ("/dev/zero", "/dev/urandom", "/dev/random") for e in effects)) and any(

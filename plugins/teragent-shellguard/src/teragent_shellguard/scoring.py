@@ -47,6 +47,8 @@ HELDOUT = {
     "respell": ("heldout/probe_respell_dangerous.jsonl", "heldout/probe_respell_benign.jsonl"),
     # less common spellings in the core categories (kill, exhaustion, history, reverse shells, setuid)
     "core": ("heldout/probe_core_dangerous.jsonl", "heldout/probe_core_benign.jsonl"),
+    # CI files the agent writes, phones and firmware, password managers, registries, browser profiles
+    "toolchain": ("heldout/probe_toolchain_dangerous.jsonl", "heldout/probe_toolchain_benign.jsonl"),
 }
 
 
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(argv[0]) if argv else CORPORA
     for name, (d, b) in {**PAIRS, **HELDOUT}.items():
         s = score(check_command_safety, load(root / d), load(root / b))
-        print(f"{name:7s} {s.summary()}")
+        print(f"{name:9s} {s.summary()}")
         for m in s.misses:
             print("   ", *m)
     return 0

@@ -193,6 +193,9 @@ ACTIONS: dict[str, list[tuple[str, str, str]]] = {
         (r"^config\b.*\b(?:core\.hookspath)\b", "agent.hooks", "points git hooks at another folder"),
         (r"^clean\b.*\s(?:~/?|/|\$home/?|\.\./\.\.)(?:\s|$)", "delete.home", "deletes every untracked file under home or root"),
         (r"^config\b.*\bhttp\.sslverify\s+false", "security.tls_off", "turns off TLS verification"),
+        (r"^credential\s+fill\b", "cred.token", "prints the stored git password"),
+        (r"^config\b.*\bcredential\.helper\s+['\"]?!.*(?:>|\btee\b|\bcurl\b|\bwget\b|\bnc\b)", "cred.capture",
+         "installs a credential helper that copies every password it is given"),
         (r"^config\b.*\balias\.\S+\s+['\"]?!", "exec.alias", "defines a git alias that runs a shell command"),
     ],
     "gh": [(r"^repo\s+edit\b.*--visibility[= ]public|^api\b.*(?:private=false|visibility=public)", "vcs.expose",
@@ -317,7 +320,8 @@ ACTIONS: dict[str, list[tuple[str, str, str]]] = {
     "docker": [(r"^(?:container\s+)?rm\b.*\$\(|^system\s+prune\b.*(?:-a|--all).*(?:--volumes)|^system\s+prune\b.*--volumes.*(?:-a|--all)|"
                 r"^volume\s+(?:rm|prune)\b.*(?:\$\(|-a|--all)|^(?:image\s+)?rmi\b.*\$\(",
                 "cloud.mass_delete", "deletes every container, image or volume"),
-               (r"^inspect\b.*\.(?:config\.)?env\b", "cred.env_dump", "prints a container's environment")],
+               (r"^inspect\b.*\.(?:config\.)?env\b", "cred.env_dump", "prints a container's environment"),
+               (r"^login\b.*(?:\s-p\s*\S|\s--password[= ]\S)", "cred.cmdline", "puts a password on the command line (history, ps)")],
     "kubectl": [(r"^(?:run|create|apply|patch|debug)\b.*(?:[\"']?privileged[\"']?\s*:\s*true|[\"']?host(?:pid|ipc|network)[\"']?\s*:\s*true|"
                  r"[\"']?hostpath[\"']?\s*:|--privileged\b|--profile[= ]sysadmin)", "priv.escalate",
                  "starts a pod with host privileges (a way out of the container onto the node)"),
@@ -339,6 +343,26 @@ ACTIONS: dict[str, list[tuple[str, str, str]]] = {
     "dseditgroup": [(r"-o\s+edit\b.*\s-a\s.*\b(?:admin|wheel)\b", "priv.escalate", "adds an account to the admin group")],
     "sqlite3": [(r"com\.apple\.tcc/tcc\.db\b.*\b(?:insert|update|replace|delete)\b", "security.mac_off",
                  "rewrites the macOS privacy (TCC) permissions database")],
+    # phones, boards and firmware: wiping or unlocking a device, flashing boot images, reading an app's private data
+    "fastboot": [(r"^(?:erase|format|-w\b|flashall|update)|^(?:flashing|oem)\s+unlock|^flash\s+(?:boot|init_boot|recovery|"
+                  r"vbmeta|system|vendor|bootloader|radio|super|userdata)\b", "system.boot", "wipes, unlocks or reflashes a phone")],
+    "adb": [(r"^pull\s+['\"]?/data/(?:data|user(?:_de)?)/", "cred.app_data", "copies an app's private data off the device"),
+            (r"^shell\b.*\bpm\s+uninstall\b.*--user\s+0\b", "device.erase", "removes a preinstalled app")],
+    "flashrom": [(r"(?:^|\s)(?:-w|--write|-e|--erase)\b", "system.boot", "rewrites the machine's firmware")],
+    "esptool": [(r"\berase[_-]flash\b", "device.erase", "erases a connected device's flash")],
+    # password managers and keyrings: printing a stored secret
+    "pass": [(r"^(?:show|-c|--clip)\b|^[\w.@-]+(?:/[\w.@-]+)+\s*$", "cred.token", "prints a stored password")],
+    "gopass": [(r"^(?:show|cat|-c)\b|^[\w.@-]+(?:/[\w.@-]+)+\s*$", "cred.token", "prints a stored password")],
+    "keepassxc-cli": [(r"^(?:show|clip|export)\b", "cred.token", "prints a stored password")],
+    "lpass": [(r"^(?:show|export)\b", "cred.token", "prints a stored password")],
+    "secret-tool": [(r"^lookup\b", "cred.token", "prints a secret from the keyring")],
+    "kwallet-query": [(r"(?:^|\s)(?:-r|--read-password)\b", "cred.token", "prints a secret from the wallet")],
+    "bw": [(r"^(?:list\s+items|get\s+(?:item|notes|totp)|export)\b", "cred.token", "prints vault items")],
+    # container registries: deleting images and tags
+    "crane": [(r"^(?:delete|tag\s+rm)\b", "cloud.mass_delete", "deletes an image from a registry")],
+    "skopeo": [(r"^delete\b", "cloud.mass_delete", "deletes an image from a registry")],
+    "regctl": [(r"^(?:tag|manifest|image)\s+(?:rm|delete)\b", "cloud.mass_delete", "deletes an image from a registry")],
+    "oras": [(r"^(?:manifest|blob)\s+delete\b", "cloud.mass_delete", "deletes an artifact from a registry")],
     "kickstart": [(r"-activate\b.*-access\s+-on|-privs\s+-all", "remote.exec_admin", "turns on remote desktop control of the Mac")],
     "systemsetup": [(r"-setremotelogin\s+on|-setremoteappleevents\s+on", "remote.exec", "turns on remote login")],
     "kexec": [(r"(?:^|\s)(?:-e|--exec)\b", "system.network", "jumps into another kernel (an instant reboot)")],
@@ -415,6 +439,12 @@ ACTIONS: dict[str, list[tuple[str, str, str]]] = {
     "prisma": [(r"^migrate\s+reset\b", "db.reset", "resets the database")],
 }
 ACTIONS["ip6tables"] = ACTIONS["iptables"]
+ACTIONS["esptool.py"] = ACTIONS["esptool"]
+for _b in ("google-chrome", "google-chrome-stable", "chromium", "chromium-browser", "chrome", "msedge", "brave-browser"):
+    ACTIONS[_b] = [(r"--remote-debugging-(?:port|pipe)\b(?=.*--user-data-dir[= ]['\"]?(?:~|\$home|/home/|/users/)\S*"
+                    r"(?:google-chrome|chromium|chrome|edge|brave))|--user-data-dir[= ]['\"]?(?:~|\$home|/home/|/users/)\S*"
+                    r"(?:google-chrome|chromium|chrome|edge|brave)\S*\s.*--remote-debugging-(?:port|pipe)\b",
+                    "cred.browser", "opens the logged-in browser profile to remote control (cookies, sessions)")]
 ACTIONS["podman"] = ACTIONS["nerdctl"] = ACTIONS["docker"]
 ACTIONS["oc"] = ACTIONS["kubectl"]
 ACTIONS["tofu"] = ACTIONS.get("terraform", [])
