@@ -317,14 +317,15 @@ def judge_list(script: Script, ctx: Ctx, effects_of: dict[int, tuple[str, list[s
             name, words, effects = info
             decoded = decoded or _is_decoder([name, *words[1:]])
             text = _static_text(cmd, info) if pos == 0 else None
-            src = secret_source(name, words, effects)
+            writes = any(e.kind in ("write", "append") for e in effects)
+            src = secret_source(name, words, effects) if writes else None
             for e in effects:
-                if e.kind == "send" and _key(e.target) in tainted:
+                if tainted and e.kind == "send" and _key(e.target) in tainted:
                     ctx.block("exfiltration", f"sends '{e.target}' to the network: it holds {tainted[_key(e.target)]}")
                     return
                 if src and e.kind in ("write", "append"):
                     tainted[_key(e.target)] = src
-                if e.kind in ("write", "append") and text is not None and _AUTORUN.search(e.target.replace("\\", "/").lower()):
+                if text is not None and e.kind in ("write", "append") and _AUTORUN.search(e.target.replace("\\", "/").lower()):
                     _autorun(e.target, text, ctx)
                 if e.kind == "download":
                     downloaded[_key(e.target)] = e.word
