@@ -330,3 +330,14 @@ def test_a_server_logging_to_stderr_cannot_grow_its_file_without_bound(fm):
         assert os.fstat(conn._stderr.fileno()).st_size <= _STDERR_MAX
     assert conn.stderr_tail(1) == "noise end"  # the latest lines are the ones kept
     assert _run(_tools(fm)["fm_weather"], {"city": "Oslo"}).success
+
+
+def test_a_result_that_misses_its_output_schema_is_kept_with_a_note(fm, tmp_path):
+    # the tool ran (it wrote the file): its output must reach the model, not a claim
+    # that the call failed, which invites a second run of a call that had its effect
+    target = tmp_path / "out.txt"
+    out = _run(_tools(fm)["fm_liar"], {"path": str(target)})
+    assert target.read_text() == "written"
+    assert out.success and out.data.startswith("made it\n[note: the structured result "
+                                               "does not match the tool's declared output")
+    assert "'not an int' is not of type 'integer'" in out.metadata["output_schema_mismatch"]

@@ -120,6 +120,29 @@ def _leaf(exc: BaseException) -> BaseException:
     return exc
 
 
+#: Where a result's ``meta`` carries why its structured content did not match the tool's
+#: declared outputSchema (see :func:`_keep_results_that_miss_their_schema`).
+SCHEMA_MISMATCH = "teragent/output_schema_mismatch"
+
+
+def _keep_results_that_miss_their_schema(session: Any) -> None:
+    """The SDK checks a tool's structured result against its declared outputSchema and
+    *raises* when it does not match, after the server ran the tool: the caller is told
+    the call failed and its output is lost, and a model retries a call that already
+    had its effect. Keep the check, but keep the result too: the reason goes into the
+    result's ``meta`` under :data:`SCHEMA_MISMATCH`, and the tool reports it beside
+    the output."""
+    check = session.validate_tool_result
+
+    async def validate_tool_result(name: str, result: Any) -> None:
+        try:
+            await check(name, result)
+        except RuntimeError as exc:
+            result.meta = {**(result.meta or {}), SCHEMA_MISMATCH: str(exc)}
+
+    session.validate_tool_result = validate_tool_result
+
+
 class MCPConnection:
     """One open session with one MCP server, owned by a task in the pool's loop.
 
@@ -203,6 +226,7 @@ class MCPConnection:
                               read_timeout_seconds=self.config.call_timeout,
                               client_info=Implementation(name="teragent", version="0.1.0"),
                               ) as client:
+                _keep_results_that_miss_their_schema(client.session)
                 self.client = client
                 self.protocol_version = client.protocol_version
                 self.server_info = client.server_info

@@ -187,6 +187,12 @@ class MCPTool(BaseTool):
         text, cut = result_text(result, cfg.max_output_chars,
                                 f"[mcp.servers.{self.server}]")
         meta = {"mcp_server": self.server, "mcp_tool": name, "truncated": cut}
+        mismatch = (getattr(result, "meta", None) or {}).get("teragent/output_schema_mismatch")
+        if mismatch:  # the tool ran: its output, and what is wrong with its structure
+            meta["output_schema_mismatch"] = mismatch
+            text += ("\n" if text else "") + (
+                f"[note: the structured result does not match the tool's declared output "
+                f"schema: {mismatch[:500]}]")
         if getattr(result, "is_error", False):
             return ToolResult(success=False, error=text or "the tool reported an error",
                               safety=self.safety, metadata=meta)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastmcp import Context, FastMCP
+from fastmcp.tools import ToolResult
 from fastmcp.utilities.types import Image
 
 mcp = FastMCP("probe ✓")
@@ -31,6 +32,14 @@ class Weather:
 def weather(city: str) -> Weather:
     """Weather for a city (structured output)."""
     return Weather(city=city, celsius=21.5)
+
+
+@mcp.tool(output_schema={"type": "object", "properties": {"n": {"type": "integer"}},
+                         "required": ["n"]})
+def liar(path: str) -> ToolResult:
+    """Writes ``path``, then returns structured content its outputSchema does not allow."""
+    Path(path).write_text("written")
+    return ToolResult(content="made it", structured_content={"n": "not an int"})
 
 
 @mcp.tool(annotations={"readOnlyHint": True})
