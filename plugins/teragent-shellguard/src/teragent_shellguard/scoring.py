@@ -49,6 +49,8 @@ HELDOUT = {
     "core": ("heldout/probe_core_dangerous.jsonl", "heldout/probe_core_benign.jsonl"),
     # CI files the agent writes, phones and firmware, password managers, registries, browser profiles
     "toolchain": ("heldout/probe_toolchain_dangerous.jsonl", "heldout/probe_toolchain_benign.jsonl"),
+    # data-holding service CLIs: brokers, object stores, backup repositories, secret stores, schedulers
+    "ops": ("heldout/probe_ops_dangerous.jsonl", "heldout/probe_ops_benign.jsonl"),
 }
 
 

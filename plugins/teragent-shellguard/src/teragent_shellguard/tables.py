@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from teragent_shellguard.tables_ops import OPS_ACTIONS
+
 __all__ = ["Spec", "IO", "ACTIONS", "NET_DNS", "EXEMPT_READ", "SHELL_NAMES", "DB_CLIENTS"]
 
 
@@ -227,6 +229,7 @@ ACTIONS: dict[str, list[tuple[str, str, str]]] = {
     "curl": [(r"--unix-socket[= ]\S*(?:docker|containerd|podman|crio|cri-dockerd)\.sock", "priv.escalate",
               "talks to the container engine's API socket (root on the host)"),
              (r"-x\s*delete\b.*(?:/_all\b|/\*|:9200/[\w*,-]+/?(?:\s|$))", "db.drop", "deletes search indices over HTTP"),
+             (r"-x\s*delete\b.*[?&]recurse\b|[?&]recurse\b.*-x\s*delete\b", "db.drop", "deletes a key tree over HTTP"),
              (r"-x\s*delete\b", "net.delete", "sends an HTTP DELETE")],
     "python": [(r"-m\s+http\.server\b.*(?:--directory|-d)\s+(?:~|/|\$home)/?(?:\s|$)", "net.serve_home",
                 "serves the home directory or the filesystem over HTTP"),
@@ -439,6 +442,7 @@ ACTIONS: dict[str, list[tuple[str, str, str]]] = {
     "prisma": [(r"^migrate\s+reset\b", "db.reset", "resets the database")],
 }
 ACTIONS["ip6tables"] = ACTIONS["iptables"]
+ACTIONS.update({k: ACTIONS.get(k, []) + v for k, v in OPS_ACTIONS.items()})
 ACTIONS["esptool.py"] = ACTIONS["esptool"]
 for _b in ("google-chrome", "google-chrome-stable", "chromium", "chromium-browser", "chrome", "msedge", "brave-browser"):
     ACTIONS[_b] = [(r"--remote-debugging-(?:port|pipe)\b(?=.*--user-data-dir[= ]['\"]?(?:~|\$home|/home/|/users/)\S*"

@@ -1,0 +1,46 @@
+"""Action table for the command-line tools of data-holding services: message brokers, object
+stores, backup repositories, secret stores, schedulers. Same shape as ``tables.ACTIONS``
+(program -> [(regex over the lowered arguments, effect, what)]); merged into it."""
+
+from __future__ import annotations
+
+__all__ = ["OPS_ACTIONS"]
+
+#: retention options given, and every one of them keeps nothing (``--keep-last 0``, ``--keep-within 0d``)
+_KEEP_NOTHING = r"(?=.*--keep-)(?!.*--keep-[\w-]+[= ](?!0+[a-z]*(?:\s|$))\S)"
+_OBJ_MASS = r"(?:\s|^)(?:-r|--recursive|--force|-f)\b"
+
+OPS_ACTIONS: dict[str, list[tuple[str, str, str]]] = {
+    # message brokers: a topic, queue, vhost or stream holds messages nobody else has
+    "kafka-topics": [(r"(?:^|\s)--delete\b", "db.drop", "deletes a topic and its messages")],
+    "kafka-delete-records": [(r"\S", "db.drop", "deletes records from topics")],
+    "kafka-consumer-groups": [(r"--reset-offsets\b.*--execute|--execute\b.*--reset-offsets|(?:^|\s)--delete\b", "db.reset",
+                               "rewinds or deletes consumer positions")],
+    "kafka-configs": [(r"--alter\b.*retention\.ms=\d{1,4}\b", "db.drop", "shrinks retention so the broker drops messages")],
+    # object stores: a recursive or forced delete empties a bucket; one object warns
+    "mc": [(r"^(?:rm|rb)\b" + r"(?=.*" + _OBJ_MASS + r")|^admin\s+bucket\s+remove\b", "cloud.mass_delete",
+            "deletes a bucket or every object under a prefix"),
+           (r"^rm\b", "net.delete", "deletes an object")],
+    "s3cmd": [(r"^(?:del|rm|rb)\b(?=.*" + _OBJ_MASS + r")", "cloud.mass_delete", "deletes a bucket or every object"),
+              (r"^(?:del|rm)\b", "net.delete", "deletes an object")],
+    "rclone": [(r"^(?:purge|rmdirs)\b|^delete\b\s+\S+:\S*/?\s*$|^delete\b.*--rmdirs\b", "cloud.mass_delete",
+                "deletes a remote path and everything under it"),
+               (r"^(?:delete|deletefile)\b|^sync\b", "net.delete", "deletes remote files")],
+    # backup repositories: removing snapshots removes the way back
+    "restic": [(r"(?:^|\s)forget\b" + _KEEP_NOTHING, "disk.erase", "deletes every snapshot"),
+               (r"(?:^|\s)forget\b(?!.*--dry-run)|(?:^|\s)prune\b", "db.reset", "deletes snapshots")],
+    "borg": [(r"^prune\b" + _KEEP_NOTHING, "disk.erase", "deletes every archive"),
+             (r"^(?:prune|compact)\b(?!.*--dry-run)", "db.reset", "deletes archives")],
+    "kopia": [(r"^snapshot\s+delete\b|^repository\s+(?:delete|disconnect)\b", "disk.erase", "deletes backups")],
+    # secret stores and service catalogues
+    "vault": [(r"^kv\s+(?:destroy|metadata\s+delete)\b|^secrets\s+disable\b|^operator\s+(?:seal|raft\s+remove-peer)\b",
+               "db.drop", "destroys stored secrets or takes the secret store down"),
+              (r"^token\s+create\b.*-policy[= ]root\b|^operator\s+generate-root\b", "cloud.iam_grant", "mints a root token"),
+              (r"^kv\s+delete\b|^delete\b", "net.delete", "deletes a secret (recoverable until destroyed)")],
+    "consul": [(r"^kv\s+delete\b.*-recurse\b|^snapshot\s+restore\b", "db.drop", "deletes a key tree"),
+               (r"^kv\s+delete\b", "net.delete", "deletes a key")],
+    "nomad": [(r"^job\s+stop\b.*-purge\b|^(?:namespace|volume)\s+delete\b", "cloud.mass_delete", "stops and purges a job"),
+              (r"^system\s+gc\b|^job\s+stop\b", "remote.exec", "stops jobs or collects their state")],
+}
+for _n in ("kafka-topics", "kafka-delete-records", "kafka-consumer-groups", "kafka-configs"):
+    OPS_ACTIONS[_n + ".sh"] = OPS_ACTIONS[_n]
