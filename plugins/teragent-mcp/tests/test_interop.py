@@ -341,3 +341,52 @@ def test_a_result_that_misses_its_output_schema_is_kept_with_a_note(fm, tmp_path
     assert out.success and out.data.startswith("made it\n[note: the structured result "
                                                "does not match the tool's declared output")
     assert "'not an int' is not of type 'integer'" in out.metadata["output_schema_mismatch"]
+
+
+def test_stateful_http_servers_that_restart_get_a_new_session(pool, deps, caplog):
+    """A restarted server forgot our session id. server-everything (TypeScript) answers
+    400 with an id-less error, the 1.x Python SDK 404 "Session not found": either way
+    the next call opens a new session instead of failing for good."""
+    import logging
+    import subprocess
+
+    from teragent_mcp import MCPToolset
+
+    caplog.set_level(logging.WARNING, logger="mcp.client.streamable_http")
+    deps.need(deps.EVERYTHING_JS, "@modelcontextprotocol/server-everything")
+    py = deps.need(deps.SQLITE_PY, "the 1.x SDK venv (mcp-server-sqlite's)")
+    ev_port, v1_port = deps.free_port(), deps.free_port()
+
+    def v1() -> Any:
+        proc = subprocess.Popen([str(py), str(deps.SERVERS / "v1_http.py"), str(v1_port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deps.wait_port(v1_port, proc, 60)
+        return proc
+
+    procs = [deps.start_everything("streamableHttp", ev_port)[0], v1()]
+    try:
+        http = {"transport": "streamable_http", "health_interval": 0, "connect_timeout": 30}
+        ev = _tools(MCPToolset("evh", pool=pool, url=f"http://127.0.0.1:{ev_port}/mcp",
+                               **http))
+        one = _tools(MCPToolset("v1h", pool=pool, url=f"http://127.0.0.1:{v1_port}/mcp",
+                                **http))
+        assert _run(ev["evh_echo"], {"message": "a"}).success
+        assert _run(one["v1h_bump"], {"n": 1}).data == "2"
+        for p in procs:
+            deps.stop(p)
+        procs = [deps.start_everything("streamableHttp", ev_port)[0], v1()]
+        # "Session not found": the request never ran, so even a write is sent again
+        assert _run(one["v1h_bump"], {"n": 2}).data == "3"
+        # an HTTP error of unknown cause: a write is not repeated, but it says why and
+        # the next call has a new session; a read-only idempotent call is repeated
+        toggle = _run(ev["evh_toggle-simulated-logging"])
+        assert not toggle.success and "ended the session" in toggle.error
+        assert _run(ev["evh_toggle-simulated-logging"]).success
+        for p in procs[:1]:
+            deps.stop(p)
+        procs[0] = deps.start_everything("streamableHttp", ev_port)[0]
+        assert _run(ev["evh_echo"], {"message": "b"}).data == "Echo: b"
+        assert not [r for r in caplog.records if "termination failed" in r.getMessage()]
+    finally:
+        for p in procs:
+            deps.stop(p)

@@ -185,7 +185,7 @@ class MCPConnectionPool:
             try:
                 return await conn.request(fn, what, timeout)
             except MCPCallError as exc:
-                if not (exc.connection_lost and retry):
+                if not (exc.connection_lost and (retry or exc.unprocessed)):
                     raise
             conn = await self.acquire(name, config, credential)
             return await conn.request(fn, what, timeout)

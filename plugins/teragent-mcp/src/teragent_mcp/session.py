@@ -11,6 +11,7 @@ import asyncio
 import contextvars
 import logging
 import os
+import re
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,8 @@ T = TypeVar("T")
 #: SDK's reader tasks started under it see it too).
 _SERVER: contextvars.ContextVar[str | None] = contextvars.ContextVar("teragent_mcp_server",
                                                                     default=None)
+_SESSION_GONE = re.compile(r"\bsession (?:not found|terminated|expired)|no valid session|"
+                           r"unknown session|invalid session", re.I)
 _STRAY_SHOWN = 3  # stray stdout lines reported per server; the rest are only counted
 #: A stdio server's stderr is kept in a temporary file for error messages (its tail);
 #: past _STDERR_MAX bytes only the last _STDERR_KEEP are kept, so a server that logs
@@ -70,6 +73,15 @@ class _StrayStdout(logging.Filter):
 logging.getLogger("mcp.client.stdio").addFilter(_StrayStdout())
 
 
+def _expected_termination_failure(record: logging.LogRecord) -> bool:
+    """Closing a session the server already forgot (it restarted: see _session_gone)
+    fails by design; the SDK's WARNING for it would only puzzle the user."""
+    return not str(record.msg).startswith("Session termination failed")
+
+
+logging.getLogger("mcp.client.streamable_http").addFilter(_expected_termination_failure)
+
+
 class MCPConnectError(UserError):
     """A server could not be started or reached (the message says which, why, and the
     table to fix)."""
@@ -82,9 +94,13 @@ class MCPCallError(TerAgentError):
         connection_lost: The connection died during the request.
     """
 
-    def __init__(self, message: str, *, connection_lost: bool = False) -> None:
+    def __init__(self, message: str, *, connection_lost: bool = False,
+                 unprocessed: bool = False) -> None:
         super().__init__(message)
         self.connection_lost = connection_lost
+        #: The server refused the request before running it (its session was gone):
+        #: sending it again on a new connection is safe for any request.
+        self.unprocessed = unprocessed
 
 
 def _resolved(value: str) -> str | None:
@@ -108,6 +124,36 @@ def _is_connection_error(exc: BaseException) -> bool:
     except ImportError:  # pragma: no cover
         return False
     return isinstance(exc, MCPError) and getattr(exc, "code", None) == CONNECTION_CLOSED
+
+
+def _session_gone(exc: BaseException) -> str | None:
+    """Why an HTTP server no longer serves this session, or ``None``.
+
+    A server that restarted (a deploy, a crash under a supervisor) has forgotten the
+    session ids it gave out; the spec says it answers 404 and the client starts a new
+    session. The SDK turns a bare 404 into "Session terminated"; the 1.x Python SDK and
+    the TypeScript SDK answer 404 with a JSON-RPC error "Session not found", which the
+    SDK passes on as the server's error; an HTTP error without a JSON-RPC body
+    (server-everything answers 400 with an id-less error) becomes "Server returned an
+    error response". None is a connection error to the SDK, so the connection stayed
+    open and every later call failed the same way.
+
+    Returns ``"terminated"`` when the server said the session is unknown (the request
+    was not run), ``"http_error"`` for an HTTP error of unknown cause."""
+    try:
+        from mcp.shared.exceptions import MCPError
+        from mcp_types import INTERNAL_ERROR
+    except ImportError:  # pragma: no cover
+        return None
+    if not isinstance(exc, MCPError):
+        return None
+    message = str(getattr(exc, "message", exc))
+    if _SESSION_GONE.search(message):
+        return "terminated"
+    if getattr(exc, "code", None) == INTERNAL_ERROR and \
+            message == "Server returned an error response":
+        return "http_error"
+    return None
 
 
 def _leaf(exc: BaseException) -> BaseException:
@@ -362,6 +408,13 @@ class MCPConnection:
                 self.alive = False
                 raise MCPCallError(self._explain(f"lost the connection during {what}"),
                                    connection_lost=True) from None
+            gone = _session_gone(leaf) if self.config.transport != "stdio" else None
+            if gone:  # a new session on next use (or now, when safe to repeat)
+                self.alive = False
+                raise MCPCallError(self._explain(
+                    f"ended the session during {what} (it answered with an HTTP error: "
+                    f"{leaf}; restarted?); the next call opens a new one"),
+                    connection_lost=True, unprocessed=gone == "terminated") from None
             raise
         finally:
             self.in_flight -= 1
