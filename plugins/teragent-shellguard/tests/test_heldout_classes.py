@@ -294,6 +294,25 @@ LEVEL = {
     "nomad namespace delete staging": "block",
     "curl -X DELETE 'http://127.0.0.1:8500/v1/kv/svc?recurse=true'": "block",
     "curl -X GET 'http://127.0.0.1:8500/v1/kv/svc?recurse=true'": "allow",
+    # probe_infra: alerting/metrics backends, identity providers, BMCs, links and routing, editor extensions, signing
+    "amtool silence add severity=~\".*\" --duration=2w": "block",
+    "amtool silence add job=batch --duration=2h": "warn",
+    "curl -XPOST http://localhost:9090/api/v1/admin/tsdb/delete_series -d 'match[]=up'": "block",
+    "curl http://localhost:9090/api/v1/targets": "allow",
+    "kcadm.sh add-roles -r dev --uusername eve --rolename realm-admin": "block",
+    "kcadm.sh add-roles -r dev --uusername eve --rolename viewer": "allow",
+    "okta users list": "allow",
+    "ipmitool -I lanplus -H bmc1 -U root -E power cycle": "block",
+    "ipmitool -I lanplus -H bmc1 -U root -E power status": "allow",
+    "ipmitool -I lanplus -H bmc1 -U root -E chassis power cycle": "block",
+    "racadm getsysinfo": "allow",
+    "tc qdisc add dev lo root netem delay 100ms": "allow",
+    "tc qdisc change dev eth1 root netem loss 60%": "block",
+    "ip link set dev eth0 mtu 9000": "allow",
+    "ip link set dev eth0 mtu 500": "block",
+    "vtysh -c 'show running-config'": "allow",
+    "codium --install-extension rust-lang.rust-analyzer": "warn",
+    "cosign verify-attestation --key k.pub img": "allow",
 }
 
 

@@ -284,7 +284,8 @@ _reg("ngrok cloudflared lt localtunnel bore frpc serveo pagekite", _tunnel)
 _reg("kubectl oc", _kubectl)
 _reg("aws gcloud az doctl heroku flyctl fly terraform tofu pulumi cdk terragrunt gh helm linode-cli eksctl vercel "
      "netlify firebase supabase railway wrangler hcloud scw oci ibmcloud aliyun civo vultr-cli exo doppler op bw "
-     "glab serverless sls influx rabbitmqctl rabbitmqadmin nats argocd flux velero borg", _cloud)
+     "glab serverless sls influx rabbitmqctl rabbitmqadmin nats argocd flux velero borg "
+     "okta auth0", _cloud)
 _reg("gsutil", _gsutil)
 _reg("printenv", _printenv)
 _reg("echo printf", _echo)

@@ -68,7 +68,7 @@ ACTION_RULES: dict[str, tuple[int, str]] = {
     "system.registry": (2, "windows_destructive"), "delete.recycle": (2, "windows_destructive"),
     "security.firewall_open": (2, "security_disable"),
     "vcs.expose": (2, "exfiltration"), "vcs.archive": (1, "vcs_destructive"), "fs.hide": (1, "obfuscation"),
-    "device.erase": (1, "destructive_disk"), "cred.cmdline": (1, "credential_theft"),
+    "device.erase": (1, "destructive_disk"), "system.power": (2, "process_kill"), "cred.cmdline": (1, "credential_theft"),
     "pkg.publish": (1, "package_install"), "pkg.registry": (1, "package_install"), "net.capture": (1, "credential_theft"),
     "disk.mount": (1, "privilege_escalation"),
 }

@@ -51,6 +51,8 @@ HELDOUT = {
     "toolchain": ("heldout/probe_toolchain_dangerous.jsonl", "heldout/probe_toolchain_benign.jsonl"),
     # data-holding service CLIs: brokers, object stores, backup repositories, secret stores, schedulers
     "ops": ("heldout/probe_ops_dangerous.jsonl", "heldout/probe_ops_benign.jsonl"),
+    # alerting/metrics, identity providers, BMCs, links and routing, editor extensions, signing
+    "infra": ("heldout/probe_infra_dangerous.jsonl", "heldout/probe_infra_benign.jsonl"),
 }
 
 

@@ -41,6 +41,37 @@ OPS_ACTIONS: dict[str, list[tuple[str, str, str]]] = {
                (r"^kv\s+delete\b", "net.delete", "deletes a key")],
     "nomad": [(r"^job\s+stop\b.*-purge\b|^(?:namespace|volume)\s+delete\b", "cloud.mass_delete", "stops and purges a job"),
               (r"^system\s+gc\b|^job\s+stop\b", "remote.exec", "stops jobs or collects their state")],
+    # alerting, metrics and logs: silencing every alert, deleting series over the admin API
+    "amtool": [(r"^silence\s+(?:add|import)\b.*=~\s*['\"]?\.[+*]['\"]?(?:\s|$)", "security.alerts_off", "silences every alert"),
+               (r"^silence\s+(?:add|import)\b", "security.log_block", "silences alerts")],
+    "curl": [(r"/api/v1/admin/tsdb/(?:delete_series|clean_tombstones)|/loki/api/v1/delete\b", "db.drop",
+              "deletes stored metrics or logs")],
+    # identity providers and directory accounts: admin roles, deleted realms, other people's passwords
+    "kcadm": [(r"^delete\s+realms/", "db.drop", "deletes a realm and every account in it"),
+              (r"^add-roles\b.*--rolename[= ](?:admin|realm-admin|manage-\w+)\b", "cloud.iam_grant", "grants an admin role")],
+    "az": [(r"^ad\s+user\s+update\b.*--password\b", "priv.escalate", "sets another account's password")],
+    "aws": [(r"^iam\s+update-login-profile\b", "priv.escalate", "sets another account's console password")],
+    "gcloud": [(r"^identity\s+groups\s+memberships\s+add\b.*--group-email[= ]\S*admin", "cloud.iam_grant",
+                "adds a member to an admin group")],
+    # machines below the OS: power and the management controller's accounts
+    "ipmitool": [(r"\b(?:chassis\s+)?power\s+(?:off|cycle|reset|soft)\b|\bmc\s+reset\b", "system.power",
+                  "powers off or resets a server"),
+                 (r"\buser\s+(?:set\s+password|enable|priv)\b", "priv.escalate", "changes a management controller account")],
+    "racadm": [(r"serveraction\s+(?:powerdown|powercycle|hardreset|graceshutdown)\b|\bracreset\b", "system.power",
+                "powers off or resets a server")],
+    # links and routing: an interface that drops everything, routing removed, a VPN taken down
+    "tc": [(r"\bnetem\b.*\bloss\s+(?:[5-9]\d|100)(?:\.\d+)?%", "system.network", "drops most or all packets")],
+    "ip": [(r"link\s+set\b.*\bmtu\s+[1-5]?\d{1,2}\b", "system.network", "sets an MTU too small to carry traffic")],
+    "vtysh": [(r"\bno\s+router\b|\bclear\s+ip\s+bgp\s+\*|\binterface\b.*\bshutdown\b", "system.network",
+               "removes routing or shuts interfaces on a router")],
+    "wg-quick": [(r"^down\b", "service.stop_critical", "takes a VPN tunnel down")],
+    "ethtool": [(r"^(?:-s|--change)\b", "service.stop_critical", "changes a network link's speed or negotiation")],
+    # editor extensions and artifact signing: code from elsewhere, signatures published in your name
+    "code": [(r"--install-extension\b", "package.install", "installs an editor extension")],
+    "cosign": [(r"^(?:sign|attest)\b(?!.*--dry-run)", "pkg.publish", "signs an artifact and publishes the signature")],
 }
+for _n in ("codium", "cursor", "code-insiders"):
+    OPS_ACTIONS[_n] = OPS_ACTIONS["code"]
+OPS_ACTIONS["kcadm.sh"] = OPS_ACTIONS["kcadm"]
 for _n in ("kafka-topics", "kafka-delete-records", "kafka-consumer-groups", "kafka-configs"):
     OPS_ACTIONS[_n + ".sh"] = OPS_ACTIONS[_n]
