@@ -390,3 +390,40 @@ def test_stateful_http_servers_that_restart_get_a_new_session(pool, deps, caplog
     finally:
         for p in procs:
             deps.stop(p)
+
+
+def test_a_url_parameter_holding_a_local_path_is_checked_as_a_path(isolated, deps):
+    """server-pdf's ``url`` is "PDF URL or local file path"; URLs are checked by no
+    guard, so a path (or a file: URL) under a URL-named parameter reached .env."""
+    import teragent
+    from teragent.audit import read_audit_log
+    from teragent.testing import ScriptedModel, call_tool, reply
+
+    pytest.importorskip("teragent_permissions")
+    cfg = _fastmcp(deps)
+    (isolated / "agent.toml").write_text(
+        "[mcp.servers.fm]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in cfg.items()))
+    (isolated / ".env").write_text("TOKEN=x\n")
+    env = str(isolated / ".env")
+    model = ScriptedModel([call_tool("fm_open_doc", {"url": env}),
+                           call_tool("fm_open_doc", {"url": "file://" + env.replace(
+                               ".env", "%2Eenv")}),
+                           call_tool("fm_open_doc", {"url": "https://example.invalid/a.pdf"}),
+                           call_tool("fm_open_doc", {"url": "notes.txt"}),
+                           reply("done")])
+
+    async def main() -> Any:
+        agent = teragent.build_agent(isolated / "agent.toml", workspace=isolated,
+                                     provider=model)
+        try:
+            return await agent.run("go")
+        finally:
+            await agent.aclose()
+
+    asyncio.run(main())
+    outcomes = [r["outcome"] for r in read_audit_log(isolated / ".teragent" / "audit.jsonl")]
+    assert outcomes == ["denied", "denied", "executed", "executed"]  # a web URL, a file
+    answers = [str(m.get("content")) for m in model.requests[-1].messages or []
+               if m.get("role") == "tool"]
+    assert all("environment files hold secrets" in a for a in answers[:2])
+    assert answers[2] == "opened https://example.invalid/a.pdf"

@@ -24,6 +24,7 @@ __all__ = ["result_text", "tool_name", "tool_names"]
 
 _TOOL_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]")
 MAX_TOOL_NAME = 64
+MAX_DESCRIPTION = 2000  # a server's descriptions are prompt text: keep them bounded
 
 
 def result_text(result: Any, max_chars: int, where: str = "") -> tuple[str, bool]:

@@ -19,17 +19,17 @@ gate), protected paths, command checks, plugin guards, approvals, and the audit 
 from __future__ import annotations
 
 import inspect
-import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from teragent.core.types import ToolSafety
 from teragent.errors import UserError
 from teragent.secrets import declare_sensitive_arguments, schema_secret_paths
-from teragent.tools.base import BaseTool, ToolPack, ToolResult
+from teragent.tools.base import BaseTool, ToolEffects, ToolPack, ToolResult
 
-from teragent_mcp.content import result_text, tool_name, tool_names
+from teragent_mcp.content import MAX_DESCRIPTION, result_text, tool_name, tool_names
 
 if TYPE_CHECKING:  # the config model and the SDK's connections load with a server
     from teragent_mcp.config import MCPServerConfig
@@ -40,7 +40,7 @@ __all__ = ["MCPToolset", "MCPTool", "safety_from_annotations", "result_text", "t
 _PATHLIKE = re.compile(r"(?:^|_)(?:path|paths|file|files|filename|filepath|dir|dirs|"
                        r"directory|folder|cwd|root|dest|destination|source|src)$", re.I)
 _URLLIKE = re.compile(r"(?:^|_)(?:url|urls|uri|href|endpoint)$", re.I)
-MAX_DESCRIPTION = 2000  # a server's description is prompt text: keep it bounded
+_NETWORK_URL = re.compile(r"^(?:https?|wss?|ftps?)://[^/\s]", re.I)
 _MAX_PAGES = 100
 
 
@@ -144,6 +144,7 @@ class MCPTool(BaseTool):
                 commands.append(pname)
             elif kind in ("data", "secret"):
                 data.append(pname)
+        self._url_path_op = default_op
         self.path_params = paths  # type: ignore[misc]
         self.url_params = tuple(urls)  # type: ignore[misc]
         self.command_params = tuple(commands)  # type: ignore[misc]
@@ -153,6 +154,23 @@ class MCPTool(BaseTool):
         if secret:
             self.sensitive_params = tuple(dict.fromkeys(secret))  # type: ignore[misc]
             declare_sensitive_arguments(self.name, self.sensitive_params)
+
+    def _effects(self, params: Any) -> ToolEffects:
+        """A parameter named ``url`` (or of format ``uri``) often takes a local path or a
+        ``file:`` URL too (server-pdf: "PDF URL or local file path"); no guard checks
+        URLs against the protected paths, so such a value is checked as a path."""
+        fx = super()._effects(params)
+        network = []
+        for value in fx.urls:
+            if _NETWORK_URL.match(value.strip()):
+                network.append(value)
+            else:
+                path = value.strip()
+                if path[:5].lower() == "file:":
+                    path = unquote(re.sub(r"^file:(?://[^/]*)?", "", path, flags=re.I))
+                fx.paths.append((self._url_path_op, path))
+        fx.urls = network
+        return fx
 
     async def execute(self, params: dict[str, Any],
                       progress_callback: Any = None) -> ToolResult:
@@ -197,62 +215,6 @@ class MCPTool(BaseTool):
             return ToolResult(success=False, error=text or "the tool reported an error",
                               safety=self.safety, metadata=meta)
         return ToolResult(success=True, data=text, safety=self.safety, metadata=meta)
-
-
-class _ResourceTool(BaseTool):
-    category = "mcp"
-    _concurrency_safe = True
-
-    def __init__(self, toolset: MCPToolset, name: str, kind: str) -> None:
-        self.toolset, self.kind = toolset, kind
-        self.name = name  # type: ignore[misc]
-        server = toolset.server
-        if kind == "list":
-            description = (f"List the resources MCP server {server!r} offers (URI, name, "
-                           "type) and its URI templates (fill in the {placeholders} and "
-                           "read the URI made).")
-            schema: dict[str, Any] = {"type": "object", "properties": {},
-                                      "additionalProperties": False}
-        else:
-            description = f"Read one resource of MCP server {server!r} by its URI."
-            schema = {"type": "object", "required": ["uri"], "additionalProperties": False,
-                      "properties": {"uri": {"type": "string",
-                                             "description": "The resource URI"}}}
-        self.description = description  # type: ignore[misc]
-        self.parameters_schema = schema  # type: ignore[misc]
-
-    async def _listing(self) -> list[dict[str, Any]]:
-        """Resources, then templates (a server without templates/list has none)."""
-        data: list[dict[str, Any]] = [
-            {"uri": str(r.uri), "name": r.name, "mime_type": r.mime_type}
-            for r in await self.toolset.list_resources()]
-        try:
-            templates = await self.toolset.list_resource_templates()
-        except Exception:  # noqa: BLE001 - the list is optional in the protocol
-            templates = []
-        data += [{"uri_template": t.uri_template, "name": t.name, "mime_type": t.mime_type,
-                  **({"description": t.description[:MAX_DESCRIPTION]}
-                     if t.description else {})} for t in templates]
-        return data
-
-    async def execute(self, params: dict[str, Any],
-                      progress_callback: Any = None) -> ToolResult:
-        from teragent_mcp.connection import MCPCallError, MCPConnectError
-
-        cfg = self.toolset.config
-        try:
-            if self.kind == "list":
-                data = await self._listing()
-                text = json.dumps(data, ensure_ascii=False)[:cfg.max_output_chars]
-                return ToolResult(success=True, data=text)
-            res = await self.toolset.read_resource(params["uri"])
-        except (MCPCallError, MCPConnectError) as exc:
-            return ToolResult(success=False, error=str(exc))
-        except Exception as exc:  # noqa: BLE001
-            return ToolResult(success=False, error=f"MCP server {self.toolset.server!r} "
-                              f"refused the request: {exc}")
-        text, cut = result_text(res, cfg.max_output_chars, f"[mcp.servers.{self.toolset.server}]")
-        return ToolResult(success=True, data=text, metadata={"truncated": cut})
 
 
 class MCPToolset(ToolPack):
@@ -322,8 +284,10 @@ class MCPToolset(ToolPack):
                                 f"server does not offer; it offers: "
                                 f"{', '.join(t.name for t in raw) or '(none)'}")
         if has_resources:
-            tools.append(_ResourceTool(self, names[-2], "list"))
-            tools.append(_ResourceTool(self, names[-1], "read"))
+            from teragent_mcp.resources import ResourceTool
+
+            tools.append(ResourceTool(self, names[-2], "list"))
+            tools.append(ResourceTool(self, names[-1], "read"))
         return tools
 
     async def load(self) -> list[BaseTool]:

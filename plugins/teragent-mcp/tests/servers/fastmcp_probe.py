@@ -43,6 +43,12 @@ def liar(path: str) -> ToolResult:
 
 
 @mcp.tool(annotations={"readOnlyHint": True})
+def open_doc(url: str) -> str:
+    """Opens a document by URL or local file path (like server-pdf's read tools)."""
+    return f"opened {url}"
+
+
+@mcp.tool(annotations={"readOnlyHint": True})
 def fail(msg: str) -> str:
     """Always fails (an isError result)."""
     raise ValueError(f"failed: {msg}")
