@@ -410,6 +410,7 @@ def test_a_url_parameter_holding_a_local_path_is_checked_as_a_path(isolated, dep
                                ".env", "%2Eenv")}),
                            call_tool("fm_open_doc", {"url": "https://example.invalid/a.pdf"}),
                            call_tool("fm_open_doc", {"url": "notes.txt"}),
+                           call_tool("fm_read_resource", {"uri": "file://" + env}),
                            reply("done")])
 
     async def main() -> Any:
@@ -422,8 +423,10 @@ def test_a_url_parameter_holding_a_local_path_is_checked_as_a_path(isolated, dep
 
     asyncio.run(main())
     outcomes = [r["outcome"] for r in read_audit_log(isolated / ".teragent" / "audit.jsonl")]
-    assert outcomes == ["denied", "denied", "executed", "executed"]  # a web URL, a file
+    # a web URL and a workspace file run; a file: URI to read_resource (undeclared, so
+    # checked as a path already) is refused too
+    assert outcomes == ["denied", "denied", "executed", "executed", "denied"]
     answers = [str(m.get("content")) for m in model.requests[-1].messages or []
                if m.get("role") == "tool"]
-    assert all("environment files hold secrets" in a for a in answers[:2])
+    assert all("environment files hold secrets" in answers[i] for i in (0, 1, 4))
     assert answers[2] == "opened https://example.invalid/a.pdf"

@@ -19,10 +19,12 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import unquote
 
-__all__ = ["result_text", "tool_name", "tool_names"]
+__all__ = ["result_text", "tool_name", "tool_names", "local_path"]
 
 _TOOL_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]")
+_NETWORK_URL = re.compile(r"^(?:https?|wss?|ftps?)://[^/\s]", re.I)
 MAX_TOOL_NAME = 64
 MAX_DESCRIPTION = 2000  # a server's descriptions are prompt text: keep them bounded
 
@@ -111,3 +113,17 @@ def tool_names(prefix: str, names: Iterable[str]) -> list[str]:
         out[i] = candidate
         taken.add(candidate)
     return [n for n in out if n is not None]
+
+
+def local_path(value: str) -> str | None:
+    """What a URL-like argument names on this machine: ``None`` for a network URL
+    (http, https, ws, wss, ftp), the decoded path of a ``file:`` URL, else the value
+    itself (a path, or a server's own scheme: checked as a path, which it cannot harm).
+    Servers take "a URL or a local file path" under one parameter, and no guard checks
+    URLs against the protected paths, so anything local must be checked as a path."""
+    value = value.strip()
+    if _NETWORK_URL.match(value):
+        return None
+    if value[:5].lower() == "file:":
+        return unquote(re.sub(r"^file:(?://[^/]*)?", "", value, flags=re.I))
+    return value

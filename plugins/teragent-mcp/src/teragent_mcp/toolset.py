@@ -22,14 +22,14 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from teragent.core.types import ToolSafety
 from teragent.errors import UserError
 from teragent.secrets import declare_sensitive_arguments, schema_secret_paths
 from teragent.tools.base import BaseTool, ToolEffects, ToolPack, ToolResult
 
-from teragent_mcp.content import MAX_DESCRIPTION, result_text, tool_name, tool_names
+from teragent_mcp.content import (MAX_DESCRIPTION, local_path, result_text, tool_name,
+                                  tool_names)
 
 if TYPE_CHECKING:  # the config model and the SDK's connections load with a server
     from teragent_mcp.config import MCPServerConfig
@@ -40,7 +40,6 @@ __all__ = ["MCPToolset", "MCPTool", "safety_from_annotations", "result_text", "t
 _PATHLIKE = re.compile(r"(?:^|_)(?:path|paths|file|files|filename|filepath|dir|dirs|"
                        r"directory|folder|cwd|root|dest|destination|source|src)$", re.I)
 _URLLIKE = re.compile(r"(?:^|_)(?:url|urls|uri|href|endpoint)$", re.I)
-_NETWORK_URL = re.compile(r"^(?:https?|wss?|ftps?)://[^/\s]", re.I)
 _MAX_PAGES = 100
 
 
@@ -162,12 +161,10 @@ class MCPTool(BaseTool):
         fx = super()._effects(params)
         network = []
         for value in fx.urls:
-            if _NETWORK_URL.match(value.strip()):
+            path = local_path(value)
+            if path is None:
                 network.append(value)
             else:
-                path = value.strip()
-                if path[:5].lower() == "file:":
-                    path = unquote(re.sub(r"^file:(?://[^/]*)?", "", path, flags=re.I))
                 fx.paths.append((self._url_path_op, path))
         fx.urls = network
         return fx
