@@ -15,7 +15,7 @@ import fnmatch
 import re
 from collections.abc import Iterable
 
-from teragent_shellguard import chains, flows, handlers, install, rules
+from teragent_shellguard import chains, flows, handlers, install, rules, unknown
 from teragent_shellguard.effects import Effect, code_effects
 from teragent_shellguard.inline import INLINE_FLAGS, literal_argvs, scan_code, shell_strings
 from teragent_shellguard.parser import Command, ParseError, Script, parse
@@ -264,6 +264,7 @@ def analyze_words(words: list[str], ctx: Ctx, cmd: Command | None = None) -> Non
         if DECODED in w0:
             ctx.block("obfuscation", f"runs a command name decoded at run time: '{w0}'")
             return
+        seen = len(ctx.findings)
         if name in SHELLS:
             handlers.shell(words, ctx, cmd)
         elif name in INLINE_FLAGS:
@@ -276,6 +277,8 @@ def analyze_words(words: list[str], ctx: Ctx, cmd: Command | None = None) -> Non
         install.check(name, words, ctx)
         effects = rules.judge(name, words, ctx, cmd)
         flows.secret_search(name, words, ctx)
+        if len(ctx.findings) == seen:  # nothing in the tables spoke: read the words as CLIs spell actions
+            unknown.judge(name, words, ctx)
         if cmd is not None:
             ctx.effects[id(cmd)] = (name, words, effects)
         return

@@ -53,6 +53,8 @@ HELDOUT = {
     "ops": ("heldout/probe_ops_dangerous.jsonl", "heldout/probe_ops_benign.jsonl"),
     # alerting/metrics, identity providers, BMCs, links and routing, editor extensions, signing
     "infra": ("heldout/probe_infra_dangerous.jsonl", "heldout/probe_infra_benign.jsonl"),
+    # CLIs with no table (payment, search, hosting, database-as-a-service, clouds, invented names)
+    "unknown": ("heldout/probe_unknown_dangerous.jsonl", "heldout/probe_unknown_benign.jsonl"),
 }
 
 
