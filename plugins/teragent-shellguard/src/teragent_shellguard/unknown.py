@@ -119,7 +119,7 @@ def judge(name: str, words: list[str], ctx: Ctx) -> None:
         return
     stmt = _sql(args)
     if stmt is not None:
-        ctx.block("database", f"'{name}' runs a destructive query: '{stmt[:60]}'")
+        ctx.block("database_destructive", f"'{name}' runs a destructive query: '{stmt[:60]}'")
         return
     if any(a in _DRY or a.split("=", 1)[0] in _DRY for a in args):
         return
