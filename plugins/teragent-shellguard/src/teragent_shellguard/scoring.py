@@ -55,6 +55,8 @@ HELDOUT = {
     "infra": ("heldout/probe_infra_dangerous.jsonl", "heldout/probe_infra_benign.jsonl"),
     # CLIs with no table (payment, search, hosting, database-as-a-service, clouds, invented names)
     "unknown": ("heldout/probe_unknown_dangerous.jsonl", "heldout/probe_unknown_benign.jsonl"),
+    # new spellings of that area written after the words rule, committed before being scored
+    "unknown2": ("heldout/probe_unknown2_dangerous.jsonl", "heldout/probe_unknown2_benign.jsonl"),
 }
 
 
