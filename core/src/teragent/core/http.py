@@ -33,6 +33,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -164,20 +165,35 @@ def make_async_client(
 # --- errors ------------------------------------------------------------------------
 
 
+def _said(value: Any) -> str:
+    """The words of an error value: a string, an object's ``message``/``msg``/``code``/
+    ``type`` (``loc`` prefixed, as in FastAPI's 422 ``detail``), or a list of them."""
+    if isinstance(value, list):
+        return "; ".join(filter(None, map(_said, value)))
+    if isinstance(value, dict):
+        loc = value.get("loc")
+        where = ".".join(map(str, loc)) + ": " if isinstance(loc, list) and loc else ""
+        words = (value.get("message") or value.get("msg") or value.get("code")
+                 or value.get("type"))
+        return where + _said(words) if words else ""
+    return "" if value is None else str(value)
+
+
 def _error_message(body: str) -> str:
-    """The vendor's own error message from a JSON error body, if it has one."""
+    """The vendor's own error message from an error body: ``error`` (an object or a
+    string), ``detail`` (FastAPI servers such as vLLM, LiteLLM) or ``message``; else the
+    body's text, a proxy's HTML page without its tags, or ``(empty body)``."""
     try:
         data = json.loads(body)
     except (ValueError, TypeError):
-        return body.strip()[:300]
-    err = data.get("error") if isinstance(data, dict) else None
-    if isinstance(err, dict):
-        return str(err.get("message") or err.get("code") or err.get("type") or "")[:300]
-    if isinstance(err, str):
-        return err[:300]
-    if isinstance(data, dict) and data.get("message"):
-        return str(data["message"])[:300]
-    return body.strip()[:300]
+        data = None
+    for key in ("error", "detail", "message"):
+        said = _said(data.get(key)) if isinstance(data, dict) else ""
+        if said:
+            return said[:300]
+    text = re.sub(r"<(script|style)\b.*?</\1>|<[^>]*>", " ", body, flags=re.S | re.I) \
+        if "<" in body and data is None else body
+    return " ".join(text.split())[:300] or "(empty body)"
 
 
 def is_context_overflow(body: str) -> bool:
@@ -240,7 +256,8 @@ def response_json(content: bytes, *, status: int, provider: str = "", model: str
     try:
         return json.loads(content)
     except ValueError:
-        raise ModelAPIError(f"{what} answered with a body that is not JSON.",
+        raise ModelAPIError(f"{what} answered with a body that is not JSON: "
+                            f"{_error_message(content.decode('utf-8', 'replace'))!r}.",
                             provider=provider, model=model, status=status,
                             body=content.decode("utf-8", "replace"), retryable=True) from None
 

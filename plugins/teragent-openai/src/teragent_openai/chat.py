@@ -456,6 +456,12 @@ class ChatCompletionsAdapter(TAPAdapter):
 
     def _on_sse(self, assembler: StreamAssembler, event: str, data: str) -> list[StreamEvent]:
         if event == "error":
+            try:
+                obj = json.loads(data)
+            except ValueError:
+                obj = None
+            if isinstance(obj, dict) and obj.get("error"):
+                return assembler.feed(obj)  # raises, with the vendor's own message
             text = (f"The server reported an error inside the stream: "
                     f"{redact(data[:500], self._secrets())}")
             try:

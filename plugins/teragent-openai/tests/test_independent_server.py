@@ -1,0 +1,238 @@
+"""The ``openai_compatible`` adapter against an independently written Chat Completions
+server (``_independent_server``: raw sockets, no ``teragent_testing``), in each framing
+and dialect that real servers and proxies (vLLM, llama.cpp, Ollama, LiteLLM, OpenRouter,
+Azure, Together, Groq) produce: an agent built by ``build_agent`` runs a tool turn and an
+answer, batch and streaming. Then the error bodies those servers send."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import teragent
+from teragent.compose import build_agent
+from teragent.tools import tool
+
+from ._independent_server import IndependentServer, Reply, Request, json_reply, sse
+
+ANSWER = "Sums: 5 and 12. Grüße ✓ 日本"  # multi-byte characters, split by "bytes7"
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers.
+
+    Args:
+        a: The first number.
+        b: The second number.
+    """
+    return a + b
+
+
+def _tool_turns(request: Request) -> int:
+    return sum(m.get("role") == "tool" for m in request.body.get("messages", []))
+
+
+def _chunks(request: Request, v: dict[str, Any]) -> list[dict[str, Any]]:
+    base = {"id": "chatcmpl-i", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        choice: dict[str, Any] = {"index": 0, "delta": delta}
+        if finish is not None or not v.get("no_finish_key"):
+            choice["finish_reason"] = finish
+        return dict(base, choices=[choice])
+
+    out = [chunk({"role": "assistant", "content": None if v.get("content_null") else ""})]
+    if v.get("reasoning"):
+        out.append(chunk({v["reasoning"]: "thinking"}))
+    if v.get("no_choices_chunk"):
+        out.append(dict(base))
+    if _tool_turns(request) == 0:
+        calls = [(0, "call_a", '{"a": 2, "b": 3}')]
+        if v.get("two_calls"):
+            calls.append((1, "call_b", '{"a": 5, "b": 7}'))
+        for index, call_id, _ in calls:  # id and name once ...
+            head: dict[str, Any] = {"index": index, "id": call_id, "type": "function",
+                                    "function": {"name": "add", "arguments": ""}}
+            if v.get("no_index"):
+                del head["index"]
+            out.append(chunk({"tool_calls": [head]}))
+        for at in range(0, 16, 3):  # ... then the arguments in pieces, interleaved
+            for index, _, args in calls:
+                if args[at:at + 3]:
+                    piece: dict[str, Any] = {"index": index,
+                                             "function": {"arguments": args[at:at + 3]}}
+                    if v.get("no_index"):
+                        del piece["index"]
+                    out.append(chunk({"tool_calls": [piece]}))
+        finish = "tool_calls"
+    else:
+        out += [chunk({"content": ANSWER[i:i + 4]}) for i in range(0, len(ANSWER), 4)]
+        finish = "stop"
+    if v.get("finish") == "separate":
+        out.append(chunk({}, finish))
+    elif v.get("finish") != "absent":
+        out[-1]["choices"][0]["finish_reason"] = finish
+    usage = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
+    if v.get("usage") == "empty_choices":
+        out.append(dict(base, choices=[], usage=usage))
+    elif v.get("usage") == "no_choices":
+        out.append(dict(base, usage=usage))
+    return out
+
+
+def _batch(request: Request, v: dict[str, Any]) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant"}
+    if _tool_turns(request) == 0:
+        message["tool_calls"] = [
+            {"id": f"call_{i}", "type": "function",
+             "function": {"name": "add", "arguments": json.dumps(args)}}
+            for i, args in enumerate([{"a": 2, "b": 3}, {"a": 5, "b": 7}]
+                                     [:2 if v.get("two_calls") else 1])]
+        if v.get("content_null"):
+            message["content"] = None
+        finish = "tool_calls"
+    else:
+        message["content"] = ANSWER
+        finish = "stop"
+    if v.get("reasoning"):
+        message[v["reasoning"]] = "thinking"
+    return {"id": "i", "object": "chat.completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}}
+
+
+def _handler(v: dict[str, Any]) -> Any:
+    def handle(request: Request) -> Reply:
+        if request.body.get("stream"):
+            events = [(v.get("event"), json.dumps(c, ensure_ascii=v.get("ascii", False)))
+                      for c in _chunks(request, v)]
+            if not v.get("no_done"):
+                events.append((v.get("event"), "[DONE]"))
+            return sse(events, eol=v.get("eol", "\n"), space=v.get("space", True),
+                       comments=v.get("comments", False), split=v.get("split", "event"),
+                       content_type=v.get("ctype", "text/event-stream"),
+                       framing=v.get("framing", "chunked"))
+        return json_reply(json.dumps(_batch(request, v), ensure_ascii=False).encode(),
+                          framing=v.get("framing", "length"), gzip_body=v.get("gzip", False),
+                          content_type=v.get("ctype", "application/json"))
+    return handle
+
+
+VARIATIONS: dict[str, dict[str, Any]] = {
+    "plain": {},
+    "crlf": {"eol": "\r\n"},
+    "cr_only": {"eol": "\r"},
+    "data_no_space": {"space": False},
+    "ping_comments": {"comments": True},
+    "event_lines": {"event": "message"},
+    "split_every_7_bytes": {"split": "bytes7"},
+    "all_in_one_write": {"split": "one"},
+    "usage_chunk_empty_choices": {"usage": "empty_choices"},
+    "usage_chunk_no_choices": {"usage": "no_choices"},
+    "chunk_without_choices": {"no_choices_chunk": True},
+    "no_done_close_delimited": {"no_done": True, "framing": "close"},
+    "no_done_chunked": {"no_done": True},
+    "two_calls_interleaved": {"two_calls": True},
+    "index_missing": {"no_index": True},
+    "finish_separate_chunk": {"finish": "separate"},
+    "finish_absent": {"finish": "absent"},
+    "finish_key_missing": {"finish": "separate", "no_finish_key": True},
+    "content_null": {"content_null": True},
+    "reasoning_content": {"reasoning": "reasoning_content"},
+    "reasoning": {"reasoning": "reasoning"},
+    "charset_content_type": {"ctype": "text/event-stream; charset=utf-8"},
+    "gzip": {"gzip": True},
+    "close_delimited": {"framing": "close"},
+    "chunked": {"framing": "chunked"},
+    "ascii_escaped_json": {"ascii": True},
+}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["send", "stream"])
+@pytest.mark.parametrize("name", list(VARIATIONS))
+def test_agent_runs_against_the_variation(name: str, stream: bool, tmp_path: Path) -> None:
+    v = VARIATIONS[name]
+    with IndependentServer(_handler(v)) as srv:
+        provider = teragent.create_provider(adapter="openai_compatible", model="m",
+                                            base_url=srv.url + "/v1", timeout=10)
+
+        async def main() -> Any:
+            agent = build_agent({}, workspace=tmp_path, provider=provider, tools=[add],
+                                stream=stream, max_steps=4)
+            try:
+                return await asyncio.wait_for(agent.run("Add 2+3 (and 5+7)."), 30)
+            finally:
+                await agent.aclose()
+
+        result = asyncio.run(main())
+    assert result.stop_reason == "completed", result.as_dict()
+    assert result.final_text == ANSWER
+    assert [o.result.to_text() for o in result.tool_outcomes] == (
+        ["5", "12"] if v.get("two_calls") else ["5"])
+
+
+def _error(handler: Any, stream: bool) -> BaseException:
+    async def call(url: str) -> Any:
+        provider = teragent.create_provider(adapter="openai_compatible", model="m",
+                                            base_url=url + "/v1", timeout=10)
+        async with provider:
+            if stream:
+                return [e async for e in provider.stream_chat([{"role": "user",
+                                                                "content": "hi"}])]
+            return await provider.complete([{"role": "user", "content": "hi"}])
+
+    with IndependentServer(handler) as srv:
+        with pytest.raises(Exception) as caught:
+            asyncio.run(asyncio.wait_for(call(srv.url), 30))
+    return caught.value
+
+
+ERROR_BODIES = {  # body, content type, what the error must say
+    "error_object": ({"error": {"message": "model xyz is unknown", "type": "x"}},
+                     "application/json", "model xyz is unknown"),
+    "error_string": ({"error": "model xyz is unknown"}, "application/json",
+                     "model xyz is unknown"),
+    "fastapi_detail": ({"detail": "model xyz is unknown"}, "application/json",
+                       "model xyz is unknown"),
+    "fastapi_422_list": ({"detail": [{"loc": ["body", "model"], "msg": "field required",
+                                      "type": "missing"}]}, "application/json",
+                         "body.model: field required"),
+    "vllm_object_error": ({"object": "error", "message": "model xyz is unknown",
+                           "code": 404}, "application/json", "model xyz is unknown"),
+    "proxy_html": ("<html><head><style>h1{x:y}</style></head><body><h1>502 Bad Gateway"
+                   "</h1><hr>nginx</body></html>", "text/html", "502 Bad Gateway nginx"),
+    "empty": ("", "text/plain", "(empty body)"),
+}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["send", "stream"])
+@pytest.mark.parametrize("status", [400, 404, 422, 500])
+@pytest.mark.parametrize("shape", list(ERROR_BODIES))
+def test_error_body_shapes_give_the_servers_words(shape: str, status: int,
+                                                  stream: bool) -> None:
+    body, content_type, words = ERROR_BODIES[shape]
+    error = _error(lambda r: json_reply(body, status, content_type=content_type), stream)
+    assert f"HTTP {status}" in str(error)
+    assert f": {words} (HTTP" in str(error), str(error)
+    assert "{" not in str(error) and "<" not in str(error), str(error)
+
+
+@pytest.mark.parametrize("split", ["event", "bytes7"])
+def test_error_event_mid_stream_names_the_vendor_message(split: str) -> None:
+    """``event: error`` with an OpenAI error object (as OpenRouter and LiteLLM send it)."""
+    part = json.dumps({"id": "x", "choices": [{"index": 0, "delta": {"content": "par"}}]})
+    error = _error(lambda r: sse([(None, part), ("error", json.dumps(
+        {"error": {"message": "upstream overloaded", "code": 502}}))], split=split), True)
+    assert str(error).startswith("The server reported an error inside the stream: "
+                                 "upstream overloaded (code 502)"), str(error)
+
+
+def test_a_200_body_that_is_not_json_is_quoted() -> None:
+    error = _error(lambda r: json_reply("<html><body>Please log in</body></html>",
+                                        content_type="text/html"), False)
+    assert "not JSON: 'Please log in'" in str(error), str(error)
