@@ -55,6 +55,16 @@ def _chunks(request: Request, v: dict[str, Any]) -> list[dict[str, Any]]:
         calls = [(0, "call_a", '{"a": 2, "b": 3}')]
         if v.get("two_calls"):
             calls.append((1, "call_b", '{"a": 5, "b": 7}'))
+        if v.get("calls") == "whole_no_index":  # Gemini: each call whole, no index
+            out += [chunk({"tool_calls": [{"id": call_id, "type": "function", "function": {
+                "name": "add", "arguments": args}}]}) for _, call_id, args in calls]
+            calls = []
+        elif v.get("calls") == "args_object":  # an object where the protocol has a string
+            out += [chunk({"tool_calls": [{"index": index, "id": call_id, "type": "function",
+                                           "function": {"name": "add",
+                                                        "arguments": json.loads(args)}}]})
+                    for index, call_id, args in calls]
+            calls = []
         for index, call_id, _ in calls:  # id and name once ...
             head: dict[str, Any] = {"index": index, "id": call_id, "type": "function",
                                     "function": {"name": "add", "arguments": ""}}
@@ -68,6 +78,9 @@ def _chunks(request: Request, v: dict[str, Any]) -> list[dict[str, Any]]:
                                              "function": {"arguments": args[at:at + 3]}}
                     if v.get("no_index"):
                         del piece["index"]
+                    if v.get("calls") == "repeat_head":  # id, type, name on every piece
+                        piece.update(id=call_id, type="function")
+                        piece["function"]["name"] = "add"
                     out.append(chunk({"tool_calls": [piece]}))
         finish = "tool_calls"
     else:
@@ -90,7 +103,8 @@ def _batch(request: Request, v: dict[str, Any]) -> dict[str, Any]:
     if _tool_turns(request) == 0:
         message["tool_calls"] = [
             {"id": f"call_{i}", "type": "function",
-             "function": {"name": "add", "arguments": json.dumps(args)}}
+             "function": {"name": "add", "arguments": args if v.get("calls") ==
+                          "args_object" else json.dumps(args)}}
             for i, args in enumerate([{"a": 2, "b": 3}, {"a": 5, "b": 7}]
                                      [:2 if v.get("two_calls") else 1])]
         if v.get("content_null"):
@@ -142,6 +156,9 @@ VARIATIONS: dict[str, dict[str, Any]] = {
     "finish_separate_chunk": {"finish": "separate"},
     "finish_absent": {"finish": "absent"},
     "finish_key_missing": {"finish": "separate", "no_finish_key": True},
+    "whole_calls_without_index": {"two_calls": True, "calls": "whole_no_index"},
+    "id_and_name_on_every_piece": {"two_calls": True, "calls": "repeat_head"},
+    "arguments_as_object": {"two_calls": True, "calls": "args_object"},
     "content_null": {"content_null": True},
     "reasoning_content": {"reasoning": "reasoning_content"},
     "reasoning": {"reasoning": "reasoning"},

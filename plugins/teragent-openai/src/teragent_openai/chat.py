@@ -326,7 +326,7 @@ class ChatCompletionsAdapter(TAPAdapter):
         """A ``chat.completion`` object as a :class:`TAPResponse`."""
         from teragent.core.tap import TAPResponse
         from teragent.core.types import ToolCall
-        from teragent_openai.stream import details_text, int_usage, split_think
+        from teragent_openai.stream import arguments_text, details_text, int_usage, split_think
 
         if not isinstance(data, dict) or data.get("error") or not data.get("choices"):
             error = self._payload_error(data, model, status, {})
@@ -339,7 +339,7 @@ class ChatCompletionsAdapter(TAPAdapter):
             fn = raw.get("function") or {}
             calls.append(ToolCall.from_raw(str(raw.get("id") or f"call_{i}"),
                                            str(fn.get("name") or ""),
-                                           fn.get("arguments") or ""))
+                                           arguments_text(fn.get("arguments"))))
         usage, cached = int_usage(data.get("usage"))
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         if not (isinstance(reasoning, str) and reasoning):

@@ -140,6 +140,14 @@ class _PendingCall:
         return ToolCall.from_raw(self.id, self.name, "".join(self.arguments))
 
 
+def arguments_text(args: Any) -> str:
+    """A call's ``arguments`` as JSON text: the string the protocol specifies, or the
+    object some servers (Ollama-style, some proxies) send in its place."""
+    if isinstance(args, (dict, list)):
+        return json.dumps(args)
+    return args if isinstance(args, str) else ""
+
+
 class StreamAssembler:
     """Turns decoded ``chat.completion.chunk`` objects into stream events.
 
@@ -169,6 +177,7 @@ class StreamAssembler:
         self.splitter = ThinkSplitter()
         self._details = ""  # reasoning_details text so far (some servers resend it all)
         self.calls: dict[int, _PendingCall] = {}
+        self._unindexed: dict[int, int] = {}  # position -> index, for deltas without one
         self.usage: dict[str, int] = {}
         self.cache_hit_tokens: int | None = None
         self.finish_reason: str | None = None
@@ -286,7 +295,13 @@ class StreamAssembler:
     def _tool_delta(self, position: int, raw: Any) -> list[StreamEvent]:
         if not isinstance(raw, dict):
             raise self._error(f"Malformed tool_calls delta: {redact(str(raw)[:200])!r}")
-        index = raw.get("index", position)
+        index = raw.get("index")
+        if index is None:  # one call at a time, or (Gemini) whole calls without an index:
+            index = self._unindexed.get(position, position)  # a new id is a new call
+            known = self.calls.get(index)
+            if known is not None and raw.get("id") and known.id not in (
+                    str(raw["id"]), f"call_{index}"):
+                index = self._unindexed[position] = max(self.calls) + 1
         if not isinstance(index, int):
             raise self._error(f"Tool-call delta without an integer index: {index!r}")
         fn = raw.get("function") or {}
@@ -304,8 +319,8 @@ class StreamAssembler:
                 call.id = str(raw["id"])
             if fn.get("name") and not call.name:
                 call.name = str(fn["name"])
-        args = fn.get("arguments")
-        if isinstance(args, str) and args:
+        args = arguments_text(fn.get("arguments"))
+        if args:
             call.arguments.append(args)
             self.deltas += 1
             events.append(ToolCallDelta(index=index, arguments_delta=args))
