@@ -159,8 +159,6 @@ class MessagesAdapter(TAPAdapter):
     async def send(self, compiled: CompiledPrompt, model: str) -> TAPResponse:
         import httpx
 
-        from teragent_anthropic.response import parse_message
-
         body = self.build_body(compiled, model, stream=False)
         client = self._get_client()
         try:
@@ -172,6 +170,12 @@ class MessagesAdapter(TAPAdapter):
         self.observe_response(response)
         if response.status_code >= 400:
             raise self._status_error(response, content, model)
+        return self._message(response, content, model)
+
+    def _message(self, response: httpx.Response, content: bytes, model: str) -> TAPResponse:
+        """A successful response's JSON body as the answer (an error object raises)."""
+        from teragent_anthropic.response import parse_message
+
         data = response_json(content, status=response.status_code, provider=self.name,
                              model=model)
         result = parse_message(data, model, provider=self.name, status=response.status_code)
@@ -184,6 +188,7 @@ class MessagesAdapter(TAPAdapter):
 
         from teragent.core.types import StreamFinished
         from teragent_anthropic.stream import MessagesStreamAssembler
+        from teragent_openai.stream import replay
 
         body = self.build_body(compiled, model, stream=True)
         client = self._get_client()
@@ -205,6 +210,18 @@ class MessagesAdapter(TAPAdapter):
                     raise map_http_error(exc, provider=self.name, model=model,
                                          secrets=self._secrets()) from None
                 raise self._status_error(response, content, model)
+            if "json" in response.headers.get("content-type", "").lower():
+                # A JSON body instead of an event stream: a gateway's error object (HTTP
+                # 200), or a proxy that ignores "stream" and sends the whole message.
+                try:
+                    content = await response.aread()
+                except httpx.HTTPError as exc:
+                    raise map_http_error(exc, provider=self.name, model=model,
+                                         during_stream=True,
+                                         secrets=self._secrets()) from None
+                for out in replay(self._message(response, content, model)):
+                    yield out
+                return
             try:
                 async for chunk in response.aiter_bytes():
                     for event in decoder.feed(chunk):

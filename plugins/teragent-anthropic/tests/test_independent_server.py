@@ -1,0 +1,237 @@
+"""The ``anthropic_native`` adapter against an independently written Messages API server
+(the OpenAI plugin's ``_independent_server``: raw sockets, no ``teragent_testing``), in
+the framings and dialects real servers and proxies produce: an agent built by
+``build_agent`` runs a tool turn (thinking, signature, ``input_json_delta`` split
+anywhere) and an answer, batch and streaming. Then errors: bodies of several shapes,
+529 overloaded, an ``error`` event mid-stream."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import teragent
+from teragent.compose import build_agent
+from teragent.tools import tool
+
+_SERVER = Path(__file__).parents[2] / "teragent-openai" / "tests" / "_independent_server.py"
+_spec = importlib.util.spec_from_file_location("_anthropic_independent_server", _SERVER)
+assert _spec is not None and _spec.loader is not None
+srv_mod = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = srv_mod
+_spec.loader.exec_module(srv_mod)
+IndependentServer, Reply, json_reply, sse = (srv_mod.IndependentServer, srv_mod.Reply,
+                                             srv_mod.json_reply, srv_mod.sse)
+
+ANSWER = "Sums: 5 and 12. Grüße ✓ 日本"
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers.
+
+    Args:
+        a: The first number.
+        b: The second number.
+    """
+    return a + b
+
+
+def _tool_turns(request: Any) -> int:
+    return sum(isinstance(m.get("content"), list) and any(
+        isinstance(b, dict) and b.get("type") == "tool_result" for b in m["content"])
+        for m in request.body.get("messages", []))
+
+
+USAGE = {"input_tokens": 25, "output_tokens": 1}
+
+
+def _events(request: Any, v: dict[str, Any]) -> list[dict[str, Any]]:
+    first = _tool_turns(request) == 0
+    out: list[dict[str, Any]] = [{"type": "message_start", "message": {
+        "id": "msg_i", "type": "message", "role": "assistant", "model": "claude-i",
+        "content": [], "stop_reason": None, "stop_sequence": None, "usage": USAGE}}]
+    if v.get("ping"):
+        out.append({"type": "ping"})
+    blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    if v.get("thinking"):
+        blocks.append(({"type": "thinking", "thinking": ""}, [
+            {"type": "thinking_delta", "thinking": "Let me add."},
+            {"type": "signature_delta", "signature": "c2lnbmF0dXJl"}]))
+    if first:
+        calls = [("toolu_a", '{"a": 2, "b": 3}')]
+        if v.get("two_calls"):
+            calls.append(("toolu_b", '{"a": 5, "b": 7}'))
+        for call_id, args in calls:
+            pieces = [args[i:i + 3] for i in range(0, len(args), 3)]
+            if v.get("empty_first_piece"):
+                pieces = [""] + pieces
+            blocks.append(({"type": "tool_use", "id": call_id, "name": "add", "input": {}},
+                           [{"type": "input_json_delta", "partial_json": p} for p in pieces]))
+        stop = "tool_use"
+    else:
+        blocks.append(({"type": "text", "text": ""}, [
+            {"type": "text_delta", "text": ANSWER[i:i + 4]} for i in range(0, len(ANSWER), 4)]))
+        stop = "end_turn"
+    for index, (start, deltas) in enumerate(blocks):
+        out.append({"type": "content_block_start", "index": index, "content_block": start})
+        out += [{"type": "content_block_delta", "index": index, "delta": d} for d in deltas]
+        out.append({"type": "content_block_stop", "index": index})
+        if v.get("ping"):
+            out.append({"type": "ping"})
+    out.append({"type": "message_delta", "delta": {"stop_reason": stop,
+                                                   "stop_sequence": None},
+                "usage": {"output_tokens": 15}})
+    if not v.get("no_message_stop"):
+        out.append({"type": "message_stop"})
+    return out
+
+
+def _batch(request: Any, v: dict[str, Any]) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    if v.get("thinking"):
+        content.append({"type": "thinking", "thinking": "Let me add.",
+                        "signature": "c2lnbmF0dXJl"})
+    if _tool_turns(request) == 0:
+        content.append({"type": "tool_use", "id": "toolu_a", "name": "add",
+                        "input": {"a": 2, "b": 3}})
+        if v.get("two_calls"):
+            content.append({"type": "tool_use", "id": "toolu_b", "name": "add",
+                            "input": {"a": 5, "b": 7}})
+        stop = "tool_use"
+    else:
+        content.append({"type": "text", "text": ANSWER})
+        stop = "end_turn"
+    return {"id": "msg_i", "type": "message", "role": "assistant", "model": "claude-i",
+            "content": content, "stop_reason": stop, "stop_sequence": None,
+            "usage": {"input_tokens": 25, "output_tokens": 15}}
+
+
+def _handler(v: dict[str, Any]) -> Any:
+    def handle(request: Any) -> Any:
+        if request.body.get("stream"):
+            events = [(None if v.get("no_event_lines") else e["type"],
+                       json.dumps(e, ensure_ascii=v.get("ascii", False)))
+                      for e in _events(request, v)]
+            return sse(events, eol=v.get("eol", "\n"), space=v.get("space", True),
+                       comments=v.get("comments", False), split=v.get("split", "event"),
+                       content_type=v.get("ctype", "text/event-stream"),
+                       framing=v.get("framing", "chunked"))
+        return json_reply(json.dumps(_batch(request, v), ensure_ascii=False).encode(),
+                          framing=v.get("framing", "length"), gzip_body=v.get("gzip", False),
+                          content_type=v.get("ctype", "application/json"))
+    return handle
+
+
+VARIATIONS: dict[str, dict[str, Any]] = {
+    "plain": {},
+    "thinking_and_signature": {"thinking": True},
+    "two_tool_uses": {"two_calls": True},
+    "empty_partial_json_first": {"empty_first_piece": True},
+    "ping_events": {"ping": True},
+    "crlf": {"eol": "\r\n"},
+    "data_no_space": {"space": False},
+    "comments": {"comments": True},
+    "no_event_lines": {"no_event_lines": True},
+    "split_every_7_bytes": {"split": "bytes7", "thinking": True, "two_calls": True},
+    "all_in_one_write": {"split": "one", "thinking": True},
+    "charset_content_type": {"ctype": "text/event-stream; charset=utf-8"},
+    "close_delimited": {"framing": "close"},
+    "gzip": {"gzip": True},
+    "ascii_escaped_json": {"ascii": True},
+}
+
+
+def _provider(url: str) -> Any:
+    return teragent.create_provider(compiler="anthropic", adapter="anthropic_native",
+                                    model="claude-i", base_url=url + "/v1", timeout=10)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["send", "stream"])
+@pytest.mark.parametrize("name", list(VARIATIONS))
+def test_agent_runs_against_the_variation(name: str, stream: bool, tmp_path: Path) -> None:
+    v = VARIATIONS[name]
+    with IndependentServer(_handler(v)) as srv:
+        provider = _provider(srv.url)
+
+        async def main() -> Any:
+            agent = build_agent({}, workspace=tmp_path, provider=provider, tools=[add],
+                                stream=stream, max_steps=4)
+            try:
+                return await asyncio.wait_for(agent.run("Add 2+3 (and 5+7)."), 30)
+            finally:
+                await agent.aclose()
+
+        result = asyncio.run(main())
+        second = srv.requests[1].body
+    assert result.stop_reason == "completed", result.as_dict()
+    assert result.final_text == ANSWER
+    assert [o.result.to_text() for o in result.tool_outcomes] == (
+        ["5", "12"] if v.get("two_calls") else ["5"])
+    if v.get("thinking"):  # the signed thinking block goes back unchanged
+        blocks = [b for m in second["messages"] if m["role"] == "assistant"
+                  for b in m["content"] if isinstance(b, dict) and b["type"] == "thinking"]
+        assert blocks == [{"type": "thinking", "thinking": "Let me add.",
+                           "signature": "c2lnbmF0dXJl"}]
+
+
+def _call(handler: Any, stream: bool) -> Any:
+    async def call(url: str) -> Any:
+        async with _provider(url) as provider:
+            messages = [{"role": "user", "content": "hi"}]
+            if stream:
+                return [e async for e in provider.stream_chat(messages)]
+            return await provider.complete(messages)
+
+    with IndependentServer(handler) as srv:
+        return asyncio.run(asyncio.wait_for(call(srv.url), 30))
+
+
+def _overloaded(status: int = 200, **kw: Any) -> Any:
+    return json_reply({"type": "error", "error": {"type": "overloaded_error",
+                                                  "message": "Overloaded now"}}, status, **kw)
+
+
+class _Answer:  # a request after a tool turn: the server answers with text
+    body = {"messages": [{"role": "user", "content": [{"type": "tool_result"}]}]}
+
+
+def test_a_stream_request_answered_with_a_whole_json_message_is_replayed() -> None:
+    """A proxy that ignores ``"stream": true`` sends the whole message as JSON."""
+    events = _call(lambda r: json_reply(_batch(_Answer, {})), True)
+    assert events[-1].response.raw_text == ANSWER
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["send", "stream"])
+def test_an_error_object_with_http_200_names_the_servers_message(stream: bool) -> None:
+    with pytest.raises(Exception, match="Overloaded now") as caught:
+        _call(lambda r: _overloaded(), stream)
+    assert "HTTP 200" in str(caught.value)
+
+
+@pytest.mark.parametrize("split", ["event", "bytes7"])
+@pytest.mark.parametrize("event_lines", [True, False], ids=["event_lines", "data_only"])
+def test_an_error_event_mid_stream_is_raised_retryable(split: str, event_lines: bool) -> None:
+    events = _events(_Answer, {})[:4] + [{"type": "error", "error": {
+        "type": "overloaded_error", "message": "Overloaded now"}}]
+    handler = lambda r: sse([(e["type"] if event_lines else None, json.dumps(e))  # noqa: E731
+                             for e in events], split=split)
+    with pytest.raises(Exception, match="Overloaded now") as caught:
+        _call(handler, True)
+    assert getattr(caught.value, "retryable", False)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["send", "stream"])
+@pytest.mark.parametrize("header", [("retry-after", "2"), ("retry-after-ms", "2000")])
+def test_529_overloaded_is_retryable_with_the_servers_wait(header: tuple[str, str],
+                                                           stream: bool) -> None:
+    with pytest.raises(Exception, match="Overloaded now") as caught:
+        _call(lambda r: _overloaded(529, headers=[header]), stream)
+    assert caught.value.retryable and caught.value.retry_after == 2.0
+    assert "HTTP 529" in str(caught.value)
