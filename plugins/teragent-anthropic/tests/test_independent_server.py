@@ -117,12 +117,14 @@ def _handler(v: dict[str, Any]) -> Any:
     def handle(request: Any) -> Any:
         if request.body.get("stream"):
             events = [(None if v.get("no_event_lines") else e["type"],
-                       json.dumps(e, ensure_ascii=v.get("ascii", False)))
+                       json.dumps(e, ensure_ascii=v.get("ascii", False),
+                                  indent=v.get("indent")))
                       for e in _events(request, v)]
             return sse(events, eol=v.get("eol", "\n"), space=v.get("space", True),
                        comments=v.get("comments", False), split=v.get("split", "event"),
                        content_type=v.get("ctype", "text/event-stream"),
-                       framing=v.get("framing", "chunked"))
+                       framing=v.get("framing", "chunked"), ids=v.get("ids", False),
+                       bom=v.get("bom", False), gzip_body=v.get("gzip", False))
         return json_reply(json.dumps(_batch(request, v), ensure_ascii=False).encode(),
                           framing=v.get("framing", "length"), gzip_body=v.get("gzip", False),
                           content_type=v.get("ctype", "application/json"))
@@ -145,6 +147,10 @@ VARIATIONS: dict[str, dict[str, Any]] = {
     "close_delimited": {"framing": "close"},
     "gzip": {"gzip": True},
     "ascii_escaped_json": {"ascii": True},
+    "id_and_retry_fields": {"ids": True},
+    "leading_bom": {"bom": True},
+    "multi_line_data": {"indent": 1, "thinking": True},
+    "crlf_split_every_7_bytes": {"eol": "\r\n", "split": "bytes7", "two_calls": True},
 }
 
 

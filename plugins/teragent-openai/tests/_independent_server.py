@@ -46,23 +46,30 @@ def json_reply(obj: Any, status: int = 200, *, framing: str = "length",
 
 
 def sse(events: list[tuple[str | None, str]], *, eol: str = "\n", space: bool = True,
-        comments: bool = False, split: str = "event",
-        content_type: str = "text/event-stream", framing: str = "chunked") -> Reply:
-    """``events``: (event name or None, data text) pairs; ``split``: "event" (one write
-    each), "one" (everything in one write), "bytes7" (writes of 7 bytes, so lines, JSON
-    and multi-byte characters break anywhere)."""
-    out = b""
+        comments: bool = False, split: str = "event", content_type: str = "text/event-stream",
+        framing: str = "chunked", ids: bool = False, bom: bool = False,
+        gzip_body: bool = False) -> Reply:
+    """``events``: (event name or None, data text) pairs; data with newlines goes out as
+    several ``data:`` lines. ``split``: "event" (one write each), "one" (everything in
+    one write), "bytes7" (writes of 7 bytes, so lines, JSON and multi-byte characters
+    break anywhere); ``ids``: ``id:`` and ``retry:`` fields; ``bom``: a leading BOM."""
+    out = b"\xef\xbb\xbf" if bom else b""
     if comments:
         out += f": ping{eol}{eol}".encode()
+    if ids:
+        out += f"retry: 3000{eol}{eol}".encode()
     chunks: list[bytes] = []
     for name, data in events:
         text = ""
         if comments:
             text += f": keep-alive{eol}"
+        if ids:
+            text += f"id: {len(chunks)}{eol}"
         if name is not None:
             text += f"event: {name}{eol}"
-        text += f"data:{' ' if space else ''}{data}{eol}{eol}"
-        chunks.append(text.encode())
+        for line in data.split("\n"):
+            text += f"data:{' ' if space else ''}{line}{eol}"
+        chunks.append((text + eol).encode())
     chunks[0] = out + chunks[0] if chunks else out
     if split == "one":
         parts = [b"".join(chunks)]
@@ -73,7 +80,7 @@ def sse(events: list[tuple[str | None, str]], *, eol: str = "\n", space: bool = 
     else:
         parts = chunks
     return Reply(200, [("Content-Type", content_type), ("Cache-Control", "no-cache")],
-                 parts, framing)
+                 parts, framing, gzip_body)
 
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",

@@ -49,6 +49,9 @@ def _chunks(request: Request, v: dict[str, Any]) -> list[dict[str, Any]]:
     out = [chunk({"role": "assistant", "content": None if v.get("content_null") else ""})]
     if v.get("reasoning"):
         out.append(chunk({v["reasoning"]: "thinking"}))
+    if v.get("azure"):  # Azure OpenAI: content-filter results before any choice
+        out.insert(0, dict(base, model="", choices=[], prompt_filter_results=[
+            {"prompt_index": 0, "content_filter_results": {}}]))
     if v.get("no_choices_chunk"):
         out.append(dict(base))
     if _tool_turns(request) == 0:
@@ -123,14 +126,16 @@ def _batch(request: Request, v: dict[str, Any]) -> dict[str, Any]:
 def _handler(v: dict[str, Any]) -> Any:
     def handle(request: Request) -> Reply:
         if request.body.get("stream"):
-            events = [(v.get("event"), json.dumps(c, ensure_ascii=v.get("ascii", False)))
+            events = [(v.get("event"), json.dumps(c, ensure_ascii=v.get("ascii", False),
+                                                  indent=v.get("indent")))
                       for c in _chunks(request, v)]
             if not v.get("no_done"):
                 events.append((v.get("event"), "[DONE]"))
             return sse(events, eol=v.get("eol", "\n"), space=v.get("space", True),
                        comments=v.get("comments", False), split=v.get("split", "event"),
                        content_type=v.get("ctype", "text/event-stream"),
-                       framing=v.get("framing", "chunked"))
+                       framing=v.get("framing", "chunked"), ids=v.get("ids", False),
+                       bom=v.get("bom", False), gzip_body=v.get("gzip", False))
         return json_reply(json.dumps(_batch(request, v), ensure_ascii=False).encode(),
                           framing=v.get("framing", "length"), gzip_body=v.get("gzip", False),
                           content_type=v.get("ctype", "application/json"))
@@ -164,6 +169,10 @@ VARIATIONS: dict[str, dict[str, Any]] = {
     "reasoning": {"reasoning": "reasoning"},
     "charset_content_type": {"ctype": "text/event-stream; charset=utf-8"},
     "gzip": {"gzip": True},
+    "id_and_retry_fields": {"ids": True},
+    "leading_bom": {"bom": True},
+    "multi_line_data": {"indent": 1},
+    "azure_filter_results_first": {"azure": True},
     "close_delimited": {"framing": "close"},
     "chunked": {"framing": "chunked"},
     "ascii_escaped_json": {"ascii": True},
@@ -253,3 +262,33 @@ def test_a_200_body_that_is_not_json_is_quoted() -> None:
     error = _error(lambda r: json_reply("<html><body>Please log in</body></html>",
                                         content_type="text/html"), False)
     assert "not JSON: 'Please log in'" in str(error), str(error)
+
+
+def _answer(v: dict[str, Any], stream: bool) -> Any:
+    """One call answered as after a tool turn (text); the final ``TAPResponse``."""
+    async def call(url: str) -> Any:
+        provider = teragent.create_provider(adapter="openai_compatible", model="m",
+                                            base_url=url + "/v1", timeout=10)
+        messages = [{"role": "user", "content": "hi"},
+                    {"role": "tool", "tool_call_id": "c", "content": "5"}]
+        async with provider:
+            if stream:
+                return [e async for e in provider.stream_chat(messages)][-1].response
+            return await provider.complete(messages)
+
+    with IndependentServer(_handler(v)) as srv:
+        return asyncio.run(asyncio.wait_for(call(srv.url), 30))
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["send", "stream"])
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_reasoning_fields_are_kept(field: str, stream: bool) -> None:
+    response = _answer({"reasoning": field}, stream)
+    assert response.thinking_content == "thinking" and response.raw_text == ANSWER
+
+
+@pytest.mark.parametrize("where", ["empty_choices", "no_choices"])
+def test_the_final_usage_chunk_is_the_usage(where: str) -> None:
+    response = _answer({"usage": where}, True)
+    assert (response.usage["prompt_tokens"], response.usage["completion_tokens"]) == (11, 7)
+    assert not response.usage_estimated
