@@ -241,3 +241,14 @@ def test_529_overloaded_is_retryable_with_the_servers_wait(header: tuple[str, st
         _call(lambda r: _overloaded(529, headers=[header]), stream)
     assert caught.value.retryable and caught.value.retry_after == 2.0
     assert "HTTP 529" in str(caught.value)
+
+
+def test_a_stream_kept_open_after_message_stop_still_ends() -> None:
+    """A proxy that sends ``message_stop`` but never ends the chunked body."""
+    def handle(request: Any) -> Any:
+        reply = _handler({})(request)
+        reply.hang = True
+        return reply
+
+    events = _call(lambda r: handle(_Answer), True)
+    assert events[-1].response.raw_text == ANSWER

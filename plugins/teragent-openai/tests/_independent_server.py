@@ -34,6 +34,7 @@ class Reply:
     parts: list[bytes] = field(default_factory=list)  # one TCP write each
     framing: str = "length"  # "length" | "chunked" | "close"
     gzip: bool = False
+    hang: bool = False  # after the parts, keep the connection open and silent
 
 
 def json_reply(obj: Any, status: int = 200, *, framing: str = "length",
@@ -172,6 +173,8 @@ class IndependentServer:
             writer.write(part)
             await writer.drain()
             await asyncio.sleep(0.001)  # separate TCP writes
+        if reply.hang:
+            await asyncio.sleep(3600)  # cancelled when the server stops
         if reply.framing == "chunked":
             writer.write(b"0\r\n\r\n")
             await writer.drain()

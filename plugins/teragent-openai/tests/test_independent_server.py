@@ -292,3 +292,22 @@ def test_the_final_usage_chunk_is_the_usage(where: str) -> None:
     response = _answer({"usage": where}, True)
     assert (response.usage["prompt_tokens"], response.usage["completion_tokens"]) == (11, 7)
     assert not response.usage_estimated
+
+
+def test_a_stream_kept_open_after_done_still_ends() -> None:
+    """A proxy that sends ``[DONE]`` but never ends the chunked body."""
+    def handle(request: Request) -> Reply:
+        reply = _handler({})(request)
+        reply.hang = True
+        return reply
+
+    async def call(url: str) -> Any:
+        provider = teragent.create_provider(adapter="openai_compatible", model="m",
+                                            base_url=url + "/v1", timeout=60)
+        async with provider:
+            return [e async for e in provider.stream_chat([
+                {"role": "user", "content": "hi"},
+                {"role": "tool", "tool_call_id": "c", "content": "5"}])][-1].response
+
+    with IndependentServer(handle) as srv:
+        assert asyncio.run(asyncio.wait_for(call(srv.url), 30)).raw_text == ANSWER
