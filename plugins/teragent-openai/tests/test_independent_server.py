@@ -179,13 +179,17 @@ VARIATIONS: dict[str, dict[str, Any]] = {
 }
 
 
+@pytest.mark.parametrize("transport", [None, "httpx"], ids=["default", "httpx"])
 @pytest.mark.parametrize("stream", [False, True], ids=["send", "stream"])
 @pytest.mark.parametrize("name", list(VARIATIONS))
-def test_agent_runs_against_the_variation(name: str, stream: bool, tmp_path: Path) -> None:
+def test_agent_runs_against_the_variation(name: str, stream: bool, transport: str | None,
+                                          tmp_path: Path) -> None:
+    """``default`` is the direct aiohttp path when aiohttp is installed."""
     v = VARIATIONS[name]
     with IndependentServer(_handler(v)) as srv:
         provider = teragent.create_provider(adapter="openai_compatible", model="m",
-                                            base_url=srv.url + "/v1", timeout=10)
+                                            base_url=srv.url + "/v1", timeout=10,
+                                            transport=transport)
 
         async def main() -> Any:
             agent = build_agent({}, workspace=tmp_path, provider=provider, tools=[add],
