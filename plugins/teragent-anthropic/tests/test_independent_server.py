@@ -115,6 +115,8 @@ def _batch(request: Any, v: dict[str, Any]) -> dict[str, Any]:
 
 def _handler(v: dict[str, Any]) -> Any:
     def handle(request: Any) -> Any:
+        if v.get("redirect") and request.path.startswith("/v1/"):  # a moved API root
+            return Reply(307, [("Location", request.path.replace("/v1/", "/v2/", 1))])
         if request.body.get("stream"):
             events = [(None if v.get("no_event_lines") else e["type"],
                        json.dumps(e, ensure_ascii=v.get("ascii", False),
@@ -146,6 +148,9 @@ VARIATIONS: dict[str, dict[str, Any]] = {
     "charset_content_type": {"ctype": "text/event-stream; charset=utf-8"},
     "close_delimited": {"framing": "close"},
     "gzip": {"gzip": True},
+    "stream_labelled_json": {"ctype": "application/json"},
+    "stream_labelled_text_plain": {"ctype": "text/plain"},
+    "redirect_307": {"redirect": True},
     "ascii_escaped_json": {"ascii": True},
     "id_and_retry_fields": {"ids": True},
     "leading_bom": {"bom": True},
@@ -205,7 +210,8 @@ def _overloaded(status: int = 200, **kw: Any) -> Any:
 
 
 class _Answer:  # a request after a tool turn: the server answers with text
-    body = {"messages": [{"role": "user", "content": [{"type": "tool_result"}]}]}
+    body = {"stream": True,
+            "messages": [{"role": "user", "content": [{"type": "tool_result"}]}]}
 
 
 def test_a_stream_request_answered_with_a_whole_json_message_is_replayed() -> None:
@@ -251,4 +257,11 @@ def test_a_stream_kept_open_after_message_stop_still_ends() -> None:
         return reply
 
     events = _call(lambda r: handle(_Answer), True)
+    assert events[-1].response.raw_text == ANSWER
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain"])
+def test_an_event_stream_under_another_content_type_is_read(content_type: str) -> None:
+    """Direct, not through the agent (whose retry by ``send`` would hide a failure)."""
+    events = _call(lambda r: _handler({"ctype": content_type})(_Answer), True)
     assert events[-1].response.raw_text == ANSWER

@@ -125,6 +125,8 @@ def _batch(request: Request, v: dict[str, Any]) -> dict[str, Any]:
 
 def _handler(v: dict[str, Any]) -> Any:
     def handle(request: Request) -> Reply:
+        if v.get("redirect") and request.path.startswith("/v1/"):  # a moved API root
+            return Reply(307, [("Location", request.path.replace("/v1/", "/v2/", 1))])
         if request.body.get("stream"):
             events = [(v.get("event"), json.dumps(c, ensure_ascii=v.get("ascii", False),
                                                   indent=v.get("indent")))
@@ -169,6 +171,9 @@ VARIATIONS: dict[str, dict[str, Any]] = {
     "reasoning": {"reasoning": "reasoning"},
     "charset_content_type": {"ctype": "text/event-stream; charset=utf-8"},
     "gzip": {"gzip": True},
+    "stream_labelled_json": {"ctype": "application/json"},
+    "stream_labelled_text_plain": {"ctype": "text/plain"},
+    "redirect_307": {"redirect": True},
     "id_and_retry_fields": {"ids": True},
     "leading_bom": {"bom": True},
     "multi_line_data": {"indent": 1},
@@ -314,4 +319,22 @@ def test_a_stream_kept_open_after_done_still_ends() -> None:
                 {"role": "tool", "tool_call_id": "c", "content": "5"}])][-1].response
 
     with IndependentServer(handle) as srv:
+        assert asyncio.run(asyncio.wait_for(call(srv.url), 30)).raw_text == ANSWER
+
+
+@pytest.mark.parametrize("transport", [None, "httpx"], ids=["default", "httpx"])
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain"])
+def test_an_event_stream_under_another_content_type_is_read(content_type: str,
+                                                            transport: str | None) -> None:
+    """Direct, not through the agent (whose retry by ``send`` would hide a failure)."""
+    async def call(url: str) -> Any:
+        provider = teragent.create_provider(adapter="openai_compatible", model="m",
+                                            base_url=url + "/v1", timeout=10,
+                                            transport=transport)
+        async with provider:
+            return [e async for e in provider.stream_chat([
+                {"role": "user", "content": "hi"},
+                {"role": "tool", "tool_call_id": "c", "content": "5"}])][-1].response
+
+    with IndependentServer(_handler({"ctype": content_type, "bom": True})) as srv:
         assert asyncio.run(asyncio.wait_for(call(srv.url), 30)).raw_text == ANSWER

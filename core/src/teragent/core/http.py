@@ -153,8 +153,10 @@ def make_async_client(
     resolved = resolve_transport(transport)
     if not isinstance(timeout, httpx.Timeout):
         timeout = httpx.Timeout(timeout, connect=min(float(timeout), 30.0))
+    # follow redirects as the aiohttp path does (httpx drops Authorization on a
+    # redirect to another origin); a 3xx body read as the answer was a confusing error
     kwargs: dict[str, Any] = {"base_url": base_url, "timeout": timeout,
-                              "headers": dict(headers or {})}
+                              "headers": dict(headers or {}), "follow_redirects": True}
     if resolved is not None:
         kwargs["transport"] = resolved
     else:

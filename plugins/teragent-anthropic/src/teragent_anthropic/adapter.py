@@ -20,7 +20,7 @@ from teragent.core.http import (
     error_from_response, key_variable, make_async_client, map_http_error, refine,
     response_json,
 )
-from teragent_openai.sse import SSEDecoder
+from teragent_openai.sse import SSEDecoder, looks_like_sse
 from teragent.errors import ModelAPIError, redact
 from teragent_anthropic.request import ANTHROPIC_VERSION, build_messages_body
 
@@ -210,6 +210,7 @@ class MessagesAdapter(TAPAdapter):
                     raise map_http_error(exc, provider=self.name, model=model,
                                          secrets=self._secrets()) from None
                 raise self._status_error(response, content, model)
+            content = b""
             if "json" in response.headers.get("content-type", "").lower():
                 # A JSON body instead of an event stream: a gateway's error object (HTTP
                 # 200), or a proxy that ignores "stream" and sends the whole message.
@@ -219,11 +220,12 @@ class MessagesAdapter(TAPAdapter):
                     raise map_http_error(exc, provider=self.name, model=model,
                                          during_stream=True,
                                          secrets=self._secrets()) from None
-                for out in replay(self._message(response, content, model)):
-                    yield out
-                return
+                if not looks_like_sse(content):  # else an event stream labelled JSON
+                    for out in replay(self._message(response, content, model)):
+                        yield out
+                    return
             try:
-                async for chunk in response.aiter_bytes():
+                async for chunk in _one(content) if content else response.aiter_bytes():
                     for event in decoder.feed(chunk):
                         for out in assembler.feed_sse(event.event, event.data):
                             yield out
@@ -277,3 +279,7 @@ class AnthropicNativeAdapter(MessagesAdapter):
                  anthropic_version: str = ANTHROPIC_VERSION, **kwargs: Any) -> None:
         super().__init__(api_key_env=api_key_env, anthropic_version=anthropic_version,
                          **kwargs)
+
+
+async def _one(content: bytes) -> AsyncIterator[bytes]:
+    yield content

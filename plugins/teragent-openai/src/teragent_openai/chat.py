@@ -48,7 +48,7 @@ from teragent.core.http import (
     error_from_response, error_kind, key_variable, make_async_client, map_http_error,
     refine, response_json, typed_error,
 )
-from teragent_openai.sse import SSEDecoder
+from teragent_openai.sse import SSEDecoder, looks_like_sse
 from teragent.errors import ModelAPIError, StreamError, redact
 from teragent_openai._wire import (
     AiohttpExchange, AiohttpPool, HttpxExchange, encode_json, wants_aiohttp,
@@ -409,6 +409,7 @@ class ChatCompletionsAdapter(TAPAdapter):
                     raise self._map(exc, model) from None
                 raise self._status_error(response, content, model)
             headers_seen.update((k.lower(), v) for k, v in response.headers.items())
+            chunks: Any = None
             if "json" in response.headers.get("content-type", "").lower():
                 # An answer as a JSON body instead of an event stream: MiniMax's
                 # HTTP-200 base_resp errors, gateways' error objects, or a server that
@@ -417,20 +418,22 @@ class ChatCompletionsAdapter(TAPAdapter):
                     content = await response.read()
                 except errors as exc:
                     raise self._map(exc, model, during_stream=True) from None
-                try:
-                    data = json.loads(content)
-                except ValueError:
-                    data = None
-                error = self._payload_error(data, model, response.status_code,
-                                            response.headers)
-                if error is not None:
-                    raise error
-                result = self.record_result(self.parse_completion(data, model))
-                for out in replay(result):
-                    yield out
-                return
+                if not looks_like_sse(content):  # else an event stream labelled JSON
+                    try:
+                        data = json.loads(content)
+                    except ValueError:
+                        data = None
+                    error = self._payload_error(data, model, response.status_code,
+                                                response.headers)
+                    if error is not None:
+                        raise error
+                    result = self.record_result(self.parse_completion(data, model))
+                    for out in replay(result):
+                        yield out
+                    return
+                chunks = _one(content)
             try:
-                async for chunk in response.chunks():
+                async for chunk in chunks or response.chunks():
                     for event in decoder.feed(chunk):
                         for out in self._on_sse(assembler, event.event, event.data):
                             yield out
@@ -476,3 +479,7 @@ class ChatCompletionsAdapter(TAPAdapter):
         if not data:
             return []
         return assembler.feed_data(data)
+
+
+async def _one(content: bytes) -> AsyncIterator[bytes]:
+    yield content

@@ -95,3 +95,10 @@ class SSEDecoder:
         elif field == "retry" and value.isdigit():
             self._retry = int(value)
         return None
+
+
+def looks_like_sse(body: bytes) -> bool:
+    """Whether ``body`` is an event stream whatever its ``Content-Type`` says (some
+    gateways label a stream ``application/json``)."""
+    head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:6]
+    return head.startswith((b"data:", b"event:", b":", b"id:", b"retry:"))
