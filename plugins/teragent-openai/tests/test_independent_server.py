@@ -205,7 +205,10 @@ def test_agent_runs_against_the_variation(name: str, stream: bool, transport: st
                 await agent.aclose()
 
         result = asyncio.run(main())
+        modes = [bool(r.body.get("stream")) for r in srv.requests
+                 if not (v.get("redirect") and r.path.startswith("/v1/"))]
     assert result.stop_reason == "completed", result.as_dict()
+    assert modes == [stream, stream], "no retry in the other mode (it would hide a failure)"
     assert result.final_text == ANSWER
     assert [o.result.to_text() for o in result.tool_outcomes] == (
         ["5", "12"] if v.get("two_calls") else ["5"])

@@ -19,14 +19,14 @@ def _events(reply: ScriptedReply) -> list[bytes]:
     return encode_stream(reply, REQUEST)
 
 
-def test_missing_done_raises() -> None:
+def test_missing_done_raises_when_required() -> None:
     with pytest.raises(StreamError, match="DONE"):
-        stream_response(_events(ScriptedReply(text="hi", omit_done=True)))
+        stream_response(_events(ScriptedReply(text="hi", omit_done=True)),
+                        require_done=True)
 
 
-def test_missing_done_accepted_when_not_required_and_finished() -> None:
-    _, response = stream_response(_events(ScriptedReply(text="hi", omit_done=True)),
-                                  require_done=False)
+def test_missing_done_accepted_by_default_once_finished() -> None:
+    _, response = stream_response(_events(ScriptedReply(text="hi", omit_done=True)))
     assert response.raw_text == "hi" and response.finish_reason == "stop"
 
 

@@ -88,8 +88,10 @@ class ChatCompletionsAdapter(TAPAdapter):
             not given, the variable holding the key is looked up (environment, then
             ``.env``), and :attr:`default_api_key_env` is the last resort.
         headers: Extra headers sent with every request.
-        require_done: Treat a stream without ``data: [DONE]`` as broken off (default);
-            ``False`` accepts a ``finish_reason`` as the end, for servers that omit it.
+        require_done: Treat a stream without ``data: [DONE]`` as broken off even after
+            a ``finish_reason``. Default ``False``: a ``finish_reason`` ends it, as
+            servers and proxies that omit ``[DONE]`` need (without it the agent retried
+            every answer unstreamed); a stream cut before one is always an error.
         include_usage: Ask for a usage chunk in streams (default ``True``).
     """
 
@@ -109,7 +111,7 @@ class ChatCompletionsAdapter(TAPAdapter):
         transport: Any = None,
         api_key_env: str | None = None,
         headers: dict[str, str] | None = None,
-        require_done: bool = True,
+        require_done: bool = False,
         include_usage: bool = True,
         **options: Any,
     ) -> None:

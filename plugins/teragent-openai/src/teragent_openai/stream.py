@@ -157,14 +157,17 @@ class StreamAssembler:
     Args:
         provider: Adapter name, for errors.
         model: Model name, for errors.
-        require_done: Treat a stream without ``data: [DONE]`` as broken off.
+        require_done: Treat a stream without ``data: [DONE]`` as broken off even
+            after a ``finish_reason`` (by default that ends it: some servers and
+            proxies omit ``[DONE]``; a stream cut before any ``finish_reason`` is
+            always an error).
         check: Called with every chunk first; a vendor error it returns is raised
             (dialects whose errors arrive as ordinary chunks, e.g. MiniMax's
             ``base_resp``).
     """
 
     def __init__(self, *, provider: str = "", model: str = "",
-                 require_done: bool = True,
+                 require_done: bool = False,
                  check: Callable[[dict[str, Any]], ModelAPIError | None] | None = None
                  ) -> None:
         self.provider, self.model, self.require_done = provider, model, require_done
