@@ -29,7 +29,7 @@ _spec.loader.exec_module(srv_mod)
 IndependentServer, Reply, json_reply, sse = (srv_mod.IndependentServer, srv_mod.Reply,
                                              srv_mod.json_reply, srv_mod.sse)
 
-ANSWER = "Sums: 5 and 12. Grüße ✓ 日本"
+ANSWER = "Sums: 5 and 12. Grüße ✓ 日本 😀"
 
 
 @tool
@@ -152,6 +152,7 @@ VARIATIONS: dict[str, dict[str, Any]] = {
     "stream_labelled_text_plain": {"ctype": "text/plain"},
     "redirect_307": {"redirect": True},
     "ascii_escaped_json": {"ascii": True},
+    "ascii_escapes_split_every_7_bytes": {"ascii": True, "split": "bytes7"},
     "id_and_retry_fields": {"ids": True},
     "leading_bom": {"bom": True},
     "multi_line_data": {"indent": 1, "thinking": True},

@@ -19,7 +19,7 @@ from teragent.tools import tool
 
 from ._independent_server import IndependentServer, Reply, Request, json_reply, sse
 
-ANSWER = "Sums: 5 and 12. Grüße ✓ 日本"  # multi-byte characters, split by "bytes7"
+ANSWER = "Sums: 5 and 12. Grüße ✓ 日本 😀"  # multi-byte characters, split by "bytes7"
 
 
 @tool
@@ -181,6 +181,7 @@ VARIATIONS: dict[str, dict[str, Any]] = {
     "close_delimited": {"framing": "close"},
     "chunked": {"framing": "chunked"},
     "ascii_escaped_json": {"ascii": True},
+    "ascii_escapes_split_every_7_bytes": {"ascii": True, "split": "bytes7"},
 }
 
 
