@@ -269,3 +269,16 @@ def test_an_event_stream_under_another_content_type_is_read(content_type: str) -
     """Direct, not through the agent (whose retry by ``send`` would hide a failure)."""
     events = _call(lambda r: _handler({"ctype": content_type})(_Answer), True)
     assert events[-1].response.raw_text == ANSWER
+
+
+def test_a_surrogate_pair_split_between_deltas_is_one_character() -> None:
+    """``"\\ud83d"`` then ``"\\ude00"`` in two ``text_delta``/``thinking_delta`` events."""
+    events = [json.dumps(e) for e in _events(_Answer, {"thinking": True})]
+    at = next(i for i, e in enumerate(events) if "text_delta" in e)
+    think = next(i for i, e in enumerate(events) if "thinking_delta" in e)
+    events[at] = events[at].replace('"}}', '\\ud83d"}}')  # the high half ends one delta
+    events[at + 1] = events[at + 1].replace('"text": "', '"text": "\\ude00', 1)
+    events[think] = events[think].replace('"}}', '\\ud83d\\ude00"}}')
+    response = _call(lambda r: sse([(None, e) for e in events]), True)[-1].response
+    assert response.raw_text == ANSWER[:4] + "😀" + ANSWER[4:]
+    assert response.thinking_blocks[0]["thinking"] == "Let me add.😀"

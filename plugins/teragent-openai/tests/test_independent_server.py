@@ -342,3 +342,28 @@ def test_an_event_stream_under_another_content_type_is_read(content_type: str,
 
     with IndependentServer(_handler({"ctype": content_type, "bom": True})) as srv:
         assert asyncio.run(asyncio.wait_for(call(srv.url), 30)).raw_text == ANSWER
+
+
+def test_a_surrogate_pair_split_between_deltas_is_one_character() -> None:
+    """A server cutting text by UTF-16 unit sends ``"\\ud83d"`` then ``"\\ude00"``; the
+    answer must be 😀 (text that can be sent back as UTF-8), not two lone halves."""
+    def handle(request: Request) -> Reply:
+        chunk = ('{"id": "x", "choices": [{"index": 0, "delta": {"%s": "%s"}, '
+                 '"finish_reason": %s}]}')
+        return sse([(None, chunk % ("reasoning_content", "a \\ud83d", "null")),
+                    (None, chunk % ("reasoning_content", "\\ude00 b", "null")),
+                    (None, chunk % ("content", "hi \\ud83d", "null")),
+                    (None, chunk % ("content", "\\ude00 ok \\udc00", '"stop"')),
+                    (None, "[DONE]")])
+
+    async def call(url: str) -> Any:
+        provider = teragent.create_provider(adapter="openai_compatible", model="m",
+                                            base_url=url + "/v1", timeout=10)
+        async with provider:
+            return [e async for e in provider.stream_chat([
+                {"role": "user", "content": "hi"}])][-1].response
+
+    with IndependentServer(handle) as srv:
+        response = asyncio.run(asyncio.wait_for(call(srv.url), 30))
+    assert response.raw_text == "hi 😀 ok \ufffd"  # a lone half: the replacement character
+    assert response.thinking_content == "a 😀 b"

@@ -19,6 +19,7 @@ from teragent.core.types import (
 )
 from teragent.errors import StreamError, redact
 from teragent_anthropic.response import STOP_REASONS, usage_from_anthropic
+from teragent_openai.sse import whole_text
 
 __all__ = ["MessagesStreamAssembler"]
 
@@ -189,15 +190,16 @@ class MessagesStreamAssembler:
     def response(self) -> TAPResponse:
         usage, cached = usage_from_anthropic(self.raw_usage)
         stop = self.stop_reason
-        blocks = [{"type": "thinking", "thinking": "".join(b.parts), "signature": b.signature}
+        blocks = [{"type": "thinking", "thinking": whole_text(b.parts),
+                   "signature": b.signature}
                   if b.kind == "thinking" else {"type": "redacted_thinking", "data": b.data}
                   for b in self.blocks.values()
                   if b.kind in ("thinking", "redacted_thinking")]
         return TAPResponse(
-            raw_text="".join(self.text), usage=usage,
+            raw_text=whole_text(self.text), usage=usage,
             tool_calls=[self._build(b) for b in self.calls],
             finish_reason=STOP_REASONS.get(stop, stop) if stop else None,
-            cache_hit_tokens=cached, thinking_content="".join(self.thinking) or None,
-            refusal="".join(self.text) if stop == "refusal" else None,
+            cache_hit_tokens=cached, thinking_content=whole_text(self.thinking) or None,
+            refusal=whole_text(self.text) if stop == "refusal" else None,
             thinking_blocks=blocks or None,
             model=self.response_model or self.model)

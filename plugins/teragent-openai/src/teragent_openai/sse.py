@@ -9,10 +9,13 @@ lives with the wire codecs, not in the kernel.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Iterator
 
-__all__ = ["SSEEvent", "SSEDecoder"]
+__all__ = ["SSEEvent", "SSEDecoder", "looks_like_sse", "whole_text"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -102,3 +105,13 @@ def looks_like_sse(body: bytes) -> bool:
     gateways label a stream ``application/json``)."""
     head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:6]
     return head.startswith((b"data:", b"event:", b":", b"id:", b"retry:"))
+
+
+def whole_text(parts: Iterable[str]) -> str:
+    """Stream text deltas joined, a UTF-16 surrogate pair split between two deltas (a
+    server that cuts strings by UTF-16 unit, then JSON-escapes them) made one character
+    again and a lone half U+FFFD: such text could not be encoded as UTF-8 otherwise."""
+    text = "".join(parts)
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")

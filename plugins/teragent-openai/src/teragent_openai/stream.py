@@ -19,6 +19,7 @@ from teragent.core.types import (
     ToolCallReady, ToolCallStarted, UsageUpdate,
 )
 from teragent.errors import ModelAPIError, StreamError, redact
+from teragent_openai.sse import whole_text
 
 __all__ = ["StreamAssembler", "ThinkSplitter", "int_usage", "split_think", "details_text",
            "count_prompt_tokens", "replay"]
@@ -342,13 +343,13 @@ class StreamAssembler:
 
     def response(self) -> TAPResponse:
         return TAPResponse(
-            raw_text="".join(self.text),
+            raw_text=whole_text(self.text),
             usage=dict(self.usage),
             tool_calls=[self.calls[i].build() for i in sorted(self.calls)],
             finish_reason=self.finish_reason,
             cache_hit_tokens=self.cache_hit_tokens,
-            thinking_content="".join(self.thinking) or None,
-            refusal="".join(self.refusal) or None,
+            thinking_content=whole_text(self.thinking) or None,
+            refusal=whole_text(self.refusal) or None,
             model=self.response_model or self.model,
         )
 
