@@ -282,3 +282,19 @@ def test_a_surrogate_pair_split_between_deltas_is_one_character() -> None:
     response = _call(lambda r: sse([(None, e) for e in events]), True)[-1].response
     assert response.raw_text == ANSWER[:4] + "😀" + ANSWER[4:]
     assert response.thinking_blocks[0]["thinking"] == "Let me add.😀"
+
+
+def test_a_surrogate_pair_split_between_input_json_deltas_is_one_character() -> None:
+    start = _events(_Answer, {})[0]
+    pieces = ['{"s": "HIGH', 'LOW"}']
+    events = [start, {"type": "content_block_start", "index": 0, "content_block": {
+        "type": "tool_use", "id": "toolu_s", "name": "add", "input": {}}}]
+    events += [{"type": "content_block_delta", "index": 0, "delta": {
+        "type": "input_json_delta", "partial_json": p}} for p in pieces]
+    events += [{"type": "content_block_stop", "index": 0},
+               {"type": "message_delta", "delta": {"stop_reason": "tool_use"},
+                "usage": {"output_tokens": 3}}, {"type": "message_stop"}]
+    data = [json.dumps(e).replace("HIGH", "\\ud83d").replace("LOW", "\\ude00")
+            for e in events]
+    response = _call(lambda r: sse([(None, d) for d in data]), True)[-1].response
+    assert response.tool_calls[0].arguments == {"s": "😀"}

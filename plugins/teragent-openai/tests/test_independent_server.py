@@ -350,10 +350,20 @@ def test_a_surrogate_pair_split_between_deltas_is_one_character() -> None:
     def handle(request: Request) -> Reply:
         chunk = ('{"id": "x", "choices": [{"index": 0, "delta": {"%s": "%s"}, '
                  '"finish_reason": %s}]}')
+
+        def tool(delta: dict[str, Any], half: str) -> str:  # HALF: a surrogate's escape
+            return json.dumps({"id": "x", "choices": [{"index": 0, "delta": {
+                "tool_calls": [delta]}}]}).replace("HALF", half)
+
         return sse([(None, chunk % ("reasoning_content", "a \\ud83d", "null")),
                     (None, chunk % ("reasoning_content", "\\ude00 b", "null")),
                     (None, chunk % ("content", "hi \\ud83d", "null")),
-                    (None, chunk % ("content", "\\ude00 ok \\udc00", '"stop"')),
+                    (None, chunk % ("content", "\\ude00 ok \\udc00", "null")),
+                    (None, tool({"index": 0, "id": "c1", "type": "function", "function": {
+                        "name": "add", "arguments": '{"s": "HALF'}}, "\\ud83d")),
+                    (None, tool({"index": 0, "function": {"arguments": 'HALF"}'}},
+                                "\\ude00")),
+                    (None, chunk % ("content", "", '"tool_calls"')),
                     (None, "[DONE]")])
 
     async def call(url: str) -> Any:
@@ -367,3 +377,4 @@ def test_a_surrogate_pair_split_between_deltas_is_one_character() -> None:
         response = asyncio.run(asyncio.wait_for(call(srv.url), 30))
     assert response.raw_text == "hi 😀 ok \ufffd"  # a lone half: the replacement character
     assert response.thinking_content == "a 😀 b"
+    assert response.tool_calls[0].arguments == {"s": "😀"}

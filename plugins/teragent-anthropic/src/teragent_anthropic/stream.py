@@ -174,7 +174,7 @@ class MessagesStreamAssembler:
 
     @staticmethod
     def _build(block: _Block) -> ToolCall:
-        return ToolCall.from_raw(block.id, block.name, "".join(block.parts))
+        return ToolCall.from_raw(block.id, block.name, whole_text(block.parts))
 
     def finish(self) -> list[StreamEvent]:
         if not self.done:

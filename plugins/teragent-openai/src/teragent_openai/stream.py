@@ -138,7 +138,7 @@ class _PendingCall:
         self.ready = False
 
     def build(self) -> ToolCall:
-        return ToolCall.from_raw(self.id, self.name, "".join(self.arguments))
+        return ToolCall.from_raw(self.id, self.name, whole_text(self.arguments))
 
 
 def arguments_text(args: Any) -> str:
