@@ -298,3 +298,18 @@ def test_a_surrogate_pair_split_between_input_json_deltas_is_one_character() -> 
             for e in events]
     response = _call(lambda r: sse([(None, d) for d in data]), True)[-1].response
     assert response.tool_calls[0].arguments == {"s": "😀"}
+
+
+@pytest.mark.parametrize("data", [
+    {"type": "error", "error": {"type": "api_error", "message": "upstream died"}},
+    {"type": "error", "error": "upstream died"},
+    {"type": "error", "message": "upstream died"},
+    "upstream died",
+], ids=["documented", "error_string", "bare_message", "plain_text"])
+def test_error_event_shapes_name_the_servers_words(data: Any) -> None:
+    start = json.dumps(_events(_Answer, {})[0])
+    text = data if isinstance(data, str) else json.dumps(data)
+    with pytest.raises(Exception, match="inside the stream: (api_error: )?upstream died") \
+            as caught:
+        _call(lambda r: sse([("message_start", start), ("error", text)]), True)
+    assert getattr(caught.value, "retryable", False)

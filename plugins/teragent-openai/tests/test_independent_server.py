@@ -378,3 +378,18 @@ def test_a_surrogate_pair_split_between_deltas_is_one_character() -> None:
     assert response.raw_text == "hi 😀 ok \ufffd"  # a lone half: the replacement character
     assert response.thinking_content == "a 😀 b"
     assert response.tool_calls[0].arguments == {"s": "😀"}
+
+
+@pytest.mark.parametrize("event,data", [
+    (None, {"object": "error", "message": "upstream died", "type": "x", "code": 500}),
+    ("error", {"message": "upstream died"}),
+    ("error", "upstream died"),
+    (None, {"error": "upstream died"}),
+], ids=["vllm_error_response", "error_event_bare_object", "error_event_text", "error_string"])
+def test_error_shapes_mid_stream_name_the_servers_words(event: str | None, data: Any) -> None:
+    part = json.dumps({"id": "x", "choices": [{"index": 0, "delta": {"content": "par"}}]})
+    text = data if isinstance(data, str) else json.dumps(data)
+    error = _error(lambda r: sse([(None, part), (event, text)]), True)
+    assert str(error).startswith("The server reported an error inside the stream: "
+                                 "upstream died"), str(error)
+    assert getattr(error, "retryable", False)

@@ -52,7 +52,7 @@ from teragent.errors import (
 
 __all__ = ["DEFAULT_TRANSPORT", "TRANSPORT_ENV", "make_async_client", "resolve_transport",
            "parse_retry_after", "parse_duration", "parse_reset", "RateLimitHeaders",
-           "parse_rate_limit_headers", "error_from_response", "map_http_error",
+           "parse_rate_limit_headers", "error_from_response", "error_message", "map_http_error",
            "is_context_overflow", "CONTEXT_MARKERS", "QUOTA_MARKERS", "error_kind", "refine",
            "typed_error", "key_variable", "response_json"]
 
@@ -181,7 +181,7 @@ def _said(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _error_message(body: str) -> str:
+def error_message(body: str) -> str:
     """The vendor's own error message from an error body: ``error`` (an object or a
     string), ``detail`` (FastAPI servers such as vLLM, LiteLLM) or ``message``; else the
     body's text, a proxy's HTML page without its tags, or ``(empty body)``."""
@@ -224,7 +224,7 @@ def error_from_response(
     """
     secrets = [s for s in secrets if s]
     body = redact(body, secrets) or ""
-    detail = redact(_error_message(body), secrets) or ""
+    detail = redact(error_message(body), secrets) or ""
     common: dict[str, Any] = {"provider": provider, "model": model, "status": status,
                               "body": body}
     where = f" from {provider}" if provider else ""
@@ -259,7 +259,7 @@ def response_json(content: bytes, *, status: int, provider: str = "", model: str
         return json.loads(content)
     except ValueError:
         raise ModelAPIError(f"{what} answered with a body that is not JSON: "
-                            f"{_error_message(content.decode('utf-8', 'replace'))!r}.",
+                            f"{error_message(content.decode('utf-8', 'replace'))!r}.",
                             provider=provider, model=model, status=status,
                             body=content.decode("utf-8", "replace"), retryable=True) from None
 

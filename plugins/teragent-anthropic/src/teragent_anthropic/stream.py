@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from teragent.core.http import error_kind, typed_error
+from teragent.core.http import error_kind, error_message, typed_error
 from teragent.core.tap import TAPResponse
 from teragent.core.types import (
     StreamEvent, StreamFinished, TextDelta, ThinkingDelta, ToolCall, ToolCallDelta,
@@ -66,6 +66,9 @@ class MessagesStreamAssembler:
         try:
             obj = json.loads(data)
         except ValueError as exc:
+            if event == "error":  # a proxy's words, not an Anthropic error object
+                raise self._error("The server reported an error inside the stream: "
+                                  f"{redact(data[:300])}") from None
             raise self._error(f"The stream carried malformed JSON ({exc}): "
                               f"{redact(data[:200])!r}") from None
         if not isinstance(obj, dict):
@@ -79,9 +82,10 @@ class MessagesStreamAssembler:
     def feed(self, obj: dict[str, Any]) -> list[StreamEvent]:
         kind = obj.get("type")
         if kind == "error":
-            err = obj.get("error") or {}
-            text = (f"The server reported an error inside the stream: "
-                    f"{err.get('type', '')}: {err.get('message', '')}")
+            err = obj.get("error")  # an object by the docs; a string or absent from proxies
+            kind_ = f"{err['type']}: " if isinstance(err, dict) and err.get("type") else ""
+            text = (f"The server reported an error inside the stream: {kind_}"
+                    f"{error_message(json.dumps(obj))}")
             found = error_kind(obj)
             if found in ("quota", "context", "auth"):  # overloaded/api errors: retry
                 raise typed_error(found, text, provider=self.provider, model=self.model,

@@ -465,8 +465,8 @@ class ChatCompletionsAdapter(TAPAdapter):
                 obj = json.loads(data)
             except ValueError:
                 obj = None
-            if isinstance(obj, dict) and obj.get("error"):
-                return assembler.feed(obj)  # raises, with the vendor's own message
+            if isinstance(obj, dict):  # raises, with the vendor's own message
+                return assembler.feed(obj if obj.get("error") else {"error": obj})
             text = (f"The server reported an error inside the stream: "
                     f"{redact(data[:500], self._secrets())}")
             try:

@@ -224,8 +224,8 @@ class StreamAssembler:
             vendor = self.check(chunk)
             if vendor is not None:
                 raise vendor
-        error = chunk.get("error")
-        if error:
+        error = chunk.get("error") or (chunk if chunk.get("object") == "error" else None)
+        if error:  # (vLLM's ErrorResponse is {"object": "error", "message": ...})
             message = error.get("message") if isinstance(error, dict) else str(error)
             code = error.get("code") if isinstance(error, dict) else None
             text = (f"The server reported an error inside the stream: {message}"
