@@ -1,5 +1,5 @@
 """The ``anthropic_native`` adapter against an independently written Messages API server
-(the OpenAI plugin's ``_independent_server``: raw sockets, no ``teragent_testing``), in
+(``teragent_testing.independent_server``: raw sockets, not our fakes), in
 the framings and dialects real servers and proxies produce: an agent built by
 ``build_agent`` runs a tool turn (thinking, signature, ``input_json_delta`` split
 anywhere) and an answer, batch and streaming. Then errors: bodies of several shapes,
@@ -8,39 +8,20 @@ anywhere) and an answer, batch and streaming. Then errors: bodies of several sha
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import teragent
-from teragent.compose import build_agent
-from teragent.tools import tool
 
-_SERVER = Path(__file__).parents[2] / "teragent-openai" / "tests" / "_independent_server.py"
-_spec = importlib.util.spec_from_file_location("_anthropic_independent_server", _SERVER)
-assert _spec is not None and _spec.loader is not None
-srv_mod = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = srv_mod
-_spec.loader.exec_module(srv_mod)
-IndependentServer, Reply, json_reply, sse = (srv_mod.IndependentServer, srv_mod.Reply,
-                                             srv_mod.json_reply, srv_mod.sse)
+from teragent_testing.agent_harness import add
+from teragent_testing.independent_server import (
+    IndependentServer, Reply, check_tool_run, json_reply, run_tool_agent, sse, variation_reply,
+)
 
 ANSWER = "Sums: 5 and 12. Grüße ✓ 日本 😀"
-
-
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers.
-
-    Args:
-        a: The first number.
-        b: The second number.
-    """
-    return a + b
 
 
 def _tool_turns(request: Any) -> int:
@@ -122,14 +103,8 @@ def _handler(v: dict[str, Any]) -> Any:
                        json.dumps(e, ensure_ascii=v.get("ascii", False),
                                   indent=v.get("indent")))
                       for e in _events(request, v)]
-            return sse(events, eol=v.get("eol", "\n"), space=v.get("space", True),
-                       comments=v.get("comments", False), split=v.get("split", "event"),
-                       content_type=v.get("ctype", "text/event-stream"),
-                       framing=v.get("framing", "chunked"), ids=v.get("ids", False),
-                       bom=v.get("bom", False), gzip_body=v.get("gzip", False))
-        return json_reply(json.dumps(_batch(request, v), ensure_ascii=False).encode(),
-                          framing=v.get("framing", "length"), gzip_body=v.get("gzip", False),
-                          content_type=v.get("ctype", "application/json"))
+            return variation_reply(v, events)
+        return variation_reply(v, body=_batch(request, v))
     return handle
 
 
@@ -172,23 +147,9 @@ def test_agent_runs_against_the_variation(name: str, stream: bool, tmp_path: Pat
     with IndependentServer(_handler(v)) as srv:
         provider = _provider(srv.url)
 
-        async def main() -> Any:
-            agent = build_agent({}, workspace=tmp_path, provider=provider, tools=[add],
-                                stream=stream, max_steps=4)
-            try:
-                return await asyncio.wait_for(agent.run("Add 2+3 (and 5+7)."), 30)
-            finally:
-                await agent.aclose()
-
-        result = asyncio.run(main())
-        modes = [bool(r.body.get("stream")) for r in srv.requests
-                 if not (v.get("redirect") and r.path.startswith("/v1/"))]
+        result, modes = run_tool_agent(srv, provider, v, stream, tmp_path, [add])
         second = srv.requests[1].body
-    assert result.stop_reason == "completed", result.as_dict()
-    assert modes == [stream, stream], "no retry in the other mode (it would hide a failure)"
-    assert result.final_text == ANSWER
-    assert [o.result.to_text() for o in result.tool_outcomes] == (
-        ["5", "12"] if v.get("two_calls") else ["5"])
+    check_tool_run(result, modes, stream, v, ANSWER)
     if v.get("thinking"):  # the signed thinking block goes back unchanged
         blocks = [b for m in second["messages"] if m["role"] == "assistant"
                   for b in m["content"] if isinstance(b, dict) and b["type"] == "thinking"]

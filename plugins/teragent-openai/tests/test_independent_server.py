@@ -1,5 +1,5 @@
 """The ``openai_compatible`` adapter against an independently written Chat Completions
-server (``_independent_server``: raw sockets, no ``teragent_testing``), in each framing
+server (``teragent_testing.independent_server``: raw sockets, not our fakes), in each framing
 and dialect that real servers and proxies (vLLM, llama.cpp, Ollama, LiteLLM, OpenRouter,
 Azure, Together, Groq) produce: an agent built by ``build_agent`` runs a tool turn and an
 answer, batch and streaming. Then the error bodies those servers send."""
@@ -14,23 +14,14 @@ from typing import Any
 import pytest
 
 import teragent
-from teragent.compose import build_agent
-from teragent.tools import tool
 
-from ._independent_server import IndependentServer, Reply, Request, json_reply, sse
+from teragent_testing.agent_harness import add
+from teragent_testing.independent_server import (
+    IndependentServer, Reply, Request, check_tool_run, json_reply, run_tool_agent, sse,
+    variation_reply,
+)
 
 ANSWER = "Sums: 5 and 12. Grüße ✓ 日本 😀"  # multi-byte characters, split by "bytes7"
-
-
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers.
-
-    Args:
-        a: The first number.
-        b: The second number.
-    """
-    return a + b
 
 
 def _tool_turns(request: Request) -> int:
@@ -133,14 +124,8 @@ def _handler(v: dict[str, Any]) -> Any:
                       for c in _chunks(request, v)]
             if not v.get("no_done"):
                 events.append((v.get("event"), "[DONE]"))
-            return sse(events, eol=v.get("eol", "\n"), space=v.get("space", True),
-                       comments=v.get("comments", False), split=v.get("split", "event"),
-                       content_type=v.get("ctype", "text/event-stream"),
-                       framing=v.get("framing", "chunked"), ids=v.get("ids", False),
-                       bom=v.get("bom", False), gzip_body=v.get("gzip", False))
-        return json_reply(json.dumps(_batch(request, v), ensure_ascii=False).encode(),
-                          framing=v.get("framing", "length"), gzip_body=v.get("gzip", False),
-                          content_type=v.get("ctype", "application/json"))
+            return variation_reply(v, events)
+        return variation_reply(v, body=_batch(request, v))
     return handle
 
 
@@ -196,23 +181,8 @@ def test_agent_runs_against_the_variation(name: str, stream: bool, transport: st
         provider = teragent.create_provider(adapter="openai_compatible", model="m",
                                             base_url=srv.url + "/v1", timeout=10,
                                             transport=transport)
-
-        async def main() -> Any:
-            agent = build_agent({}, workspace=tmp_path, provider=provider, tools=[add],
-                                stream=stream, max_steps=4)
-            try:
-                return await asyncio.wait_for(agent.run("Add 2+3 (and 5+7)."), 30)
-            finally:
-                await agent.aclose()
-
-        result = asyncio.run(main())
-        modes = [bool(r.body.get("stream")) for r in srv.requests
-                 if not (v.get("redirect") and r.path.startswith("/v1/"))]
-    assert result.stop_reason == "completed", result.as_dict()
-    assert modes == [stream, stream], "no retry in the other mode (it would hide a failure)"
-    assert result.final_text == ANSWER
-    assert [o.result.to_text() for o in result.tool_outcomes] == (
-        ["5", "12"] if v.get("two_calls") else ["5"])
+        result, modes = run_tool_agent(srv, provider, v, stream, tmp_path, [add])
+    check_tool_run(result, modes, stream, v, ANSWER)
 
 
 def _error(handler: Any, stream: bool) -> BaseException:

@@ -2,9 +2,14 @@
 ``teragent_testing``'s fakes: raw asyncio sockets on loopback, so a test decides every
 byte and every TCP write (CRLF or LF, ``data:`` with or without a space, an event split
 mid-line or mid-UTF-8 character, chunked or ``Content-Length`` or close-delimited bodies,
-gzip). Used by both the OpenAI and the Anthropic variation tests.
+gzip). Written from the protocol documents, not from the fakes, so a test against it
+finds where an adapter depends on the fakes' habits. Used by the OpenAI and the
+Anthropic variation tests.
 
 A test passes a ``handler(request) -> Reply``; the server answers every request with it.
+A *variation* is a dict of options (``eol``, ``space``, ``split``, ``framing``, ``gzip``,
+``ctype``...): :func:`variation_reply` shapes an answer by it, :func:`run_tool_agent`
+runs an agent with a tool against a server and :func:`check_tool_run` checks the run.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-__all__ = ["Reply", "Request", "IndependentServer", "sse", "json_reply"]
+__all__ = ["Reply", "Request", "IndependentServer", "sse", "json_reply", "variation_reply",
+           "run_tool_agent", "check_tool_run"]
 
 
 @dataclass
@@ -179,3 +185,48 @@ class IndependentServer:
             writer.write(b"0\r\n\r\n")
             await writer.drain()
         return reply.framing != "close"
+
+
+def variation_reply(v: dict[str, Any], events: list[tuple[str | None, str]] | None = None,
+                    body: Any = None) -> Reply:
+    """The answer shaped by variation ``v``: an SSE stream of ``events`` (when given) or
+    the JSON ``body``."""
+    if events is not None:
+        return sse(events, eol=v.get("eol", "\n"), space=v.get("space", True),
+                   comments=v.get("comments", False), split=v.get("split", "event"),
+                   content_type=v.get("ctype", "text/event-stream"),
+                   framing=v.get("framing", "chunked"), ids=v.get("ids", False),
+                   bom=v.get("bom", False), gzip_body=v.get("gzip", False))
+    return json_reply(json.dumps(body, ensure_ascii=False).encode(),
+                      framing=v.get("framing", "length"), gzip_body=v.get("gzip", False),
+                      content_type=v.get("ctype", "application/json"))
+
+
+def run_tool_agent(srv: IndependentServer, provider: Any, v: dict[str, Any], stream: bool,
+                   workspace: Any, tools: list[Any]) -> tuple[Any, list[bool]]:
+    """Run an agent (``build_agent``, the given tools) on ``provider`` against ``srv``;
+    returns the result and, per request to the API, whether it asked for a stream."""
+    from teragent.compose import build_agent
+
+    async def main() -> Any:
+        agent = build_agent({}, workspace=workspace, provider=provider, tools=tools,
+                            stream=stream, max_steps=4)
+        try:
+            return await asyncio.wait_for(agent.run("Add 2+3 (and 5+7)."), 30)
+        finally:
+            await agent.aclose()
+
+    result = asyncio.run(main())
+    return result, [bool(r.body.get("stream")) for r in srv.requests
+                    if not (v.get("redirect") and r.path.startswith("/v1/"))]
+
+
+def check_tool_run(result: Any, modes: list[bool], stream: bool, v: dict[str, Any],
+                   answer: str) -> None:
+    """The run completed in the mode asked for, once per turn (an agent that retried in
+    the other mode would hide a broken stream), with the tool results and the answer."""
+    assert result.stop_reason == "completed", result.as_dict()
+    assert modes == [stream, stream], "no retry in the other mode (it would hide a failure)"
+    assert result.final_text == answer
+    assert [o.result.to_text() for o in result.tool_outcomes] == (
+        ["5", "12"] if v.get("two_calls") else ["5"])
