@@ -139,6 +139,7 @@ def make_async_client(
     timeout: float | httpx.Timeout,
     headers: Mapping[str, str] | None = None,
     transport: Any = None,
+    follow_redirects: bool = False,
 ) -> httpx.AsyncClient:
     """Build the one pooled async client an adapter keeps.
 
@@ -147,16 +148,19 @@ def make_async_client(
         timeout: Seconds for a whole request (or an :class:`httpx.Timeout`).
         headers: Default headers (``Authorization`` etc.).
         transport: See the module docstring.
+        follow_redirects: Follow 3xx answers (model adapters: a moved API root, as the
+            aiohttp path does; httpx drops ``Authorization`` on another origin). Off
+            for tools, which check every hop themselves (web fetches refuse a redirect
+            to a private host).
     """
     import httpx
 
     resolved = resolve_transport(transport)
     if not isinstance(timeout, httpx.Timeout):
         timeout = httpx.Timeout(timeout, connect=min(float(timeout), 30.0))
-    # follow redirects as the aiohttp path does (httpx drops Authorization on a
-    # redirect to another origin); a 3xx body read as the answer was a confusing error
     kwargs: dict[str, Any] = {"base_url": base_url, "timeout": timeout,
-                              "headers": dict(headers or {}), "follow_redirects": True}
+                              "headers": dict(headers or {}),
+                              "follow_redirects": follow_redirects}
     if resolved is not None:
         kwargs["transport"] = resolved
     else:

@@ -90,7 +90,8 @@ class MessagesAdapter(TAPAdapter):
                 headers["x-api-key"] = self._api_key
             self._client = make_async_client(str(self.base_url).rstrip("/") + "/",
                                              timeout=self.timeout, headers=headers,
-                                             transport=self.transport)
+                                             transport=self.transport,
+                                             follow_redirects=True)
         return self._client
 
     async def aclose(self) -> None:

@@ -148,7 +148,8 @@ class ChatCompletionsAdapter(TAPAdapter):
             base = str(self.base_url).rstrip("/") + "/"
             self._client = make_async_client(base, timeout=self.timeout,
                                              headers=self._default_headers(),
-                                             transport=self.transport)
+                                             transport=self.transport,
+                                             follow_redirects=True)
         return self._client
 
     def prepare(self) -> None:
