@@ -58,6 +58,38 @@ LEVEL = {
     # a known cloud CLI whose handler says nothing about this subcommand
     "supabase orgs delete my-org --yes": "block",
     "supabase orgs list": "allow",
+    # global options with a value before the subcommand: the words after them are still read
+    "acme --profile staging db drop orders": "warn",
+    "acme --profile staging db backup orders": "allow",
+    "acme --region=eu-west-1 buckets delete logs": "warn",
+    "acme --region=eu-west-1 buckets describe logs": "allow",
+    "acme -n team-a secrets delete api-key": "warn",
+    "acme -n team-a secrets list": "allow",
+    "acme --config ./acme.yml --project web services delete api --yes": "block",
+    "acme --config ./acme.yml --project web services show api": "allow",
+    "widget --label=purge-old apps list": "allow",
+    # production named only by a profile/context/env option value
+    "acme db delete orders --profile=prod": "block",
+    "acme db delete orders --profile=staging": "warn",
+    "acme --context=production-eu clusters delete c1": "block",
+    "acme --context=production-eu clusters describe c1": "allow",
+    "acme queues delete orders --env=live": "block",
+    "acme queues delete orders --tag=live": "warn",  # a tag is not where the command acts
+    # ``down`` removes data only with a data flag
+    "nhost down --volumes": "warn",
+    "nhost down": "allow",
+    "stackr --project infra down -v": "warn",
+    "stackr down --timeout 5": "allow",
+    "stackr down --rmi all": "warn",
+    "stackr down --rmi local": "allow",
+    "docker compose down -v": "warn",
+    "docker compose -f dev.yml down --volumes": "warn",
+    "docker compose down": "allow",
+    "docker compose down --remove-orphans": "allow",
+    "docker-compose down --rmi all": "warn",
+    "docker-compose down": "allow",
+    "podman compose down -v": "warn",
+    "docker compose up -d": "allow",
 }
 
 

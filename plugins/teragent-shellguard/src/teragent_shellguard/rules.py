@@ -70,7 +70,7 @@ ACTION_RULES: dict[str, tuple[int, str]] = {
     "vcs.expose": (2, "exfiltration"), "vcs.archive": (1, "vcs_destructive"), "fs.hide": (1, "obfuscation"),
     "device.erase": (1, "destructive_disk"), "system.power": (2, "process_kill"), "cred.cmdline": (1, "credential_theft"),
     "pkg.publish": (1, "package_install"), "pkg.registry": (1, "package_install"), "net.capture": (1, "credential_theft"),
-    "disk.mount": (1, "privilege_escalation"),
+    "disk.mount": (1, "privilege_escalation"), "delete.volumes": (1, "destructive_delete"),
 }
 _SAFE_DB = re.compile(r"(?i)\b(?:if\s+exists\s+)?[\w.\"`]*(?:test|tmp|temp|scratch|dev|local|sandbox|staging_copy)\w*")
 _SECRET_VAR = re.compile(r"\$\{?([A-Za-z_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|_PAT|AUTH)[A-Za-z_]*)\}?")

@@ -74,6 +74,17 @@ _LOCAL = frozenset({
     "pipenv", "vcpkg", "spack", "conan", "ansible-galaxy", "dvc", "ollama", "jupyter", "watchman", "ddev",
     "lando", "docker-compose", "nix", "nix-env", "guix", "opam", "luarocks", "cpanm", "renv", "julia", "R",
 })
+# global options that conventionally take a value as the next word (``acme --profile x db drop y``)
+_TAKES = frozenset({"--profile", "--region", "--project", "--context", "--namespace", "-n", "--env", "--environment",
+                    "--org", "--organization", "--account", "--config", "--config-file", "-c", "--stage", "--cluster",
+                    "--workspace", "--app", "--team", "--site", "--tenant", "--subscription", "--zone", "--output",
+                    "-o", "--format", "--token-file", "--kubeconfig", "--server", "--host", "--endpoint"})
+# options whose value names where the command acts: production there is a production target
+_TARGET = frozenset({"--profile", "--context", "--env", "--environment", "--stage", "--account", "--project",
+                     "--org", "--organization", "--namespace", "-n", "--cluster", "--workspace", "--app", "--target",
+                     "--tenant", "--subscription", "--site"})
+# ``down`` is a stop; with one of these it also removes the data (volumes, every image)
+_DOWN_DATA = frozenset({"-v", "--volumes", "--volume"})
 # what a command path names that is regenerable: deleting or purging it loses nothing
 _REGENERABLE = frozenset({"cache", "caches", "tmp", "temp", "scratch", "artifacts"})
 
@@ -83,12 +94,47 @@ def _parts(word: str) -> list[str]:
 
 
 def _path(args: list[str]) -> list[str]:
+    """The leading non-option words; options that carry a value (and the value) are stepped over."""
     out: list[str] = []
-    for a in args:
-        if a.startswith("-") or len(out) == 4:
+    i = 0
+    while i < len(args) and len(out) < 4:
+        a = args[i]
+        if a in _TAKES and i + 1 < len(args):
+            i += 2
+            continue
+        if a.startswith("--") and "=" in a:
+            i += 1
+            continue
+        if a.startswith("-"):
             break
         out.append(a)
+        i += 1
     return out
+
+
+def _prod_option(args: list[str]) -> str:
+    """A target option whose value names production (``--profile=prod``, ``--context production-eu``)."""
+    for i, a in enumerate(args):
+        key, eq, val = a.partition("=")
+        if key not in _TARGET:
+            continue
+        val = val if eq else (args[i + 1] if i + 1 < len(args) else "")
+        if any(_PROD.match(p) for p in val.split("-")):
+            return a if eq else f"{a} {val}"
+    return ""
+
+
+def _down_data(path: list[str], args: list[str]) -> str:
+    """``X down --volumes`` / ``-v`` / ``--rmi all``: the data flag given to a ``down`` verb, else ''."""
+    if "down" not in path:
+        return ""
+    after = args[args.index("down") + 1:]
+    for i, a in enumerate(after):
+        if a in _DOWN_DATA:
+            return a
+        if a == "--rmi=all" or (a == "--rmi" and after[i + 1:i + 2] == ["all"]):
+            return "--rmi all"
+    return ""
 
 
 def _sql(args: list[str]) -> str | None:
@@ -149,6 +195,9 @@ def judge(name: str, words: list[str], ctx: Ctx) -> None:
                 total = total or any(p in _TOTAL for p in parts)
                 break
     if not verb:
+        flag = _down_data(path, args)
+        if flag:
+            ctx.warn("destructive_cli", f"'{name} {' '.join(args)[:60]}' takes the service down and removes its data ({flag})")
         return
     total = total or any(a in ("all", "everything", "*") for a in path) or any(
         a.split("=", 1)[0] in ("--all", "--recursive", "--purge", "--prune", "--everything", "-r", "-R")
@@ -158,7 +207,8 @@ def judge(name: str, words: list[str], ctx: Ctx) -> None:
     if not skip:  # ``--Force true`` (option names in other cases)
         skip = next((a for i, a in enumerate(args) if a.lower() in ("--force", "--yes", "--confirm")
                      and args[i + 1:i + 2] != ["false"]), "")
-    prod = next((a for a in args if not a.startswith("-") and any(_PROD.match(p) for p in a.split("-"))), "")
+    prod = next((a for a in args if not a.startswith("-") and any(_PROD.match(p) for p in a.split("-"))), "") \
+        or _prod_option(args)
     what = f"'{name} {' '.join(args)[:60]}'"
     if total:
         ctx.block("destructive_cli", f"{what} {verb}s everything it holds")
