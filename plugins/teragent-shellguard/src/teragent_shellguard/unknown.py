@@ -6,14 +6,17 @@ the same few ways: subcommand words (``zorkctl clusters delete prod``), ``noun:v
 (``cf delete-space``, ``DeleteInstance``, ``delete_all_resources``) or a ``--verb-noun``
 option (``--delete-project``). When a program has no table of its own -- or has one (a
 cloud handler) that raised nothing for this line -- its *command path* (the leading
-non-option words) and its long option names are split into words and read:
+non-option words, stepping over ``--opt=value`` and the values of options that conventionally
+take one, ``--profile x``/``-n ns``/``-c FILE``) and its long option names are split into words and read:
 
 * a destructive verb (delete, destroy, drop, purge, wipe, terminate, decommission, revoke,
   remove, uninstall...; ``reset``/``clear`` only when they name what they reset) warns;
 * the same with a total scope (``--all``, ``all``, ``everything``, ``*``, ``--recursive``,
   ``--purge``), a confirmation skip (``--force``, ``-f``, ``--yes``, ``-y``, ``--confirm``,
   ``--no-prompt``, ``--quiet``) or a production-looking target (``prod``, ``production``,
-  ``live``) is refused;
+  ``live``, also as the value of a target option: ``--profile=prod``, ``--context production-eu``)
+  is refused;
+* ``down`` with a data flag (``-v``, ``--volumes``, ``--rmi all``) warns; plain ``down`` is a stop;
 * a dry run (``--dry-run``, ``--what-if``, ``plan``) stays allowed;
 * an inline query option (``--command``, ``-c``, ``-e``, ``--query``, ``--sql``,
   ``--eval``, ``--execute``) whose text the database rules call destructive
