@@ -3,8 +3,9 @@
 byte and every TCP write (CRLF or LF, ``data:`` with or without a space, an event split
 mid-line or mid-UTF-8 character, chunked or ``Content-Length`` or close-delimited bodies,
 gzip). Written from the protocol documents, not from the fakes, so a test against it
-finds where an adapter depends on the fakes' habits. Used by the OpenAI and the
-Anthropic variation tests.
+finds where an adapter depends on the fakes' habits. Used by the Anthropic variation
+tests and, through :mod:`teragent_testing.independent_chat` (the Chat Completions
+answers), by the OpenAI, DeepSeek, GLM and MiniMax ones.
 
 A test passes a ``handler(request) -> Reply``; the server answers every request with it.
 A *variation* is a dict of options (``eol``, ``space``, ``split``, ``framing``, ``gzip``,
