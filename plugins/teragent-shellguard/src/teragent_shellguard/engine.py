@@ -309,9 +309,7 @@ DECODED = "\x00decoded"
 
 
 def _decodes(sub: Script) -> bool:
-    from teragent_shellguard.chains import _argv, _is_decoder
-
-    return any((a := _argv(c)) and _is_decoder(a) for c in sub.walk())
+    return any((a := chains._argv(c)) and chains._is_decoder(a) for c in sub.walk())
 
 
 def _assignments(assigns: Iterable[str], ctx: Ctx, standalone: bool, cmd: Command | None = None) -> None:

@@ -10,13 +10,16 @@ list (a file downloaded, decoded or written by one command and run by a later on
 
 from __future__ import annotations
 
+import fnmatch
 import re
+import warnings
 from typing import TYPE_CHECKING
 
 from teragent_shellguard import pathclass as pc
+from teragent_shellguard.chains import _is_decoder, _reads_stdin_script
 from teragent_shellguard.effects import _SQL_STMT, Effect
 from teragent_shellguard.rules import _W, _one
-from teragent_shellguard.tables import DB_CLIENTS, NET_DNS, SHELL_NAMES
+from teragent_shellguard.tables import DB_CLIENTS, IO, NET_DNS, SHELL_NAMES
 
 if TYPE_CHECKING:
     from teragent_shellguard.engine import Ctx
@@ -49,8 +52,6 @@ _FD_TAKES = frozenset({"-e", "--extension", "-t", "--type", "-d", "--max-depth",
 def _hunts_secrets(pattern: str, names: bool) -> bool:
     """Whether a search pattern (a regex, as grep -E/rg/fd read it) matches issued secrets or, for
     file-name searches, key file names, while not matching ordinary text."""
-    import warnings
-
     if len(pattern) < 3 or len(pattern) > 200:
         return False
     try:
@@ -62,6 +63,8 @@ def _hunts_secrets(pattern: str, names: bool) -> bool:
     samples = _SECRET_SAMPLES + (_CREDENTIAL_NAMES if names else ())
     ordinary = _ORDINARY_TEXT + (_ORDINARY_NAMES if names else ())
     return any(rx.search(x) for x in samples) and not any(rx.search(x) for x in ordinary)
+
+
 _SEARCHERS = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "ack", "find", "fd", "locate", "get-childitem", "gci",
                         "select-string", "sls", "findstr"})
 
@@ -79,14 +82,10 @@ def secret_search(name: str, words: list[str], ctx: Ctx) -> None:
         return
     recursive = name in ("find", "fd", "locate", "rg", "ag", "ack") or "-recurse" in (a.lower() for a in args) or any(
         a.startswith("-") and not a.startswith("--") and ("r" in a or "R" in a) or a == "--recursive" for a in args)
-    import fnmatch
-
     globs = [g for i, a in enumerate(args[:-1]) if a.lower() in ("-name", "-iname", "-path", "-ipath", "-g", "--glob",
                                                                   "-include", "-filter") for g in args[i + 1].split(",")]
     hunting = any(any(fnmatch.fnmatch(n, g) for n in _CREDENTIAL_NAMES) and
                   not any(fnmatch.fnmatch(n, g) for n in _ORDINARY_NAMES) for g in globs)
-    from teragent_shellguard.tables import IO
-
     takes = _FD_TAKES if name == "fd" else IO[name].takes if name in IO else frozenset()
     patterns = [a for i, a in enumerate(args) if a not in roots and not a.startswith("-") and
                 (i == 0 or args[i - 1] not in takes or args[i - 1] in ("-e", "--regexp") and name != "fd")]
@@ -108,8 +107,6 @@ _STDIN_EVAL = frozenset({"eval", "source", ".", "sh", "bash", "zsh", "dash", "ks
 
 
 def _runs_stdin(cmd: Command, info: tuple[str, list[str], list[Effect]] | None, ctx: Ctx) -> bool:
-    from teragent_shellguard.chains import _reads_stdin_script
-
     if cmd.group is not None:  # ``| while read l; do eval "$l"; done``
         return any((i := ctx.effects.get(id(c))) is not None and i[0] in _STDIN_EVAL for c in cmd.group.walk())
     if cmd.words:
@@ -303,8 +300,6 @@ def judge_list(script: Script, ctx: Ctx, effects_of: dict[int, tuple[str, list[s
     """A file made by one command and executed by a later one in the same list: downloaded
     (refused), decoded (refused: its text is hidden) or written from text in the command
     (that text is checked as the script or code it becomes)."""
-    from teragent_shellguard.chains import _is_decoder
-
     downloaded: dict[str, str] = {}
     written: dict[str, tuple[str | None, str]] = {}  # path -> (static text, or None when decoded; the writer)
     tainted: dict[str, str] = {}  # path -> the secret-bearing data written into it

@@ -9,6 +9,7 @@ import re
 from typing import TYPE_CHECKING
 
 from teragent_shellguard.args import Handler, Registry, split_args
+from teragent_shellguard.pathclass import TEMP, WORKSPACE, classify
 from teragent_shellguard.paths import (
     HOME, canon, credential_path, delete_danger, is_block_device, write_danger,
 )
@@ -74,8 +75,6 @@ def find_targets(args: list[str]) -> tuple[list[str], bool]:
 
 
 def mass_delete(roots: list[str], narrowed: bool) -> str | None:
-    from teragent_shellguard.pathclass import TEMP, classify
-
     for r in roots:
         if narrowed and classify(r) == TEMP:
             continue  # only matching entries below a temp directory go, never the directory itself
@@ -150,8 +149,6 @@ def _disk(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
         return
     devs = [a for a in args if a.startswith("/dev/")]
     if not devs and name.startswith(("mkfs", "mke2fs", "mkswap", "wipefs")) and not any("$" in a for a in args):
-        from teragent_shellguard.pathclass import TEMP, WORKSPACE, classify
-
         files = [a for a in args if not a.startswith("-") and "." in a.rsplit("/", 1)[-1]]
         if files and all(classify(f) in (WORKSPACE, TEMP) for f in files):
             return  # an image file in the workspace or temp (mkfs.ext4 -F disk.img), not a device
