@@ -1,9 +1,10 @@
 """Checkpoints of a long-horizon task: one JSON file per checkpoint, written atomically.
 
-Layout: ``<base_dir>/<task_id>/<checkpoint_id>.json``. A save writes a temporary file
-in the same directory, ``fsync``s it, ``os.replace``s it into place and ``fsync``s the
-directory, so a crash leaves either the old set of checkpoints or the new one, never a
-half-written file under a checkpoint's name. Task and checkpoint ids are checked
+Layout: ``<base_dir>/<task_id>/<checkpoint_id>.json``. A save goes through the write
+tools' :func:`teragent_tools.file_safety.replace_atomically` (temporary file in the same
+directory, ``fsync``, rename into place, ``fsync`` of the directory), so a crash leaves
+either the old set of checkpoints or the new one, never a half-written file under a
+checkpoint's name. Task and checkpoint ids are checked
 against a safe pattern (no separators, no ``..``) so an id cannot escape ``base_dir``.
 A file that does not parse is skipped with a logged warning and never deleted.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from teragent.errors import UserError
+from teragent_tools.file_safety import replace_atomically
 
 __all__ = ["Checkpoint", "CheckpointStore"]
 
@@ -150,17 +152,7 @@ class CheckpointStore:
         except (TypeError, ValueError) as exc:
             raise UserError(f"checkpoint {checkpoint.checkpoint_id!r}: state_data must hold "
                             f"JSON values only ({exc}); convert objects to dicts first.") from None
-        tmp = directory / f".{checkpoint.checkpoint_id}.{os.getpid()}.tmp"
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        self._fsync_dir(directory)
+        replace_atomically(target, payload)  # temp file, fsync, rename, fsync dir
         return checkpoint.checkpoint_id
 
     @staticmethod
