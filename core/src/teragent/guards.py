@@ -425,11 +425,8 @@ class HookManagerGuard:
         return None
 
     async def observe(self, outcome: Any) -> None:
-        from teragent.secrets import redact_arguments
-
-        call = outcome.call
-        # observers record: sensitive arguments (BaseTool.sensitive_params) redacted
-        params = redact_arguments(call.name, call.arguments)
+        call = outcome.call  # sensitive arguments redacted already (execute_one)
+        params = call.arguments
         if outcome.metadata.get("refused"):
             await self._run("execute_denied", {
                 "tool_name": call.name, "params": params, "tool_call_id": call.id,
