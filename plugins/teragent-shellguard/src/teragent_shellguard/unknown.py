@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from teragent_shellguard import handlers
+from teragent_shellguard import handlers, handlers_remote
 from teragent_shellguard.effects import _SQL_STMT
 from teragent_shellguard.tables import ACTIONS, DB_CLIENTS, IO, SHELL_NAMES
 
@@ -158,7 +158,7 @@ def _sql(args: list[str]) -> str | None:
 def judge(name: str, words: list[str], ctx: Ctx) -> None:
     """Add a finding when ``words`` (a program the tables did not flag) spell a destructive action."""
     handler = handlers.HANDLERS.get(name)
-    if handler is not None and getattr(handler, "__name__", "") != "_cloud":
+    if handler is not None and handler is not handlers_remote._cloud:
         return  # a system/file/package handler owns this program's verbs
     if name in _LOCAL or name in IO or name in ACTIONS or name in DB_CLIENTS or name in SHELL_NAMES \
             or name.startswith(("python", "node", "ruby", "perl", "php", "java")):
