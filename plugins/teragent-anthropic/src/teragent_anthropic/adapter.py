@@ -20,7 +20,7 @@ from teragent.core.http import (
     error_from_response, key_variable, make_async_client, map_http_error, refine,
     response_json,
 )
-from teragent_openai.sse import SSEDecoder, looks_like_sse
+from teragent_openai.sse import SSEDecoder, looks_like_sse, one_chunk
 from teragent.errors import ModelAPIError, redact
 from teragent_anthropic.request import ANTHROPIC_VERSION, build_messages_body
 
@@ -226,7 +226,7 @@ class MessagesAdapter(TAPAdapter):
                         yield out
                     return
             try:
-                async for chunk in _one(content) if content else response.aiter_bytes():
+                async for chunk in one_chunk(content) if content else response.aiter_bytes():
                     for event in decoder.feed(chunk):
                         for out in assembler.feed_sse(event.event, event.data):
                             yield out
@@ -280,7 +280,3 @@ class AnthropicNativeAdapter(MessagesAdapter):
                  anthropic_version: str = ANTHROPIC_VERSION, **kwargs: Any) -> None:
         super().__init__(api_key_env=api_key_env, anthropic_version=anthropic_version,
                          **kwargs)
-
-
-async def _one(content: bytes) -> AsyncIterator[bytes]:
-    yield content

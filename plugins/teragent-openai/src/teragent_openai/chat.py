@@ -48,7 +48,7 @@ from teragent.core.http import (
     error_from_response, error_kind, key_variable, make_async_client, map_http_error,
     refine, response_json, typed_error,
 )
-from teragent_openai.sse import SSEDecoder, looks_like_sse
+from teragent_openai.sse import SSEDecoder, looks_like_sse, one_chunk
 from teragent.errors import ModelAPIError, StreamError, redact
 from teragent_openai._wire import (
     AiohttpExchange, AiohttpPool, HttpxExchange, encode_json, wants_aiohttp,
@@ -434,7 +434,7 @@ class ChatCompletionsAdapter(TAPAdapter):
                     for out in replay(result):
                         yield out
                     return
-                chunks = _one(content)
+                chunks = one_chunk(content)
             try:
                 async for chunk in chunks or response.chunks():
                     for event in decoder.feed(chunk):
@@ -482,7 +482,3 @@ class ChatCompletionsAdapter(TAPAdapter):
         if not data:
             return []
         return assembler.feed_data(data)
-
-
-async def _one(content: bytes) -> AsyncIterator[bytes]:
-    yield content

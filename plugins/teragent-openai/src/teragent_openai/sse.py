@@ -11,9 +11,9 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import AsyncIterator, Iterable, Iterator
 
-__all__ = ["SSEEvent", "SSEDecoder", "looks_like_sse", "whole_text"]
+__all__ = ["SSEEvent", "SSEDecoder", "looks_like_sse", "one_chunk", "whole_text"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -105,6 +105,12 @@ def looks_like_sse(body: bytes) -> bool:
     gateways label a stream ``application/json``)."""
     head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:6]
     return head.startswith((b"data:", b"event:", b":", b"id:", b"retry:"))
+
+
+async def one_chunk(body: bytes) -> AsyncIterator[bytes]:
+    """``body`` (a stream already read whole, e.g. one :func:`looks_like_sse` found
+    behind a JSON label) as the byte chunks a response would give: itself, once."""
+    yield body
 
 
 def whole_text(parts: Iterable[str]) -> str:
