@@ -149,7 +149,6 @@ class LongHorizonTaskManager(TaskState):
         self.switcher = switcher or StrategySwitcher(model_provider)
         self.sub_goals: list[SubGoal] = []
         self.phase_results: list[PhaseResult] = []
-        self.evaluations: list[SelfEvaluationResult] = []
         self.checkpoints_saved = 0
         self.last_checkpoint_id: str | None = None
         self.last_checkpoint_at: str | None = None  # its ISO time
@@ -390,8 +389,13 @@ class LongHorizonTaskManager(TaskState):
         finally:
             self.tracker.set_phase(phase)
         self.evaluator.reset_evaluation_timer(self.tracker.steps_completed)
-        self.evaluations.append(result)
         return result
+
+    @property
+    def evaluations(self) -> list[SelfEvaluationResult]:
+        """Every self-evaluation of this task so far, oldest first (the evaluator's
+        history)."""
+        return self.evaluator.history
 
     def _result(self, stopped: str) -> LongHorizonResult:
         done = [g for g in self.sub_goals if g.status == "completed"]
