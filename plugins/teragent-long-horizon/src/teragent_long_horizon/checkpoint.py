@@ -18,13 +18,15 @@ import logging
 import os
 import re
 import secrets
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from teragent.errors import UserError
 from teragent_tools.file_safety import replace_atomically
+
+from teragent_long_horizon.models import known_fields
 
 __all__ = ["Checkpoint", "CheckpointStore"]
 
@@ -76,11 +78,10 @@ class Checkpoint:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Checkpoint":
-        known = {f.name for f in fields(cls)}
         missing = [n for n in ("checkpoint_id", "task_id", "timestamp") if n not in data]
         if missing:
             raise ValueError(f"checkpoint lacks {', '.join(missing)}")
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**known_fields(cls, data))
 
 
 class CheckpointStore:

@@ -11,9 +11,16 @@ from typing import Any
 from teragent.errors import RunError
 
 __all__ = ["SubGoal", "PhaseResult", "LongHorizonResult", "LongHorizonError",
-           "SUB_GOAL_STATUSES", "extract_json"]
+           "SUB_GOAL_STATUSES", "extract_json", "known_fields"]
 
 SUB_GOAL_STATUSES = ("pending", "in_progress", "completed", "failed")
+
+
+def known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The items of ``data`` that are fields of dataclass ``cls`` (a saved record read by
+    a version with fewer fields still loads)."""
+    known = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in known}
 
 
 class LongHorizonError(RunError):
@@ -50,8 +57,7 @@ class SubGoal:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SubGoal":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**known_fields(cls, data))
 
 
 @dataclass
@@ -71,8 +77,7 @@ class PhaseResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "PhaseResult":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**known_fields(cls, data))
 
 
 @dataclass
