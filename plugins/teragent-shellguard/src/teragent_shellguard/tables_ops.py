@@ -4,18 +4,19 @@ stores, backup repositories, secret stores, schedulers. Same shape as ``tables.A
 
 from __future__ import annotations
 
-__all__ = ["OPS_ACTIONS"]
+__all__ = ["OPS_ACTIONS", "DOWN_DATA"]
 
 #: retention options given, and every one of them keeps nothing (``--keep-last 0``, ``--keep-within 0d``)
 _KEEP_NOTHING = r"(?=.*--keep-)(?!.*--keep-[\w-]+[= ](?!0+[a-z]*(?:\s|$))\S)"
 _OBJ_MASS = r"(?:\s|^)(?:-r|--recursive|--force|-f)\b"
 
 #: ``compose down`` is a stop; ``-v``/``--volumes`` also deletes the named volumes, ``--rmi all`` every image it used
-_DOWN_DATA = r"down(?:\s.*)?\s(?:-v|--volumes?|--rmi[= ]all)(?:\s|$)"
+#: (group 1: the data flag; the unknown-CLI rule reads ``down`` of any program with it)
+DOWN_DATA = r"down(?:\s.*)?\s(-v|--volumes?|--rmi[= ]all)(?:\s|$)"
 
 OPS_ACTIONS: dict[str, list[tuple[str, str, str]]] = {
-    "docker": [(r"(?:^|\s)compose\s(?:.*\s)?" + _DOWN_DATA, "delete.volumes", "stops the services and deletes their data")],
-    "docker-compose": [(r"(?:^|\s)" + _DOWN_DATA, "delete.volumes", "stops the services and deletes their data")],
+    "docker": [(r"(?:^|\s)compose\s(?:.*\s)?" + DOWN_DATA, "delete.volumes", "stops the services and deletes their data")],
+    "docker-compose": [(r"(?:^|\s)" + DOWN_DATA, "delete.volumes", "stops the services and deletes their data")],
     # message brokers: a topic, queue, vhost or stream holds messages nobody else has
     "kafka-topics": [(r"(?:^|\s)--delete\b", "db.drop", "deletes a topic and its messages")],
     "kafka-delete-records": [(r"\S", "db.drop", "deletes records from topics")],

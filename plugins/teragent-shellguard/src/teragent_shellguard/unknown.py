@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from teragent_shellguard import handlers, handlers_remote
 from teragent_shellguard.effects import _SQL_STMT
 from teragent_shellguard.tables import ACTIONS, DB_CLIENTS, IO, SHELL_NAMES
+from teragent_shellguard.tables_ops import DOWN_DATA
 
 if TYPE_CHECKING:
     from teragent_shellguard.engine import Ctx
@@ -86,8 +87,8 @@ _TAKES = frozenset({"--profile", "--region", "--project", "--context", "--namesp
 _TARGET = frozenset({"--profile", "--context", "--env", "--environment", "--stage", "--account", "--project",
                      "--org", "--organization", "--namespace", "-n", "--cluster", "--workspace", "--app", "--target",
                      "--tenant", "--subscription", "--site"})
-# ``down`` is a stop; with one of these it also removes the data (volumes, every image)
-_DOWN_DATA = frozenset({"-v", "--volumes", "--volume"})
+# ``down`` is a stop; with a data flag (volumes, every image) it also removes the data, as for compose
+_DOWN_DATA = re.compile(r"(?:^|\s)" + DOWN_DATA)
 # what a command path names that is regenerable: deleting or purging it loses nothing
 _REGENERABLE = frozenset({"cache", "caches", "tmp", "temp", "scratch", "artifacts"})
 
@@ -129,15 +130,8 @@ def _prod_option(args: list[str]) -> str:
 
 def _down_data(path: list[str], args: list[str]) -> str:
     """``X down --volumes`` / ``-v`` / ``--rmi all``: the data flag given to a ``down`` verb, else ''."""
-    if "down" not in path:
-        return ""
-    after = args[args.index("down") + 1:]
-    for i, a in enumerate(after):
-        if a in _DOWN_DATA:
-            return a
-        if a == "--rmi=all" or (a == "--rmi" and after[i + 1:i + 2] == ["all"]):
-            return "--rmi all"
-    return ""
+    m = _DOWN_DATA.search(" ".join(args)) if "down" in path else None
+    return m.group(1) if m else ""
 
 
 def _sql(args: list[str]) -> str | None:
