@@ -108,12 +108,14 @@ class DesktopTool(BaseTool):
     def __init__(self, safety_config: DesktopSafetyConfig | None = None, *,
                  display: str | None = None,
                  config: Mapping[str, Any] | None = None) -> None:
-        table: Any = (config or {}).get("desktop") or {}
         settings = None
-        if table:
+        if config and config.get("desktop"):
+            from teragent.config.loader import validate_table
+
             from teragent_desktop.config import DesktopConfig
 
-            settings = DesktopConfig.model_validate(table)
+            # a bad key is a ConfigError naming the file, line and key
+            settings = validate_table(config, "desktop", DesktopConfig)
         if safety_config is None:
             safety_config = settings.safety() if settings else DesktopSafetyConfig()
         if display is None and settings is not None:
