@@ -14,7 +14,7 @@ every action fails with what is missing and how to fix it; nothing is pretended.
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Mapping
+from typing import Any, Awaitable, Callable, ClassVar, Mapping
 
 from teragent.core.types import ToolSafety
 from teragent.tools.base import BaseTool, ProgressCallback, ToolResult
@@ -227,7 +227,8 @@ class DesktopTool(BaseTool):
         return _refused("safe_zone", f"{where} enters the forbidden zone {list(hit)} "
                                      "(safe_zones); choose a point outside it")
 
-    async def _plan(self, action: str, p: dict[str, Any]) -> Any:
+    async def _plan(self, action: str, p: dict[str, Any]
+                    ) -> ToolResult | Callable[[], Awaitable[ToolResult]]:
         """The checked action as a coroutine function, or a refusal."""
         b = self._backend
         if action == "screenshot":
