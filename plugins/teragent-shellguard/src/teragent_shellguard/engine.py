@@ -19,7 +19,7 @@ from teragent_shellguard import chains, flows, handlers, install, rules, unknown
 from teragent_shellguard.effects import Effect, code_effects
 from teragent_shellguard.inline import INLINE_FLAGS, literal_argvs, scan_code, shell_strings
 from teragent_shellguard.parser import Command, ParseError, Script, parse
-from teragent_shellguard.paths import LOGIN_STDIN, MOUNTED_SECRETS, credential_path, write_danger
+from teragent_shellguard.paths import credential_path, login_secret, write_danger
 from teragent_shellguard.wrappers import PRIVILEGED, WRAPPERS, peel
 
 __all__ = ["Ctx", "BLOCK", "WARN", "analyze_script", "cmd_name", "resolve"]
@@ -295,8 +295,7 @@ def _check_redirects(cmd: Command, ctx: Ctx) -> None:
         if "/dev/tcp/" in target or "/dev/udp/" in target:
             ctx.block("reverse_shell", f"redirects a stream to the network via '{target}'")
         elif op == "<":
-            if credential_path(target) and not (LOGIN_STDIN.search(" ".join(cmd.words)) and
-                                                target.startswith(MOUNTED_SECRETS)):
+            if credential_path(target) and not login_secret(target, cmd.words):
                 ctx.block("credential_theft", f"feeds the credential file '{target}' to a command")
         else:
             hit = write_danger(target)

@@ -11,16 +11,21 @@ from __future__ import annotations
 import posixpath
 import re
 
-__all__ = ["HOME", "canon", "delete_danger", "write_danger", "credential_path", "path_candidates"]
+__all__ = ["HOME", "canon", "delete_danger", "write_danger", "credential_path", "path_candidates", "login_secret"]
 
 HOME = "/home/~"
 
 _HOME_PREFIX = re.compile(
     r"(?:~[A-Za-z0-9_.-]*|\$HOME|\$\{HOME(?:[:]?[-=?+][^}]*)?\}|\$USERPROFILE|/home/[^/]+|/Users/[^/]+|/root)(?=/|$)"
 )
-#: a login that reads its secret on stdin: a mounted container secret fed to it is what the secret is for
-LOGIN_STDIN = re.compile(r"\blogin\b.*--(?:password-stdin|with-token|token-stdin)\b|--(?:password-stdin|with-token)\b.*\blogin\b")
-MOUNTED_SECRETS = ("/run/secrets/", "/var/run/secrets/")
+_LOGIN_STDIN = re.compile(r"\blogin\b.*--(?:password-stdin|with-token|token-stdin)\b|--(?:password-stdin|with-token)\b.*\blogin\b")
+_MOUNTED_SECRETS = ("/run/secrets/", "/var/run/secrets/")
+
+
+def login_secret(target: str, words: list[str]) -> bool:
+    """A mounted container secret fed to a login that reads its secret on stdin
+    (``docker login --password-stdin < /run/secrets/x``): what the secret is for."""
+    return target.startswith(_MOUNTED_SECRETS) and _LOGIN_STDIN.search(" ".join(words)) is not None
 _PWD_PREFIX = re.compile(r"(?:\$PWD|\$\{PWD\})(?=/|$)")
 _GLOB_ONLY = re.compile(r"^[*?.\[\]!]*[*?][*?.\[\]!]*$")
 _VAR_ONLY = re.compile(r"^\$(?:\{[A-Za-z_]\w*\}|[A-Za-z_]\w*)(/[*?.]*)?$")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from teragent_shellguard import pathclass as pc
 from teragent_shellguard.effects import METADATA_HOST, Effect, describe
-from teragent_shellguard.paths import LOGIN_STDIN, MOUNTED_SECRETS
+from teragent_shellguard.paths import login_secret
 from teragent_shellguard.tables import EXEMPT_READ, SHELL_NAMES
 
 if TYPE_CHECKING:
@@ -105,9 +105,8 @@ def judge(name: str, words: list[str], ctx: Ctx, cmd: Command | None) -> list[Ef
     """Describe ``words`` and add the findings its effects deserve; returns the effects."""
     effects = describe(name, words, cmd)
     exempt = name in EXEMPT_READ
-    login = LOGIN_STDIN.search(" ".join(words)) is not None
     for e in effects:
-        if login and e.kind == "read" and e.target.startswith(MOUNTED_SECRETS):
+        if e.kind == "read" and login_secret(e.target, words):
             continue
         _one(e, name, exempt, ctx)
     if cmd is not None and cmd.redirs and (name == "yes" or name == "seq" and "inf" in words[1:] or name in ("cat", "pv", "tee") and any(
