@@ -55,8 +55,6 @@ kernels); the QEMU ``microvm`` backend is the one that boots here.
 
 from __future__ import annotations
 
-from __future__ import annotations
-
 import asyncio
 import os
 import platform
