@@ -127,19 +127,21 @@ def describe(name: str, words: list[str], cmd: Command | None) -> list[Effect]:
             if is_pathlike(a) and not a.startswith("$"):
                 for cand in (a, a.split("=", 1)[-1]) if "=" in a else (a,):
                     out.append(Effect("mention", cand, classify(cand), f"{name} {a}"))
-    sub = tuple(a for a in args[:3] if not a.startswith("-"))
-    for k in _UPLOADS:
-        if (name, *sub[:len(k) - 1]) == k:  # ``gh gist create FILE``: the files are published
-            for a in args[len(k) - 1:]:
-                if not a.startswith("-") and (is_pathlike(a) or "." in a):
-                    out.append(Effect("send", a, classify(a), f"{' '.join(k)} {a}"))
+    if name in _UPLOAD_PROGS:
+        sub = tuple(a for a in args[:3] if not a.startswith("-"))
+        for k in _UPLOADS:
+            if (name, *sub[:len(k) - 1]) == k:  # ``gh gist create FILE``: the files are published
+                for a in args[len(k) - 1:]:
+                    if not a.startswith("-") and (is_pathlike(a) or "." in a):
+                        out.append(Effect("send", a, classify(a), f"{' '.join(k)} {a}"))
     if spec is None or not spec.net:
         for m in URL.finditer(joined):
             out.append(Effect("net", m.group(0), "", f"{name} {m.group(0)}"))
     if cmd is not None and cmd.stdin_text and ("-" in args or "/dev/stdin" in args):
         joined += " " + " ".join(cmd.stdin_text.split())  # ``kubectl apply -f - <<EOF``: the input is the here-doc
+    low = joined.lower()
     for rx, kind, what in _actions(name):
-        if rx.search(joined.lower()):
+        if rx.search(low):
             out.append(Effect(kind, what, "", f"{name} {joined[:60]}".strip()))
     if name in DB_CLIENTS:
         for stmt in _sql(name, args, cmd):
@@ -156,6 +158,7 @@ def describe(name: str, words: list[str], cmd: Command | None) -> list[Effect]:
 #: (program, subcommand...) whose positional file arguments are uploaded or published
 _UPLOADS = (("gh", "gist", "create"), ("gh", "gist", "edit"), ("gh", "release", "upload"), ("croc", "send"),
             ("wormhole", "send"), ("ffsend", "upload"), ("gsutil", "cp"), ("pastebinit",), ("termbin",))
+_UPLOAD_PROGS = frozenset(k[0] for k in _UPLOADS)
 
 _ACT_CACHE: dict[str, list[tuple[re.Pattern[str], str, str]]] = {}
 
