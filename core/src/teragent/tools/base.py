@@ -233,8 +233,6 @@ class BaseTool:
         return f"<{type(self).__name__} {self.name!r} {self.safety.value}>"
 
 
-# --- argument validation -------------------------------------------------------------
-
 # --- @tool ---------------------------------------------------------------------------
 
 _ARG_DOC = re.compile(r"^\s*(\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
