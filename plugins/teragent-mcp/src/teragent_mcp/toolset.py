@@ -174,6 +174,7 @@ class MCPTool(BaseTool):
         import asyncio
 
         from teragent_mcp.connection import MCPCallError, MCPConnectError
+        from teragent_mcp.session import SCHEMA_MISMATCH
 
         cfg = self.toolset.config
         on_progress = None
@@ -202,7 +203,7 @@ class MCPTool(BaseTool):
         text, cut = result_text(result, cfg.max_output_chars,
                                 f"[mcp.servers.{self.server}]")
         meta = {"mcp_server": self.server, "mcp_tool": name, "truncated": cut}
-        mismatch = (getattr(result, "meta", None) or {}).get("teragent/output_schema_mismatch")
+        mismatch = (getattr(result, "meta", None) or {}).get(SCHEMA_MISMATCH)
         if mismatch:  # the tool ran: its output, and what is wrong with its structure
             meta["output_schema_mismatch"] = mismatch
             text += ("\n" if text else "") + (
