@@ -17,6 +17,12 @@ import subprocess
 import sys
 import time
 
+# The build case's provider (a key from the environment), for its step cases.
+_PROVIDER = ("import os, tempfile, teragent; os.environ['BENCH_KEY'] = 'x'; "
+             "d = tempfile.mkdtemp(); "
+             "p = teragent.create_provider(adapter='openai_compatible', model='m', "
+             "base_url='http://127.0.0.1:1', api_key_env='BENCH_KEY')")
+
 CASES: dict[str, str | tuple[str, dict[str, str]]] = {
     "python -c pass": "pass",
     "import teragent": "import teragent",
@@ -33,17 +39,9 @@ CASES: dict[str, str | tuple[str, dict[str, str]]] = {
     # The build case's own steps, so building is read as a difference in one run: its
     # provider (with a key from the environment), then pydantic, which building still
     # imports because the config tables (AgentLoopConfig...) are pydantic models.
-    "  provider of the build case (api_key_env)": (
-        "import os, tempfile, teragent; os.environ['BENCH_KEY'] = 'x'; "
-        "d = tempfile.mkdtemp(); "
-        "p = teragent.create_provider(adapter='openai_compatible', model='m', "
-        "base_url='http://127.0.0.1:1', api_key_env='BENCH_KEY')"),
+    "  provider of the build case (api_key_env)": _PROVIDER,
     "  + pydantic imported (the config models' floor)": (
-        "import os, tempfile, teragent; os.environ['BENCH_KEY'] = 'x'; "
-        "d = tempfile.mkdtemp(); "
-        "p = teragent.create_provider(adapter='openai_compatible', model='m', "
-        "base_url='http://127.0.0.1:1', api_key_env='BENCH_KEY'); "
-        "from pydantic import BaseModel, Field"),
+        _PROVIDER + "; from pydantic import BaseModel, Field"),
     # Floors the owner's dependencies set, measured in the same run: pluggy (the plugin
     # system; it imports inspect and typing), pluggy + logging, the kernel's plugin host
     # with no plugin imported, and httpx (the HTTP client the first model call loads).
