@@ -194,6 +194,9 @@ def _cloud(words: list[str], ctx: Ctx, cmd: Command | None) -> None:
                                    any(w in ("-t", "--show-token") for w in words)):
         ctx.block("credential_theft", f"{name} prints the hosting token")
         return
+    if "kubeconfig" in low and any(v in low for v in ("show", "get", "print", "view")):
+        ctx.block("credential_theft", f"{name} prints a cluster's credentials (kubeconfig)")
+        return
     if remote_text(name, low, words, ctx):
         return
     if any(tuple([name, *low[:len(k) - 1]]) == k for k in _SECRET_VALUE) and (
