@@ -17,7 +17,7 @@ class NoTTY(io.StringIO):
         return False
 
 
-def test_teragent_run_calls_an_openapi_tool(tmp_path, pets, monkeypatch, capsys):
+def test_teragent_run_calls_an_openapi_tool(tmp_path, isolated, pets, monkeypatch, capsys):
     teragent_openai = pytest.importorskip("teragent_openai")
     import teragent_auth
     import teragent_cache
@@ -26,11 +26,7 @@ def test_teragent_run_calls_an_openapi_tool(tmp_path, pets, monkeypatch, capsys)
     from teragent.testing.hosts import isolated_host
     from teragent_testing.fake_openai import FakeOpenAIServer, ScriptedReply, serve_in_thread
 
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-000111222")
-    monkeypatch.delenv("TERAGENT_CONFIG", raising=False)
     monkeypatch.setattr(sys, "stdin", NoTTY(""))
     (tmp_path / ".git").mkdir()
     (tmp_path / "agent.toml").write_text(

@@ -165,10 +165,8 @@ def test_config_errors_name_file_line_key_and_fix(tmp_path, host, table, line, w
     assert "sk-live-abcdefghijklmnop" not in text
 
 
-def test_an_unset_credential_variable_is_named_in_the_tool_error(tmp_path, host, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+def test_an_unset_credential_variable_is_named_in_the_tool_error(tmp_path, isolated, host,
+                                                                 monkeypatch):
     monkeypatch.delenv("THINGS_TOKEN_UNSET", raising=False)
     agent = _build(tmp_path, host, """
         [openapi.things]
