@@ -15,6 +15,7 @@ import itertools
 from typing import Any
 
 from teragent.core.types import ToolSafety
+from teragent.secrets import redact_arguments
 
 from teragent_service.events import EventLog
 
@@ -86,8 +87,6 @@ class WebSocketApprover:
         rid = f"approval-{next(self._ids)}"
         # an event, replayed to every client: sensitive arguments (a password the
         # desktop tool would type) show their length only, as in every other record
-        from teragent.secrets import redact_arguments
-
         shown = redact_arguments(call.name, dict(call.arguments),
                                  getattr(tool, "sensitive_params", None) or None)
         tools = [{"name": call.name, "input": shown, "id": call.id}]
