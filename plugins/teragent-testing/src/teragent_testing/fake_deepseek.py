@@ -86,10 +86,7 @@ class FakeDeepSeekServer(ReplyQueue):
             return self._prepared_replies.pop(str(body.get(_MARK)))
 
     def _prepare(self, body: dict[str, Any]) -> ScriptedReply:
-        with self._lock:
-            reply = self.replies.popleft() if self.replies else None
-        if reply is None:
-            reply = FakeOpenAIServer.echo(body)
+        reply = self.next_reply(body, FakeOpenAIServer.echo)
         if reply.status >= 400 or reply.raw_body is not None:
             return reply
         if thinking_enabled(body):

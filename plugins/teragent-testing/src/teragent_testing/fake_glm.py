@@ -134,8 +134,8 @@ class FakeGLMServer(ReplyQueue):
     def _prepare(self, body: dict[str, Any]) -> str:
         """Take the next reply, fit it to the request's thinking mode, and return the
         key the inner server finds it by."""
+        reply = self.next_reply(body, FakeOpenAIServer.echo)
         with self._lock:
-            reply = self.replies.popleft() if self.replies else FakeOpenAIServer.echo(body)
             self._count += 1
             key = f"glm-{self._count}"
         thinking = body.get("thinking")

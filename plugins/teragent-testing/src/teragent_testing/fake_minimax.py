@@ -73,10 +73,7 @@ class FakeMiniMaxServer(ReplyQueue):
         self._used = 0
 
     def _reply(self, body: dict[str, Any]) -> ScriptedReply:
-        with self._lock:
-            if self.replies:
-                return self.replies.popleft()
-        return FakeOpenAIServer.echo(body)
+        return self.next_reply(body, FakeOpenAIServer.echo)  # type: ignore[no-any-return]
 
     @staticmethod
     def _thinks(body: dict[str, Any]) -> bool:
